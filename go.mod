@@ -1,0 +1,3 @@
+module github.com/recyclegate/recyclegate
+
+go 1.26.8
