@@ -68,21 +68,21 @@ func (c Condition) Valid() bool {
 // The functional issues the host understands. An empty list means the device
 // works fully.
 const (
-	IssueScreenBroken    = "screen_broken"    // cracked glass or display fault
-	IssueScreenBurnIn    = "screen_burn_in"   // burn-in, dead pixels, discolouration
-	IssueBatteryAged     = "battery_aged"     // battery health low or swollen
-	IssueCameraFault     = "camera_fault"     // a camera does not work
-	IssueBiometricFault  = "biometric_fault"  // Face ID / Touch ID / fingerprint fails
-	IssueSpeakerFault    = "speaker_fault"    // speaker or microphone fails
-	IssueChargingFault   = "charging_fault"   // does not charge
-	IssueSignalFault     = "signal_fault"     // no cellular signal, Wi-Fi or Bluetooth fault
-	IssueButtonsFault    = "buttons_fault"    // buttons or keyboard fail
-	IssueWaterDamage     = "water_damage"     // liquid damage
-	IssueBootFault       = "boot_fault"       // does not power on
-	IssueAccountLocked   = "account_locked"   // activation or account lock still on
-	IssueHousingDamaged  = "housing_damaged"  // frame bent or back glass broken
-	IssueTrackpadFault   = "trackpad_fault"   // trackpad fails (laptops)
-	IssueOther           = "other_functional" // another fault; describe it in repair_history
+	IssueScreenBroken   = "screen_broken"    // cracked glass or display fault
+	IssueScreenBurnIn   = "screen_burn_in"   // burn-in, dead pixels, discolouration
+	IssueBatteryAged    = "battery_aged"     // battery health low or swollen
+	IssueCameraFault    = "camera_fault"     // a camera does not work
+	IssueBiometricFault = "biometric_fault"  // Face ID / Touch ID / fingerprint fails
+	IssueSpeakerFault   = "speaker_fault"    // speaker or microphone fails
+	IssueChargingFault  = "charging_fault"   // does not charge
+	IssueSignalFault    = "signal_fault"     // no cellular signal, Wi-Fi or Bluetooth fault
+	IssueButtonsFault   = "buttons_fault"    // buttons or keyboard fail
+	IssueWaterDamage    = "water_damage"     // liquid damage
+	IssueBootFault      = "boot_fault"       // does not power on
+	IssueAccountLocked  = "account_locked"   // activation or account lock still on
+	IssueHousingDamaged = "housing_damaged"  // frame bent or back glass broken
+	IssueTrackpadFault  = "trackpad_fault"   // trackpad fails (laptops)
+	IssueOther          = "other_functional" // another fault; describe it in repair_history
 )
 
 // FunctionalIssues lists every known functional issue.

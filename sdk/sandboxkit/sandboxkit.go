@@ -146,9 +146,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // Stats counts what a sandbox received.
 type Stats struct {
-	Calls     int64            `json:"calls"`      // requests that reached the provider logic
-	ByPath    map[string]int64 `json:"by_path"`    // of those, by path
-	Injected  int64            `json:"injected"`   // requests answered by a fault instead
+	Calls     int64            `json:"calls"`       // requests that reached the provider logic
+	ByPath    map[string]int64 `json:"by_path"`     // of those, by path
+	Injected  int64            `json:"injected"`    // requests answered by a fault instead
 	MaxPerSec int64            `json:"max_per_sec"` // most provider calls seen in one wall-clock second
 }
 
