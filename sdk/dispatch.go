@@ -1,0 +1,260 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+)
+
+// The operation names that cross a runtime boundary (gRPC and WASM alike).
+const (
+	OpDescribe      = "describe"
+	OpConfigure     = "configure"
+	OpQuote         = "quote"
+	OpQuoteBatch    = "quote_batch"
+	OpCatalogSearch = "catalog.search"
+	OpCatalogGet    = "catalog.get"
+	OpOrderCreate   = "order.create"
+	OpOrderGet      = "order.get"
+	OpOrderTrack    = "order.track"
+	OpInspection    = "order.inspection"
+	OpSettlement    = "order.settlement"
+	OpTradeIn       = "tradein.create"
+)
+
+// Invoker carries one encoded operation across a boundary and brings back the
+// encoded answer or an error (an *Error for a provider's failure).
+type Invoker interface {
+	Invoke(ctx context.Context, op string, payload []byte) ([]byte, error)
+}
+
+// Dispatch runs one encoded operation against p: it decodes the request,
+// calls the capability p implements, and encodes the answer. A capability p
+// does not implement answers unsupported; a panic in p is recovered into a
+// provider_error so one bad call never takes the process down. logger is
+// handed to Configure.
+func Dispatch(ctx context.Context, p Provider, op string, payload []byte, logger *slog.Logger) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, &Error{Code: CodeProviderError, Message: fmt.Sprintf("provider panicked in %s: %v", op, r)}
+		}
+	}()
+	id := p.Manifest().ID
+	switch op {
+	case OpDescribe:
+		return json.Marshal(p.Manifest())
+	case OpConfigure:
+		req := &ConfigureRequest{}
+		if err := decode(payload, req); err != nil {
+			return nil, err
+		}
+		req.Logger = logger
+		c, ok := p.(Configurer)
+		if !ok {
+			return json.Marshal(&ConfigureResponse{Manifest: p.Manifest()})
+		}
+		return call(ctx, req, c.Configure)
+	case OpQuote:
+		if q, ok := p.(Quoter); ok {
+			return callDecoded(ctx, payload, q.Quote)
+		}
+		return nil, Unsupported(id, CapQuote)
+	case OpQuoteBatch:
+		if q, ok := p.(BatchQuoter); ok {
+			return callDecoded(ctx, payload, q.QuoteBatch)
+		}
+		return nil, Unsupported(id, CapQuoteBatch)
+	case OpCatalogSearch:
+		if c, ok := p.(Cataloger); ok {
+			return callDecoded(ctx, payload, c.SearchCatalog)
+		}
+		return nil, Unsupported(id, CapCatalog)
+	case OpCatalogGet:
+		if c, ok := p.(Cataloger); ok {
+			return callDecoded(ctx, payload, c.GetCatalogItem)
+		}
+		return nil, Unsupported(id, CapCatalog)
+	case OpOrderCreate:
+		if o, ok := p.(Orderer); ok {
+			return callDecoded(ctx, payload, o.CreateOrder)
+		}
+		return nil, Unsupported(id, CapOrders)
+	case OpOrderGet:
+		if o, ok := p.(Orderer); ok {
+			return callDecoded(ctx, payload, o.GetOrder)
+		}
+		return nil, Unsupported(id, CapOrders)
+	case OpOrderTrack:
+		if t, ok := p.(Tracker); ok {
+			return callDecoded(ctx, payload, t.TrackOrder)
+		}
+		return nil, Unsupported(id, CapTracking)
+	case OpInspection:
+		if t, ok := p.(Inspector); ok {
+			return callDecoded(ctx, payload, t.GetInspection)
+		}
+		return nil, Unsupported(id, CapInspection)
+	case OpSettlement:
+		if t, ok := p.(Settler); ok {
+			return callDecoded(ctx, payload, t.GetSettlement)
+		}
+		return nil, Unsupported(id, CapSettlement)
+	case OpTradeIn:
+		if t, ok := p.(TradeInCreator); ok {
+			return callDecoded(ctx, payload, t.CreateTradeIn)
+		}
+		return nil, Unsupported(id, CapTradeIn)
+	}
+	return nil, &Error{Code: CodeUnsupported, Message: fmt.Sprintf("unknown operation %q", op)}
+}
+
+func decode(payload []byte, v any) error {
+	if len(payload) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
+	}
+	return nil
+}
+
+func callDecoded[Req, Resp any](ctx context.Context, payload []byte, f func(context.Context, *Req) (*Resp, error)) ([]byte, error) {
+	req := new(Req)
+	if err := decode(payload, req); err != nil {
+		return nil, err
+	}
+	return call(ctx, req, f)
+}
+
+func call[Req, Resp any](ctx context.Context, req *Req, f func(context.Context, *Req) (*Resp, error)) ([]byte, error) {
+	resp, err := f(ctx, req)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	if resp == nil {
+		return nil, &Error{Code: CodeProviderError, Message: "provider returned neither an answer nor an error"}
+	}
+	return json.Marshal(resp)
+}
+
+// Remote is a provider on the far side of an Invoker: a plugin process, a
+// WASM instance. It implements every capability interface; which ones the
+// provider really offers is in its manifest, and the others answer
+// unsupported.
+type Remote struct {
+	inv      Invoker
+	manifest Manifest
+}
+
+// NewRemote returns a Remote speaking through inv. manifest is what the far
+// side described (see Describe).
+func NewRemote(inv Invoker, manifest Manifest) *Remote {
+	return &Remote{inv: inv, manifest: manifest}
+}
+
+// Describe asks the far side for its manifest.
+func Describe(ctx context.Context, inv Invoker) (Manifest, error) {
+	var m Manifest
+	out, err := inv.Invoke(ctx, OpDescribe, nil)
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(out, &m); err != nil {
+		return m, &Error{Code: CodeProviderError, Message: "decoding manifest: " + err.Error()}
+	}
+	return m, nil
+}
+
+// Manifest returns the manifest the far side last described.
+func (r *Remote) Manifest() Manifest { return r.manifest }
+
+func invoke[Req, Resp any](ctx context.Context, r *Remote, op string, req *Req) (*Resp, error) {
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "encoding request: " + err.Error()}
+	}
+	out, err := r.inv.Invoke(ctx, op, payload)
+	if err != nil {
+		return nil, err
+	}
+	resp := new(Resp)
+	if err := json.Unmarshal(out, resp); err != nil {
+		return nil, &Error{Code: CodeProviderError, Message: fmt.Sprintf("decoding %s answer: %v", op, err)}
+	}
+	return resp, nil
+}
+
+// Configure hands the far side its configuration; the manifest it answers
+// becomes the Remote's manifest.
+func (r *Remote) Configure(ctx context.Context, req *ConfigureRequest) (*ConfigureResponse, error) {
+	resp, err := invoke[ConfigureRequest, ConfigureResponse](ctx, r, OpConfigure, req)
+	if err != nil {
+		return nil, err
+	}
+	r.manifest = resp.Manifest
+	return resp, nil
+}
+
+// Quote implements Quoter.
+func (r *Remote) Quote(ctx context.Context, req *QuoteRequest) (*QuoteResponse, error) {
+	return invoke[QuoteRequest, QuoteResponse](ctx, r, OpQuote, req)
+}
+
+// QuoteBatch implements BatchQuoter.
+func (r *Remote) QuoteBatch(ctx context.Context, req *QuoteBatchRequest) (*QuoteBatchResponse, error) {
+	return invoke[QuoteBatchRequest, QuoteBatchResponse](ctx, r, OpQuoteBatch, req)
+}
+
+// SearchCatalog implements Cataloger.
+func (r *Remote) SearchCatalog(ctx context.Context, req *SearchCatalogRequest) (*SearchCatalogResponse, error) {
+	return invoke[SearchCatalogRequest, SearchCatalogResponse](ctx, r, OpCatalogSearch, req)
+}
+
+// GetCatalogItem implements Cataloger.
+func (r *Remote) GetCatalogItem(ctx context.Context, req *GetCatalogItemRequest) (*GetCatalogItemResponse, error) {
+	return invoke[GetCatalogItemRequest, GetCatalogItemResponse](ctx, r, OpCatalogGet, req)
+}
+
+// CreateOrder implements Orderer.
+func (r *Remote) CreateOrder(ctx context.Context, req *CreateOrderRequest) (*CreateOrderResponse, error) {
+	return invoke[CreateOrderRequest, CreateOrderResponse](ctx, r, OpOrderCreate, req)
+}
+
+// GetOrder implements Orderer.
+func (r *Remote) GetOrder(ctx context.Context, req *GetOrderRequest) (*GetOrderResponse, error) {
+	return invoke[GetOrderRequest, GetOrderResponse](ctx, r, OpOrderGet, req)
+}
+
+// TrackOrder implements Tracker.
+func (r *Remote) TrackOrder(ctx context.Context, req *TrackOrderRequest) (*TrackOrderResponse, error) {
+	return invoke[TrackOrderRequest, TrackOrderResponse](ctx, r, OpOrderTrack, req)
+}
+
+// GetInspection implements Inspector.
+func (r *Remote) GetInspection(ctx context.Context, req *GetInspectionRequest) (*GetInspectionResponse, error) {
+	return invoke[GetInspectionRequest, GetInspectionResponse](ctx, r, OpInspection, req)
+}
+
+// GetSettlement implements Settler.
+func (r *Remote) GetSettlement(ctx context.Context, req *GetSettlementRequest) (*GetSettlementResponse, error) {
+	return invoke[GetSettlementRequest, GetSettlementResponse](ctx, r, OpSettlement, req)
+}
+
+// CreateTradeIn implements TradeInCreator.
+func (r *Remote) CreateTradeIn(ctx context.Context, req *CreateTradeInRequest) (*CreateTradeInResponse, error) {
+	return invoke[CreateTradeInRequest, CreateTradeInResponse](ctx, r, OpTradeIn, req)
+}
+
+// Interface guards.
+var (
+	_ Configurer     = (*Remote)(nil)
+	_ Quoter         = (*Remote)(nil)
+	_ BatchQuoter    = (*Remote)(nil)
+	_ Cataloger      = (*Remote)(nil)
+	_ Orderer        = (*Remote)(nil)
+	_ Tracker        = (*Remote)(nil)
+	_ Inspector      = (*Remote)(nil)
+	_ Settler        = (*Remote)(nil)
+	_ TradeInCreator = (*Remote)(nil)
+)

@@ -1,0 +1,33 @@
+// Package sdk is what a recyclegate provider author imports.
+//
+// Start here: write a type that implements Provider (its Manifest), then the
+// capability interfaces your provider supports, one small interface each:
+// Quoter, BatchQuoter, Cataloger, Orderer, Tracker, Inspector, Settler,
+// TradeInCreator. Add Configurer to receive your configuration and secrets.
+// End each implementation file with interface guards:
+//
+//	var _ sdk.Quoter = (*Adapter)(nil)
+//
+// Then serve it as a plugin with a main that is one call:
+//
+//	func main() { sdk.Serve(myprovider.New()) }
+//
+// and test it over real gRPC, without building a binary, with package
+// sdktest. The same provider also runs in process (a Go service registers
+// it with the host directly) and, built for GOOS=wasip1, as a WASM adapter.
+//
+// Conventions every provider keeps:
+//   - Every method is Op(ctx, *OpRequest) (*OpResponse, error). The context
+//     carries the caller's deadline; pass it to every HTTP request.
+//   - Errors are *Error with a stable Code, Retryable where a retry may help,
+//     and the provider's own code and message. Bad input is refused before
+//     any provider call with InvalidField.
+//   - Money is Money: integer fen and a currency. Parse a provider's decimals
+//     with ParseAmount, ParseYuan, ParseWan or ParseJSONAmount, never through
+//     float64.
+//   - Provider timestamps are read and written in the provider's zone
+//     (ChinaTime for the built-in providers).
+//
+// Package sandboxkit helps write the sandbox that every provider ships: a
+// faithful stand-in for the provider's test environment.
+package sdk
