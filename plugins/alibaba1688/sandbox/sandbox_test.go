@@ -146,6 +146,10 @@ func TestCatalogue(t *testing.T) {
 			t.Errorf("no listing of %s", model)
 		}
 	}
+	// README.md and the package example name this listing.
+	if p, ok := s.Product("680775234380"); !ok || p.Model != "iPhone 15 Pro" || len(p.SKUs) != 16 {
+		t.Errorf("680775234380 is no longer the documented iPhone 15 Pro listing: %+v", p)
+	}
 	cats := map[string]int{}
 	for _, p := range ps {
 		cats[p.Category]++

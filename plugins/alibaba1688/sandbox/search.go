@@ -56,17 +56,10 @@ type searchSpec struct {
 	pageSize int
 }
 
-// inRange reports whether some SKU's price lies within the bounds.
+// inRange reports whether the listing's price (its lowest SKU price, the
+// one search results lead with) lies within the bounds; 0 is no bound.
 func (s *searchSpec) inRange(p *Product) bool {
-	if s.loFen == 0 && s.hiFen == 0 {
-		return true
-	}
-	for _, k := range p.SKUs {
-		if (s.loFen == 0 || k.PriceFen >= s.loFen) && (s.hiFen == 0 || k.PriceFen <= s.hiFen) {
-			return true
-		}
-	}
-	return false
+	return (s.loFen == 0 || p.MinFen >= s.loFen) && (s.hiFen == 0 || p.MinFen <= s.hiFen)
 }
 
 func (c *catalogue) search(s *searchSpec) (page []*Product, total int) {
