@@ -1,8 +1,13 @@
 package alibaba1688
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
+
+	"github.com/recyclegate/recyclegate/sdk"
 )
 
 func TestSignMatchesPythonVectors(t *testing.T) {
@@ -66,5 +71,33 @@ func checkRoundTrip(t *testing.T, params map[string]string) {
 		if g := got[k]; len(g) != 1 || g[0] != v {
 			t.Errorf("parameter %q decoded as %q, sent %q", k, g, v)
 		}
+	}
+}
+
+// The request the adapter sends for the seed's example call, at a fixed
+// instant written in China time, is exactly the Python vector: same
+// timestamp (unix milliseconds), same parameters, same sign.
+func TestRequestMatchesSeedVector(t *testing.T) {
+	v := loadVectors(t).Cases[0]
+	if v.Name != "seed example item_get" {
+		t.Fatalf("first vector is %q", v.Name)
+	}
+	var got url.Values
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.Query()
+		_, _ = w.Write([]byte(`{"code":"404","message":"商品不存在"}`))
+	}))
+	defer srv.Close()
+	a := New()
+	a.Now = func() time.Time { return time.Date(2025, 3, 24, 17, 21, 55, 0, time.FixedZone("CST", 8*3600)) }
+	configure(t, a, map[string]string{"base_url": srv.URL, "app_key": v.Params["app_key"], "app_secret": v.Secret})
+	_, err := a.GetCatalogItem(ctxT(t), &sdk.GetCatalogItemRequest{ID: v.Params["num_iid"]})
+	sdkErr(t, err, sdk.CodeNotFound)
+	want := url.Values{"sign": {v.Sign}}
+	for k, val := range v.Params {
+		want.Set(k, val)
+	}
+	if got.Encode() != want.Encode() {
+		t.Errorf("request parameters\n got %s\nwant %s", got.Encode(), want.Encode())
 	}
 }
