@@ -240,8 +240,10 @@ func (a *Adapter) searchProducts(ctx context.Context, req *sdk.SearchCatalogRequ
 		apiName, params["shop_id"] = "item_search_shop", shopID
 	case strings.TrimSpace(nick) != "":
 		apiName, params["seller_nick"] = "item_search_shop", nick
-	case shopID != "" || nick != "":
+	case shopID != "":
 		return nil, sdk.InvalidField("filters."+FilterShopID, "must not be blank")
+	case nick != "":
+		return nil, sdk.InvalidField("filters."+FilterSellerNick, "must not be blank")
 	case strings.TrimSpace(req.Query) == "":
 		return nil, sdk.InvalidField("query", "is required for a product search (a keyword such as \"iPhone 15 Pro\"), unless a shop_id or seller_nick filter is given")
 	}

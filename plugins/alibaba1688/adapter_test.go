@@ -311,6 +311,7 @@ func TestInputRefusedBeforeAnyCall(t *testing.T) {
 		{"bad sort", &sdk.SearchCatalogRequest{Query: "x", Filters: map[string]string{"sort": "newest"}}, "filters.sort"},
 		{"shop id and nick", &sdk.SearchCatalogRequest{Filters: map[string]string{"shop_id": "a", "seller_nick": "b"}}, "filters.seller_nick"},
 		{"blank shop id", &sdk.SearchCatalogRequest{Filters: map[string]string{"shop_id": " "}}, "filters.shop_id"},
+		{"blank seller nick", &sdk.SearchCatalogRequest{Filters: map[string]string{"seller_nick": "\t"}}, "filters.seller_nick"},
 		{"shop search without query", &sdk.SearchCatalogRequest{Kind: sdk.KindShop}, "query"},
 		{"shop search unknown filter", &sdk.SearchCatalogRequest{Kind: sdk.KindShop, Query: "x", Filters: map[string]string{"sort": "bid"}}, "filters.sort"},
 	}
