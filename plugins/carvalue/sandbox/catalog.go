@@ -34,7 +34,9 @@ type City struct {
 
 // carTypes is the sandbox's catalogue: real models sold in China with their
 // factory guide prices (approximate, as listed when the model year was
-// current). Type 52 is the document's example (奥迪Q5L, 39.88万, 国VI).
+// current). Type 52 is the document's example request (registered 2022-01,
+// so a 2021款); type 61 is the car of the document's example reply (奥迪Q5L
+// 2024款 40 TFSI 时尚动感型, 39.88万, 国VI).
 var carTypes = []*CarType{
 	{ID: 1, Brand: "丰田", Series: "卡罗拉", Year: 2021, Trim: "1.2T S-CVT 精英版", GuideWan: "12.98", Emission: "国VI"},
 	{ID: 2, Brand: "丰田", Series: "凯美瑞", Year: 2022, Trim: "2.0G 豪华版", GuideWan: "19.98", Emission: "国VI"},
@@ -87,7 +89,7 @@ var carTypes = []*CarType{
 	{ID: 49, Brand: "荣威", Series: "荣威i5", Year: 2021, Trim: "1.5L CVT 领豪版", GuideWan: "8.39", Emission: "国VI"},
 	{ID: 50, Brand: "奥迪", Series: "奥迪A4L", Year: 2023, Trim: "40 TFSI 时尚动感型", GuideWan: "32.18", Emission: "国VI"},
 	{ID: 51, Brand: "奥迪", Series: "奥迪A6L", Year: 2023, Trim: "45 TFSI 臻选动感型", GuideWan: "47.98", Emission: "国VI"},
-	{ID: 52, Brand: "奥迪", Series: "奥迪Q5L", Year: 2024, Trim: "40 TFSI 时尚动感型", GuideWan: "39.88", Emission: "国VI"},
+	{ID: 52, Brand: "奥迪", Series: "奥迪Q5L", Year: 2021, Trim: "40 TFSI 时尚动感型", GuideWan: "39.88", Emission: "国VI"},
 	{ID: 53, Brand: "奥迪", Series: "奥迪Q3", Year: 2019, Trim: "35 TFSI 时尚动感型", GuideWan: "29.98", Emission: "国V"},
 	{ID: 54, Brand: "宝马", Series: "宝马3系", Year: 2023, Trim: "325Li M运动套装", GuideWan: "34.99", Emission: "国VI"},
 	{ID: 55, Brand: "宝马", Series: "宝马5系", Year: 2022, Trim: "530Li 领先型 M运动套装", GuideWan: "49.99", Emission: "国VI"},
@@ -96,6 +98,7 @@ var carTypes = []*CarType{
 	{ID: 58, Brand: "奔驰", Series: "奔驰C级", Year: 2023, Trim: "C 260 L 运动版", GuideWan: "35.43", Emission: "国VI"},
 	{ID: 59, Brand: "奔驰", Series: "奔驰E级", Year: 2022, Trim: "E 300 L 时尚型", GuideWan: "49.18", Emission: "国VI"},
 	{ID: 60, Brand: "奔驰", Series: "奔驰GLC", Year: 2022, Trim: "GLC 300 L 4MATIC 动感型", GuideWan: "43.58", Emission: "国VI"},
+	{ID: 61, Brand: "奥迪", Series: "奥迪Q5L", Year: 2024, Trim: "40 TFSI 时尚动感型", GuideWan: "39.88", Emission: "国VI"},
 }
 
 // brandRetention is how well a brand keeps its value, in basis points

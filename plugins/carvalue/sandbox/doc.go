@@ -3,7 +3,7 @@
 // or hash) and the 10-minute time window, enforces IP allow-lists and the
 // calls an account has left, bills successful valuations only, answers the
 // document's status codes (10001-10025) in json, xml or jsonp, and values
-// cars from a catalogue of 60 real car types and 36 cities.
+// cars from a catalogue of 61 real car types and 36 cities.
 //
 // Start here: s := sandbox.New(sandbox.Options{}) and serve it
 // (httptest.NewServer(s) in tests, sandboxkit.Listen in a host); point the

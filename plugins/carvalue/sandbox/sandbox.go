@@ -231,6 +231,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.admin(w, r)
 		return
 	}
+	// Read the form now: a POST body left unread keeps net/http from
+	// noticing that a client gave up, and an injected hang would then never
+	// end.
+	_, _ = params(r)
 	s.kit.ServeHTTP(w, r)
 }
 
