@@ -1,0 +1,336 @@
+// Package api serves a core.Host over HTTP: the JSON API v1, health and
+// readiness probes, Prometheus metrics and the OpenAPI document. Start with
+// New; mount the handler on any server:
+//
+//	h, _ := core.New(cfg, opts...)
+//	srv := &http.Server{Addr: cfg.Listen, Handler: api.New(h)}
+//
+// Every error is an RFC 9457 problem+json body that names the field at
+// fault; every response carries an X-Request-Id.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// OpenAPI is the OpenAPI 3 document of the API (docs/openapi.json is a copy).
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 1 << 20
+
+// Server is the HTTP face of a host.
+type Server struct {
+	host    *core.Host
+	log     *slog.Logger
+	mux     *http.ServeMux
+	reqs    *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// New returns the API handler for h.
+func New(h *core.Host) *Server {
+	s := &Server{host: h, log: h.Logger(), mux: http.NewServeMux()}
+	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "recyclegate_http_requests_total", Help: "HTTP API requests by route and status.",
+	}, []string{"route", "status"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "recyclegate_http_request_duration_seconds", Help: "HTTP API request duration by route.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route"})
+	if reg, ok := h.Metrics().(prometheus.Registerer); ok {
+		reg.MustRegister(s.reqs, s.latency)
+	}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", false, s.healthz)
+	s.handle("GET /readyz", false, s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.host.Metrics(), promhttp.HandlerOpts{}))
+	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, _ *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		_, err := w.Write(OpenAPI)
+		return err
+	})
+	s.handle("GET /v1/providers", true, s.providers)
+	s.handle("POST /v1/quotes", true, s.quotes)
+	s.handle("GET /v1/catalog/search", true, s.catalogSearch)
+	s.handle("GET /v1/catalog/items/{provider}/{id}", true, s.catalogItem)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, &sdk.Error{Code: sdk.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+	})
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type ctxKey int
+
+const (
+	tenantKey ctxKey = iota
+	requestIDKey
+)
+
+// handle registers a route behind authentication (when auth), metrics and
+// error rendering.
+func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
+	route := pattern
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			s.reqs.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
+			s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		}()
+		if auth {
+			t, err := s.authenticate(r)
+			if err != nil {
+				rw.Header().Set("WWW-Authenticate", `Bearer realm="recyclegate"`)
+				writeProblem(rw, r, err)
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), tenantKey, t))
+		}
+		if err := f(rw, r); err != nil {
+			writeProblem(rw, r, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (*core.Tenant, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Field: "Authorization",
+			Message: "missing Authorization header; send Authorization: Bearer <api key>"}
+	}
+	scheme, key, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
+		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Field: "Authorization",
+			Message: "malformed Authorization header; send Authorization: Bearer <api key>"}
+	}
+	t, ok := s.host.Authenticate(strings.TrimSpace(key))
+	if !ok {
+		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Field: "Authorization", Message: "unknown API key"}
+	}
+	return t, nil
+}
+
+// TenantOf returns the authenticated tenant of a request.
+func TenantOf(r *http.Request) *core.Tenant {
+	t, _ := r.Context().Value(tenantKey).(*core.Tenant)
+	return t
+}
+
+// RequestIDOf returns the request's id.
+func RequestIDOf(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey).(string)
+	return id
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// ServeHTTP assigns a request id, logs the request and recovers from panics.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if !requestIDPattern.MatchString(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p))
+			if !rw.wrote {
+				writeProblem(rw, r, &sdk.Error{Code: sdk.CodeProviderError, Message: "internal error"})
+			}
+		}
+		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", rw.status, "duration", time.Since(start).String())
+	}()
+	s.mux.ServeHTTP(rw, r)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Problem is an RFC 9457 problem details body.
+type Problem struct {
+	Type       string   `json:"type"`
+	Title      string   `json:"title"`
+	Status     int      `json:"status"`
+	Detail     string   `json:"detail"`
+	Instance   string   `json:"instance,omitempty"`
+	Code       sdk.Code `json:"code"`
+	Field      string   `json:"field,omitempty"`
+	Provider   string   `json:"provider,omitempty"`
+	Retryable  bool     `json:"retryable"`
+	RequestID  string   `json:"request_id,omitempty"`
+	ProvCode   string   `json:"provider_code,omitempty"`
+	ProvDetail string   `json:"provider_message,omitempty"`
+}
+
+// StatusOf maps an error code to its HTTP status.
+func StatusOf(c sdk.Code) int {
+	switch c {
+	case sdk.CodeInvalidArgument:
+		return http.StatusBadRequest
+	case sdk.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case sdk.CodeForbidden:
+		return http.StatusForbidden
+	case sdk.CodeNotFound:
+		return http.StatusNotFound
+	case sdk.CodeUnsupported:
+		return http.StatusUnprocessableEntity
+	case sdk.CodeRateLimited, sdk.CodeQuotaExhausted:
+		return http.StatusTooManyRequests
+	case sdk.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case sdk.CodeDeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case sdk.CodeConflict:
+		return http.StatusConflict
+	case sdk.CodeCanceled:
+		return 499
+	}
+	return http.StatusBadGateway
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	e := sdk.AsError(err)
+	status := StatusOf(e.Code)
+	title := http.StatusText(status)
+	if status == 499 {
+		title = "Client Closed Request"
+	}
+	p := Problem{Type: "urn:recyclegate:error:" + string(e.Code), Title: title, Status: status,
+		Detail: e.Message, Instance: r.URL.Path, Code: e.Code, Field: e.Field, Provider: e.Provider,
+		Retryable: e.Retryable, RequestID: RequestIDOf(r), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
+	if p.Detail == "" {
+		p.Detail = string(e.Code)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// decodeBody reads one JSON object strictly: unknown fields, wrong types,
+// trailing data and oversize bodies are invalid_argument errors naming the
+// field.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") &&
+		!strings.HasPrefix(ct, "application/x-www-form-urlencoded") && !strings.HasPrefix(ct, "text/plain") {
+		return sdk.InvalidField("Content-Type", "send application/json, got %q", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return sdk.InvalidField("body", "must hold one JSON object and nothing after it")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var big *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return sdk.InvalidField("body", "is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return sdk.InvalidField("body", "is truncated JSON")
+	case errors.As(err, &syn):
+		return sdk.InvalidField("body", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return sdk.InvalidField(field, "must be %s, got JSON %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+	case errors.As(err, &big):
+		return sdk.InvalidField("body", "is larger than %d bytes", big.Limit)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return sdk.InvalidField(name, "unknown field %q", name)
+	}
+	var e *sdk.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return sdk.InvalidField("body", "%v", err)
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "true or false"
+	case "string":
+		return "a string"
+	case "ptr":
+		return "a value"
+	}
+	return "a number"
+}

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz is 200 when every provider is ready, else 503 with their states.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
+	states := map[string]string{}
+	for _, p := range s.host.Providers() {
+		states[p.ID] = p.State
+	}
+	status := http.StatusOK
+	if !s.host.Ready() {
+		status = http.StatusServiceUnavailable
+	}
+	return writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "providers": states})
+}
+
+func (s *Server) providers(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"providers": s.host.Providers()})
+}
+
+// quoteBody is POST /v1/quotes.
+type quoteBody struct {
+	core.QuoteRequest
+}
+
+// quoteAnswer is the answer of POST /v1/quotes.
+type quoteAnswer struct {
+	RequestID string `json:"request_id"`
+	*core.QuoteResult
+}
+
+func (s *Server) quotes(w http.ResponseWriter, r *http.Request) error {
+	var body quoteBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	res, err := s.host.Quote(r.Context(), TenantOf(r), &body.QuoteRequest)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, quoteAnswer{RequestID: RequestIDOf(r), QuoteResult: res})
+}
+
+// catalogSearch is GET /v1/catalog/search?q=...&provider=...&kind=...&page=...&page_size=...
+// Every other query parameter is passed to the provider as a filter.
+func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	provider := q.Get("provider")
+	if provider == "" {
+		return sdk.InvalidField("provider", "is required: the provider whose catalog to search")
+	}
+	req := &sdk.SearchCatalogRequest{Query: q.Get("q"), Kind: q.Get("kind"), Filters: map[string]string{}}
+	var err error
+	if req.Page, err = intParam(q.Get("page"), "page", 1, 10000); err != nil {
+		return err
+	}
+	if req.PageSize, err = intParam(q.Get("page_size"), "page_size", 1, 200); err != nil {
+		return err
+	}
+	for k, v := range q {
+		switch k {
+		case "q", "provider", "kind", "page", "page_size":
+			continue
+		}
+		req.Filters[k] = strings.Join(v, ",")
+	}
+	resp, err := s.host.SearchCatalog(r.Context(), provider, req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) catalogItem(w http.ResponseWriter, r *http.Request) error {
+	req := &sdk.GetCatalogItemRequest{ID: r.PathValue("id"), Kind: r.URL.Query().Get("kind")}
+	resp, err := s.host.GetCatalogItem(r.Context(), r.PathValue("provider"), req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+func intParam(v, name string, lo, hi int) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, sdk.InvalidField(name, "must be a whole number from %d to %d, got %q", lo, hi, v)
+	}
+	return n, nil
+}

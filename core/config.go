@@ -1,0 +1,247 @@
+package core
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Provider runtimes.
+const (
+	RuntimeBuiltin   = "builtin"    // linked into the host binary, run as a plugin process by re-executing it
+	RuntimePlugin    = "plugin"     // an external go-plugin binary named by path, verified by sha256
+	RuntimeWASM      = "wasm"       // a .wasm module on wazero
+	RuntimeInProcess = "in-process" // a Go value registered with WithProvider
+)
+
+// Config is the host's configuration, as read from host.yaml. The zero value
+// of every field means its documented default.
+type Config struct {
+	// Listen is the HTTP API's address. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// DataDir holds the embedded store. Default ./data.
+	DataDir string `yaml:"data_dir"`
+	// Tenants are the API's clients.
+	Tenants []TenantConfig `yaml:"tenants"`
+	// Providers are the adapters to load, in routing order.
+	Providers []ProviderConfig `yaml:"providers"`
+	// Policies is the directory of CEL policy files. Empty: the built-in
+	// routing by category.
+	Policies string `yaml:"policies"`
+	// Store is where shared state lives: empty for the embedded store in
+	// DataDir, or redis://host:port/db for several replicas.
+	Store string `yaml:"store"`
+	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// TenantConfig is one client of the API.
+type TenantConfig struct {
+	ID      string   `yaml:"id"`
+	APIKeys []string `yaml:"api_keys"`
+}
+
+// ProviderConfig is one adapter to load.
+type ProviderConfig struct {
+	ID      string `yaml:"id"`
+	Runtime string `yaml:"runtime"` // builtin (default), plugin, wasm
+	Path    string `yaml:"path"`    // plugin or wasm file
+	SHA256  string `yaml:"sha256"`  // hex digest the file must have
+	// Sandbox points a built-in adapter at its own sandbox, started on
+	// loopback by the host.
+	Sandbox bool `yaml:"sandbox"`
+	// Timeout of one call to this provider. Default: the provider's own
+	// stated timeout, else 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Config is handed to the adapter as is; each adapter documents its keys.
+	// Keys its manifest lists as secrets are passed as secrets and redacted.
+	Config map[string]string `yaml:"config"`
+}
+
+// DefaultListen is the API's address when none is configured.
+const DefaultListen = "127.0.0.1:8080"
+
+// DemoAPIKey is the API key of the demo tenant that sandbox mode creates. The
+// host refuses it on a non-loopback address.
+const DemoAPIKey = "demo"
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// LoadConfig reads a YAML configuration file strictly: an unknown key is an
+// error naming its line, and ${ENV_VAR} in a value is replaced by the
+// variable (an unset variable is an error, so a secret is never silently
+// empty).
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	cfg, err := ParseConfig(data, os.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes a YAML configuration; lookup resolves ${VAR}.
+func ParseConfig(data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	// First pass: strict structure, with line numbers for unknown keys.
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	var probe Config
+	if err := strict.Decode(&probe); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	// Second pass: expand ${VAR} in scalar values only (never in keys or
+	// comments), then decode.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := expandNode(&root, lookup); err != nil {
+		return nil, err
+	}
+	var cfg Config
+	if len(root.Content) > 0 {
+		if err := root.Decode(&cfg); err != nil {
+			return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func expandNode(n *yaml.Node, lookup func(string) (string, bool)) error {
+	if n.Kind == yaml.MappingNode {
+		for i := 1; i < len(n.Content); i += 2 {
+			if err := expandNode(n.Content[i], lookup); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		var missing []string
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			v, ok := lookup(name)
+			if !ok {
+				missing = append(missing, name)
+			}
+			return v
+		})
+		if len(missing) > 0 {
+			return fmt.Errorf("config: line %d: environment variable %s is not set", n.Line, strings.Join(missing, ", "))
+		}
+		return nil
+	}
+	for _, c := range n.Content {
+		if err := expandNode(c, lookup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Validate checks the configuration and fills documented defaults.
+func (c *Config) Validate() error {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("config: listen %q: want host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	seenTenant := map[string]bool{}
+	seenKey := map[string]string{}
+	for i, t := range c.Tenants {
+		if t.ID == "" {
+			return fmt.Errorf("config: tenants[%d].id is required", i)
+		}
+		if seenTenant[t.ID] {
+			return fmt.Errorf("config: tenants[%d].id %q is used twice", i, t.ID)
+		}
+		seenTenant[t.ID] = true
+		if len(t.APIKeys) == 0 {
+			return fmt.Errorf("config: tenants[%d] (%s): api_keys needs at least one key", i, t.ID)
+		}
+		for j, k := range t.APIKeys {
+			if strings.TrimSpace(k) == "" {
+				return fmt.Errorf("config: tenants[%d].api_keys[%d] is empty", i, j)
+			}
+			if other, ok := seenKey[k]; ok {
+				return fmt.Errorf("config: tenants[%d].api_keys[%d] is also a key of tenant %s", i, j, other)
+			}
+			seenKey[k] = t.ID
+		}
+	}
+	if _, ok := seenKey[DemoAPIKey]; ok && !IsLoopback(c.Listen) {
+		return fmt.Errorf("config: the demo API key %q is refused on %s: it is for loopback addresses only", DemoAPIKey, c.Listen)
+	}
+	seenProvider := map[string]bool{}
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		if p.ID == "" {
+			return fmt.Errorf("config: providers[%d].id is required", i)
+		}
+		if seenProvider[p.ID] {
+			return fmt.Errorf("config: providers[%d].id %q is used twice", i, p.ID)
+		}
+		seenProvider[p.ID] = true
+		if p.Runtime == "" {
+			p.Runtime = RuntimeBuiltin
+		}
+		switch p.Runtime {
+		case RuntimeBuiltin:
+			if p.Path != "" {
+				return fmt.Errorf("config: providers[%d] (%s): path is for runtime plugin or wasm", i, p.ID)
+			}
+		case RuntimePlugin, RuntimeWASM:
+			if p.Path == "" {
+				return fmt.Errorf("config: providers[%d] (%s): runtime %s needs path", i, p.ID, p.Runtime)
+			}
+			if !sha256Hex.MatchString(strings.ToLower(p.SHA256)) {
+				return fmt.Errorf("config: providers[%d] (%s): sha256 must be the file's hex SHA-256 digest (sha256sum %s)", i, p.ID, p.Path)
+			}
+			if p.Sandbox {
+				return fmt.Errorf("config: providers[%d] (%s): sandbox is for built-in providers", i, p.ID)
+			}
+		default:
+			return fmt.Errorf("config: providers[%d] (%s): runtime %q: want builtin, plugin or wasm", i, p.ID, p.Runtime)
+		}
+		if p.Timeout < 0 {
+			return fmt.Errorf("config: providers[%d] (%s): timeout must not be negative", i, p.ID)
+		}
+	}
+	return nil
+}
+
+// IsLoopback reports whether a host:port address listens on loopback only.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package core
+
+import "os/exec"
+
+// bindToParent does nothing here: the plugin watches its parent itself
+// (sdk.Serve).
+func bindToParent(*exec.Cmd) {}
