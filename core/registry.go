@@ -49,7 +49,7 @@ type provider struct {
 	host    *Host
 
 	// set for runtime builtin and plugin
-	command func() (*exec.Cmd, error)
+	command  func() (*exec.Cmd, error)
 	checksum []byte // the plugin file's SHA-256, verified before every start
 
 	mu       sync.RWMutex
