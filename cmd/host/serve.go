@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
+)
+
+// sandboxConfig is the configuration of `host serve` without --config: every
+// built-in provider on its sandbox, and the demo tenant.
+func sandboxConfig() *core.Config {
+	cfg := &core.Config{
+		Listen:  core.DefaultListen,
+		Tenants: []core.TenantConfig{{ID: "demo", APIKeys: []string{core.DemoAPIKey}}},
+	}
+	for _, b := range builtins {
+		cfg.Providers = append(cfg.Providers, core.ProviderConfig{ID: b.id, Runtime: core.RuntimeBuiltin, Sandbox: true})
+	}
+	return cfg
+}
+
+// runningSandbox is a sandbox listening on loopback.
+type runningSandbox struct {
+	id  string
+	sb  sandbox
+	srv *sandboxkit.Server
+}
+
+// startSandboxes starts the sandbox of every provider marked sandbox: true
+// and points its adapter at it. The operator's own config keys win over the
+// sandbox's defaults.
+func startSandboxes(cfg *core.Config, clock sandboxkit.Clock) ([]runningSandbox, error) {
+	var out []runningSandbox
+	for i := range cfg.Providers {
+		pc := &cfg.Providers[i]
+		if !pc.Sandbox {
+			continue
+		}
+		b, ok := builtinByID(pc.ID)
+		if !ok {
+			closeSandboxes(out)
+			return nil, fmt.Errorf("providers[%d] (%s): sandbox: no built-in provider of that id has a sandbox", i, pc.ID)
+		}
+		sb := b.newSandbox(clock)
+		srv, err := sandboxkit.Listen("127.0.0.1:0", sb)
+		if err != nil {
+			closeSandboxes(out)
+			return nil, err
+		}
+		merged := sb.AdapterConfig(srv.URL)
+		for k, v := range pc.Config {
+			merged[k] = v
+		}
+		pc.Config = merged
+		out = append(out, runningSandbox{id: pc.ID, sb: sb, srv: srv})
+	}
+	return out, nil
+}
+
+func closeSandboxes(s []runningSandbox) {
+	for _, r := range s {
+		_ = r.srv.Close()
+	}
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "host.yaml; without it, every built-in provider runs on its sandbox")
+	listen := fs.String("listen", "", "the API's address (default "+core.DefaultListen+")")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	var cfg *core.Config
+	if *configPath == "" {
+		cfg = sandboxConfig()
+	} else if cfg, err = core.LoadConfig(*configPath); err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	clock := &sandboxkit.OffsetClock{}
+	sandboxes, err := startSandboxes(cfg, clock)
+	if err != nil {
+		return err
+	}
+	defer closeSandboxes(sandboxes)
+
+	opts := []core.Option{core.WithLogger(logger)}
+	for _, b := range builtins {
+		opts = append(opts, core.WithBuiltin(b.id, core.BuiltinCommand(b.id)))
+	}
+	h, err := core.New(*cfg, opts...)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           api.New(h),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	fmt.Fprintf(stdout, "recyclegate %s listening on http://%s\n", versionString(), ln.Addr())
+	ids := make([]string, 0, len(h.Providers()))
+	for _, p := range h.Providers() {
+		ids = append(ids, fmt.Sprintf("%s (%s, pid %d)", p.ID, p.Runtime, p.PID))
+	}
+	sort.Strings(ids)
+	fmt.Fprintf(stdout, "providers: %s\n", strings.Join(ids, ", "))
+	for _, s := range sandboxes {
+		fmt.Fprintf(stdout, "sandbox %s: %s\n", s.id, s.srv.URL)
+	}
+	if *configPath == "" {
+		fmt.Fprintf(stdout, "sandbox mode: try\n  curl -H 'Authorization: Bearer %s' -d '{\"item\":{\"category\":\"phone\",\"brand\":\"Apple\",\"model\":\"iPhone 14 Pro\",\"storage\":\"256GB\",\"condition\":\"excellent\"}}' http://%s/v1/quotes\n",
+			core.DemoAPIKey, ln.Addr())
+	}
+
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	case <-ctx.Done():
+		logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown: requests still running were cut off", "error", err)
+	}
+	return nil
+}
+
+// cmdSandbox runs every built-in sandbox standalone, for people building
+// against them.
+func cmdSandbox(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base := fs.String("listen-base", "127.0.0.1:9100", "the first sandbox listens on the next port, and so on; port 0 picks free ports")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	host, portText, err := net.SplitHostPort(*base)
+	if err != nil {
+		return usagef("--listen-base %q: want host:port", *base)
+	}
+	var port int
+	if _, err := fmt.Sscan(portText, &port); err != nil || port < 0 || port > 65000 {
+		return usagef("--listen-base %q: bad port", *base)
+	}
+	clock := &sandboxkit.OffsetClock{}
+	var running []runningSandbox
+	defer func() { closeSandboxes(running) }()
+	for i, b := range builtins {
+		addr := net.JoinHostPort(host, "0")
+		if port != 0 {
+			addr = net.JoinHostPort(host, fmt.Sprint(port+i+1))
+		}
+		sb := b.newSandbox(clock)
+		srv, err := sandboxkit.Listen(addr, sb)
+		if err != nil {
+			return err
+		}
+		running = append(running, runningSandbox{id: b.id, sb: sb, srv: srv})
+		fmt.Fprintf(stdout, "sandbox %s: %s\n", b.id, srv.URL)
+		cfg := sb.AdapterConfig(srv.URL)
+		keys := make([]string, 0, len(cfg))
+		for k := range cfg {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(stdout, "  %s: %s\n", k, cfg[k])
+		}
+	}
+	fmt.Fprintln(stdout, "admin: GET|PUT /_sandbox/faults, GET /_sandbox/stats, POST /_sandbox/clock {\"advance\":\"1h\"}")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return nil
+}
