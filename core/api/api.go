@@ -301,7 +301,7 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		return sdk.InvalidField("body", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
 	case errors.As(err, &typ):
-		field := typ.Field
+		field := jsonPath(typ.Field)
 		if field == "" {
 			field = "body"
 		}
@@ -317,6 +317,16 @@ func jsonError(err error) error {
 		return e
 	}
 	return sdk.InvalidField("body", "%v", err)
+}
+
+// jsonPath drops the Go type names of embedded structs from a decoder's
+// field path, leaving the JSON names a client sent.
+func jsonPath(p string) string {
+	parts := strings.Split(p, ".")
+	for len(parts) > 0 && parts[0] != "" && parts[0][0] >= 'A' && parts[0][0] <= 'Z' {
+		parts = parts[1:]
+	}
+	return strings.Join(parts, ".")
 }
 
 func jsonKind(k string) string {

@@ -30,11 +30,6 @@ func (s *Server) providers(w http.ResponseWriter, _ *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"providers": s.host.Providers()})
 }
 
-// quoteBody is POST /v1/quotes.
-type quoteBody struct {
-	core.QuoteRequest
-}
-
 // quoteAnswer is the answer of POST /v1/quotes.
 type quoteAnswer struct {
 	RequestID string `json:"request_id"`
@@ -42,11 +37,11 @@ type quoteAnswer struct {
 }
 
 func (s *Server) quotes(w http.ResponseWriter, r *http.Request) error {
-	var body quoteBody
+	var body core.QuoteRequest
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.host.Quote(r.Context(), TenantOf(r), &body.QuoteRequest)
+	res, err := s.host.Quote(r.Context(), TenantOf(r), &body)
 	if err != nil {
 		return err
 	}
