@@ -99,6 +99,10 @@ func (a *Adapter) SearchCatalog(ctx context.Context, req *sdk.SearchCatalogReque
 	params.Set("page", strconv.Itoa(page))
 	params.Set("page_size", strconv.Itoa(size))
 	r, err := a.call(ctx, cfg, log, cfg.lookupPath(kind), params)
+	if se := sdk.AsError(err); se != nil && se.ProviderCode == "10025" {
+		// Some shops answer an empty search with 查无数据: no match, not a failure.
+		return &sdk.SearchCatalogResponse{Items: []sdk.CatalogItem{}, Page: page, PageSize: size}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -130,3 +130,17 @@ func TestCatalogBadRequestsAreRefusedWithoutACall(t *testing.T) {
 		t.Fatalf("%d calls reached the sandbox", n)
 	}
 }
+
+// A look-up answering 查无数据 to a search is an empty result, not an error.
+func TestSearchAnswered10025IsEmpty(t *testing.T) {
+	s := newStub(t, 200, "application/json", `{"codeid":10025,"message":"查无数据","retdata":[]}`)
+	a := s.adapter(t, nil)
+	r, err := a.SearchCatalog(context.Background(), &sdk.SearchCatalogRequest{Query: "x"})
+	if err != nil || r.Total != 0 || len(r.Items) != 0 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	_, err = a.GetCatalogItem(context.Background(), &sdk.GetCatalogItemRequest{ID: "1"})
+	if se := sdkErr(t, err); se.Code != sdk.CodeNotFound {
+		t.Errorf("get: %v", se)
+	}
+}
