@@ -312,41 +312,6 @@ func (h *Host) provider(id string) (*provider, error) {
 	return p, nil
 }
 
-// call runs one operation on a provider with its timeout, counting it.
-func call[Resp any](ctx context.Context, h *Host, p *provider, op string, capability sdk.Capability,
-	f func(ctx context.Context, impl sdk.Provider) (*Resp, error)) (*Resp, error) {
-	impl, m, err := p.current()
-	if err != nil {
-		h.metrics.calls.WithLabelValues(p.id, op, string(sdk.CodeUnavailable)).Inc()
-		return nil, err
-	}
-	if !m.Has(capability) {
-		return nil, sdk.Unsupported(p.id, capability)
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout())
-	defer cancel()
-	start := time.Now()
-	resp, err := f(ctx, impl)
-	h.metrics.latency.WithLabelValues(p.id, op).Observe(time.Since(start).Seconds())
-	if err != nil {
-		e := sdk.AsError(err)
-		if e.Provider == "" {
-			c := *e
-			c.Provider = p.id
-			e = &c
-		}
-		h.metrics.calls.WithLabelValues(p.id, op, string(e.Code)).Inc()
-		p.noticeFailure(e)
-		return nil, e
-	}
-	h.metrics.calls.WithLabelValues(p.id, op, "ok").Inc()
-	return resp, nil
-}
-
-// unsupportedImpl is the error for a provider whose manifest lists a
-// capability its Go value does not implement.
-func unsupportedImpl(p string, c sdk.Capability) error { return sdk.Unsupported(p, c) }
-
 // SearchCatalog searches one provider's catalog.
 func (h *Host) SearchCatalog(ctx context.Context, providerID string, req *sdk.SearchCatalogRequest) (*sdk.SearchCatalogResponse, error) {
 	p, err := h.provider(providerID)
