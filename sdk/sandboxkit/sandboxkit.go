@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -283,6 +284,10 @@ func (k *Kit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch d {
 	case injectHang:
+		// Read the body first: net/http notices a client that went away
+		// only once the body is consumed, and a hang must end when the
+		// client gives up.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
 		<-r.Context().Done()
 		return
 	case injectError:
