@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,8 @@ import (
 //
 //go:embed openapi.json
 var OpenAPI []byte
+
+var routesMu sync.Mutex
 
 // MaxBodyBytes bounds a request body.
 const MaxBodyBytes = 1 << 20
@@ -66,10 +69,17 @@ func New(h *core.Host) *Server {
 	return s
 }
 
+// routeList records every pattern registered, for Routes.
+var routeList []string
+
+// Routes lists the API's routes as "METHOD /path" patterns.
+func Routes() []string { return append([]string(nil), routeList...) }
+
 func (s *Server) routes() {
 	s.handle("GET /healthz", false, s.healthz)
 	s.handle("GET /readyz", false, s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.host.Metrics(), promhttp.HandlerOpts{}))
+	s.noteRoute("GET /metrics")
 	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, _ *http.Request) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, err := w.Write(OpenAPI)
@@ -82,6 +92,17 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, &sdk.Error{Code: sdk.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 	})
+}
+
+func (s *Server) noteRoute(pattern string) {
+	routesMu.Lock()
+	defer routesMu.Unlock()
+	for _, r := range routeList {
+		if r == pattern {
+			return
+		}
+	}
+	routeList = append(routeList, pattern)
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -97,6 +118,7 @@ const (
 // error rendering.
 func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 	route := pattern
+	s.noteRoute(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
