@@ -1,0 +1,99 @@
+package core_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/recyclegate/recyclegate/core"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestConfigDecodesTheDocumentedShape(t *testing.T) {
+	yml := `
+listen: 127.0.0.1:9090
+data_dir: /var/lib/recyclegate
+tenants:
+  - id: acme
+    api_keys: ["${ACME_KEY}"]
+providers:
+  - id: aihuishou
+    runtime: builtin
+    config:
+      base_url: https://api.example.test
+      app_id: app-1
+      app_secret: ${AHS_SECRET}
+      daily_quota: 2000
+  - id: myprovider
+    runtime: plugin
+    path: ./bin/myprovider
+    sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+policies: ./policies
+`
+	cfg, err := core.ParseConfig([]byte(yml), env(map[string]string{"ACME_KEY": "k-123", "AHS_SECRET": "s3cr3t: with # chars"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:9090" || cfg.Tenants[0].APIKeys[0] != "k-123" || cfg.Policies != "./policies" {
+		t.Fatalf("%+v", cfg)
+	}
+	p := cfg.Providers[0]
+	if p.Config["app_secret"] != "s3cr3t: with # chars" || p.Config["daily_quota"] != "2000" {
+		t.Fatalf("config %+v", p.Config)
+	}
+	if cfg.Providers[1].Runtime != core.RuntimePlugin {
+		t.Fatalf("%+v", cfg.Providers[1])
+	}
+}
+
+func TestConfigErrorsSayWhereAndWhat(t *testing.T) {
+	cases := []struct{ name, yml, want string }{
+		{"unknown key with its line", "listen: 127.0.0.1:1\nlisten_addr: x\n", "line 2: field listen_addr not found"},
+		{"unknown nested key", "providers:\n  - id: a\n    runtim: plugin\n", "line 3: field runtim not found"},
+		{"unset env var", "tenants:\n  - id: a\n    api_keys: [\"${NOPE}\"]\n", "line 3: environment variable NOPE is not set"},
+		{"bad yaml", "listen: [\n", "config:"},
+		{"duplicate tenant", "tenants:\n  - {id: a, api_keys: [x]}\n  - {id: a, api_keys: [y]}\n", "tenants[1].id \"a\" is used twice"},
+		{"shared key", "tenants:\n  - {id: a, api_keys: [x]}\n  - {id: b, api_keys: [x]}\n", "also a key of tenant a"},
+		{"tenant without key", "tenants:\n  - {id: a}\n", "api_keys needs at least one key"},
+		{"plugin without sha", "providers:\n  - {id: p, runtime: plugin, path: ./p}\n", "sha256 must be the file's hex SHA-256"},
+		{"bad runtime", "providers:\n  - {id: p, runtime: docker}\n", "runtime \"docker\""},
+		{"demo key off loopback", "listen: 0.0.0.0:8080\ntenants:\n  - {id: demo, api_keys: [demo]}\n", "demo API key"},
+		{"bad listen", "listen: nowhere\n", "want host:port"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := core.ParseConfig([]byte(c.yml), env(nil))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestLoadConfigNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "host.yaml")
+	if err := os.WriteFile(path, []byte("nope: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := core.LoadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := core.LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Fatal("a missing file must be an error")
+	}
+}
+
+func TestEmptyConfigGetsDefaults(t *testing.T) {
+	cfg, err := core.ParseConfig(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != core.DefaultListen || cfg.DataDir == "" {
+		t.Fatalf("%+v", cfg)
+	}
+}
