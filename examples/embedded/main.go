@@ -30,7 +30,7 @@ type storeCredit struct{ bonusPercent int64 }
 func (s *storeCredit) Manifest() sdk.Manifest {
 	return sdk.Manifest{ID: "storecredit", Name: "Store credit", Version: "1.0.0", Status: sdk.StatusStable,
 		Categories: []sdk.Category{sdk.CategoryPhone}, Capabilities: []sdk.Capability{sdk.CapQuote},
-		Config:     []sdk.ConfigKey{{Name: "bonus_percent", Description: "extra credit over the list price", Default: "10"}}}
+		Config: []sdk.ConfigKey{{Name: "bonus_percent", Description: "extra credit over the list price", Default: "10"}}}
 }
 
 func (s *storeCredit) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk.ConfigureResponse, error) {
