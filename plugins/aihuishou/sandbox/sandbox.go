@@ -116,7 +116,25 @@ func New(opts Options) *Sandbox {
 }
 
 // ServeHTTP serves both APIs behind sandboxkit's faults and admin endpoints.
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.kit.ServeHTTP(w, r) }
+// The body is read first: net/http notices a client that went away only
+// once the body is consumed, and an injected hang must end when it does.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+		if err != nil {
+			writeError(w, fail(http.StatusBadRequest, codeMissingParam, "读取请求体失败"))
+			return
+		}
+		if len(body) > maxRequestBody {
+			writeError(w, fail(http.StatusBadRequest, codeBadValue, "请求体超过 %d 字节", maxRequestBody))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	s.kit.ServeHTTP(w, r)
+}
+
+const maxRequestBody = 1 << 20
 
 // Kit returns the fault and statistics kit.
 func (s *Sandbox) Kit() *sandboxkit.Kit { return s.kit }
@@ -259,7 +277,7 @@ func (s *Sandbox) handle(w http.ResponseWriter, r *http.Request, h handler, auth
 		writeError(w, fail(http.StatusMethodNotAllowed, codeMethod, "仅支持 POST 请求"))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
 	if err != nil {
 		writeError(w, fail(http.StatusBadRequest, codeMissingParam, "读取请求体失败"))
 		return
