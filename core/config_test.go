@@ -21,7 +21,7 @@ tenants:
   - id: acme
     api_keys: ["${ACME_KEY}"]
 providers:
-  - id: aihuishou
+  - id: recycler
     runtime: builtin
     config:
       base_url: https://api.example.test

@@ -1,0 +1,85 @@
+// Package archtest checks the import rules that let providers come without a
+// rebuild: cmd -> core, plugins; core -> sdk; plugins -> sdk; sdk imports
+// neither core nor a plugin; a plugin never imports core; core never names a
+// provider.
+package archtest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/recyclegate/recyclegate/"
+
+func TestImportRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}}`, mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, imports := strings.TrimPrefix(fields[0], mod), fields[1:]
+		for _, imp := range imports {
+			if !strings.HasPrefix(imp, mod) {
+				continue
+			}
+			dep := strings.TrimPrefix(imp, mod)
+			switch {
+			case under(pkg, "sdk") && (under(dep, "core") || under(dep, "plugins") || under(dep, "cmd")):
+				t.Errorf("%s imports %s: sdk imports neither core nor a plugin", pkg, dep)
+			case under(pkg, "plugins") && (under(dep, "core") || under(dep, "cmd")):
+				t.Errorf("%s imports %s: a plugin never imports core", pkg, dep)
+			case under(pkg, "plugins") && under(dep, "plugins") && provider(pkg) != provider(dep):
+				t.Errorf("%s imports %s: a plugin never imports another plugin", pkg, dep)
+			case under(pkg, "core") && (under(dep, "plugins") || under(dep, "cmd")):
+				t.Errorf("%s imports %s: core never names a provider", pkg, dep)
+			}
+		}
+	}
+}
+
+// TestCoreNamesNoProvider: no provider's id appears in core's code.
+func TestCoreNamesNoProvider(t *testing.T) {
+	root := filepath.Join("..", "..")
+	entries, err := os.ReadDir(filepath.Join(root, "plugins"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	err = filepath.WalkDir(filepath.Join(root, "core"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if strings.Contains(strings.ToLower(string(data)), id) {
+				t.Errorf("%s names provider %s", path, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func under(pkg, dir string) bool { return pkg == dir || strings.HasPrefix(pkg, dir+"/") }
+
+func provider(pkg string) string {
+	parts := strings.Split(pkg, "/")
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[1]
+}
