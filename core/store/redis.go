@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,8 +38,17 @@ type Redis struct {
 	seq    atomic.Uint64
 }
 
+// quietLogger drops go-redis's own log lines (it prints to stderr when a
+// dial fails); the store's errors reach the host's log and metrics instead.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+var quiet sync.Once
+
 // OpenRedis connects to the Redis a URL names and checks it answers.
 func OpenRedis(ctx context.Context, rawURL string, opts RedisOptions) (*Redis, error) {
+	quiet.Do(func() { redis.SetLogger(quietLogger{}) })
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %v", Redact(rawURL), err)

@@ -1,0 +1,194 @@
+package guard
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// BreakerSettings configure a Breaker. Zero values are the defaults.
+type BreakerSettings struct {
+	// Failures in a row that open the breaker. Default 5.
+	Failures uint32
+	// FailureRatio opens it too: this share of failures among the calls of
+	// the last Interval, once there were MinRequests. Default 0.5.
+	FailureRatio float64
+	// MinRequests before FailureRatio applies. Default 20.
+	MinRequests uint32
+	// Interval is the rolling window of the closed state's counts. Default 60s.
+	Interval time.Duration
+	// OpenFor is how long the breaker stays open before it lets probes
+	// through (half-open). Default 30s.
+	OpenFor time.Duration
+	// Probes are the calls let through while half-open; all must succeed to
+	// close it, one failure opens it again. Default 1.
+	Probes uint32
+}
+
+// WithDefaults fills zero values with the documented defaults.
+func (s BreakerSettings) WithDefaults() BreakerSettings {
+	if s.Failures == 0 {
+		s.Failures = 5
+	}
+	if s.FailureRatio == 0 {
+		s.FailureRatio = 0.5
+	}
+	if s.MinRequests == 0 {
+		s.MinRequests = 20
+	}
+	if s.Interval == 0 {
+		s.Interval = 60 * time.Second
+	}
+	if s.OpenFor == 0 {
+		s.OpenFor = 30 * time.Second
+	}
+	if s.Probes == 0 {
+		s.Probes = 1
+	}
+	return s
+}
+
+// Outcome is what a call tells the breaker.
+type Outcome int
+
+// The outcomes.
+const (
+	Success Outcome = iota // the provider answered (even "not found")
+	Failure                // the provider failed: counts toward opening
+	Ignore                 // says nothing about the provider (the caller left)
+)
+
+// Classify decides what a call's error says about the provider. Failures:
+// timeouts of the provider's own deadline, unavailable, provider_error (5xx,
+// malformed replies) and rate_limited from the provider. Not failures: the
+// caller's own cancellation or deadline (callerDone), and answers to bad
+// input (invalid_argument, not_found, unauthenticated, forbidden, ...), which
+// show the provider is up.
+func Classify(err error, callerDone bool) Outcome {
+	if err == nil {
+		return Success
+	}
+	if callerDone {
+		return Ignore
+	}
+	switch sdk.CodeOf(err) {
+	case sdk.CodeDeadlineExceeded, sdk.CodeUnavailable, sdk.CodeProviderError, sdk.CodeRateLimited:
+		return Failure
+	case sdk.CodeCanceled:
+		return Ignore
+	}
+	return Success
+}
+
+// ErrOpen is the breaker's refusal (errors.Is). The error a caller sees is
+// an *sdk.Error with code unavailable that wraps it.
+var ErrOpen = errors.New("circuit breaker open")
+
+var (
+	errFailure  = errors.New("failure")
+	errExcluded = errors.New("excluded")
+)
+
+// Breaker is a circuit breaker (sony/gobreaker) for one provider, or one
+// provider operation.
+type Breaker struct {
+	name string
+	cb   *gobreaker.TwoStepCircuitBreaker[struct{}]
+	open time.Duration
+
+	mu       sync.Mutex
+	openedAt time.Time
+}
+
+// NewBreaker returns a closed breaker. onChange, if not nil, hears every
+// state change ("closed", "half-open", "open"); it must not block.
+func NewBreaker(name string, s BreakerSettings, onChange func(from, to string)) *Breaker {
+	s = s.WithDefaults()
+	b := &Breaker{name: name, open: s.OpenFor}
+	bucket := s.Interval / 6
+	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:         name,
+		MaxRequests:  s.Probes,
+		Interval:     s.Interval,
+		BucketPeriod: bucket,
+		Timeout:      s.OpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			if c.ConsecutiveFailures >= s.Failures {
+				return true
+			}
+			return c.Requests >= s.MinRequests && float64(c.TotalFailures) >= s.FailureRatio*float64(c.Requests)
+		},
+		IsSuccessful: func(err error) bool { return err == nil },
+		IsExcluded:   func(err error) bool { return errors.Is(err, errExcluded) },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				b.mu.Lock()
+				b.openedAt = time.Now()
+				b.mu.Unlock()
+			}
+			if onChange != nil {
+				onChange(from.String(), to.String())
+			}
+		},
+	})
+	return b
+}
+
+// Allow asks to make a call. It answers a done function to report the
+// call's outcome, or an *sdk.Error (unavailable, wrapping ErrOpen) at once
+// when the breaker is open or its half-open probes are taken.
+func (b *Breaker) Allow() (done func(Outcome), err error) {
+	report, err := b.cb.Allow()
+	if err != nil {
+		return nil, b.refusal()
+	}
+	return func(o Outcome) {
+		switch o {
+		case Success:
+			report(nil)
+		case Failure:
+			report(errFailure)
+		default:
+			report(errExcluded)
+		}
+	}, nil
+}
+
+// Open reports whether the breaker refuses calls now (open, not yet due to
+// probe). It changes nothing.
+func (b *Breaker) Open() bool { return b.cb.State() == gobreaker.StateOpen }
+
+// State is "closed", "half-open" or "open".
+func (b *Breaker) State() string { return b.cb.State().String() }
+
+// refusal is the error of a refused call, with the time until the next probe.
+func (b *Breaker) refusal() error {
+	b.mu.Lock()
+	wait := b.open - time.Since(b.openedAt)
+	b.mu.Unlock()
+	if wait < 0 {
+		wait = 0
+	}
+	state := b.cb.State()
+	msg := fmt.Sprintf("%s: circuit breaker open after repeated failures; next probe in %s", b.name, wait.Round(time.Millisecond))
+	if state == gobreaker.StateHalfOpen {
+		msg = fmt.Sprintf("%s: circuit breaker half-open, its probe is in flight", b.name)
+		wait = 0
+	}
+	return &wrapped{err: &sdk.Error{Code: sdk.CodeUnavailable, Message: msg, Retryable: true, RetryAfter: wait}, cause: ErrOpen}
+}
+
+// wrapped is an *sdk.Error that also unwraps to a guard sentinel, so both
+// sdk.AsError and errors.Is(err, guard.ErrOpen) work.
+type wrapped struct {
+	err   *sdk.Error
+	cause error
+}
+
+func (w *wrapped) Error() string   { return w.err.Error() }
+func (w *wrapped) Unwrap() []error { return []error{w.err, w.cause} }

@@ -1,0 +1,110 @@
+package guard
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// QuoteKey is the cache key of a quote: the provider and the item
+// normalized (case, spaces and the order of functional issues do not make a
+// different item), and whether a breakdown was asked for.
+func QuoteKey(provider string, req *sdk.QuoteRequest) string {
+	it := req.Item
+	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
+	it.Brand, it.Model, it.Storage, it.RAM, it.Color = norm(it.Brand), norm(it.Model), norm(it.Storage), norm(it.RAM), norm(it.Color)
+	it.Condition = sdk.Condition(norm(string(it.Condition)))
+	it.RepairHistory, it.PurchaseChannel = norm(it.RepairHistory), norm(it.PurchaseChannel)
+	if len(it.FunctionalIssues) > 0 {
+		issues := make([]string, len(it.FunctionalIssues))
+		for i, s := range it.FunctionalIssues {
+			issues[i] = norm(s)
+		}
+		slices.Sort(issues)
+		it.FunctionalIssues = slices.Compact(issues)
+	}
+	if it.Car != nil {
+		c := *it.Car
+		c.TypeID, c.CityID, c.Color = strings.TrimSpace(c.TypeID), strings.TrimSpace(c.CityID), norm(c.Color)
+		it.Car = &c
+	}
+	b, _ := json.Marshal(struct {
+		P string   `json:"p"`
+		I sdk.Item `json:"i"`
+		D bool     `json:"d"`
+	}{provider, it, req.Detail})
+	sum := sha256.Sum256(b)
+	return "quote:" + provider + ":" + hex.EncodeToString(sum[:16])
+}
+
+// Flight makes concurrent calls with one key share one run (singleflight).
+// Unlike golang.org/x/sync/singleflight, each caller waits only as long as
+// its own context allows, and the run goes on for the others (and for the
+// cache) when the caller that started it leaves.
+type Flight[T any] struct {
+	mu sync.Mutex
+	m  map[string]*flightCall[T]
+}
+
+type flightCall[T any] struct {
+	done chan struct{}
+	val  T
+	err  error
+	dups int
+}
+
+// Do runs fn once for all concurrent callers with key. fn gets a context
+// that keeps the first caller's values and deadline but not its
+// cancellation. shared reports whether the result was another caller's run.
+func (f *Flight[T]) Do(ctx context.Context, key string, fn func(ctx context.Context) (T, error)) (v T, shared bool, err error) {
+	f.mu.Lock()
+	if f.m == nil {
+		f.m = map[string]*flightCall[T]{}
+	}
+	c, ok := f.m[key]
+	if ok {
+		c.dups++
+	} else {
+		c = &flightCall[T]{done: make(chan struct{})}
+		f.m[key] = c
+		run := context.WithoutCancel(ctx)
+		cancel := context.CancelFunc(func() {})
+		if dl, ok := ctx.Deadline(); ok {
+			run, cancel = context.WithDeadline(run, dl)
+		}
+		go func() {
+			defer cancel()
+			defer func() {
+				if r := recover(); r != nil {
+					c.err = &sdk.Error{Code: sdk.CodeProviderError, Message: "the call panicked"}
+				}
+				f.mu.Lock()
+				delete(f.m, key)
+				f.mu.Unlock()
+				close(c.done)
+			}()
+			c.val, c.err = fn(run)
+		}()
+	}
+	f.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.val, ok, c.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ok, ctx.Err()
+	}
+}
+
+// InFlight is the number of keys being run.
+func (f *Flight[T]) InFlight() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.m)
+}
