@@ -87,6 +87,7 @@ func (s *Server) routes() {
 	})
 	s.handle("GET /v1/providers", true, s.providers)
 	s.handle("POST /v1/quotes", true, s.quotes)
+	s.handle("POST /v1/quotes/batch", true, s.quotesBatch)
 	s.handle("GET /v1/catalog/search", true, s.catalogSearch)
 	s.handle("GET /v1/catalog/items/{provider}/{id}", true, s.catalogItem)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,675 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// MaxBatchItems is the most requests one QuoteBatch takes.
+const MaxBatchItems = 10000
+
+// BatchResult is the answer for one request of a batch, by its index in the
+// batch. Exactly one of QuoteResult (the item was asked: quotes and provider
+// errors, as Quote answers) and Error (the request was refused before any
+// provider was asked: bad input, no provider) is set. Treat it as read-only:
+// duplicates share their QuoteResult.
+type BatchResult struct {
+	Index int `json:"index"`
+	*QuoteResult
+	Error *sdk.Error `json:"error,omitempty"`
+	// DuplicateOf is the index of the first identical request of the batch,
+	// whose provider calls answered this one too.
+	DuplicateOf *int `json:"duplicate_of,omitempty"`
+}
+
+// Quoted reports whether the result holds at least one quote.
+func (r BatchResult) Quoted() bool { return r.QuoteResult != nil && len(r.Quotes) > 0 }
+
+// QuotaLeft reports whether the item went unquoted because a provider's
+// daily quota (or budget) ran out: asking again after the reset may quote it.
+func (r BatchResult) QuotaLeft() bool {
+	if r.Quoted() || r.QuoteResult == nil {
+		return false
+	}
+	for _, e := range r.Errors {
+		if e.Code == sdk.CodeQuotaExhausted {
+			return true
+		}
+	}
+	return false
+}
+
+// BatchSummary counts what a batch did.
+type BatchSummary struct {
+	Items   int `json:"items"`   // requests in the batch
+	Unique  int `json:"unique"`  // distinct valid requests, each asked once
+	Quoted  int `json:"quoted"`  // requests answered with at least one quote
+	Refused int `json:"refused"` // requests refused before any call (bad input, no provider)
+	Failed  int `json:"failed"`  // requests asked but not quoted (Left included)
+	// Left are the requests not quoted because a provider's quota ran out.
+	// Ask for them again after ResumeAfter (the next 00:00 China time).
+	Left        int            `json:"left"`
+	ResumeAfter *time.Time     `json:"resume_after,omitempty"`
+	Calls       map[string]int `json:"calls"` // provider calls made, by provider
+}
+
+// QuoteBatch quotes many requests at the providers' own pace and streams
+// each request's result to emit as soon as it is known, in completion order,
+// carrying the request's index. emit is called once per request, never
+// concurrently; a slow emit slows the batch down.
+//
+// Identical requests are asked once. Requests are grouped by the provider
+// they are routed to; a provider that can price many items in one call
+// (sdk.BatchQuoter) gets them Limits.MaxBatch at a time, the others one at a
+// time, each provider at most Limits.QPS calls a second and
+// Limits.MaxConcurrency in flight. When a provider answers quota_exhausted,
+// a batch call is split to use what is left of the quota, and then that
+// provider is asked nothing more: its remaining requests answer
+// quota_exhausted at once (BatchResult.QuotaLeft) and the summary says how
+// many are left and when the quota resets.
+//
+// A request's strategy works as in Quote: first asks the routed providers
+// in turn until one quotes; best_price and all ask each of them.
+// QuoteBatch returns an error only when the whole batch is refused (more
+// than MaxBatchItems requests); a canceled ctx ends it early, the requests
+// not yet answered answering canceled.
+func (h *Host) QuoteBatch(ctx context.Context, tenant *Tenant, reqs []QuoteRequest, emit func(BatchResult)) (*BatchSummary, error) {
+	if len(reqs) > MaxBatchItems {
+		return nil, sdk.InvalidField("items", "a batch takes at most %d requests, got %d", MaxBatchItems, len(reqs))
+	}
+	if emit == nil {
+		emit = func(BatchResult) {}
+	}
+	r := &batchRun{h: h, ctx: ctx, tenant: tenant, emitFn: emit, lanes: map[laneKey]*batchLane{},
+		sum: &BatchSummary{Items: len(reqs), Calls: map[string]int{}}}
+	r.cond = sync.NewCond(&r.mu)
+	stop := context.AfterFunc(ctx, func() {
+		r.mu.Lock()
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	})
+	defer stop()
+	r.plan(reqs)
+	r.wg.Wait()
+	if r.sum.Left > 0 {
+		t := nextChinaMidnight(h.now())
+		r.sum.ResumeAfter = &t
+	}
+	return r.sum, nil
+}
+
+// nextChinaMidnight is when daily quotas reset: the next 00:00 UTC+8.
+func nextChinaMidnight(now time.Time) time.Time {
+	c := now.In(sdk.ChinaTime)
+	return time.Date(c.Year(), c.Month(), c.Day()+1, 0, 0, 0, 0, sdk.ChinaTime)
+}
+
+// batchRun is one call of QuoteBatch.
+type batchRun struct {
+	h      *Host
+	ctx    context.Context
+	tenant *Tenant
+	emitFn func(BatchResult)
+	emitMu sync.Mutex
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	cond  *sync.Cond
+	open  int // jobs not yet answered
+	lanes map[laneKey]*batchLane
+	sum   *BatchSummary
+	infos map[string]ProviderInfo
+}
+
+// batchJob is one distinct request and the inputs that asked it.
+type batchJob struct {
+	req     QuoteRequest
+	sreq    *sdk.QuoteRequest
+	indices []int
+	route   Route
+	pending int // provider answers outstanding
+	quotes  []*sdk.Quote
+	errs    []error
+}
+
+// batchTask is one provider's part of a job.
+type batchTask struct {
+	job   *batchJob
+	pos   int // position of the provider in the job's route
+	tries int // rate_limited answers so far
+}
+
+type laneKey struct {
+	provider string
+	detail   bool
+}
+
+// plan validates, deduplicates and routes the requests, answers the refused
+// ones, and queues the rest on their providers' lanes.
+func (r *batchRun) plan(reqs []QuoteRequest) {
+	infos := r.h.Providers()
+	r.infos = make(map[string]ProviderInfo, len(infos))
+	for _, p := range infos {
+		r.infos[p.ID] = p
+	}
+	now := r.h.now()
+	byKey := map[string]*batchJob{}
+	var jobs []*batchJob
+	for i := range reqs {
+		req := reqs[i]
+		if err := req.Item.Validate(now); err != nil {
+			r.refuse(i, err)
+			continue
+		}
+		if !req.Strategy.Valid() {
+			r.refuse(i, sdk.InvalidField("strategy", "unknown strategy %q; one of best_price, all, first", req.Strategy))
+			continue
+		}
+		key := dedupKey(&req)
+		if j, ok := byKey[key]; ok {
+			j.indices = append(j.indices, i)
+			continue
+		}
+		route, err := r.h.route(r.ctx, r.tenant, &req, infos)
+		if err != nil {
+			r.refuse(i, err)
+			continue
+		}
+		j := &batchJob{req: req, sreq: &sdk.QuoteRequest{Item: req.Item, Detail: req.Detail}, indices: []int{i}, route: route,
+			quotes: make([]*sdk.Quote, len(route.Providers)), errs: make([]error, len(route.Providers))}
+		byKey[key] = j
+		jobs = append(jobs, j)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.Unique = len(jobs)
+	r.open = len(jobs)
+	for _, j := range jobs {
+		if j.route.Strategy == StrategyFirst {
+			j.pending = 1
+			r.enqueue(&batchTask{job: j, pos: 0})
+			continue
+		}
+		j.pending = len(j.route.Providers)
+		for pos := range j.route.Providers {
+			r.enqueue(&batchTask{job: j, pos: pos})
+		}
+	}
+}
+
+func (r *batchRun) refuse(i int, err error) {
+	r.h.metrics.quotes.WithLabelValues("refused").Inc()
+	r.mu.Lock()
+	r.sum.Refused++
+	r.mu.Unlock()
+	r.emit([]BatchResult{{Index: i, Error: sdk.AsError(err)}})
+}
+
+func (r *batchRun) emit(res []BatchResult) {
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
+	for _, b := range res {
+		r.emitFn(b)
+	}
+}
+
+// dedupKey is what makes two requests identical: the same item (brand,
+// model and the like compared without case and surrounding spaces, issues
+// in any order), providers, strategy and detail.
+func dedupKey(req *QuoteRequest) string {
+	it := req.Item
+	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
+	it.Brand, it.Model, it.Storage, it.RAM, it.Color = norm(it.Brand), norm(it.Model), norm(it.Storage), norm(it.RAM), norm(it.Color)
+	it.RepairHistory, it.PurchaseChannel = norm(it.RepairHistory), norm(it.PurchaseChannel)
+	issues := append([]string(nil), it.FunctionalIssues...)
+	sort.Strings(issues)
+	it.FunctionalIssues = issues
+	b, _ := json.Marshal(struct {
+		Item      sdk.Item
+		Providers []string
+		Strategy  Strategy
+		Detail    bool
+	}{it, req.Providers, req.Strategy, req.Detail})
+	return string(b)
+}
+
+// enqueue puts a task on its provider's lane, starting the lane when it is
+// new. r.mu is held.
+func (r *batchRun) enqueue(t *batchTask) {
+	id := t.job.route.Providers[t.pos]
+	key := laneKey{provider: id, detail: t.job.req.Detail}
+	l, ok := r.lanes[key]
+	if !ok {
+		l = r.newLane(id, key.detail)
+		r.lanes[key] = l
+	}
+	l.queue = append(l.queue, t)
+	r.cond.Broadcast()
+}
+
+// batchLane feeds one provider the tasks of a batch.
+type batchLane struct {
+	run    *batchRun
+	id     string
+	p      *provider // nil: unknown provider
+	detail bool
+	batch  bool // the provider prices many items per call
+	cap    int  // items per call now (shrinks to fit a nearly spent quota)
+	pacer  *pacer
+	queue  []*batchTask
+	spent  *sdk.Error // the quota ran out: everything else answers this
+}
+
+// defaultBatchWorkers is the calls in flight per provider when the provider
+// states no MaxConcurrency.
+const defaultBatchWorkers = 4
+
+// defaultMaxBatch is the items per batch call when the provider states no
+// MaxBatch.
+const defaultMaxBatch = 100
+
+func (r *batchRun) newLane(id string, detail bool) *batchLane {
+	l := &batchLane{run: r, id: id, detail: detail, cap: 1}
+	p, err := r.h.provider(id)
+	workers := 1
+	if err == nil {
+		l.p = p
+		info := r.infos[id]
+		workers = defaultBatchWorkers
+		if n := info.Limits.MaxConcurrency; n > 0 {
+			workers = n
+		}
+		if hasCapability(info.Capabilities, sdk.CapQuoteBatch) && info.Limits.MaxBatch != 1 {
+			l.batch, l.cap = true, info.Limits.MaxBatch
+			if l.cap <= 0 {
+				l.cap = defaultMaxBatch
+			}
+		}
+		l.pacer = pacerFor(p, info.Limits.QPS)
+	}
+	for range workers {
+		r.wg.Add(1)
+		go l.work()
+	}
+	return l
+}
+
+func hasCapability(cs []sdk.Capability, c sdk.Capability) bool {
+	for _, k := range cs {
+		if k == c {
+			return true
+		}
+	}
+	return false
+}
+
+// work takes tasks off the lane, a call's worth at a time, until every job
+// of the run is answered.
+func (l *batchLane) work() {
+	r := l.run
+	defer r.wg.Done()
+	for {
+		r.mu.Lock()
+		for len(l.queue) == 0 && r.open > 0 {
+			r.cond.Wait()
+		}
+		if r.open == 0 {
+			r.mu.Unlock()
+			return
+		}
+		n := min(l.cap, len(l.queue))
+		chunk := append([]*batchTask(nil), l.queue[:n]...)
+		l.queue = l.queue[n:]
+		spent := l.spent
+		r.mu.Unlock()
+
+		switch {
+		case r.ctx.Err() != nil:
+			l.finish(chunk, nil, sdk.AsError(r.ctx.Err()))
+		case spent != nil:
+			l.finish(chunk, nil, spent)
+		case l.pacer.spentNow(r.h.now()) != nil:
+			l.exhaust(l.pacer.spentNow(r.h.now()))
+			l.finish(chunk, nil, l.pacer.spentNow(r.h.now()))
+		case l.p == nil:
+			l.finish(chunk, nil, &sdk.Error{Code: sdk.CodeNotFound, Provider: l.id, Message: fmt.Sprintf("no provider %q", l.id)})
+		default:
+			l.ask(chunk)
+		}
+	}
+}
+
+// ask makes one provider call for the chunk and hands out its answers.
+func (l *batchLane) ask(chunk []*batchTask) {
+	r := l.run
+	if err := l.pacer.wait(r.ctx); err != nil {
+		l.finish(chunk, nil, sdk.AsError(err))
+		return
+	}
+	r.mu.Lock()
+	r.sum.Calls[l.id]++
+	r.mu.Unlock()
+	quotes := make([]*sdk.Quote, len(chunk))
+	errs := make([]*sdk.Error, len(chunk))
+	var callErr *sdk.Error
+	if l.batch {
+		items := make([]sdk.Item, len(chunk))
+		for i, t := range chunk {
+			items[i] = t.job.sreq.Item
+		}
+		quotes, errs, callErr = l.callBatch(items)
+	} else {
+		q, err := r.h.quoteOne(r.ctx, l.id, chunk[0].job.sreq)
+		quotes[0], errs[0] = q, sdk.AsError(err)
+		if err != nil {
+			callErr = errs[0]
+		}
+	}
+	if callErr != nil {
+		switch callErr.Code {
+		case sdk.CodeQuotaExhausted:
+			if len(chunk) > 1 {
+				// Perhaps less quota is left than the call asked for: try
+				// again with half as many items.
+				l.requeue(chunk, len(chunk)/2)
+				return
+			}
+			l.exhaust(callErr)
+		case sdk.CodeRateLimited:
+			if chunk[0].tries < maxRateLimitedTries && r.ctx.Err() == nil {
+				for _, t := range chunk {
+					t.tries++
+				}
+				l.pacer.pause(callErr.RetryAfter)
+				l.requeue(chunk, 0)
+				return
+			}
+		}
+		l.finish(chunk, nil, callErr)
+		return
+	}
+	for _, e := range errs {
+		if e != nil && e.Code == sdk.CodeQuotaExhausted {
+			l.exhaust(e)
+		}
+	}
+	l.finish(chunk, quotes, nil, errs...)
+}
+
+// maxRateLimitedTries bounds how often one call is repeated after the
+// provider answered rate_limited.
+const maxRateLimitedTries = 5
+
+// callBatch makes one BatchQuoter call and matches its results to items.
+// callErr is set when the whole call failed.
+func (l *batchLane) callBatch(items []sdk.Item) (quotes []*sdk.Quote, errs []*sdk.Error, callErr *sdk.Error) {
+	r := l.run
+	quotes = make([]*sdk.Quote, len(items))
+	errs = make([]*sdk.Error, len(items))
+	resp, err := call(r.ctx, r.h, l.p, sdk.OpQuoteBatch, sdk.CapQuoteBatch, func(ctx context.Context, impl sdk.Provider) (*sdk.QuoteBatchResponse, error) {
+		b, ok := impl.(sdk.BatchQuoter)
+		if !ok {
+			return nil, unsupportedImpl(l.id, sdk.CapQuoteBatch)
+		}
+		return b.QuoteBatch(ctx, &sdk.QuoteBatchRequest{Items: items, Detail: l.detail})
+	})
+	if err != nil {
+		return nil, nil, sdk.AsError(err)
+	}
+	for _, res := range resp.Results {
+		if res.Index < 0 || res.Index >= len(items) {
+			continue
+		}
+		switch {
+		case res.Error != nil:
+			e := *res.Error
+			e.Provider = l.id
+			errs[res.Index] = &e
+		case res.Quote != nil:
+			q := *res.Quote
+			if q.Provider == "" {
+				q.Provider = l.id
+			}
+			if err := checkQuote(&q); err != nil {
+				errs[res.Index] = &sdk.Error{Code: sdk.CodeProviderError, Provider: l.id, Message: err.Error()}
+				continue
+			}
+			quotes[res.Index] = &q
+		}
+	}
+	for i := range items {
+		if quotes[i] == nil && errs[i] == nil {
+			errs[i] = &sdk.Error{Code: sdk.CodeProviderError, Provider: l.id, Message: "the provider's batch answer has no result for this item"}
+		}
+	}
+	return quotes, errs, nil
+}
+
+// requeue puts a chunk back at the head of the lane, and shrinks the items
+// per call to at most capTo when capTo > 0.
+func (l *batchLane) requeue(chunk []*batchTask, capTo int) {
+	r := l.run
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if capTo > 0 && capTo < l.cap {
+		l.cap = capTo
+	}
+	l.queue = append(chunk, l.queue...)
+	r.cond.Broadcast()
+}
+
+// exhaust stops the lane: the provider's quota is spent.
+func (l *batchLane) exhaust(e *sdk.Error) {
+	r := l.run
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if l.spent == nil {
+		c := *e
+		c.Provider = l.id
+		l.spent = &c
+		l.pacer.markSpent(&c, nextChinaMidnight(r.h.now()))
+		r.h.log.Warn("batch: provider quota spent; its remaining items are left for later",
+			"provider", l.id, "left", len(l.queue))
+	}
+}
+
+// finish records the answers of a chunk: quotes[i] or errs[i] (or err for
+// all), answers the jobs that are complete and moves failed first-strategy
+// jobs on to their next provider.
+func (l *batchLane) finish(chunk []*batchTask, quotes []*sdk.Quote, err *sdk.Error, errs ...*sdk.Error) {
+	r := l.run
+	var out []BatchResult
+	r.mu.Lock()
+	for i, t := range chunk {
+		j := t.job
+		var q *sdk.Quote
+		e := err
+		if quotes != nil {
+			q = quotes[i]
+		}
+		if e == nil && q == nil && i < len(errs) {
+			e = errs[i]
+		}
+		if e != nil && e.Provider == "" {
+			c := *e
+			c.Provider = l.id
+			e = &c
+		}
+		if q != nil {
+			j.quotes[t.pos] = q
+		} else {
+			j.errs[t.pos] = e
+		}
+		if j.route.Strategy == StrategyFirst && q == nil && t.pos+1 < len(j.route.Providers) && r.ctx.Err() == nil {
+			r.enqueue(&batchTask{job: j, pos: t.pos + 1})
+			continue
+		}
+		j.pending--
+		if j.pending == 0 {
+			out = append(out, r.answer(j)...)
+		}
+	}
+	if r.open == 0 {
+		r.cond.Broadcast()
+	}
+	r.mu.Unlock()
+	r.emit(out)
+}
+
+// answer builds a completed job's result for every input that asked it.
+// r.mu is held.
+func (r *batchRun) answer(j *batchJob) []BatchResult {
+	r.open--
+	res := &QuoteResult{Strategy: j.route.Strategy, Route: j.route, Quotes: []sdk.Quote{}, Errors: []ProviderError{}}
+	for pos, id := range j.route.Providers {
+		switch {
+		case j.quotes[pos] != nil:
+			res.Quotes = append(res.Quotes, *j.quotes[pos])
+		case j.errs[pos] != nil:
+			res.Errors = append(res.Errors, providerError(id, j.errs[pos]))
+		}
+	}
+	if j.route.Strategy == StrategyBestPrice {
+		sort.SliceStable(res.Quotes, func(a, b int) bool { return res.Quotes[a].Price.Amount > res.Quotes[b].Price.Amount })
+	}
+	res.Best = best(res.Quotes)
+	out := make([]BatchResult, len(j.indices))
+	for k, i := range j.indices {
+		out[k] = BatchResult{Index: i, QuoteResult: res}
+		if k > 0 {
+			first := j.indices[0]
+			out[k].DuplicateOf = &first
+		}
+		switch {
+		case out[k].Quoted():
+			r.sum.Quoted++
+			r.h.metrics.quotes.WithLabelValues("answered").Inc()
+		default:
+			r.sum.Failed++
+			if out[k].QuotaLeft() {
+				r.sum.Left++
+			}
+			r.h.metrics.quotes.WithLabelValues("empty").Inc()
+		}
+	}
+	return out
+}
+
+// pacer spaces one provider's batch calls at its stated QPS, whatever the
+// number of batches running: the same pacer serves every batch of a host.
+// It runs on the wall clock, since it paces real calls.
+type pacer struct {
+	every time.Duration // 0: no pacing
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	mu         sync.Mutex
+	next       time.Time
+	spent      *sdk.Error // the provider's quota ran out ...
+	spentUntil time.Time  // ... until then (host clock)
+}
+
+// markSpent remembers that the provider's quota is spent until the reset,
+// so later batches of the day ask it nothing.
+func (pc *pacer) markSpent(e *sdk.Error, until time.Time) {
+	if pc == nil {
+		return
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	pc.spent, pc.spentUntil = e, until
+}
+
+// spentNow returns the quota_exhausted error while the quota is spent.
+func (pc *pacer) spentNow(now time.Time) *sdk.Error {
+	if pc == nil {
+		return nil
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.spent == nil || !now.Before(pc.spentUntil) {
+		return nil
+	}
+	return pc.spent
+}
+
+// paceMargin widens the second a provider counts its QPS in, so calls sent
+// evenly still arrive within the limit when the network delays some of them
+// a little more than others.
+const paceMargin = 25 * time.Millisecond
+
+var pacers sync.Map // *provider -> *pacer
+
+// pacerFor returns the provider's pacer, made on first use for qps.
+func pacerFor(p *provider, qps float64) *pacer {
+	if v, ok := pacers.Load(p); ok {
+		return v.(*pacer)
+	}
+	pc := newPacer(qps)
+	v, _ := pacers.LoadOrStore(p, pc)
+	return v.(*pacer)
+}
+
+func newPacer(qps float64) *pacer {
+	pc := &pacer{now: time.Now, sleep: sleepCtx}
+	if qps > 0 {
+		pc.every = time.Duration(float64(time.Second+paceMargin) / qps)
+	}
+	return pc
+}
+
+// wait returns when the next call may go, or with ctx's error.
+func (pc *pacer) wait(ctx context.Context) error {
+	if pc == nil {
+		return ctx.Err()
+	}
+	pc.mu.Lock()
+	now := pc.now()
+	at := pc.next
+	if at.Before(now) {
+		at = now
+	}
+	if pc.every > 0 {
+		pc.next = at.Add(pc.every)
+	} else {
+		pc.next = at
+	}
+	pc.mu.Unlock()
+	if d := at.Sub(now); d > 0 {
+		return pc.sleep(ctx, d)
+	}
+	return ctx.Err()
+}
+
+// pause holds every call back for d (1s when the provider did not say).
+func (pc *pacer) pause(d time.Duration) {
+	if pc == nil {
+		return
+	}
+	if d <= 0 {
+		d = time.Second
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if t := pc.now().Add(d); t.After(pc.next) {
+		pc.next = t
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
