@@ -27,6 +27,7 @@ Usage:
   host serve [--config host.yaml] [--listen ADDR]   run the server (no config: built-in sandboxes)
   host sandbox [--listen-base 127.0.0.1:9100]        run the provider sandboxes standalone
   host quote [flags]                                 ask a running host for quotes
+  host batch devices.csv -o report.xlsx              quote a device list through a running host (resumable)
   host catalog search|get [flags]                    search or read a provider's catalog
   host plugins list                                  the providers a running host has loaded
   host version                                       this binary's version
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSandbox(args[1:], stdout, stderr)
 	case "quote":
 		err = cmdQuote(args[1:], stdout, stderr)
+	case "batch":
+		err = cmdBatch(args[1:], stdout, stderr)
 	case "catalog":
 		err = cmdCatalog(args[1:], stdout, stderr)
 	case "plugins":
