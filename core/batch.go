@@ -413,7 +413,7 @@ func (l *batchLane) callBatch(items []sdk.Item) (quotes []*sdk.Quote, errs []*sd
 	r := l.run
 	quotes = make([]*sdk.Quote, len(items))
 	errs = make([]*sdk.Error, len(items))
-	resp, err := call(r.ctx, r.h, l.p, sdk.OpQuoteBatch, sdk.CapQuoteBatch, func(ctx context.Context, impl sdk.Provider) (*sdk.QuoteBatchResponse, error) {
+	resp, err := call(withCallUnits(r.ctx, len(items)), r.h, l.p, sdk.OpQuoteBatch, sdk.CapQuoteBatch, func(ctx context.Context, impl sdk.Provider) (*sdk.QuoteBatchResponse, error) {
 		b, ok := impl.(sdk.BatchQuoter)
 		if !ok {
 			return nil, unsupportedImpl(l.id, sdk.CapQuoteBatch)

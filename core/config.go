@@ -37,8 +37,13 @@ type Config struct {
 	// routing by category.
 	Policies string `yaml:"policies"`
 	// Store is where shared state lives: empty for the embedded store in
-	// DataDir, or redis://host:port/db for several replicas.
+	// DataDir, or redis://host:port/db for several replicas (memory keeps
+	// it in the process only, for demos). See docs/guards.md.
 	Store string `yaml:"store"`
+	// Replicas is how many host replicas share the store: while Redis
+	// cannot be reached each limits a provider to its share of the QPS
+	// (qps / replicas), and each takes its share of max_in_flight. Default 1.
+	Replicas int `yaml:"replicas"`
 	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
@@ -47,6 +52,8 @@ type Config struct {
 type TenantConfig struct {
 	ID      string   `yaml:"id"`
 	APIKeys []string `yaml:"api_keys"`
+	// Quotas bound the provider calls the tenant's requests make a day.
+	Quotas *TenantQuotas `yaml:"quotas"`
 }
 
 // ProviderConfig is one adapter to load.
@@ -61,6 +68,9 @@ type ProviderConfig struct {
 	// Timeout of one call to this provider. Default: the provider's own
 	// stated timeout, else 10s.
 	Timeout time.Duration `yaml:"timeout"`
+	// Guards tune the breaker, limits, quota, budget, cache and retries
+	// (docs/guards.md). Defaults come from the provider's manifest.
+	Guards GuardConfig `yaml:"guards"`
 	// Config is handed to the adapter as is; each adapter documents its keys.
 	// Keys its manifest lists as secrets are passed as secrets and redacted.
 	Config map[string]string `yaml:"config"`
@@ -230,7 +240,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config: providers[%d] (%s): timeout must not be negative", i, p.ID)
 		}
 	}
-	return nil
+	return c.validateGuards()
 }
 
 // IsLoopback reports whether a host:port address listens on loopback only.

@@ -37,6 +37,7 @@ type Host struct {
 	byID     map[string]*provider
 	tenants  map[[32]byte]*Tenant
 	builtins map[string]func() (*exec.Cmd, error)
+	guards   *hostGuards // breakers, limits, quotas, cache (guards.go)
 }
 
 // Tenant is an authenticated client of the host.
@@ -140,6 +141,7 @@ func ServeBuiltin(args []string, builtins map[string]func() sdk.Provider) bool {
 // them and returns a ready host. A provider that cannot start fails New: a
 // host never starts half configured. Close the host to stop its plugins.
 func New(cfg Config, opts ...Option) (*Host, error) {
+	guardsInMemory := cfg.DataDir == "" && cfg.Store == "" // a Config built in code: counters in memory
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -179,6 +181,10 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		}
 	}
 	if err := h.start(); err != nil {
+		h.Close()
+		return nil, err
+	}
+	if err := h.setupGuards(guardsInMemory); err != nil {
 		h.Close()
 		return nil, err
 	}
@@ -262,6 +268,7 @@ func (h *Host) Close() {
 		for _, p := range h.order {
 			p.stop()
 		}
+		h.closeGuards()
 	})
 }
 
@@ -285,6 +292,7 @@ func (h *Host) Providers() []ProviderInfo {
 	out := make([]ProviderInfo, len(h.order))
 	for i, p := range h.order {
 		out[i] = p.info()
+		out[i].Guards = h.guardInfo(p.id)
 		up := 0.0
 		if out[i].State == StateReady {
 			up = 1

@@ -14,6 +14,7 @@ type metrics struct {
 	restarts *prometheus.CounterVec
 	up       *prometheus.GaugeVec
 	quotes   *prometheus.CounterVec
+	guardMetrics
 }
 
 func newMetrics() *metrics {
@@ -41,6 +42,7 @@ func newMetrics() *metrics {
 			Help: "Quote requests, by outcome: answered (at least one quote), empty, refused.",
 		}, []string{"outcome"}),
 	}
+	m.guardMetrics = newGuardMetrics(m.reg)
 	m.reg.MustRegister(m.calls, m.latency, m.restarts, m.up, m.quotes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -121,6 +121,7 @@ func servesQuote(p ProviderInfo, c sdk.Category) bool {
 // itself is refused: bad input (invalid_argument, naming the field), or no
 // provider that could serve it.
 func (h *Host) Quote(ctx context.Context, tenant *Tenant, req *QuoteRequest) (*QuoteResult, error) {
+	ctx = withQuotaTenant(ctx, tenant)
 	if err := req.Item.Validate(h.now()); err != nil {
 		h.metrics.quotes.WithLabelValues("refused").Inc()
 		return nil, err
@@ -187,7 +188,7 @@ func (h *Host) quoteOne(ctx context.Context, id string, req *sdk.QuoteRequest) (
 	if err != nil {
 		return nil, err
 	}
-	resp, err := call(ctx, h, p, sdk.OpQuote, sdk.CapQuote, func(ctx context.Context, impl sdk.Provider) (*sdk.QuoteResponse, error) {
+	resp, err := cachedQuote(ctx, h, p, req, func(ctx context.Context, impl sdk.Provider) (*sdk.QuoteResponse, error) {
 		q, ok := impl.(sdk.Quoter)
 		if !ok {
 			return nil, unsupportedImpl(p.id, sdk.CapQuote)

@@ -38,6 +38,9 @@ type ProviderInfo struct {
 	PID          int              `json:"pid,omitempty"`
 	Restarts     int              `json:"restarts"`
 	LastError    string           `json:"last_error,omitempty"`
+	// Guards: breaker state, calls in flight, quota used and left, budget
+	// spent.
+	Guards *GuardInfo `json:"guards,omitempty"`
 }
 
 // provider is one loaded adapter, whatever its runtime.

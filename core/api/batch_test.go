@@ -114,9 +114,14 @@ func TestBatchAnswersEveryLineWithItsIndexAndLine(t *testing.T) {
 		if d := byIndex[4].DuplicateOf; d == nil || *d != 0 {
 			t.Fatalf("index 4 duplicate_of %v, want 0", d)
 		}
-		// iPhone 13, 14 and 15: one provider call each, the duplicate none.
-		if n := fake.Calls.Load(); n != 3 {
-			t.Fatalf("%s: %d provider calls, want 3 (one per distinct device)", order, n)
+		// iPhone 13, 14 and 15: one provider call each, the duplicate none;
+		// the second pass is answered from the quote cache.
+		want := int64(3)
+		if order != "" {
+			want = 0
+		}
+		if n := fake.Calls.Load(); n != want {
+			t.Fatalf("%s: %d provider calls, want %d (one per distinct device, then none: cached)", order, n, want)
 		}
 	}
 }
@@ -190,7 +195,10 @@ func TestBatchQuotaRunsOutThenTheRestFinishTheNextDay(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	f := &quotaFake{now: clock, quota: 4}
 	h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key"}}}},
-		core.WithProvider(f, nil), core.WithClock(clock))
+		core.WithProvider(f, nil), core.WithClock(clock),
+		// The host's own quota guard stays out of the way: this test is about
+		// the provider's refusal, and its quota grows on the second day.
+		core.WithGuards("quota", core.GuardConfig{DailyQuota: 1000}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,13 +125,15 @@ type Ticket struct {
 	kinds []kind
 }
 
-// Reserve spends one call. It answers quota_exhausted (naming the quota or
+// Reserve spends one call of units (1 for most calls; a batch call counts
+// its items, as providers do). It answers quota_exhausted (naming the quota or
 // budget, with RetryAfter until it resets) when one is used up, unavailable
 // when the store cannot be reached, and a nil ticket when nothing is counted.
-func (a *Account) Reserve(ctx context.Context, t *TenantLimit) (*Ticket, error) {
+func (a *Account) Reserve(ctx context.Context, t *TenantLimit, units int64) (*Ticket, error) {
 	if !a.Needed(t) {
 		return nil, nil
 	}
+	units = max(units, 1)
 	var cs []store.Counter
 	var kinds []kind
 	add := func(k kind, c store.Counter) {
@@ -139,21 +141,21 @@ func (a *Account) Reserve(ctx context.Context, t *TenantLimit) (*Ticket, error) 
 		kinds = append(kinds, k)
 	}
 	if a.s.DailyQuota > 0 {
-		add(kQuota, store.Counter{Key: "quota:" + a.s.Key, Period: store.Day, N: 1, Limit: a.s.DailyQuota})
+		add(kQuota, store.Counter{Key: "quota:" + a.s.Key, Period: store.Day, N: units, Limit: a.s.DailyQuota})
 	}
-	cost := a.cost()
+	cost := a.cost() * units
 	if a.priced() {
 		add(kDay, store.Counter{Key: "budget:" + a.s.Key, Period: store.Day, N: cost, Limit: a.s.BudgetDay})
 		add(kMonth, store.Counter{Key: "budget:" + a.s.Key, Period: store.Month, N: cost, Limit: a.s.BudgetMonth})
 	}
 	if len(a.s.Tiers) > 0 {
-		add(kCalls, store.Counter{Key: "calls:" + a.s.Key, Period: store.Month, N: 1})
+		add(kCalls, store.Counter{Key: "calls:" + a.s.Key, Period: store.Month, N: units})
 	}
 	if t != nil && t.Daily > 0 {
-		add(kTenant, store.Counter{Key: "tenant:" + t.ID, Period: store.Day, N: 1, Limit: t.Daily})
+		add(kTenant, store.Counter{Key: "tenant:" + t.ID, Period: store.Day, N: units, Limit: t.Daily})
 	}
 	if t != nil && t.PerProvider > 0 {
-		add(kTenantProvider, store.Counter{Key: "tenant:" + t.ID + ":" + a.s.Provider, Period: store.Day, N: 1, Limit: t.PerProvider})
+		add(kTenantProvider, store.Counter{Key: "tenant:" + t.ID + ":" + a.s.Provider, Period: store.Day, N: units, Limit: t.PerProvider})
 	}
 	r, err := a.st.Spend(ctx, cs)
 	if err != nil {
@@ -162,7 +164,7 @@ func (a *Account) Reserve(ctx context.Context, t *TenantLimit) (*Ticket, error) 
 			if kinds[le.Index] == kQuota {
 				a.note(func(s *snapshot) { s.quota = le.Used })
 			}
-			return nil, a.refusal(kinds[le.Index], le, t, cost)
+			return nil, a.refusal(kinds[le.Index], le, t, cost/units)
 		}
 		if a.onError != nil {
 			a.onError(err)
@@ -350,7 +352,7 @@ func (a *Account) refusal(k kind, le *store.LimitError, t *TenantLimit, cost int
 	var msg string
 	switch k {
 	case kQuota:
-		msg = fmt.Sprintf("provider %s: the daily quota of %d calls is used up; %s", a.s.Provider, le.Limit, when)
+		msg = fmt.Sprintf("provider %s: the daily quota of %d calls is used up (%d used, %d asked); %s", a.s.Provider, le.Limit, le.Used, le.N, when)
 	case kDay:
 		msg = fmt.Sprintf("provider %s: the daily budget of %s is spent (%s spent, a call costs %s); %s",
 			a.s.Provider, sdk.Fen(le.Limit), sdk.Fen(le.Used), sdk.Fen(cost), when)

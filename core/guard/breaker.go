@@ -159,6 +159,16 @@ func (b *Breaker) Allow() (done func(Outcome), err error) {
 	}, nil
 }
 
+// Check answers the refusal Allow would give while the breaker is open, and
+// nil otherwise, without taking a half-open probe: callers check it before
+// they reserve anything.
+func (b *Breaker) Check() error {
+	if b.Open() {
+		return b.refusal()
+	}
+	return nil
+}
+
 // Open reports whether the breaker refuses calls now (open, not yet due to
 // probe). It changes nothing.
 func (b *Breaker) Open() bool { return b.cb.State() == gobreaker.StateOpen }

@@ -52,10 +52,10 @@ func (s RetrySettings) WithDefaults() RetrySettings {
 
 // safeOps are the operations safe to repeat: they read, or price, and
 // change nothing at the provider. Order and trade-in creation are not here:
-// the host never repeats them blindly.
+// the host never repeats them blindly. Nor are batch quotes: the batch
+// engine splits and repeats them itself.
 var safeOps = map[string]bool{
 	sdk.OpQuote:         true,
-	sdk.OpQuoteBatch:    true,
 	sdk.OpCatalogSearch: true,
 	sdk.OpCatalogGet:    true,
 	sdk.OpOrderGet:      true,
