@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -65,15 +66,18 @@ type BatchSummary struct {
 // carrying the request's index. emit is called once per request, never
 // concurrently; a slow emit slows the batch down.
 //
-// Identical requests are asked once. Requests are grouped by the provider
-// they are routed to; a provider that can price many items in one call
-// (sdk.BatchQuoter) gets them Limits.MaxBatch at a time, the others one at a
-// time, each provider at most Limits.QPS calls a second and
-// Limits.MaxConcurrency in flight. When a provider answers quota_exhausted,
-// a batch call is split to use what is left of the quota, and then that
-// provider is asked nothing more: its remaining requests answer
-// quota_exhausted at once (BatchResult.QuotaLeft) and the summary says how
-// many are left and when the quota resets.
+// Identical requests are asked once, and a quote the cache holds is not
+// asked at all. Requests are grouped by the provider they are routed to; a
+// provider that can price many items in one call (sdk.BatchQuoter) gets
+// them Limits.MaxBatch at a time (fewer when less of its daily quota is
+// left), the others one at a time. Every call goes through the provider's
+// guards like any other (rate limit, concurrency, quota counted per item,
+// breaker): a batch is paced by the same limiter as single quotes, never
+// by a second one. When a provider's quota runs out, a batch call is split
+// to use what is left, and then that provider is asked nothing more until
+// its quota resets: its remaining requests answer quota_exhausted at once
+// (BatchResult.QuotaLeft) and the summary says how many are left and when
+// the quota resets.
 //
 // A request's strategy works as in Quote: first asks the routed providers
 // in turn until one quotes; best_price and all ask each of them.
@@ -262,7 +266,7 @@ type batchLane struct {
 	detail bool
 	batch  bool // the provider prices many items per call
 	cap    int  // items per call now (shrinks to fit a nearly spent quota)
-	pacer  *pacer
+	memo   *quotaMemo
 	queue  []*batchTask
 	spent  *sdk.Error // the quota ran out: everything else answers this
 }
@@ -292,7 +296,7 @@ func (r *batchRun) newLane(id string, detail bool) *batchLane {
 				l.cap = defaultMaxBatch
 			}
 		}
-		l.pacer = pacerFor(p, info.Limits.QPS)
+		l.memo = memoFor(p)
 	}
 	for range workers {
 		r.wg.Add(1)
@@ -325,6 +329,9 @@ func (l *batchLane) work() {
 			return
 		}
 		n := min(l.cap, len(l.queue))
+		if l.batch && n > 1 {
+			n = min(n, l.quotaLeft())
+		}
 		chunk := append([]*batchTask(nil), l.queue[:n]...)
 		l.queue = l.queue[n:]
 		spent := l.spent
@@ -335,9 +342,10 @@ func (l *batchLane) work() {
 			l.finish(chunk, nil, sdk.AsError(r.ctx.Err()))
 		case spent != nil:
 			l.finish(chunk, nil, spent)
-		case l.pacer.spentNow(r.h.now()) != nil:
-			l.exhaust(l.pacer.spentNow(r.h.now()))
-			l.finish(chunk, nil, l.pacer.spentNow(r.h.now()))
+		case l.memo.spentNow(r.h.now()) != nil:
+			e := l.memo.spentNow(r.h.now())
+			l.exhaust(e)
+			l.finish(chunk, nil, e)
 		case l.p == nil:
 			l.finish(chunk, nil, &sdk.Error{Code: sdk.CodeNotFound, Provider: l.id, Message: fmt.Sprintf("no provider %q", l.id)})
 		default:
@@ -349,9 +357,10 @@ func (l *batchLane) work() {
 // ask makes one provider call for the chunk and hands out its answers.
 func (l *batchLane) ask(chunk []*batchTask) {
 	r := l.run
-	if err := l.pacer.wait(r.ctx); err != nil {
-		l.finish(chunk, nil, sdk.AsError(err))
-		return
+	if l.batch {
+		if chunk = l.fromCache(chunk); len(chunk) == 0 {
+			return
+		}
 	}
 	r.mu.Lock()
 	r.sum.Calls[l.id]++
@@ -361,10 +370,14 @@ func (l *batchLane) ask(chunk []*batchTask) {
 	var callErr *sdk.Error
 	if l.batch {
 		items := make([]sdk.Item, len(chunk))
+		reqs := make([]*sdk.QuoteRequest, len(chunk))
 		for i, t := range chunk {
-			items[i] = t.job.sreq.Item
+			items[i], reqs[i] = t.job.sreq.Item, t.job.sreq
 		}
 		quotes, errs, callErr = l.callBatch(items)
+		if callErr == nil {
+			l.toCache(reqs, quotes)
+		}
 	} else {
 		q, err := r.h.quoteOne(r.ctx, l.id, chunk[0].job.sreq)
 		quotes[0], errs[0] = q, sdk.AsError(err)
@@ -384,10 +397,11 @@ func (l *batchLane) ask(chunk []*batchTask) {
 			l.exhaust(callErr)
 		case sdk.CodeRateLimited:
 			if chunk[0].tries < maxRateLimitedTries && r.ctx.Err() == nil {
+				// The provider's guards slowed its limiter down: the
+				// next try waits there.
 				for _, t := range chunk {
 					t.tries++
 				}
-				l.pacer.pause(callErr.RetryAfter)
 				l.requeue(chunk, 0)
 				return
 			}
@@ -474,7 +488,7 @@ func (l *batchLane) exhaust(e *sdk.Error) {
 		c := *e
 		c.Provider = l.id
 		l.spent = &c
-		l.pacer.markSpent(&c, nextChinaMidnight(r.h.now()))
+		l.memo.markSpent(&c, nextChinaMidnight(r.h.now()))
 		r.h.log.Warn("batch: provider quota spent; its remaining items are left for later",
 			"provider", l.id, "left", len(l.queue))
 	}
@@ -562,114 +576,124 @@ func (r *batchRun) answer(j *batchJob) []BatchResult {
 	return out
 }
 
-// pacer spaces one provider's batch calls at its stated QPS, whatever the
-// number of batches running: the same pacer serves every batch of a host.
-// It runs on the wall clock, since it paces real calls.
-type pacer struct {
-	every time.Duration // 0: no pacing
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
-
+// quotaMemo remembers, for every batch of a host, that a provider itself
+// answered quota_exhausted, until its quota resets: later batches of the
+// day ask it nothing. (The host's own count of the daily quota is the
+// guards'; this covers a provider whose quota was spent elsewhere.)
+type quotaMemo struct {
 	mu         sync.Mutex
-	next       time.Time
 	spent      *sdk.Error // the provider's quota ran out ...
 	spentUntil time.Time  // ... until then (host clock)
 }
 
-// markSpent remembers that the provider's quota is spent until the reset,
-// so later batches of the day ask it nothing.
-func (pc *pacer) markSpent(e *sdk.Error, until time.Time) {
-	if pc == nil {
+// markSpent remembers that the provider's quota is spent until the reset.
+func (m *quotaMemo) markSpent(e *sdk.Error, until time.Time) {
+	if m == nil {
 		return
 	}
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	pc.spent, pc.spentUntil = e, until
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.spent, m.spentUntil = e, until
 }
 
 // spentNow returns the quota_exhausted error while the quota is spent.
-func (pc *pacer) spentNow(now time.Time) *sdk.Error {
-	if pc == nil {
+func (m *quotaMemo) spentNow(now time.Time) *sdk.Error {
+	if m == nil {
 		return nil
 	}
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if pc.spent == nil || !now.Before(pc.spentUntil) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.spent == nil || !now.Before(m.spentUntil) {
 		return nil
 	}
-	return pc.spent
+	return m.spent
 }
 
-// paceMargin widens the second a provider counts its QPS in, so calls sent
-// evenly still arrive within the limit when the network delays some of them
-// a little more than others.
-const paceMargin = 25 * time.Millisecond
+var memos sync.Map // *provider -> *quotaMemo
 
-var pacers sync.Map // *provider -> *pacer
-
-// pacerFor returns the provider's pacer, made on first use for qps.
-func pacerFor(p *provider, qps float64) *pacer {
-	if v, ok := pacers.Load(p); ok {
-		return v.(*pacer)
-	}
-	pc := newPacer(qps)
-	v, _ := pacers.LoadOrStore(p, pc)
-	return v.(*pacer)
+// memoFor returns the provider's memo.
+func memoFor(p *provider) *quotaMemo {
+	v, _ := memos.LoadOrStore(p, &quotaMemo{})
+	return v.(*quotaMemo)
 }
 
-func newPacer(qps float64) *pacer {
-	pc := &pacer{now: time.Now, sleep: sleepCtx}
-	if qps > 0 {
-		pc.every = time.Duration(float64(time.Second+paceMargin) / qps)
+// quotaLeft is how many items the provider's daily quota still takes, as
+// the guards count it (at least 1, so that a spent quota is answered by
+// the guards' own refusal); a large number when no quota is stated.
+func (l *batchLane) quotaLeft() int {
+	gi := l.run.h.guardInfo(l.id)
+	if gi == nil || gi.Quota == nil {
+		return MaxBatchItems
 	}
-	return pc
+	return int(max(1, min(gi.Quota.Left, MaxBatchItems)))
 }
 
-// wait returns when the next call may go, or with ctx's error.
-func (pc *pacer) wait(ctx context.Context) error {
-	if pc == nil {
-		return ctx.Err()
+// batchCacheSuffix keeps the quotes of batch calls apart from single
+// quotes in the cache: a provider's batch call may price differently (a
+// quote that cannot be ordered, say), so a single quote never answers from
+// it; a batch item may answer from either.
+const batchCacheSuffix = "\x00batch"
+
+// fromCache answers the tasks whose quote the cache holds and returns the
+// others.
+func (l *batchLane) fromCache(chunk []*batchTask) []*batchTask {
+	r := l.run
+	g := r.h.guardsOf(l.id)
+	if g == nil || g.cacheTTL <= 0 {
+		return chunk
 	}
-	pc.mu.Lock()
-	now := pc.now()
-	at := pc.next
-	if at.Before(now) {
-		at = now
+	var hits []*batchTask
+	var quotes []*sdk.Quote
+	rest := chunk[:0:0]
+	for _, t := range chunk {
+		key := guard.QuoteKey(l.id, t.job.sreq)
+		resp, ok := r.h.cachedResponse(r.ctx, key)
+		if !ok {
+			resp, ok = r.h.cachedResponse(r.ctx, key+batchCacheSuffix)
+		}
+		if !ok {
+			rest = append(rest, t)
+			continue
+		}
+		r.h.metrics.cache.WithLabelValues(l.id, "hit").Inc()
+		q := resp.Quote
+		hits = append(hits, t)
+		quotes = append(quotes, &q)
 	}
-	if pc.every > 0 {
-		pc.next = at.Add(pc.every)
-	} else {
-		pc.next = at
+	if len(hits) > 0 {
+		l.finish(hits, quotes, nil)
 	}
-	pc.mu.Unlock()
-	if d := at.Sub(now); d > 0 {
-		return pc.sleep(ctx, d)
-	}
-	return ctx.Err()
+	return rest
 }
 
-// pause holds every call back for d (1s when the provider did not say).
-func (pc *pacer) pause(d time.Duration) {
-	if pc == nil {
+// toCache keeps the quotes of a batch call for as long as the provider's
+// cache TTL and each quote's validity allow.
+func (l *batchLane) toCache(items []*sdk.QuoteRequest, quotes []*sdk.Quote) {
+	r := l.run
+	g := r.h.guardsOf(l.id)
+	if g == nil || g.cacheTTL <= 0 {
 		return
 	}
-	if d <= 0 {
-		d = time.Second
-	}
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if t := pc.now().Add(d); t.After(pc.next) {
-		pc.next = t
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), time.Second)
+	defer cancel()
+	for i, q := range quotes {
+		if q == nil {
+			continue
+		}
+		ttl := g.cacheTTL
+		if !q.ValidUntil.IsZero() {
+			ttl = min(ttl, q.ValidUntil.Sub(r.h.now()))
+		}
+		if ttl <= 0 {
+			continue
+		}
+		b, err := json.Marshal(sdk.QuoteResponse{Quote: *q})
+		if err != nil {
+			continue
+		}
+		if err := r.h.guards.store.Set(ctx, guard.QuoteKey(l.id, items[i])+batchCacheSuffix, b, ttl); err != nil {
+			r.h.storeFailed("cache", err)
+			return
+		}
 	}
 }

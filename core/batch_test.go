@@ -21,6 +21,7 @@ type bulk struct {
 	id       string
 	maxBatch int
 	quota    int // units a day; 0: none
+	ttl      time.Duration
 	now      func() time.Time
 	gate     chan struct{} // when set, every call waits for a receive
 
@@ -35,7 +36,7 @@ func (b *bulk) Manifest() sdk.Manifest {
 	return sdk.Manifest{ID: b.id, Version: "1.0.0", Status: sdk.StatusStable,
 		Categories:   []sdk.Category{sdk.CategoryPhone, sdk.CategoryLaptop},
 		Capabilities: []sdk.Capability{sdk.CapQuote, sdk.CapQuoteBatch},
-		Limits:       sdk.Limits{MaxBatch: b.maxBatch, MaxConcurrency: 2, DailyQuota: int64(b.quota)}}
+		Limits:       sdk.Limits{MaxBatch: b.maxBatch, MaxConcurrency: 2, DailyQuota: int64(b.quota), QuoteCacheTTL: sdk.Duration(b.ttl)}}
 }
 
 func (b *bulk) price(it sdk.Item) sdk.Quote {
@@ -287,10 +288,10 @@ func TestQuoteBatchStopsWhenTheQuotaRunsOutAndFinishesTheNextDay(t *testing.T) {
 			t.Fatalf("result %d neither quoted nor left: %+v", i, r)
 		}
 	}
-	// Calls made once the quota was spent: at most the halvings of a
-	// 50-item call, then none.
-	if n := len(b.Calls()); n > 2+6 {
-		t.Fatalf("%d calls", n)
+	// The calls fit the quota the guards count: 50 items, then the 20
+	// left, then none.
+	if calls := b.Calls(); len(calls) != 2 || len(calls[0])+len(calls[1]) != 70 {
+		t.Fatalf("provider calls %v, want 50 then 20 items", calls)
 	}
 	before := sum.Calls["bulk"]
 	// The same day, the provider is asked nothing more.
@@ -402,5 +403,38 @@ func TestQuoteBatchRefusesTooManyItems(t *testing.T) {
 	_, err := h.QuoteBatch(context.Background(), nil, make([]core.QuoteRequest, core.MaxBatchItems+1), nil)
 	if sdk.CodeOf(err) != sdk.CodeInvalidArgument {
 		t.Fatalf("err %v", err)
+	}
+}
+
+func TestQuoteBatchAnswersFromTheCache(t *testing.T) {
+	c := newClock()
+	b := &bulk{id: "bulk", maxBatch: 50, now: c.Now, ttl: time.Hour}
+	h := newBatchHost(t, c, b)
+	reqs := []core.QuoteRequest{bphone("a"), bphone("b"), bphone("c")}
+	_, sum := collect(t, h, reqs[:2])
+	if sum.Quoted != 2 || len(b.Calls()) != 1 {
+		t.Fatalf("first batch: %+v, calls %v", sum, b.Calls())
+	}
+	// a and b come from the cache: only c is asked.
+	got, sum := collect(t, h, reqs)
+	calls := b.Calls()
+	if sum.Quoted != 3 || len(calls) != 2 || fmt.Sprint(calls[1]) != "[c]" || sum.Calls["bulk"] != 1 {
+		t.Fatalf("second batch: %+v, calls %v", sum, calls)
+	}
+	if got[0].Best.QuoteID != "bulk:a" {
+		t.Fatalf("cached answer %+v", got[0].Best)
+	}
+	// A single quote is never answered from a batch call's quote.
+	if _, err := h.Quote(context.Background(), nil, &reqs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b.Calls()); n != 3 {
+		t.Fatalf("a single quote answered from a batch quote: %d calls", n)
+	}
+	// Once the cache TTL has passed, the provider is asked again.
+	c.Advance(2 * time.Hour)
+	_, _ = collect(t, h, reqs[1:2])
+	if n := len(b.Calls()); n != 4 {
+		t.Fatalf("after the TTL: %d calls, want 4", n)
 	}
 }
