@@ -27,7 +27,9 @@ const (
 type Config struct {
 	// Listen is the HTTP API's address. Default 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
-	// DataDir holds the embedded store. Default ./data.
+	// DataDir holds the embedded store. Default ./data. (A Config built in
+	// code and handed to New with DataDir empty keeps orders, idempotency
+	// records and the audit log in memory, with a warning.)
 	DataDir string `yaml:"data_dir"`
 	// Tenants are the API's clients.
 	Tenants []TenantConfig `yaml:"tenants"`
@@ -46,12 +48,18 @@ type Config struct {
 	Replicas int `yaml:"replicas"`
 	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Orders tunes polling, webhooks, idempotency and the audit log.
+	Orders OrdersConfig `yaml:"orders"`
 }
 
 // TenantConfig is one client of the API.
 type TenantConfig struct {
 	ID      string   `yaml:"id"`
 	APIKeys []string `yaml:"api_keys"`
+	// WebhookURL receives the tenant's order events, signed with
+	// WebhookSecret (a secret: redacted from logs). Optional.
+	WebhookURL    string `yaml:"webhook_url"`
+	WebhookSecret string `yaml:"webhook_secret"`
 	// Quotas bound the provider calls the tenant's requests make a day.
 	Quotas *TenantQuotas `yaml:"quotas"`
 }
@@ -204,6 +212,9 @@ func (c *Config) Validate() error {
 	}
 	if _, ok := seenKey[DemoAPIKey]; ok && !IsLoopback(c.Listen) {
 		return fmt.Errorf("config: the demo API key %q is refused on %s: it is for loopback addresses only", DemoAPIKey, c.Listen)
+	}
+	if err := c.validateOrders(); err != nil {
+		return err
 	}
 	seenProvider := map[string]bool{}
 	for i := range c.Providers {

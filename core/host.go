@@ -38,6 +38,7 @@ type Host struct {
 	tenants  map[[32]byte]*Tenant
 	builtins map[string]func() (*exec.Cmd, error)
 	guards   *hostGuards // breakers, limits, quotas, cache (guards.go)
+	ord      *orderSide  // orders, idempotency, webhooks, audit (orders.go)
 }
 
 // Tenant is an authenticated client of the host.
@@ -142,6 +143,8 @@ func ServeBuiltin(args []string, builtins map[string]func() sdk.Provider) bool {
 // host never starts half configured. Close the host to stop its plugins.
 func New(cfg Config, opts ...Option) (*Host, error) {
 	guardsInMemory := cfg.DataDir == "" && cfg.Store == "" // a Config built in code: counters in memory
+	// Orders in memory for a Config built in code without data_dir (Config.DataDir).
+	ordersInMemory := cfg.DataDir == ""
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -185,6 +188,10 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		return nil, err
 	}
 	if err := h.setupGuards(guardsInMemory); err != nil {
+		h.Close()
+		return nil, err
+	}
+	if err := h.startOrders(ordersInMemory); err != nil {
 		h.Close()
 		return nil, err
 	}
@@ -260,6 +267,7 @@ func (h *Host) start() error {
 func (h *Host) Close() {
 	h.closeMu.Do(func() {
 		close(h.closing)
+		h.stopOrders()
 		for _, p := range h.order {
 			if p.done != nil {
 				<-p.done

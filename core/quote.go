@@ -122,6 +122,7 @@ func servesQuote(p ProviderInfo, c sdk.Category) bool {
 // provider that could serve it.
 func (h *Host) Quote(ctx context.Context, tenant *Tenant, req *QuoteRequest) (*QuoteResult, error) {
 	ctx = withQuotaTenant(ctx, tenant)
+	ctx = withTenant(ctx, tenant) // the audit log's tenant (orders_audit.go)
 	if err := req.Item.Validate(h.now()); err != nil {
 		h.metrics.quotes.WithLabelValues("refused").Inc()
 		return nil, err

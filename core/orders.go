@@ -1,0 +1,873 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/recyclegate/recyclegate/core/orderstore"
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// The order side of the host: recycle orders created exactly once per
+// Idempotency-Key, their records and state history, status polling, signed
+// webhooks, the audit log and trade-ins. The store is core/orderstore; this
+// file holds the orders, orders_poll.go polling and webhooks, orders_audit.go
+// the audit log and masking, orders_tradein.go trade-ins.
+
+// Idempotency scopes: what a key was used for.
+const (
+	scopeOrder   = "POST /v1/orders"
+	scopeTradeIn = "POST /v1/trade-ins"
+)
+
+// Failpoints a test can hook with WithFailpoint.
+const (
+	// FailpointAfterOrderCreate fires right after a provider accepted an
+	// order and before the host recorded it.
+	FailpointAfterOrderCreate = "after-provider-order-create"
+)
+
+// orderSide is the host's order state.
+type orderSide struct {
+	store     *orderstore.Store
+	cfg       OrdersConfig
+	tenants   map[string]TenantConfig
+	audit     *auditWriter
+	failpoint func(name string)
+	client    *http.Client
+
+	flightMu sync.Mutex
+	flights  map[string]int // tenant + "\x00" + key -> requests running in this process
+
+	pollMu    sync.Mutex
+	deliverMu sync.Mutex
+	recoverMu sync.Mutex
+	kick      chan struct{} // wakes the webhook loop
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	stopOnce  sync.Once
+}
+
+// WithFailpoint hooks the host's failpoints (FailpointAfterOrderCreate):
+// f is called with the failpoint's name when the host passes it. For crash
+// tests only: a test binary kills its own process there.
+func WithFailpoint(f func(name string)) Option {
+	return func(h *Host) error {
+		if h.ord == nil {
+			h.ord = &orderSide{}
+		}
+		h.ord.failpoint = f
+		return nil
+	}
+}
+
+// enter marks a request with a key as running in this process (so recovery
+// leaves its record alone) and returns the function that unmarks it.
+func (o *orderSide) enter(tenant, key string) func() {
+	k := tenant + "\x00" + key
+	o.flightMu.Lock()
+	if o.flights == nil {
+		o.flights = map[string]int{}
+	}
+	o.flights[k]++
+	o.flightMu.Unlock()
+	return func() {
+		o.flightMu.Lock()
+		if o.flights[k]--; o.flights[k] <= 0 {
+			delete(o.flights, k)
+		}
+		o.flightMu.Unlock()
+	}
+}
+
+func (o *orderSide) busy(tenant, key string) bool {
+	o.flightMu.Lock()
+	defer o.flightMu.Unlock()
+	return o.flights[tenant+"\x00"+key] > 0
+}
+
+func (h *Host) failpoint(name string) {
+	if h.ord != nil && h.ord.failpoint != nil {
+		h.ord.failpoint(name)
+	}
+}
+
+// startOrders opens the order store, recovers requests a crash
+// interrupted, and starts the background loops (polling, webhooks,
+// retention).
+func (h *Host) startOrders(inMemory bool) error {
+	if h.ord == nil {
+		h.ord = &orderSide{}
+	}
+	o := h.ord
+	o.cfg = h.cfg.Orders
+	o.tenants = map[string]TenantConfig{}
+	for _, t := range h.cfg.Tenants {
+		o.tenants[t.ID] = t
+		h.secrets.add(t.WebhookSecret)
+	}
+	dir := h.cfg.DataDir
+	if inMemory {
+		dir = ""
+		h.log.Warn("data_dir is not set: orders, idempotency records and the audit log are kept in memory only")
+	}
+	st, err := orderstore.Open(dir, orderstore.Options{Now: h.now})
+	if err != nil {
+		return err
+	}
+	o.store = st
+	o.client = &http.Client{
+		Timeout:       o.cfg.WebhookTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	o.audit = newAuditWriter(st, h.log)
+	o.kick = make(chan struct{}, 1)
+	o.stop = make(chan struct{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if n, err := h.RecoverOrders(ctx); err != nil {
+		h.log.Warn("recovering interrupted orders: some remain, retried in the background", "error", err)
+	} else if n > 0 {
+		h.log.Info("recovered interrupted orders", "count", n)
+	}
+	o.wg.Add(2)
+	go h.orderLoop()
+	go h.webhookLoop()
+	return nil
+}
+
+// stopOrders ends the loops, writes the audit entries still buffered and
+// closes the store.
+func (h *Host) stopOrders() {
+	o := h.ord
+	if o == nil || o.store == nil {
+		return
+	}
+	o.stopOnce.Do(func() {
+		close(o.stop)
+		o.wg.Wait()
+		o.audit.close()
+		if err := o.store.Close(); err != nil {
+			h.log.Warn("closing the order store", "error", err)
+		}
+	})
+}
+
+// orderLoop polls open orders, retries interrupted requests' recovery and
+// enforces retention.
+func (h *Host) orderLoop() {
+	o := h.ord
+	defer o.wg.Done()
+	every := o.cfg.PollInterval
+	if every <= 0 {
+		every = DefaultPollInterval
+	}
+	poll := time.NewTicker(every)
+	defer poll.Stop()
+	maint := time.NewTicker(10 * time.Minute)
+	defer maint.Stop()
+	h.maintain()
+	for {
+		select {
+		case <-o.stop:
+			return
+		case <-poll.C:
+			ctx, cancel := h.loopContext(every)
+			if _, err := h.RecoverOrders(ctx); err != nil {
+				h.log.Warn("recovering interrupted orders", "error", err)
+			}
+			if o.cfg.PollInterval > 0 {
+				if _, err := h.PollOrders(ctx); err != nil {
+					h.log.Warn("polling orders", "error", err)
+				}
+			}
+			cancel()
+		case <-maint.C:
+			h.maintain()
+		}
+	}
+}
+
+// loopContext is a context that ends at the host's close or after d.
+func (h *Host) loopContext(d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), max(d, time.Minute))
+	stop := h.ord.stop
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// maintain drops audit entries past their retention and expired
+// idempotency records.
+func (h *Host) maintain() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := h.ord.store.PurgeAudit(ctx, h.now().Add(-h.ord.cfg.AuditRetention)); err != nil {
+		h.log.Warn("purging the audit log", "error", err)
+	}
+	if _, err := h.ord.store.PurgeIdem(ctx); err != nil {
+		h.log.Warn("purging idempotency records", "error", err)
+	}
+}
+
+// CreateOrderRequest is the body of POST /v1/orders: a recycle order from an
+// orderable quote.
+type CreateOrderRequest struct {
+	// Provider is the quote's provider. It may be left out when one loaded
+	// provider takes orders.
+	Provider string `json:"provider,omitempty"`
+	// QuoteID is the quote_id of an orderable quote.
+	QuoteID string `json:"quote_id"`
+	// Customer is the seller; Phone must already be masked (138****6789).
+	Customer sdk.Customer `json:"customer"`
+	// Logistics is express (default: the customer ships it) or store.
+	Logistics string `json:"logistics,omitempty"`
+}
+
+// MaskedCustomer is the seller as the host keeps and shows them: the name
+// and phone masked, no address.
+type MaskedCustomer struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+// Order is a recycle order as the host records and answers it.
+type Order struct {
+	ID              string            `json:"id"`
+	Provider        string            `json:"provider"`
+	ProviderOrderID string            `json:"provider_order_id"`
+	QuoteID         string            `json:"quote_id,omitempty"`
+	State           sdk.OrderState    `json:"state"`
+	ProviderState   string            `json:"provider_state,omitempty"`
+	Price           *sdk.Money        `json:"price,omitempty"`
+	Logistics       string            `json:"logistics,omitempty"`
+	TrackingNo      string            `json:"tracking_no,omitempty"`
+	Carrier         string            `json:"carrier,omitempty"`
+	Store           *sdk.Store        `json:"store,omitempty"`
+	Customer        *MaskedCustomer   `json:"customer,omitempty"`
+	SettlementID    string            `json:"settlement_id,omitempty"`
+	TradeInID       string            `json:"trade_in_id,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+	History         []sdk.StateChange `json:"history"`
+}
+
+// orderExtras is what an order row keeps beside its columns.
+type orderExtras struct {
+	Price        *sdk.Money      `json:"price,omitempty"`
+	Logistics    string          `json:"logistics,omitempty"`
+	TrackingNo   string          `json:"tracking_no,omitempty"`
+	Carrier      string          `json:"carrier,omitempty"`
+	Store        *sdk.Store      `json:"store,omitempty"`
+	Customer     *MaskedCustomer `json:"customer,omitempty"`
+	SettlementID string          `json:"settlement_id,omitempty"`
+	TradeInID    string          `json:"trade_in_id,omitempty"`
+}
+
+// OrderAnswer is the answer to a CreateOrder: the HTTP status and body
+// first sent for the Idempotency-Key (201 and the order), replayed as they
+// were.
+type OrderAnswer struct {
+	Status   int
+	Body     json.RawMessage
+	Replayed bool   // the key's first answer, replayed
+	Order    *Order // Body decoded
+}
+
+// IdempotencyError refuses a request because of its Idempotency-Key: the
+// key's first request is still in flight (409), or the key was used with
+// another body or operation (Reused, 422).
+type IdempotencyError struct {
+	Reused bool
+	Err    *sdk.Error
+}
+
+func (e *IdempotencyError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the sdk error (code conflict).
+func (e *IdempotencyError) Unwrap() error { return e.Err }
+
+var idemKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+
+// IdempotencyHeader is the header that carries a request's key.
+const IdempotencyHeader = "Idempotency-Key"
+
+func checkIdempotencyKey(key string) error {
+	if key == "" {
+		return sdk.InvalidField(IdempotencyHeader, "the %s header is required: a unique key per order (e.g. a UUID); send the same key to retry safely", IdempotencyHeader)
+	}
+	if !idemKeyPattern.MatchString(key) {
+		return sdk.InvalidField(IdempotencyHeader, "must be 1 to 255 visible ASCII characters")
+	}
+	return nil
+}
+
+func inFlightError(key string) error {
+	return &IdempotencyError{Err: &sdk.Error{Code: sdk.CodeConflict, Field: IdempotencyHeader, Retryable: true,
+		Message: fmt.Sprintf("a request with Idempotency-Key %q is still in flight (or its outcome at the provider is being recovered); retry with the same key shortly", key)}}
+}
+
+func reusedError(key, scope string) error {
+	return &IdempotencyError{Reused: true, Err: &sdk.Error{Code: sdk.CodeConflict, Field: IdempotencyHeader,
+		Message: fmt.Sprintf("Idempotency-Key %q was already used with a different request body (or another operation than %s); use a new key for a new request", key, scope)}}
+}
+
+// bodyHash is the SHA-256 of a request's canonical JSON (the decoded
+// request encoded again, so spacing and key order do not matter).
+func bodyHash(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:]), nil
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func newID(prefix string) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "_" + idEncoding.EncodeToString(b[:])
+}
+
+// maskedPhone is how a phone number must look before it leaves the host.
+var maskedPhone = regexp.MustCompile(`^1\d{2}\*{4}\d{4}$`)
+
+func validateCustomer(prefix string, c *sdk.Customer) error {
+	c.Name, c.Phone, c.Address = strings.TrimSpace(c.Name), strings.TrimSpace(c.Phone), strings.TrimSpace(c.Address)
+	if c.Name == "" {
+		return sdk.InvalidField(prefix+"name", "is required")
+	}
+	if c.Phone == "" {
+		return sdk.InvalidField(prefix+"phone", "is required, masked: 138****6789")
+	}
+	if !maskedPhone.MatchString(c.Phone) {
+		if looksLikePhone(c.Phone) {
+			return sdk.InvalidField(prefix+"phone", "must be masked before it is sent: the first three and last four digits with **** between, as 138****6789; the host never takes a full phone number")
+		}
+		return sdk.InvalidField(prefix+"phone", "must be a masked mobile number, as 138****6789")
+	}
+	return nil
+}
+
+func looksLikePhone(s string) bool {
+	digits := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	return digits >= 7
+}
+
+func validateLogistics(field string, l *string) error {
+	if *l == "" {
+		*l = sdk.LogisticsExpress
+	}
+	if *l != sdk.LogisticsExpress && *l != sdk.LogisticsStore {
+		return sdk.InvalidField(field, "must be %q or %q, got %q", sdk.LogisticsExpress, sdk.LogisticsStore, *l)
+	}
+	return nil
+}
+
+// orderProvider chooses the provider of an order: the one named, which
+// must take orders, or the one loaded provider that does.
+func (h *Host) orderProvider(field, id string, need ...sdk.Capability) (*provider, error) {
+	if id != "" {
+		p, ok := h.byID[id]
+		if !ok {
+			return nil, sdk.InvalidField(field, "no provider %q; the providers are %s", id, strings.Join(sortedKeys(h.byID), ", "))
+		}
+		m := p.info()
+		for _, c := range need {
+			if !slices.Contains(m.Capabilities, c) {
+				return nil, &sdk.Error{Code: sdk.CodeUnsupported, Field: field, Provider: id, Message: fmt.Sprintf("provider %s does not support %s", id, c)}
+			}
+		}
+		return p, nil
+	}
+	var found []*provider
+	for _, p := range h.order {
+		m := p.info()
+		ok := true
+		for _, c := range need {
+			ok = ok && slices.Contains(m.Capabilities, c)
+		}
+		if ok {
+			found = append(found, p)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, &sdk.Error{Code: sdk.CodeUnsupported, Field: field, Message: fmt.Sprintf("no loaded provider supports %s", need[0])}
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, p := range found {
+		ids[i] = p.id
+	}
+	return nil, sdk.InvalidField(field, "is required: several providers take orders (%s); name the quote's provider", strings.Join(ids, ", "))
+}
+
+// CreateOrder creates a recycle order at the quote's provider, exactly once
+// per (tenant, idempotency key): the same key with the same body answers
+// the first answer again (Replayed), with another body an IdempotencyError
+// (Reused), while the first is in flight an IdempotencyError (409). The
+// key is recorded before the provider is called; a crash after the
+// provider accepted is recovered at the next start by looking the order up
+// by its quote (RecoverOrders), never by creating it again.
+func (h *Host) CreateOrder(ctx context.Context, tenant *Tenant, key string, req *CreateOrderRequest) (*OrderAnswer, error) {
+	if tenant == nil {
+		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
+	}
+	if err := checkIdempotencyKey(key); err != nil {
+		return nil, err
+	}
+	r := *req
+	r.Provider, r.QuoteID = strings.TrimSpace(r.Provider), strings.TrimSpace(r.QuoteID)
+	if r.QuoteID == "" {
+		return nil, sdk.InvalidField("quote_id", "is required: the quote_id of an orderable quote (POST /v1/quotes)")
+	}
+	if err := validateCustomer("customer.", &r.Customer); err != nil {
+		return nil, err
+	}
+	if err := validateLogistics("logistics", &r.Logistics); err != nil {
+		return nil, err
+	}
+	p, err := h.orderProvider("provider", r.Provider, sdk.CapOrders)
+	if err != nil {
+		return nil, err
+	}
+	r.Provider = p.id
+	hash, err := bodyHash(r)
+	if err != nil {
+		return nil, err
+	}
+	rec, _ := json.Marshal(orderRecovery{Kind: "order", Provider: p.id, QuoteID: r.QuoteID})
+	o := h.ord
+	defer o.enter(tenant.ID, key)()
+	verdict, idem, err := o.store.BeginIdem(ctx, orderstore.Idem{Tenant: tenant.ID, Key: key, Scope: scopeOrder, BodyHash: hash, Recovery: rec}, o.cfg.IdempotencyTTL)
+	if err != nil {
+		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+	}
+	switch verdict {
+	case orderstore.Replay:
+		return replayAnswer(idem)
+	case orderstore.Mismatch:
+		return nil, reusedError(key, scopeOrder)
+	case orderstore.InFlight, orderstore.Resumed:
+		if verdict == orderstore.Resumed { // orders never stop half-way; put it back
+			_ = o.store.FailIdem(context.WithoutCancel(ctx), tenant.ID, key, idem.Resource)
+		}
+		return nil, inFlightError(key)
+	}
+	// From here on the request runs to its end even when the client leaves:
+	// an order the provider accepted is always recorded.
+	ctx = context.WithoutCancel(ctx)
+	ctx = withCall(ctx, tenant.ID, map[string]string{"quote_id": r.QuoteID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
+	id := newID("ord")
+	resp, err := call(ctx, h, p, sdk.OpOrderCreate, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateOrderResponse, error) {
+		or, ok := impl.(sdk.Orderer)
+		if !ok {
+			return nil, unsupportedImpl(p.id, sdk.CapOrders)
+		}
+		return or.CreateOrder(ctx, &sdk.CreateOrderRequest{QuoteID: r.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: id})
+	})
+	if err != nil {
+		if !ambiguous(err) {
+			if rerr := o.store.ReleaseIdem(ctx, tenant.ID, key); rerr != nil {
+				h.log.Error("releasing an idempotency key", "tenant", tenant.ID, "error", rerr)
+			}
+			return nil, err
+		}
+		// The provider may have created the order: ask it.
+		found, lerr := h.lookupByQuote(ctx, p, r.QuoteID)
+		switch {
+		case lerr == nil:
+			return h.recordOrder(ctx, tenant.ID, key, id, p.id, found, "")
+		case sdk.CodeOf(lerr) == sdk.CodeNotFound:
+			_ = o.store.ReleaseIdem(ctx, tenant.ID, key)
+			return nil, err
+		default:
+			h.log.Warn("an order's outcome at the provider is unknown; recovering it in the background",
+				"tenant", tenant.ID, "provider", p.id, "error", err, "lookup_error", lerr)
+			e := sdk.AsError(err)
+			return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Provider: p.id, Field: IdempotencyHeader,
+				Message: fmt.Sprintf("the provider did not answer clearly (%s) and could not be asked whether it created the order; the host keeps asking: retry with the same Idempotency-Key later", e.Code)}
+		}
+	}
+	h.failpoint(FailpointAfterOrderCreate)
+	return h.recordOrder(ctx, tenant.ID, key, id, p.id, &resp.Order, "")
+}
+
+// orderRecovery is what an idempotency record in flight keeps to finish
+// the request after a crash.
+type orderRecovery struct {
+	Kind     string `json:"kind"` // order, trade_in
+	Provider string `json:"provider,omitempty"`
+	QuoteID  string `json:"quote_id,omitempty"`
+}
+
+// ambiguous reports whether a failed create may still have created the
+// order at the provider: the call may have reached it and the answer was
+// lost or unreadable.
+func ambiguous(err error) bool {
+	switch sdk.CodeOf(err) {
+	case sdk.CodeDeadlineExceeded, sdk.CodeCanceled, sdk.CodeProviderError, sdk.CodeUnavailable:
+		return true
+	}
+	return false
+}
+
+// lookupByQuote asks the provider for the order made from a quote.
+func (h *Host) lookupByQuote(ctx context.Context, p *provider, quoteID string) (*sdk.Order, error) {
+	resp, err := call(ctx, h, p, sdk.OpOrderGet, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.GetOrderResponse, error) {
+		or, ok := impl.(sdk.Orderer)
+		if !ok {
+			return nil, unsupportedImpl(p.id, sdk.CapOrders)
+		}
+		return or.GetOrder(ctx, &sdk.GetOrderRequest{QuoteID: quoteID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Order.OrderID == "" {
+		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: p.id, Message: "provider answered an order without an order id"}
+	}
+	if resp.Order.QuoteID != "" && resp.Order.QuoteID != quoteID {
+		return nil, &sdk.Error{Code: sdk.CodeNotFound, Provider: p.id, Message: "no order made from this quote"}
+	}
+	return &resp.Order, nil
+}
+
+// newOrderRecord builds the record of an order the provider answered.
+func (h *Host) newOrderRecord(tenant, key, id, providerID string, so *sdk.Order, tradeIn string) *orderstore.Order {
+	now := h.now()
+	ex := orderExtras{Price: so.Price, Logistics: so.Logistics, TrackingNo: so.TrackingNo, Carrier: so.Carrier,
+		Store: so.Store, SettlementID: so.SettlementID, TradeInID: tradeIn}
+	if so.Customer != nil {
+		ex.Customer = &MaskedCustomer{Name: maskName(so.Customer.Name), Phone: maskPhones(so.Customer.Phone)}
+	}
+	data, _ := json.Marshal(ex)
+	created := so.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	var hist []orderstore.Change
+	for _, c := range so.History {
+		hist = append(hist, orderstore.Change{State: string(c.State), ProviderState: c.ProviderState, At: c.At})
+	}
+	if len(hist) == 0 || hist[len(hist)-1].State != string(so.State) {
+		hist = append(hist, orderstore.Change{State: string(so.State), ProviderState: so.ProviderState, At: created})
+	}
+	return &orderstore.Order{ID: id, Tenant: tenant, Provider: providerID, ProviderOrderID: so.OrderID, QuoteID: so.QuoteID,
+		State: string(so.State), ProviderState: so.ProviderState, Open: !so.State.Final(), Data: data, IdempotencyKey: key,
+		CreatedAt: created, UpdatedAt: now, NextPollAt: now.Add(h.pollInterval()), History: hist}
+}
+
+func (h *Host) pollInterval() time.Duration {
+	if d := h.ord.cfg.PollInterval; d > 0 {
+		return d
+	}
+	return DefaultPollInterval
+}
+
+// recordOrder stores a created order and completes its idempotency record
+// in one transaction, and answers 201 with the order.
+func (h *Host) recordOrder(ctx context.Context, tenant, key, id, providerID string, so *sdk.Order, tradeIn string) (*OrderAnswer, error) {
+	if so.OrderID == "" {
+		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: providerID, Message: "provider answered an order without an order id"}
+	}
+	if !slices.Contains(sdk.OrderStates, so.State) {
+		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: providerID, Message: fmt.Sprintf("provider answered an unknown order state %q", so.State)}
+	}
+	rec := h.newOrderRecord(tenant, key, id, providerID, so, tradeIn)
+	view := orderView(rec)
+	body, err := json.Marshal(view)
+	if err != nil {
+		return nil, err
+	}
+	stored, existed, err := h.ord.store.InsertOrder(ctx, rec, &orderstore.IdemAnswer{Tenant: tenant, Key: key, Status: http.StatusCreated, Body: body, Resource: id})
+	if err != nil {
+		h.log.Error("recording an order the provider accepted; it will be recovered", "tenant", tenant, "provider", providerID, "error", err)
+		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order was created at the provider but could not be recorded yet; retry with the same Idempotency-Key"}
+	}
+	if existed {
+		if stored.Tenant != tenant || stored.IdempotencyKey != key {
+			_ = h.ord.store.ReleaseIdem(ctx, tenant, key)
+			msg := "the quote was already ordered by another request"
+			if stored.Tenant == tenant {
+				msg += ": order " + stored.ID
+			}
+			return nil, &sdk.Error{Code: sdk.CodeConflict, Field: "quote_id", Provider: providerID, Message: msg}
+		}
+		view = orderView(stored)
+		if body, err = json.Marshal(view); err != nil {
+			return nil, err
+		}
+		if err := h.ord.store.CompleteIdem(ctx, orderstore.IdemAnswer{Tenant: tenant, Key: key, Status: http.StatusCreated, Body: body, Resource: stored.ID}); err != nil {
+			return nil, err
+		}
+	}
+	return &OrderAnswer{Status: http.StatusCreated, Body: body, Order: view}, nil
+}
+
+func replayAnswer(idem *orderstore.Idem) (*OrderAnswer, error) {
+	a := &OrderAnswer{Status: idem.Status, Body: idem.Body, Replayed: true}
+	if idem.Status == http.StatusCreated {
+		var o Order
+		if json.Unmarshal(idem.Body, &o) == nil && o.ID != "" {
+			a.Order = &o
+		}
+	}
+	return a, nil
+}
+
+func orderView(r *orderstore.Order) *Order {
+	var ex orderExtras
+	_ = json.Unmarshal(r.Data, &ex)
+	o := &Order{ID: r.ID, Provider: r.Provider, ProviderOrderID: r.ProviderOrderID, QuoteID: r.QuoteID,
+		State: sdk.OrderState(r.State), ProviderState: r.ProviderState, Price: ex.Price, Logistics: ex.Logistics,
+		TrackingNo: ex.TrackingNo, Carrier: ex.Carrier, Store: ex.Store, Customer: ex.Customer, SettlementID: ex.SettlementID,
+		TradeInID: ex.TradeInID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, History: []sdk.StateChange{}}
+	for _, c := range r.History {
+		o.History = append(o.History, sdk.StateChange{State: sdk.OrderState(c.State), ProviderState: c.ProviderState, At: c.At})
+	}
+	return o
+}
+
+// RecoverOrders finishes the requests a crash (or an unanswered provider)
+// left in flight: each order is looked up at its provider by the quote it
+// was made from. Found: the order is recorded and the key completed, so a
+// retry with it replays the order. Not found: the key is released so a
+// retry may create. A provider that cannot be asked leaves the record for
+// the next round. It returns how many records it settled. New runs it
+// before serving; the background loop repeats it.
+func (h *Host) RecoverOrders(ctx context.Context) (int, error) {
+	o := h.ord
+	o.recoverMu.Lock()
+	defer o.recoverMu.Unlock()
+	recs, err := o.store.Sending(ctx)
+	if err != nil {
+		return 0, err
+	}
+	settled := 0
+	var errs []error
+	for _, rec := range recs {
+		if o.busy(rec.Tenant, rec.Key) {
+			continue
+		}
+		var rv orderRecovery
+		_ = json.Unmarshal(rec.Recovery, &rv)
+		var err error
+		switch rv.Kind {
+		case "order":
+			err = h.recoverOrder(ctx, rec, rv)
+		case "trade_in":
+			err = h.recoverTradeIn(ctx, rec)
+		default:
+			err = o.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("key %s of tenant %s: %w", rec.Key, rec.Tenant, err))
+			continue
+		}
+		settled++
+	}
+	return settled, errors.Join(errs...)
+}
+
+func (h *Host) recoverOrder(ctx context.Context, rec orderstore.Idem, rv orderRecovery) error {
+	p, ok := h.byID[rv.Provider]
+	if !ok {
+		return fmt.Errorf("provider %s is not loaded", rv.Provider)
+	}
+	ctx = withCall(ctx, rec.Tenant, map[string]string{"quote_id": rv.QuoteID, "recovery": "true"})
+	found, err := h.lookupByQuote(ctx, p, rv.QuoteID)
+	switch {
+	case err == nil:
+		_, err := h.recordOrder(ctx, rec.Tenant, rec.Key, newID("ord"), p.id, found, "")
+		if err == nil {
+			h.log.Info("recovered an order the provider accepted before the host stopped", "tenant", rec.Tenant, "provider", p.id)
+		}
+		if sdk.CodeOf(err) == sdk.CodeConflict {
+			return nil // another request owns it; the key was released
+		}
+		return err
+	case sdk.CodeOf(err) == sdk.CodeNotFound:
+		h.log.Info("an interrupted order was never created at the provider; its key is released", "tenant", rec.Tenant, "provider", p.id)
+		return h.ord.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
+	}
+	return err
+}
+
+// GetOrder returns one of the tenant's orders as the host recorded it (the
+// state as of the last poll). Another tenant's order is not_found.
+func (h *Host) GetOrder(ctx context.Context, tenant *Tenant, id string) (*Order, error) {
+	r, err := h.loadOrder(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	return orderView(r), nil
+}
+
+func (h *Host) loadOrder(ctx context.Context, tenant *Tenant, id string) (*orderstore.Order, error) {
+	if tenant == nil {
+		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
+	}
+	r, err := h.ord.store.GetOrder(ctx, tenant.ID, id)
+	if errors.Is(err, orderstore.ErrNotFound) {
+		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "id", Message: fmt.Sprintf("no order %q", id)}
+	}
+	if err != nil {
+		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+	}
+	return r, nil
+}
+
+// OrderFilter selects orders for ListOrders. Zero fields do not filter.
+type OrderFilter struct {
+	State    sdk.OrderState
+	Provider string
+	Since    time.Time // created at or after
+	Until    time.Time // created before
+	Limit    int       // 1-200, default 50
+	Cursor   string    // next_cursor of the previous page
+}
+
+// OrderList is a page of orders, newest first.
+type OrderList struct {
+	Orders     []Order `json:"orders"`
+	NextCursor string  `json:"next_cursor,omitempty"`
+}
+
+// ListOrders lists the tenant's orders, newest first (history left out).
+func (h *Host) ListOrders(ctx context.Context, tenant *Tenant, f OrderFilter) (*OrderList, error) {
+	if tenant == nil {
+		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
+	}
+	if f.State != "" && !slices.Contains(sdk.OrderStates, f.State) {
+		return nil, sdk.InvalidField("state", "unknown state %q; one of %s", f.State, joinStates())
+	}
+	if f.Limit < 0 || f.Limit > 200 {
+		return nil, sdk.InvalidField("limit", "must be from 1 to 200")
+	}
+	rows, next, err := h.ord.store.ListOrders(ctx, orderstore.Filter{Tenant: tenant.ID, State: string(f.State), Provider: f.Provider,
+		Since: f.Since, Until: f.Until, Limit: f.Limit, Cursor: f.Cursor})
+	if errors.Is(err, orderstore.ErrBadCursor) {
+		return nil, sdk.InvalidField("cursor", "is not a cursor this host made; pass next_cursor as it came")
+	}
+	if err != nil {
+		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+	}
+	out := &OrderList{Orders: make([]Order, 0, len(rows)), NextCursor: next}
+	for i := range rows {
+		v := orderView(&rows[i])
+		v.History = nil
+		out.Orders = append(out.Orders, *v)
+	}
+	return out, nil
+}
+
+func joinStates() string {
+	s := make([]string, len(sdk.OrderStates))
+	for i, st := range sdk.OrderStates {
+		s[i] = string(st)
+	}
+	return strings.Join(s, ", ")
+}
+
+// orderCall runs one read of an order at its provider, as the order's tenant.
+func orderCall[Resp any](ctx context.Context, h *Host, tenant *Tenant, id, op string, c sdk.Capability,
+	f func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*Resp, error)) (*Resp, error) {
+	r, err := h.loadOrder(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := h.byID[r.Provider]
+	if !ok {
+		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Provider: r.Provider, Message: fmt.Sprintf("provider %s of order %s is not loaded", r.Provider, id)}
+	}
+	ctx = withCall(ctx, tenant.ID, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID})
+	return call(ctx, h, p, op, c, func(ctx context.Context, impl sdk.Provider) (*Resp, error) { return f(ctx, impl, r) })
+}
+
+// TrackOrder asks the order's provider for its shipment trace.
+func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*sdk.Tracking, error) {
+	resp, err := orderCall(ctx, h, tenant, id, sdk.OpOrderTrack, sdk.CapTracking, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.TrackOrderResponse, error) {
+		t, ok := impl.(sdk.Tracker)
+		if !ok {
+			return nil, unsupportedImpl(r.Provider, sdk.CapTracking)
+		}
+		var ex orderExtras
+		_ = json.Unmarshal(r.Data, &ex)
+		return t.TrackOrder(ctx, &sdk.TrackOrderRequest{OrderID: r.ProviderOrderID, TrackingNo: ex.TrackingNo, Carrier: ex.Carrier})
+	})
+	if err != nil {
+		return nil, err
+	}
+	tr := resp.Tracking
+	tr.Raw = nil // a provider's raw reply may hold personal data
+	if tr.Events == nil {
+		tr.Events = []sdk.TrackingEvent{}
+	}
+	return &tr, nil
+}
+
+// GetInspection asks the order's provider for its inspection report.
+func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*sdk.Inspection, error) {
+	resp, err := orderCall(ctx, h, tenant, id, sdk.OpInspection, sdk.CapInspection, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.GetInspectionResponse, error) {
+		in, ok := impl.(sdk.Inspector)
+		if !ok {
+			return nil, unsupportedImpl(r.Provider, sdk.CapInspection)
+		}
+		return in.GetInspection(ctx, &sdk.GetInspectionRequest{OrderID: r.ProviderOrderID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	in := resp.Inspection
+	in.Raw = nil
+	if in.Checks == nil {
+		in.Checks = []sdk.InspectionCheck{}
+	}
+	return &in, nil
+}
+
+// GetSettlement asks the order's provider for its settlement.
+func (h *Host) GetSettlement(ctx context.Context, tenant *Tenant, id string) (*sdk.Settlement, error) {
+	resp, err := orderCall(ctx, h, tenant, id, sdk.OpSettlement, sdk.CapSettlement, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.GetSettlementResponse, error) {
+		s, ok := impl.(sdk.Settler)
+		if !ok {
+			return nil, unsupportedImpl(r.Provider, sdk.CapSettlement)
+		}
+		var ex orderExtras
+		_ = json.Unmarshal(r.Data, &ex)
+		return s.GetSettlement(ctx, &sdk.GetSettlementRequest{OrderID: r.ProviderOrderID, SettlementID: ex.SettlementID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := resp.Settlement
+	s.Raw = nil
+	return &s, nil
+}

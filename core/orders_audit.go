@@ -1,0 +1,302 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"maps"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/recyclegate/recyclegate/core/orderstore"
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// callInfoKey carries who a provider call is made for, and what the audit
+// log may say about it, from a Host method down to call.
+type callInfoKey struct{}
+
+type callInfo struct {
+	tenant string
+	detail map[string]string // personal values are masked when written
+}
+
+// withCall sets the tenant and audit details of the provider calls made
+// with ctx (merged into those already set).
+func withCall(ctx context.Context, tenant string, detail map[string]string) context.Context {
+	ci := callInfo{tenant: tenant, detail: map[string]string{}}
+	if prev, ok := ctx.Value(callInfoKey{}).(callInfo); ok {
+		if ci.tenant == "" {
+			ci.tenant = prev.tenant
+		}
+		maps.Copy(ci.detail, prev.detail)
+	}
+	maps.Copy(ci.detail, detail)
+	return context.WithValue(ctx, callInfoKey{}, ci)
+}
+
+// withTenant sets the tenant of the provider calls made with ctx.
+func withTenant(ctx context.Context, t *Tenant) context.Context {
+	if t == nil {
+		return ctx
+	}
+	return withCall(ctx, t.ID, nil)
+}
+
+// audit records one provider call: the hook in call.
+func (h *Host) audit(ctx context.Context, provider, op string, start time.Time, err error) {
+	if h.ord == nil || h.ord.audit == nil {
+		return
+	}
+	ci, _ := ctx.Value(callInfoKey{}).(callInfo)
+	e := orderstore.AuditEntry{At: h.now(), Tenant: ci.tenant, Provider: provider, Op: op, Outcome: "ok",
+		Latency: time.Since(start), PolicyRevision: h.policyRevision()}
+	detail := make(map[string]string, len(ci.detail)+1)
+	name := ci.detail["customer.name"]
+	for k, v := range ci.detail {
+		switch {
+		case strings.HasSuffix(k, "name"):
+			detail[k] = maskName(v)
+		case strings.HasSuffix(k, "address"):
+			continue // never kept
+		default:
+			detail[k] = maskText(v, name)
+		}
+	}
+	if err != nil {
+		se := sdk.AsError(err)
+		e.Outcome = string(se.Code)
+		detail["error"] = maskText(se.Error(), name)
+	}
+	if len(detail) > 0 {
+		b, _ := json.Marshal(detail)
+		e.Detail = string(b)
+	}
+	h.ord.audit.add(e)
+}
+
+// policyRevision is the revision of the policies in force, when the router
+// is a policy engine that tells it.
+func (h *Host) policyRevision() string {
+	if r, ok := h.router.(interface{ Revision() string }); ok {
+		return r.Revision()
+	}
+	return ""
+}
+
+// phoneInText finds mainland mobile numbers in text (11 digits from 13x to
+// 19x, optionally split by spaces or dashes), not inside longer digit runs.
+var phoneInText = regexp.MustCompile(`(^|[^0-9])(1[3-9][0-9])[- ]?([0-9]{4})[- ]?([0-9]{4})($|[^0-9])`)
+
+// maskPhones masks every mobile number in s as 138****6789.
+func maskPhones(s string) string {
+	// Twice: a match consumes the character after it, which may start
+	// the next number.
+	for range 2 {
+		s = phoneInText.ReplaceAllString(s, "${1}${2}****${4}${5}")
+	}
+	return s
+}
+
+// maskName keeps a name's first character: 张三 -> 张*.
+func maskName(name string) string {
+	name = strings.TrimSpace(name)
+	if name == "" || strings.Contains(name, "*") {
+		return name
+	}
+	r, _ := utf8.DecodeRuneInString(name)
+	return string(r) + "*"
+}
+
+// maskText masks phone numbers and the given name in free text (a
+// provider's error message may quote them).
+func maskText(s, name string) string {
+	s = maskPhones(s)
+	if name = strings.TrimSpace(name); name != "" && !strings.Contains(name, "*") {
+		s = strings.ReplaceAll(s, name, maskName(name))
+	}
+	return s
+}
+
+// auditWriter writes audit entries in batches off the call path.
+type auditWriter struct {
+	store *orderstore.Store
+	log   *slog.Logger
+	ch    chan auditMsg
+	quit  chan struct{}
+	done  chan struct{}
+}
+
+type auditMsg struct {
+	entry orderstore.AuditEntry
+	flush chan struct{}
+}
+
+func newAuditWriter(st *orderstore.Store, log *slog.Logger) *auditWriter {
+	w := &auditWriter{store: st, log: log, ch: make(chan auditMsg, 4096), quit: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *auditWriter) add(e orderstore.AuditEntry) {
+	select {
+	case w.ch <- auditMsg{entry: e}:
+	case <-w.quit:
+	}
+}
+
+// flush waits until every entry added before it is written.
+func (w *auditWriter) flush(ctx context.Context) {
+	done := make(chan struct{})
+	select {
+	case w.ch <- auditMsg{flush: done}:
+	case <-w.quit:
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-w.done:
+	case <-ctx.Done():
+	}
+}
+
+func (w *auditWriter) close() {
+	close(w.quit)
+	<-w.done
+}
+
+func (w *auditWriter) run() {
+	defer close(w.done)
+	var batch []orderstore.AuditEntry
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	armed := false
+	write := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := w.store.AppendAudit(ctx, batch); err != nil {
+			w.log.Error("writing the audit log", "entries", len(batch), "error", err)
+		}
+		cancel()
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case m := <-w.ch:
+			if m.flush != nil {
+				write()
+				close(m.flush)
+				continue
+			}
+			batch = append(batch, m.entry)
+			if len(batch) >= 256 {
+				write()
+			} else if !armed {
+				timer.Reset(50 * time.Millisecond)
+				armed = true
+			}
+		case <-timer.C:
+			armed = false
+			write()
+		case <-w.quit:
+			for drained := false; !drained; {
+				select {
+				case m := <-w.ch:
+					if m.flush != nil {
+						close(m.flush)
+					} else {
+						batch = append(batch, m.entry)
+					}
+				default:
+					drained = true
+				}
+			}
+			write()
+			return
+		}
+	}
+}
+
+// AuditEntry is one provider call in the audit log. Personal data in
+// Detail is masked (phones 138****6789, names 张*); addresses are never kept.
+type AuditEntry struct {
+	ID             int64             `json:"id"`
+	At             time.Time         `json:"at"`
+	Tenant         string            `json:"tenant"`
+	Provider       string            `json:"provider"`
+	Op             string            `json:"op"`
+	Outcome        string            `json:"outcome"` // ok, or the error code
+	LatencyMS      float64           `json:"latency_ms"`
+	PolicyRevision string            `json:"policy_revision,omitempty"`
+	Detail         map[string]string `json:"detail,omitempty"`
+}
+
+// AuditFilter selects audit entries. Zero fields do not filter.
+type AuditFilter struct {
+	Provider string
+	Op       string
+	Outcome  string
+	Since    time.Time
+	Until    time.Time
+	Limit    int    // 1-1000, default 100
+	Cursor   string // next_cursor of the previous page
+}
+
+// AuditPage is a page of audit entries, newest first.
+type AuditPage struct {
+	Entries    []AuditEntry `json:"entries"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+}
+
+// Audit lists the tenant's audit entries (provider calls made for it),
+// newest first. Entries are kept Orders.AuditRetention (7 days by default).
+func (h *Host) Audit(ctx context.Context, tenant *Tenant, f AuditFilter) (*AuditPage, error) {
+	if tenant == nil {
+		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
+	}
+	if f.Limit < 0 || f.Limit > 1000 {
+		return nil, sdk.InvalidField("limit", "must be from 1 to 1000")
+	}
+	var before int64
+	if f.Cursor != "" {
+		n, err := strconv.ParseInt(f.Cursor, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, sdk.InvalidField("cursor", "is not a cursor this host made; pass next_cursor as it came")
+		}
+		before = n
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	h.ord.audit.flush(ctx)
+	rows, err := h.ord.store.QueryAudit(ctx, orderstore.AuditFilter{Tenant: tenant.ID, Provider: f.Provider, Op: f.Op, Outcome: f.Outcome,
+		Since: f.Since, Until: f.Until, Before: before, Limit: limit})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, sdk.AsError(err)
+		}
+		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the audit log is unavailable: " + err.Error()}
+	}
+	page := &AuditPage{Entries: make([]AuditEntry, 0, len(rows))}
+	for _, r := range rows {
+		e := AuditEntry{ID: r.ID, At: r.At, Tenant: r.Tenant, Provider: r.Provider, Op: r.Op, Outcome: r.Outcome,
+			LatencyMS: float64(r.Latency.Microseconds()) / 1000, PolicyRevision: r.PolicyRevision}
+		if r.Detail != "" {
+			_ = json.Unmarshal([]byte(r.Detail), &e.Detail)
+		}
+		page.Entries = append(page.Entries, e)
+	}
+	if len(rows) == limit {
+		page.NextCursor = strconv.FormatInt(rows[len(rows)-1].ID, 10)
+	}
+	return page, nil
+}

@@ -1,0 +1,82 @@
+package core
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// OrdersConfig tunes the order side: status polling, webhooks, idempotency
+// records and the audit log. The zero value of every field means its
+// documented default.
+type OrdersConfig struct {
+	// PollInterval is how often an open order's state is asked of its
+	// provider (through the guarded call path, so quotas hold). Default 30s;
+	// a negative value turns background polling off (PollOrders still works).
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// IdempotencyTTL is how long an Idempotency-Key's first answer is kept
+	// for replay. Default and minimum 24h.
+	IdempotencyTTL time.Duration `yaml:"idempotency_ttl"`
+	// AuditRetention is how long audit entries are kept. Default 168h (7 days).
+	AuditRetention time.Duration `yaml:"audit_retention"`
+	// WebhookTimeout bounds one webhook delivery. Default 10s.
+	WebhookTimeout time.Duration `yaml:"webhook_timeout"`
+	// WebhookMaxBackoff caps the wait between retries of a webhook that was
+	// not answered 2xx. Default 5m.
+	WebhookMaxBackoff time.Duration `yaml:"webhook_max_backoff"`
+}
+
+// Defaults of OrdersConfig.
+const (
+	DefaultPollInterval      = 30 * time.Second
+	MinIdempotencyTTL        = 24 * time.Hour
+	DefaultAuditRetention    = 7 * 24 * time.Hour
+	DefaultWebhookTimeout    = 10 * time.Second
+	DefaultWebhookMaxBackoff = 5 * time.Minute
+)
+
+// validateOrders checks the orders section and the tenants' webhooks, and
+// fills defaults.
+func (c *Config) validateOrders() error {
+	o := &c.Orders
+	if o.PollInterval == 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.IdempotencyTTL == 0 {
+		o.IdempotencyTTL = MinIdempotencyTTL
+	}
+	if o.IdempotencyTTL < MinIdempotencyTTL {
+		return fmt.Errorf("config: orders.idempotency_ttl %s: must be at least %s", o.IdempotencyTTL, MinIdempotencyTTL)
+	}
+	if o.AuditRetention == 0 {
+		o.AuditRetention = DefaultAuditRetention
+	}
+	if o.AuditRetention < 0 {
+		return fmt.Errorf("config: orders.audit_retention must not be negative")
+	}
+	if o.WebhookTimeout == 0 {
+		o.WebhookTimeout = DefaultWebhookTimeout
+	}
+	if o.WebhookMaxBackoff == 0 {
+		o.WebhookMaxBackoff = DefaultWebhookMaxBackoff
+	}
+	if o.WebhookTimeout < 0 || o.WebhookMaxBackoff < 0 {
+		return fmt.Errorf("config: orders.webhook_timeout and webhook_max_backoff must not be negative")
+	}
+	for i, t := range c.Tenants {
+		if t.WebhookURL == "" {
+			if t.WebhookSecret != "" {
+				return fmt.Errorf("config: tenants[%d] (%s): webhook_secret without webhook_url", i, t.ID)
+			}
+			continue
+		}
+		u, err := url.Parse(t.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("config: tenants[%d] (%s): webhook_url %q: want an http or https URL", i, t.ID, t.WebhookURL)
+		}
+		if len(t.WebhookSecret) < 16 {
+			return fmt.Errorf("config: tenants[%d] (%s): webhook_secret is required with webhook_url, at least 16 characters", i, t.ID)
+		}
+	}
+	return nil
+}
