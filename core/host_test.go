@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 	if core.ServeBuiltin(os.Args, map[string]func() sdk.Provider{
 		"fake":  func() sdk.Provider { return faketest.New("fake", 680000) },
 		"other": func() sdk.Provider { return faketest.New("other", 650000) },
+		"web":   func() sdk.Provider { return faketest.NewWeb("web") },
 	}) {
 		return
 	}

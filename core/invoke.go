@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core/guard"
@@ -34,13 +35,11 @@ func call[Resp any](ctx context.Context, h *Host, p *provider, op string, capabi
 	}
 	g.retry.First()
 	for n := 1; ; n++ {
-		resp, died, err := attempt(ctx, caller, h, p, g, op, capability, f)
+		resp, final, err := attempt(ctx, caller, h, p, g, op, capability, f)
 		if err == nil {
 			return resp, nil
 		}
-		// A plugin that died during the call may have died of it: never
-		// feed the same request to its successor.
-		if died || caller.Err() != nil {
+		if final || caller.Err() != nil {
 			return nil, err
 		}
 		remaining := time.Duration(1<<63 - 1)
@@ -62,10 +61,13 @@ func call[Resp any](ctx context.Context, h *Host, p *provider, op string, capabi
 	}
 }
 
-// attempt is one pass through the guards to the provider. died reports that
-// the plugin process ended during the call.
+// attempt is one pass through the guards to the provider. final reports an
+// error that must not be retried: a guard's own refusal (an open breaker,
+// a spent quota, no rate slot before the deadline: repeating changes
+// nothing), or a plugin that died during the call (it may have died of this
+// very request: never feed it to its successor).
 func attempt[Resp any](ctx, caller context.Context, h *Host, p *provider, g *guards, op string, capability sdk.Capability,
-	f func(ctx context.Context, impl sdk.Provider) (*Resp, error)) (resp *Resp, died bool, err error) {
+	f func(ctx context.Context, impl sdk.Provider) (*Resp, error)) (resp *Resp, final bool, err error) {
 	impl, m, err := p.current()
 	if err != nil {
 		h.metrics.calls.WithLabelValues(p.id, op, string(sdk.CodeUnavailable)).Inc()
@@ -79,7 +81,7 @@ func attempt[Resp any](ctx, caller context.Context, h *Host, p *provider, g *gua
 		b := g.breaker(op)
 		// A breaker that is open refuses before anything is reserved.
 		if err := b.Check(); err != nil {
-			return nil, false, h.refused(p.id, "breaker_open", err)
+			return nil, true, h.refused(p.id, "breaker_open", err)
 		}
 		ticket, err := g.account.Reserve(ctx, h.tenantLimit(quotaTenantOf(ctx), p.id), callUnitsOf(ctx))
 		if err != nil {
@@ -87,31 +89,37 @@ func attempt[Resp any](ctx, caller context.Context, h *Host, p *provider, g *gua
 			if sdk.CodeOf(err) == sdk.CodeUnavailable {
 				reason = "store_unavailable"
 			}
-			return nil, false, h.refused(p.id, reason, err)
+			return nil, true, h.refused(p.id, reason, err)
 		}
 		done, err = b.Allow()
 		if err != nil {
 			ticket.Refund()
-			return nil, false, h.refused(p.id, "breaker_open", err)
+			return nil, true, h.refused(p.id, "breaker_open", err)
 		}
 		if err := g.sem.Acquire(ctx); err != nil {
 			ticket.Refund()
 			done(guard.Ignore)
-			return nil, false, h.refused(p.id, "concurrency", waitError(p.id, "a free slot (max_in_flight)", err))
+			return nil, true, h.refused(p.id, "concurrency", waitError(p.id, "a free slot (max_in_flight)", err))
 		}
 		defer g.sem.Release()
 		if err := g.limiter.Wait(ctx); err != nil {
 			ticket.Refund()
 			done(guard.Ignore)
-			return nil, false, h.refused(p.id, "rate_limited", waitError(p.id, "the rate limit", err))
+			return nil, true, h.refused(p.id, "rate_limited", waitError(p.id, "the rate limit", err))
 		}
 	}
 	start := time.Now()
 	resp, err = recovered(ctx, impl, f)
 	h.metrics.latency.WithLabelValues(p.id, op).Observe(time.Since(start).Seconds())
-	h.audit(ctx, p.id, op, start, err) // the audit log (orders_audit.go)
+	died := err != nil && (pluginTransportFailure(err) || p.exited())
 	if done != nil {
-		done(guard.Classify(err, caller.Err() != nil))
+		// The breaker guards the provider; its plugin process dying is the
+		// supervisor's business, not a sign the provider is down.
+		if died {
+			done(guard.Ignore)
+		} else {
+			done(guard.Classify(err, caller.Err() != nil))
+		}
 	}
 	if err != nil {
 		e := sdk.AsError(err)
@@ -125,7 +133,7 @@ func attempt[Resp any](ctx, caller context.Context, h *Host, p *provider, g *gua
 			g.limiter.Slow(e.RetryAfter)
 		}
 		p.noticeFailure(e)
-		return nil, e.Code == sdk.CodeUnavailable && p.exited(), e
+		return nil, died, e
 	}
 	h.metrics.calls.WithLabelValues(p.id, op, "ok").Inc()
 	return resp, false, nil
@@ -167,6 +175,14 @@ func waitError(id, what string, err error) error {
 	c := *e
 	c.Message = fmt.Sprintf("provider %s: the deadline passed while waiting for %s", id, what)
 	return &c
+}
+
+// pluginTransportFailure reports an error of the plugin connection itself
+// (the process died or stopped answering: sdk's transportError), as opposed
+// to an error the provider answered.
+func pluginTransportFailure(err error) bool {
+	e := sdk.AsError(err)
+	return e.Code == sdk.CodeUnavailable && strings.HasPrefix(e.Message, "plugin unreachable")
 }
 
 // exited reports whether the provider's plugin process has ended.

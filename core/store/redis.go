@@ -64,6 +64,8 @@ func OpenRedis(ctx context.Context, rawURL string, opts RedisOptions) (*Redis, e
 	o.WriteTimeout = opts.Timeout
 	o.PoolTimeout = 2 * opts.Timeout
 	o.MaxRetries = -1 // fail fast: a quota must not wait on a dead store
+	o.DialerRetries = 1
+	o.DialerRetryTimeout = 10 * time.Millisecond
 	o.ContextTimeoutEnabled = true
 	var id [6]byte
 	_, _ = rand.Read(id[:])
