@@ -85,6 +85,8 @@ type BatchSummary struct {
 // than MaxBatchItems requests); a canceled ctx ends it early, the requests
 // not yet answered answering canceled.
 func (h *Host) QuoteBatch(ctx context.Context, tenant *Tenant, reqs []QuoteRequest, emit func(BatchResult)) (*BatchSummary, error) {
+	ctx = withQuotaTenant(ctx, tenant) // the tenant's own quotas count batch calls too
+	ctx = withTenant(ctx, tenant)      // the audit log's tenant
 	if len(reqs) > MaxBatchItems {
 		return nil, sdk.InvalidField("items", "a batch takes at most %d requests, got %d", MaxBatchItems, len(reqs))
 	}
@@ -296,7 +298,7 @@ func (r *batchRun) newLane(id string, detail bool) *batchLane {
 				l.cap = defaultMaxBatch
 			}
 		}
-		l.memo = memoFor(p)
+		l.memo = memoFor(p, r.tenant)
 	}
 	for range workers {
 		r.wg.Add(1)
@@ -576,10 +578,12 @@ func (r *batchRun) answer(j *batchJob) []BatchResult {
 	return out
 }
 
-// quotaMemo remembers, for every batch of a host, that a provider itself
-// answered quota_exhausted, until its quota resets: later batches of the
-// day ask it nothing. (The host's own count of the daily quota is the
-// guards'; this covers a provider whose quota was spent elsewhere.)
+// quotaMemo remembers, for every batch of one tenant, that a provider
+// answered quota_exhausted, until quotas reset: the tenant's later batches
+// of the day ask it nothing. (The host's own counts of the daily quotas are
+// the guards'; this covers a provider whose quota was spent elsewhere. It
+// is kept per tenant because the refusal may have been the tenant's own
+// quota.)
 type quotaMemo struct {
 	mu         sync.Mutex
 	spent      *sdk.Error // the provider's quota ran out ...
@@ -609,11 +613,20 @@ func (m *quotaMemo) spentNow(now time.Time) *sdk.Error {
 	return m.spent
 }
 
-var memos sync.Map // *provider -> *quotaMemo
+type memoKey struct {
+	p      *provider
+	tenant string
+}
 
-// memoFor returns the provider's memo.
-func memoFor(p *provider) *quotaMemo {
-	v, _ := memos.LoadOrStore(p, &quotaMemo{})
+var memos sync.Map // memoKey -> *quotaMemo
+
+// memoFor returns the memo of a provider for a tenant.
+func memoFor(p *provider, t *Tenant) *quotaMemo {
+	k := memoKey{p: p}
+	if t != nil {
+		k.tenant = t.ID
+	}
+	v, _ := memos.LoadOrStore(k, &quotaMemo{})
 	return v.(*quotaMemo)
 }
 

@@ -438,3 +438,34 @@ func TestQuoteBatchAnswersFromTheCache(t *testing.T) {
 		t.Fatalf("after the TTL: %d calls, want 4", n)
 	}
 }
+
+func TestQuoteBatchCountsTheTenantsQuota(t *testing.T) {
+	c := newClock()
+	b := &bulk{id: "bulk", maxBatch: 50, now: c.Now}
+	cfg := core.Config{Tenants: []core.TenantConfig{
+		{ID: "small", APIKeys: []string{"small-key"}, Quotas: &core.TenantQuotas{DailyCalls: 2}},
+		{ID: "big", APIKeys: []string{"big-key"}}}}
+	h, err := core.New(cfg, core.WithProvider(b, nil), core.WithClock(c.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	small, _ := h.Authenticate("small-key")
+	big, _ := h.Authenticate("big-key")
+	reqs := []core.QuoteRequest{bphone("a"), bphone("b"), bphone("c"), bphone("d")}
+	sum, err := h.QuoteBatch(context.Background(), small, reqs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Quoted != 2 || sum.Left != 2 {
+		t.Fatalf("small tenant: %+v, want 2 quoted within its quota of 2 and 2 left", sum)
+	}
+	// Another tenant is not held back by the first one's quota.
+	sum, err = h.QuoteBatch(context.Background(), big, reqs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Quoted != 4 {
+		t.Fatalf("big tenant: %+v", sum)
+	}
+}
