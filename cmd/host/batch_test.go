@@ -326,3 +326,37 @@ func count(rows map[string]map[string]string, status string) int {
 	}
 	return n
 }
+
+func TestBatchProgressBarShowsRateAndTimeLeft(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newProgress(&buf, "bar", 100)
+	p.now = func() time.Time { return now }
+	p.start = now
+	q := &sdk.Quote{}
+	for i := range 25 {
+		now = now.Add(200 * time.Millisecond)
+		a := batchAnswer{Best: q}
+		if i == 24 {
+			a = batchAnswer{Errors: []core.ProviderError{{Code: sdk.CodeQuotaExhausted}}}
+		}
+		p.add(a)
+	}
+	out := buf.String()
+	last := out[strings.LastIndex(out, "\r")+1:]
+	for _, want := range []string{" 25% 25/100", "5.0/s", "15s left", "24 quoted, 1 left for later"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("bar %q lacks %q", last, want)
+		}
+	}
+	p.done()
+	if !strings.HasSuffix(buf.String(), "\n") {
+		t.Error("the finished bar does not end its line")
+	}
+	// Not a terminal: plain lines, no carriage returns.
+	buf.Reset()
+	newProgress(&buf, "auto", 10).done()
+	if s := buf.String(); strings.Contains(s, "\r") || !strings.HasPrefix(s, "batch: 0/10") {
+		t.Errorf("plain progress %q", s)
+	}
+}
