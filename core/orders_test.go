@@ -46,7 +46,6 @@ type recycler struct {
 	loseAnswers atomic.Int64 // creates that succeed but answer deadline_exceeded
 	lookupDown  atomic.Bool  // GetOrder answers unavailable
 	linkDown    atomic.Int64 // trade-in calls that answer unavailable
-	lastNote    string
 }
 
 func newRecycler(c *manualClock) *recycler {

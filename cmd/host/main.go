@@ -29,6 +29,8 @@ Usage:
   host quote [flags]                                 ask a running host for quotes
   host batch devices.csv -o report.xlsx              quote a device list through a running host (resumable)
   host catalog search|get [flags]                    search or read a provider's catalog
+  host order create|get|list|track|inspection|settlement  recycle orders (create takes --idempotency-key)
+  host tradein create|get [flags]                    trade an old device in against a new one
   host plugins list                                  the providers a running host has loaded
   host version                                       this binary's version
 
@@ -59,6 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdQuote(args[1:], stdout, stderr)
 	case "batch":
 		err = cmdBatch(args[1:], stdout, stderr)
+	case "order":
+		err = cmdOrder(args[1:], stdout, stderr)
+	case "tradein":
+		err = cmdTradeIn(args[1:], stdout, stderr)
 	case "catalog":
 		err = cmdCatalog(args[1:], stdout, stderr)
 	case "plugins":

@@ -116,6 +116,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	} else if cfg, err = core.LoadConfig(*configPath); err != nil {
 		return err
 	}
+	if *configPath == "" {
+		cleanup, err := sandboxOrderDir(cfg) // the sandboxes forget their orders at exit (order.go)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+	}
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
@@ -130,6 +137,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	defer closeSandboxes(sandboxes)
 
 	opts := []core.Option{core.WithLogger(logger)}
+	opts = append(opts, failpointOptions()...) // crash tests only (order.go)
 	for _, b := range builtins {
 		opts = append(opts, core.WithBuiltin(b.id, core.BuiltinCommand(b.id)))
 	}
