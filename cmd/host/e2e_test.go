@@ -38,6 +38,7 @@ type runningHost struct {
 func startHost(t *testing.T, bin string, args ...string) *runningHost {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	cmd.Dir = t.TempDir() // the default data_dir is relative: keep it out of the tree
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
