@@ -90,6 +90,7 @@ func (h *Host) QuoteBatch(ctx context.Context, tenant *Tenant, reqs []QuoteReque
 	if len(reqs) > MaxBatchItems {
 		return nil, sdk.InvalidField("items", "a batch takes at most %d requests, got %d", MaxBatchItems, len(reqs))
 	}
+	ctx = h.pinPolicies(ctx, len(reqs)) // one policy set for the whole batch (policy_hook.go)
 	if emit == nil {
 		emit = func(BatchResult) {}
 	}
@@ -556,6 +557,7 @@ func (r *batchRun) answer(j *batchJob) []BatchResult {
 		sort.SliceStable(res.Quotes, func(a, b int) bool { return res.Quotes[a].Price.Amount > res.Quotes[b].Price.Amount })
 	}
 	res.Best = best(res.Quotes)
+	r.h.filterPolicyItem(r.ctx, r.tenant, &j.req, res) // the policies' filters (policy_hook.go)
 	out := make([]BatchResult, len(j.indices))
 	for k, i := range j.indices {
 		out[k] = BatchResult{Index: i, QuoteResult: res}

@@ -35,8 +35,9 @@ type Config struct {
 	Tenants []TenantConfig `yaml:"tenants"`
 	// Providers are the adapters to load, in routing order.
 	Providers []ProviderConfig `yaml:"providers"`
-	// Policies is the directory of CEL policy files. Empty: the built-in
-	// routing by category.
+	// Policies is the directory of CEL policy files (relative to the working
+	// directory), watched and reloaded when they change; see
+	// policies/README.md. Empty: the built-in routing by category.
 	Policies string `yaml:"policies"`
 	// Store is where shared state lives: empty for the embedded store in
 	// DataDir, or redis://host:port/db for several replicas (memory keeps
@@ -56,6 +57,16 @@ type Config struct {
 type TenantConfig struct {
 	ID      string   `yaml:"id"`
 	APIKeys []string `yaml:"api_keys"`
+	// Tier, Categories, Providers, MaxBatch and Attributes are what the
+	// policies read of the tenant (policies/README.md), so they need
+	// Policies. Tier: free, standard (default) or enterprise. Categories
+	// and Providers: what the tenant may use (empty: all). MaxBatch: the
+	// most items in one batch (0: the tier's, 10, 100 or 1000).
+	Tier       string            `yaml:"tier"`
+	Categories []string          `yaml:"categories"`
+	Providers  []string          `yaml:"providers"`
+	MaxBatch   int               `yaml:"max_batch"`
+	Attributes map[string]string `yaml:"attributes"`
 	// WebhookURL receives the tenant's order events, signed with
 	// WebhookSecret (a secret: redacted from logs). Optional.
 	WebhookURL    string `yaml:"webhook_url"`
@@ -214,6 +225,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: the demo API key %q is refused on %s: it is for loopback addresses only", DemoAPIKey, c.Listen)
 	}
 	if err := c.validateOrders(); err != nil {
+		return err
+	}
+	if err := c.validatePolicyTenants(); err != nil {
 		return err
 	}
 	seenProvider := map[string]bool{}

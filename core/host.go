@@ -37,6 +37,7 @@ type Host struct {
 	byID     map[string]*provider
 	tenants  map[[32]byte]*Tenant
 	builtins map[string]func() (*exec.Cmd, error)
+	pol      *policySide // CEL policies (policy_hook.go)
 	guards   *hostGuards // breakers, limits, quotas, cache (guards.go)
 	ord      *orderSide  // orders, idempotency, webhooks, audit (orders.go)
 }
@@ -176,6 +177,9 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 	if h.router == nil {
 		h.router = CategoryRouter{}
 	}
+	if err := h.startPolicies(); err != nil {
+		return nil, err
+	}
 	for _, tc := range cfg.Tenants {
 		t := &Tenant{ID: tc.ID}
 		for _, k := range tc.APIKeys {
@@ -267,6 +271,7 @@ func (h *Host) start() error {
 func (h *Host) Close() {
 	h.closeMu.Do(func() {
 		close(h.closing)
+		h.stopPolicies()
 		h.stopOrders()
 		for _, p := range h.order {
 			if p.done != nil {

@@ -453,6 +453,9 @@ func (h *Host) CreateOrder(ctx context.Context, tenant *Tenant, key string, req 
 	if err := validateLogistics("logistics", &r.Logistics); err != nil {
 		return nil, err
 	}
+	if err := h.complyOrder(ctx, tenant, &r); err != nil { // compliance policies (policy_hook.go)
+		return nil, err
+	}
 	p, err := h.orderProvider("provider", r.Provider, sdk.CapOrders)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,8 @@ type QuoteRequest struct {
 	Providers []string `json:"providers,omitempty"` // restrict to these; routing decides when empty
 	Strategy  Strategy `json:"strategy,omitempty"`
 	Detail    bool     `json:"detail,omitempty"` // ask for price breakdowns
+	// Explain asks for the policy trace in the result (QuoteResult.Explain).
+	Explain bool `json:"explain,omitempty"`
 }
 
 // ProviderError is one provider's failure beside the quotes that did come back.
@@ -61,6 +63,8 @@ type QuoteResult struct {
 	Errors   []ProviderError `json:"errors"`
 	Strategy Strategy        `json:"strategy"`
 	Route    Route           `json:"route"`
+	// Explain is the policy trace, when the request asked for it.
+	Explain *Explain `json:"explain,omitempty"`
 }
 
 // Route is a routing decision.
@@ -132,8 +136,15 @@ func (h *Host) Quote(ctx context.Context, tenant *Tenant, req *QuoteRequest) (*Q
 		return nil, sdk.InvalidField("strategy", "unknown strategy %q; one of best_price, all, first", req.Strategy)
 	}
 	infos := h.Providers()
-	route, err := h.route(ctx, tenant, req, infos)
+	pr := h.beginPolicy(ctx, tenant, req, infos, policyKindQuote, 1) // compliance, routing and filters of one policy set
+	if err := pr.comply(); err != nil {
+		pr.close(ctx)
+		h.metrics.quotes.WithLabelValues("refused").Inc()
+		return nil, err
+	}
+	route, err := h.route(withPolicyRun(ctx, pr), tenant, req, infos)
 	if err != nil {
+		pr.close(ctx)
 		h.metrics.quotes.WithLabelValues("refused").Inc()
 		return nil, err
 	}
@@ -176,6 +187,8 @@ func (h *Host) Quote(ctx context.Context, tenant *Tenant, req *QuoteRequest) (*Q
 		}
 	}
 	res.Best = best(res.Quotes)
+	pr.filter(res)
+	pr.finish(ctx, res, req.Explain)
 	if len(res.Quotes) > 0 {
 		h.metrics.quotes.WithLabelValues("answered").Inc()
 	} else {

@@ -9,8 +9,16 @@ import (
 )
 
 // route decides the providers: the caller's list when given (each must
-// exist and quote the category), else the router's.
+// exist and quote the category), else the policies' route, else the
+// router's. A request without a policy run of its own (a batch's item) is
+// checked by the compliance rules here.
 func (h *Host) route(ctx context.Context, tenant *Tenant, req *QuoteRequest, infos []ProviderInfo) (Route, error) {
+	pr := policyRunOf(ctx)
+	if pr == nil {
+		if rt, ok, err := h.routePolicyItem(ctx, tenant, req, infos); ok {
+			return rt, err
+		}
+	}
 	byID := make(map[string]ProviderInfo, len(infos))
 	for _, p := range infos {
 		byID[p.ID] = p
@@ -34,7 +42,15 @@ func (h *Host) route(ctx context.Context, tenant *Tenant, req *QuoteRequest, inf
 				seen[id] = true
 			}
 		}
+		if pr != nil {
+			pr.noteRoute(r)
+		}
 		return r, nil
+	}
+	if pr != nil {
+		if rt, ok, err := pr.policyRoute(req); ok {
+			return rt, err
+		}
 	}
 	r, err := h.router.Route(ctx, RouteInput{Tenant: tenant, Request: req, Providers: infos})
 	if err != nil {
@@ -42,6 +58,9 @@ func (h *Host) route(ctx context.Context, tenant *Tenant, req *QuoteRequest, inf
 	}
 	if req.Strategy != "" {
 		r.Strategy = req.Strategy
+	}
+	if pr != nil {
+		pr.noteRoute(r)
 	}
 	if len(r.Providers) == 0 {
 		return Route{}, &sdk.Error{Code: sdk.CodeUnsupported, Field: "item.category",

@@ -1,0 +1,41 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/core/policy"
+)
+
+func (s *Server) policyRoutes() {
+	s.handle("GET /v1/policies", true, s.policiesStatus)
+	s.handle("POST /v1/policies/evaluate", true, s.policiesEvaluate)
+}
+
+// policiesStatus is GET /v1/policies: the revision in force, its files and
+// rules, and the last refused change (with file:line:col) if not fixed since.
+func (s *Server) policiesStatus(w http.ResponseWriter, _ *http.Request) error {
+	st, ok := s.host.PolicyStatus()
+	if !ok {
+		return writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "revision": core.BuiltinRevision,
+			"routing": "every provider that quotes the item's category, best price first (no policies: set policies: in host.yaml)"})
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Enabled bool `json:"enabled"`
+		policy.Status
+	}{true, st})
+}
+
+// policiesEvaluate is POST /v1/policies/evaluate: a dry run that calls no
+// provider.
+func (s *Server) policiesEvaluate(w http.ResponseWriter, r *http.Request) error {
+	var body core.PolicyEvaluation
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	d, err := s.host.EvaluatePolicy(r.Context(), TenantOf(r), &body)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
