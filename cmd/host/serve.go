@@ -27,6 +27,8 @@ func sandboxConfig() *core.Config {
 	cfg := &core.Config{
 		Listen:  core.DefaultListen,
 		Tenants: []core.TenantConfig{{ID: "demo", APIKeys: []string{core.DemoAPIKey}}},
+		// The sandboxes start afresh each time, so do the guards' counters.
+		Store: "memory",
 	}
 	for _, b := range builtins {
 		cfg.Providers = append(cfg.Providers, core.ProviderConfig{ID: b.id, Runtime: core.RuntimeBuiltin, Sandbox: true})
