@@ -32,6 +32,8 @@ Usage:
   host order create|get|list|track|inspection|settlement  recycle orders (create takes --idempotency-key)
   host tradein create|get [flags]                    trade an old device in against a new one
   host plugins list                                  the providers a running host has loaded
+  host policy check DIR                              compile a policy directory; print errors as file:line:col
+  host policy test DIR                               run a policy directory's test cases (DIR/tests)
   host version                                       this binary's version
 
 Run 'host <command> -h' for a command's flags.
@@ -69,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCatalog(args[1:], stdout, stderr)
 	case "plugins":
 		err = cmdPlugins(args[1:], stdout, stderr)
+	case "policy":
+		err = cmdPolicy(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "recyclegate host", versionString())
 		return 0

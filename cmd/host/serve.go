@@ -33,6 +33,7 @@ func sandboxConfig() *core.Config {
 	for _, b := range builtins {
 		cfg.Providers = append(cfg.Providers, core.ProviderConfig{ID: b.id, Runtime: core.RuntimeBuiltin, Sandbox: true})
 	}
+	cfg.Policies = sandboxPolicies() // ./policies when there (policy.go)
 	return cfg
 }
 

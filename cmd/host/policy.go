@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/recyclegate/recyclegate/core/policy"
+)
+
+const policyUsage = `Usage:
+  host policy check DIR   compile every policy file of DIR; print each problem as file:line:col
+  host policy test DIR    run the test cases of DIR/tests (one folder per case: input.yaml, expect.yaml)
+
+Both exit 1 when something is wrong. See policies/README.md.
+`
+
+// cmdPolicy checks and tests a policy directory without a running host.
+func cmdPolicy(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, policyUsage)
+		return usagef("want check or test")
+	}
+	switch args[0] {
+	case "check":
+		return cmdPolicyCheck(args[1:], stdout, stderr)
+	case "test":
+		return cmdPolicyTest(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, policyUsage)
+		return nil
+	}
+	return usagef("unknown subcommand %q; want check or test", args[0])
+}
+
+func policyDirArg(fs *flag.FlagSet, args []string) (string, error) {
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() != 1 {
+		return "", usagef("want one policy directory, as: host policy %s policies", fs.Name())
+	}
+	dir := filepath.Clean(fs.Arg(0))
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a directory", dir)
+	}
+	return dir, nil
+}
+
+func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir, err := policyDirArg(fs, args)
+	if err != nil {
+		return err
+	}
+	set, err := policy.LoadDir(dir, policy.Options{})
+	var le *policy.LoadError
+	if errors.As(err, &le) {
+		fmt.Fprintln(stdout, le.Error())
+		return fmt.Errorf("%d problem(s) in %s; nothing was loaded", len(le.Diagnostics), dir)
+	}
+	if err != nil {
+		return err
+	}
+	rules := set.Rules()
+	fmt.Fprintf(stdout, "ok: %d file(s), %d rule(s), revision %s\n", len(set.Files()), len(rules), set.Revision())
+	return nil
+}
+
+func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	runPattern := fs.String("run", "", "run only the cases whose folder name matches this regular expression")
+	verbose := fs.Bool("v", false, "print each case's decision")
+	dir, err := policyDirArg(fs, args)
+	if err != nil {
+		return err
+	}
+	var only *regexp.Regexp
+	if *runPattern != "" {
+		if only, err = regexp.Compile(*runPattern); err != nil {
+			return usagef("--run %q: %v", *runPattern, err)
+		}
+	}
+	set, results, err := policy.RunCases(dir, policy.Options{})
+	var le *policy.LoadError
+	if errors.As(err, &le) {
+		fmt.Fprintln(stdout, le.Error())
+		return fmt.Errorf("%d problem(s) in %s: fix them (host policy check) before testing", len(le.Diagnostics), dir)
+	}
+	if err != nil {
+		return err
+	}
+	passed, failed := 0, 0
+	for _, r := range results {
+		if only != nil && !only.MatchString(r.Name) {
+			continue
+		}
+		if r.Passed() {
+			passed++
+			fmt.Fprintf(stdout, "ok    %s\n", r.Name)
+		} else {
+			failed++
+			fmt.Fprintf(stdout, "FAIL  %s\n", r.Name)
+			for _, f := range r.Failures {
+				fmt.Fprintf(stdout, "        %s\n", f)
+			}
+		}
+		if *verbose {
+			fmt.Fprintf(stdout, "        %s\n", describeDecision(r.Decision))
+		}
+	}
+	fmt.Fprintf(stdout, "%d case(s): %d passed, %d failed (revision %s)\n", passed+failed, passed, failed, set.Revision())
+	if passed+failed == 0 {
+		return fmt.Errorf("no case matches --run %q", *runPattern)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d case(s) failed", failed)
+	}
+	return nil
+}
+
+func describeDecision(d *policy.Decision) string {
+	var parts []string
+	if d.Denied != nil {
+		parts = append(parts, fmt.Sprintf("denied by %s: %s", d.Denied.Rule, d.Denied.Message))
+	}
+	if d.Route != nil {
+		parts = append(parts, fmt.Sprintf("route %s [%s] %s", d.Route.Rule, strings.Join(d.Route.Providers, ", "), d.Route.Strategy))
+	}
+	for _, x := range d.Dropped {
+		parts = append(parts, fmt.Sprintf("dropped %s by %s", x.Provider, x.Rule))
+	}
+	for _, h := range d.Rules {
+		if h.Shadow {
+			parts = append(parts, fmt.Sprintf("shadow %s %s", h.Rule, h.Outcome))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// DefaultPolicyDir is where `host serve` without --config looks for
+// policies: the repository's policies/ when it runs from the repository's
+// root (go run ./cmd/host serve).
+const DefaultPolicyDir = "policies"
+
+// sandboxPolicies is the policy directory of sandbox mode: DefaultPolicyDir
+// when it holds a policy file, else none (the built-in routing by category).
+func sandboxPolicies() string {
+	if files, _ := filepath.Glob(filepath.Join(DefaultPolicyDir, "*.yaml")); len(files) > 0 {
+		return DefaultPolicyDir
+	}
+	return ""
+}
