@@ -1,0 +1,279 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/wasm/abi"
+)
+
+// instance is one instantiation of a module's code: its own memory, its own
+// guest runtime. It serves one call at a time; the pool guarantees that.
+type instance struct {
+	m        *Module
+	code     *code
+	mod      api.Module
+	mem      api.Memory
+	alloc    api.Function
+	dispatch api.Function
+	stderr   *guestOutput
+
+	cfgGen int // the configuration generation it serves; 0 none, -1 unknown
+
+	// The input region from rg_alloc, reused while large enough.
+	bufPtr, bufLen uint32
+	stack          []uint64
+
+	// Per call, read by the host imports on the calling goroutine.
+	callCtx    context.Context
+	conf       *configState
+	pending    []byte
+	hasPending bool
+}
+
+type instanceKey struct{}
+
+// instanceFrom returns the instance a host import was called from.
+func instanceFrom(ctx context.Context) *instance {
+	i, _ := ctx.Value(instanceKey{}).(*instance)
+	return i
+}
+
+// instantiate starts a new instance of c: memory, WASI with the real clock
+// and crypto/rand, and the guest's own initialisation (_initialize).
+func (m *Module) instantiate(ctx context.Context, c *code) (*instance, error) {
+	inst := &instance{m: m, code: c, stack: make([]uint64, 5)}
+	inst.stderr = &guestOutput{m: m}
+	now := m.cfg.Now
+	mc := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(). // _initialize is called below, with a bounded context
+		WithWalltime(func() (int64, int32) {
+			t := now()
+			return t.Unix(), int32(t.Nanosecond())
+		}, sys.ClockResolution(time.Microsecond)).
+		WithSysNanotime().
+		WithNanosleep(inst.sleep).
+		WithRandSource(rand.Reader).
+		WithStdout(inst.stderr).
+		WithStderr(inst.stderr)
+	mod, err := m.rt.InstantiateModule(ctx, c.compiled, mc)
+	if err != nil {
+		return nil, fmt.Errorf("wasm %s: instantiating: %w", m.cfg.Path, err)
+	}
+	inst.mod = mod
+	inst.mem = mod.Memory()
+	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
+	inst.dispatch = mod.ExportedFunction(abi.ExportDispatch)
+	if inst.mem == nil || inst.alloc == nil || inst.dispatch == nil {
+		_ = mod.Close(ctx)
+		return nil, fmt.Errorf("wasm %s: instance lacks its memory or exports", m.cfg.Path)
+	}
+	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
+		ictx := context.WithValue(ctx, instanceKey{}, inst)
+		inst.callCtx = ictx
+		_, err := init.Call(ictx)
+		inst.callCtx = nil
+		if err != nil {
+			_ = mod.Close(context.Background())
+			headline, _ := inst.stderr.crash()
+			return nil, fmt.Errorf("wasm %s: initialising the guest: %v %s", m.cfg.Path, firstLine(err.Error()), headline)
+		}
+	}
+	return inst, nil
+}
+
+// call runs one operation. healthy is false when the instance must not
+// serve again: it trapped, exited, or was stopped at the deadline.
+func (i *instance) call(ctx context.Context, op string, payload []byte, conf *configState) (out []byte, err error, healthy bool) {
+	if err := ctx.Err(); err != nil {
+		return nil, sdk.AsError(err), true
+	}
+	var timeout int64
+	if d, ok := ctx.Deadline(); ok {
+		left := time.Until(d)
+		if left <= 0 {
+			return nil, sdk.AsError(context.DeadlineExceeded), true
+		}
+		timeout = int64(left)
+	}
+	cctx := context.WithValue(ctx, instanceKey{}, i)
+	i.callCtx, i.conf = cctx, conf
+	i.pending, i.hasPending = nil, false
+	defer func() { i.callCtx, i.pending, i.hasPending = nil, nil, false }()
+
+	need := uint32(len(op) + len(payload))
+	if need > i.bufLen || i.bufPtr == 0 {
+		i.stack[0] = uint64(need)
+		if err := i.alloc.CallWithStack(cctx, i.stack[:1]); err != nil {
+			return nil, i.failure(ctx, err), false
+		}
+		i.bufPtr, i.bufLen = uint32(i.stack[0]), need
+		if i.bufPtr == 0 {
+			return nil, &sdk.Error{Code: sdk.CodeProviderError, Message: "the guest's rg_alloc returned no memory"}, false
+		}
+	}
+	if !i.mem.WriteString(i.bufPtr, op) || !i.mem.Write(i.bufPtr+uint32(len(op)), payload) {
+		return nil, &sdk.Error{Code: sdk.CodeProviderError, Message: "the guest's rg_alloc region lies outside its memory"}, false
+	}
+	s := i.stack[:5]
+	s[0], s[1] = uint64(i.bufPtr), uint64(len(op))
+	s[2], s[3] = uint64(i.bufPtr+uint32(len(op))), uint64(len(payload))
+	s[4] = uint64(timeout)
+	if err := i.dispatch.CallWithStack(cctx, s); err != nil {
+		return nil, i.failure(ctx, err), false
+	}
+	ptr, n := abi.Unpack(s[0])
+	reply, ok := i.mem.Read(ptr, n)
+	if !ok || n == 0 {
+		return nil, &sdk.Error{Code: sdk.CodeProviderError, Message: "the guest's dispatch answered a region outside its memory"}, false
+	}
+	switch abi.Status(reply[0]) {
+	case abi.StatusOK:
+		return bytes.Clone(reply[1:]), nil, true
+	case abi.StatusError:
+		e := &sdk.Error{}
+		if err := json.Unmarshal(reply[1:], e); err != nil || e.Code == "" {
+			return nil, &sdk.Error{Code: sdk.CodeProviderError, Message: "the guest answered an unreadable error"}, true
+		}
+		return nil, e, true
+	}
+	return nil, &sdk.Error{Code: sdk.CodeProviderError, Message: fmt.Sprintf("the guest answered status %d", reply[0])}, true
+}
+
+// failure turns a failed call into the caller's error. The instance is
+// thrown away after any of these.
+func (i *instance) failure(ctx context.Context, err error) *sdk.Error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return &sdk.Error{Code: sdk.CodeDeadlineExceeded, Retryable: true,
+				Message: "the WASM guest was still running at the deadline and was stopped"}
+		case sys.ExitCodeContextCanceled:
+			return &sdk.Error{Code: sdk.CodeCanceled, Message: "the call was canceled; the WASM guest was stopped"}
+		}
+	}
+	headline, oom := i.stderr.crash()
+	switch {
+	case oom:
+		return &sdk.Error{Code: sdk.CodeProviderError,
+			Message: fmt.Sprintf("the WASM guest ran out of memory (memory_pages %d): %s", i.m.cfg.MemoryPages, headline)}
+	case exit != nil:
+		msg := fmt.Sprintf("the WASM guest exited with code %d", exit.ExitCode())
+		if headline != "" {
+			msg += ": " + headline
+		}
+		return &sdk.Error{Code: sdk.CodeProviderError, Message: msg}
+	case headline != "":
+		return &sdk.Error{Code: sdk.CodeProviderError, Message: "the WASM guest crashed: " + headline}
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return sdk.AsError(ctxErr)
+	}
+	return &sdk.Error{Code: sdk.CodeProviderError, Message: "the WASM guest trapped: " + i.m.redact(firstLine(err.Error()))}
+}
+
+// sleep is the guest's nanosleep (WASI poll_oneoff on a clock): a real sleep
+// that ends early when the call's context does, so a sleeping guest cannot
+// outlive the deadline.
+func (i *instance) sleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	var done <-chan struct{}
+	if i.callCtx != nil {
+		done = i.callCtx.Done()
+	}
+	select {
+	case <-t.C:
+	case <-done:
+	}
+}
+
+func (i *instance) close() {
+	_ = i.mod.Close(context.Background())
+}
+
+func firstLine(s string) string {
+	if n := strings.IndexByte(s, '\n'); n >= 0 {
+		return s[:n]
+	}
+	return s
+}
+
+// guestOutput takes the guest's stdout and stderr (a Go guest's panics and
+// runtime errors land there) into the host's log line by line, redacted,
+// and remembers what explains a crash: the first line of a panic or fatal
+// error, and whether the guest ran out of memory.
+type guestOutput struct {
+	m        *Module
+	mu       sync.Mutex
+	buf      []byte
+	headline string
+	oom      bool
+}
+
+const maxLineBytes = 4096
+
+func (g *guestOutput) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.buf = append(g.buf, p...)
+	for {
+		n := bytes.IndexByte(g.buf, '\n')
+		if n < 0 {
+			if len(g.buf) > maxLineBytes {
+				g.emit(g.buf)
+				g.buf = g.buf[:0]
+			}
+			break
+		}
+		g.emit(g.buf[:n])
+		g.buf = g.buf[n+1:]
+	}
+	return len(p), nil
+}
+
+func (g *guestOutput) emit(line []byte) {
+	s := strings.TrimRight(string(line), "\r")
+	if len(s) > maxLineBytes {
+		s = s[:maxLineBytes] + "..."
+	}
+	if strings.TrimSpace(s) == "" {
+		return
+	}
+	s = g.m.redact(s)
+	if strings.Contains(s, "out of memory") {
+		g.oom = true
+	}
+	if g.headline == "" && (strings.HasPrefix(s, "panic: ") || strings.HasPrefix(s, "fatal error: ")) {
+		g.headline = s
+	}
+	g.m.log.Warn("wasm guest output", "line", s)
+}
+
+// crash returns what the guest wrote about its crash.
+func (g *guestOutput) crash() (headline string, oom bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.buf) > 0 {
+		g.emit(g.buf)
+		g.buf = g.buf[:0]
+	}
+	return g.headline, g.oom
+}
