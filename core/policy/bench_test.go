@@ -107,3 +107,29 @@ func BenchmarkRequest20Rules(b *testing.B) {
 		b.ReportMetric(float64(samples[len(samples)*99/100].Nanoseconds()), "ns/p99")
 	}
 }
+
+// BenchmarkDefaultPolicies is one phone quote request through the
+// repository's policies/ (4 compliance rules, the electronics route, 4
+// filters over two quotes).
+func BenchmarkDefaultPolicies(b *testing.B) {
+	set, err := LoadDir("../../policies", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := benchInput()
+	quotes := []Quote{
+		{Provider: "aihuishou", QuoteID: "q1", Price: 512300, ValidUntil: in.Now.Add(24 * time.Hour)},
+		{Provider: "other", QuoteID: "q2", Price: 498000, ValidUntil: in.Now.Add(24 * time.Hour)},
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		ev := set.Begin(ctx, in)
+		if ev.Comply() != nil || ev.Route().Rule != "electronics-to-aihuishou" {
+			b.Fatal("unexpected decision")
+		}
+		ev.Filter(quotes)
+		ev.Decision()
+		ev.Close()
+	}
+}
