@@ -115,8 +115,18 @@ func (h *Host) policyInput(tenant *Tenant, req *QuoteRequest, infos []ProviderIn
 		if p.Limits.CostPerCall != nil {
 			pp.CostPerCall = p.Limits.CostPerCall.Amount
 		}
-		// Breaker, QuotaRemaining and Latency come from the guards
-		// (core/guard) once they report them in ProviderInfo.
+		if g := p.Guards; g != nil { // the guards' live state (guards.go)
+			if g.Breaker != "" {
+				pp.Breaker = strings.ReplaceAll(g.Breaker, "-", "_")
+			}
+			if g.Quota != nil {
+				pp.QuotaRemaining = max(g.Quota.Left, 0)
+			}
+			if g.QPS > 0 {
+				pp.QPS = g.QPS
+			}
+		}
+		// Latency stays 0 until the guards report a recent latency.
 		in.Providers[i] = pp
 	}
 	return in

@@ -258,3 +258,35 @@ func TestOrderCompliance(t *testing.T) {
 		t.Errorf("decision log:\n%s", out)
 	}
 }
+
+func TestPolicyReadsTheGuardsLiveState(t *testing.T) {
+	// fake may be asked while it has quota left today; then the default.
+	dir := policyDir(t, `
+routing:
+  - name: while-quota-lasts
+    when: candidates.exists(p, p.id == 'fake' && p.quota_remaining > 0 && p.breaker == 'closed')
+    providers: [fake]
+default:
+  providers: [other]
+`)
+	cfg := core.Config{Policies: dir, Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1"}}}}
+	h, err := core.New(cfg,
+		core.WithProvider(faketest.New("fake", 680000), map[string]string{"app_secret": testSecret}),
+		core.WithProvider(faketest.New("other", 650000), map[string]string{"app_secret": testSecret}),
+		core.WithGuards("fake", core.GuardConfig{DailyQuota: 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	var got []string
+	for i := range 3 {
+		res, err := h.Quote(context.Background(), &core.Tenant{ID: "t1"}, &core.QuoteRequest{Item: phone("iPhone " + string(rune('A'+i)))})
+		if err != nil || len(res.Quotes) != 1 {
+			t.Fatalf("%v %+v", err, res)
+		}
+		got = append(got, res.Quotes[0].Provider)
+	}
+	if strings.Join(got, ",") != "fake,fake,other" {
+		t.Fatalf("routed to %v; want fake twice (its quota is 2), then other", got)
+	}
+}
