@@ -41,12 +41,13 @@ const (
 
 // orderSide is the host's order state.
 type orderSide struct {
-	store     *orderstore.Store
-	cfg       OrdersConfig
-	tenants   map[string]TenantConfig
-	audit     *auditWriter
-	failpoint func(name string)
-	client    *http.Client
+	store      *orderstore.Store
+	cfg        OrdersConfig
+	tenants    map[string]TenantConfig
+	tenantByID map[string]*Tenant
+	audit      *auditWriter
+	failpoint  func(name string)
+	client     *http.Client
 
 	flightMu sync.Mutex
 	flights  map[string]int // tenant + "\x00" + key -> requests running in this process
@@ -117,6 +118,10 @@ func (h *Host) startOrders(inMemory bool) error {
 	for _, t := range h.cfg.Tenants {
 		o.tenants[t.ID] = t
 		h.secrets.add(t.WebhookSecret)
+	}
+	o.tenantByID = map[string]*Tenant{}
+	for _, t := range h.tenants {
+		o.tenantByID[t.ID] = t
 	}
 	dir := h.cfg.DataDir
 	if inMemory {
@@ -486,7 +491,7 @@ func (h *Host) CreateOrder(ctx context.Context, tenant *Tenant, key string, req 
 	// From here on the request runs to its end even when the client leaves:
 	// an order the provider accepted is always recorded.
 	ctx = context.WithoutCancel(ctx)
-	ctx = withCall(ctx, tenant.ID, map[string]string{"quote_id": r.QuoteID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
+	ctx = h.callAs(ctx, tenant.ID, map[string]string{"quote_id": r.QuoteID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
 	id := newID("ord")
 	resp, err := call(ctx, h, p, sdk.OpOrderCreate, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateOrderResponse, error) {
 		or, ok := impl.(sdk.Orderer)
@@ -704,7 +709,7 @@ func (h *Host) recoverOrder(ctx context.Context, rec orderstore.Idem, rv orderRe
 	if !ok {
 		return fmt.Errorf("provider %s is not loaded", rv.Provider)
 	}
-	ctx = withCall(ctx, rec.Tenant, map[string]string{"quote_id": rv.QuoteID, "recovery": "true"})
+	ctx = h.callAs(ctx, rec.Tenant, map[string]string{"quote_id": rv.QuoteID, "recovery": "true"})
 	found, err := h.lookupByQuote(ctx, p, rv.QuoteID)
 	switch {
 	case err == nil:
@@ -810,7 +815,7 @@ func orderCall[Resp any](ctx context.Context, h *Host, tenant *Tenant, id, op st
 	if !ok {
 		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Provider: r.Provider, Message: fmt.Sprintf("provider %s of order %s is not loaded", r.Provider, id)}
 	}
-	ctx = withCall(ctx, tenant.ID, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID})
+	ctx = h.callAs(ctx, tenant.ID, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID})
 	return call(ctx, h, p, op, c, func(ctx context.Context, impl sdk.Provider) (*Resp, error) { return f(ctx, impl, r) })
 }
 

@@ -39,6 +39,16 @@ func withCall(ctx context.Context, tenant string, detail map[string]string) cont
 	return context.WithValue(ctx, callInfoKey{}, ci)
 }
 
+// callAs sets who the provider calls made with ctx are for: the audit
+// log's tenant and details, and the tenant whose quotas the guards charge.
+func (h *Host) callAs(ctx context.Context, tenant string, detail map[string]string) context.Context {
+	ctx = withCall(ctx, tenant, detail)
+	if t := h.ord.tenantByID[tenant]; t != nil && quotaTenantOf(ctx) == nil {
+		ctx = withQuotaTenant(ctx, t)
+	}
+	return ctx
+}
+
 // withTenant sets the tenant of the provider calls made with ctx.
 func withTenant(ctx context.Context, t *Tenant) context.Context {
 	if t == nil {

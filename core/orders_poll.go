@@ -123,7 +123,7 @@ func (h *Host) PollOrders(ctx context.Context) (PollResult, error) {
 }
 
 func (h *Host) pollOne(ctx context.Context, p *provider, r *orderstore.Order, next time.Time) (bool, int, error) {
-	cctx := withCall(ctx, r.Tenant, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
+	cctx := h.callAs(ctx, r.Tenant, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
 	resp, err := call(cctx, h, p, sdk.OpOrderGet, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.GetOrderResponse, error) {
 		or, ok := impl.(sdk.Orderer)
 		if !ok {

@@ -299,7 +299,7 @@ func (h *Host) CreateTradeIn(ctx context.Context, tenant *Tenant, key string, re
 		}
 	}
 	t.State, t.FailedStep = TradeInRunning, ""
-	ctx = withCall(ctx, tenant.ID, map[string]string{"trade_in_id": t.ID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
+	ctx = h.callAs(ctx, tenant.ID, map[string]string{"trade_in_id": t.ID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
 	steps := []struct {
 		name string
 		run  func(context.Context, *TradeIn, *TradeInStep) error

@@ -79,6 +79,21 @@ func (b Begin) String() string {
 // expired). The returned record is the one stored.
 func (s *Store) BeginIdem(ctx context.Context, in Idem, ttl time.Duration) (Begin, *Idem, error) {
 	now := s.now()
+	// A retry of a finished or running request is answered from a read:
+	// those records change only by expiry (done) or by their own request
+	// finishing (sending: a 409 that raced the finish is still true of the
+	// moment it was read). A claim, an expired record and a resume take
+	// the write transaction below.
+	if cur, err := getIdem(ctx, s.db, in.Tenant, in.Key); err == nil && (cur.State == IdemSending || !cur.ExpiresAt.Before(now)) {
+		switch {
+		case cur.Scope != in.Scope || cur.BodyHash != in.BodyHash:
+			return Mismatch, cur, nil
+		case cur.State == IdemDone:
+			return Replay, cur, nil
+		case cur.State == IdemSending:
+			return InFlight, cur, nil
+		}
+	}
 	var verdict Begin
 	var out *Idem
 	err := s.tx(ctx, func(tx *sql.Tx) error {
