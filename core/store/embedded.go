@@ -21,6 +21,9 @@ const FileName = "guards.db"
 // Options.Dir, or in memory), the cache in memory.
 type Embedded struct {
 	db    *sql.DB
+	get   *sql.Stmt // a counter's value
+	add   *sql.Stmt // add to a counter, creating it
+	sub   *sql.Stmt // take from a counter, not below zero
 	now   func() time.Time
 	kind  string
 	cache *memCache
@@ -79,7 +82,22 @@ func openSQLite(dsn, kind string, opts Options) (*Embedded, error) {
 	if n <= 0 {
 		n = 10000
 	}
-	return &Embedded{db: db, now: now, kind: kind, cache: newMemCache(n, now)}, nil
+	s := &Embedded{db: db, now: now, kind: kind, cache: newMemCache(n, now)}
+	for _, st := range []struct {
+		into **sql.Stmt
+		q    string
+	}{
+		{&s.get, `SELECT value FROM counters WHERE key = ?`},
+		{&s.add, `INSERT INTO counters(key, value, expires) VALUES(?, ?, ?)
+			ON CONFLICT(key) DO UPDATE SET value = value + excluded.value, expires = excluded.expires`},
+		{&s.sub, `UPDATE counters SET value = MAX(0, value - ?) WHERE key = ?`},
+	} {
+		if *st.into, err = db.PrepareContext(ctx, st.q); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("%s store: %w", kind, err)
+		}
+	}
+	return s, nil
 }
 
 // Kind implements Store.
@@ -109,7 +127,7 @@ func (s *Embedded) Spend(ctx context.Context, cs []Counter) (Reservation, error)
 	defer func() { _ = tx.Rollback() }()
 	for i, c := range cs {
 		var v int64
-		err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE key = ?`, r.Keys[i]).Scan(&v)
+		err := tx.StmtContext(ctx, s.get).QueryRowContext(ctx, r.Keys[i]).Scan(&v)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return Reservation{}, s.fail(err)
 		}
@@ -123,9 +141,7 @@ func (s *Embedded) Spend(ctx context.Context, cs []Counter) (Reservation, error)
 		if k := c.Period.keep(); k > 0 {
 			exp = now.Add(k).Unix()
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO counters(key, value, expires) VALUES(?, ?, ?)
-			ON CONFLICT(key) DO UPDATE SET value = value + excluded.value, expires = excluded.expires`,
-			r.Keys[i], c.N, exp); err != nil {
+		if _, err := tx.StmtContext(ctx, s.add).ExecContext(ctx, r.Keys[i], c.N, exp); err != nil {
 			return Reservation{}, s.fail(err)
 		}
 	}
@@ -145,7 +161,7 @@ func (s *Embedded) Refund(ctx context.Context, r Reservation) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	for i, k := range r.Keys {
-		if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = MAX(0, value - ?) WHERE key = ?`, r.N[i], k); err != nil {
+		if _, err := tx.StmtContext(ctx, s.sub).ExecContext(ctx, r.N[i], k); err != nil {
 			return s.fail(err)
 		}
 	}
