@@ -93,6 +93,18 @@ type ProviderConfig struct {
 	// Config is handed to the adapter as is; each adapter documents its keys.
 	// Keys its manifest lists as secrets are passed as secrets and redacted.
 	Config map[string]string `yaml:"config"`
+
+	// Runtime wasm only (docs/wasm-abi.md). AllowedHosts are the hosts the
+	// module may reach over HTTP: "host", "host:port" or "*.domain". Default:
+	// the hosts of the http and https URLs among its config values (base_url,
+	// say), and nothing else.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// MemoryPages caps each instance's memory in 64 KiB pages. Default 1024
+	// (64 MiB); at most 65536.
+	MemoryPages uint32 `yaml:"memory_pages"`
+	// Instances is how many calls run at once, each on its own instance.
+	// Default 8.
+	Instances int `yaml:"instances"`
 }
 
 // DefaultListen is the API's address when none is configured.
@@ -263,6 +275,9 @@ func (c *Config) Validate() error {
 		}
 		if p.Timeout < 0 {
 			return fmt.Errorf("config: providers[%d] (%s): timeout must not be negative", i, p.ID)
+		}
+		if err := p.validateWASM(); err != nil {
+			return fmt.Errorf("config: providers[%d] (%s): %w", i, p.ID, err)
 		}
 	}
 	return c.validateGuards()

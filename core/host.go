@@ -40,6 +40,8 @@ type Host struct {
 	pol      *policySide // CEL policies (policy_hook.go)
 	guards   *hostGuards // breakers, limits, quotas, cache (guards.go)
 	ord      *orderSide  // orders, idempotency, webhooks, audit (orders.go)
+
+	wasmCache string // compiled WASM code (wasmprovider.go)
 }
 
 // Tenant is an authenticated client of the host.
@@ -146,6 +148,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 	guardsInMemory := cfg.DataDir == "" && cfg.Store == "" // a Config built in code: counters in memory
 	// Orders in memory for a Config built in code without data_dir (Config.DataDir).
 	ordersInMemory := cfg.DataDir == ""
+	wasmCache := wasmCacheDir(cfg.DataDir)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -159,6 +162,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		tenants:  map[[32]byte]*Tenant{},
 		builtins: map[string]func() (*exec.Cmd, error){},
 	}
+	h.wasmCache = wasmCache
 	// Providers from the config come first, in their order.
 	for _, pc := range cfg.Providers {
 		pr := &provider{id: pc.ID, runtime: pc.Runtime, cfg: pc, state: StateStarting}
@@ -230,7 +234,14 @@ func (h *Host) start() error {
 			path := p.cfg.Path
 			p.command = func() (*exec.Cmd, error) { return exec.Command(path), nil }
 		case RuntimeWASM:
-			return fmt.Errorf("provider %s: runtime wasm is not available in this build", p.id)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a first compile takes seconds
+				defer cancel()
+				errs[i] = p.startWASM(ctx)
+			}()
+			continue
 		}
 		p.wake = make(chan struct{}, 1)
 		wg.Add(1)

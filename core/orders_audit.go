@@ -89,9 +89,14 @@ func (h *Host) audit(ctx context.Context, provider, op string, start time.Time, 
 	h.ord.audit.add(e)
 }
 
-// policyRevision is the revision of the policies in force, when the router
-// is a policy engine that tells it.
+// policyRevision is the revision of the policy set in force (empty
+// without policies), or what a router that tells one says.
 func (h *Host) policyRevision() string {
+	if h.pol != nil && h.pol.engine != nil {
+		if s := h.pol.engine.Set(); s != nil {
+			return s.Revision()
+		}
+	}
 	if r, ok := h.router.(interface{ Revision() string }); ok {
 		return r.Revision()
 	}

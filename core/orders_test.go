@@ -162,13 +162,14 @@ func (s *shop) GetCatalogItem(_ context.Context, req *sdk.GetCatalogItemRequest)
 }
 
 type orderEnv struct {
-	h     *core.Host
-	clock *manualClock
-	rec   *recycler
-	shop  *shop
-	a, b  *core.Tenant
-	hooks *hookSink
-	dir   string
+	h        *core.Host
+	clock    *manualClock
+	rec      *recycler
+	shop     *shop
+	a, b     *core.Tenant
+	hooks    *hookSink
+	dir      string
+	policies string
 }
 
 // hookSink is a tenant's webhook endpoint: it verifies every signature and
@@ -227,7 +228,7 @@ func newOrderEnv(t *testing.T, dir string, opts ...core.Option) *orderEnv {
 
 func (e *orderEnv) start(t *testing.T, opts ...core.Option) {
 	t.Helper()
-	cfg := core.Config{DataDir: e.dir, Orders: core.OrdersConfig{PollInterval: -1},
+	cfg := core.Config{DataDir: e.dir, Policies: e.policies, Orders: core.OrdersConfig{PollInterval: -1},
 		Tenants: []core.TenantConfig{
 			{ID: "a", APIKeys: []string{"key-a"}, WebhookURL: e.hooks.srv.URL, WebhookSecret: hookSecret},
 			{ID: "b", APIKeys: []string{"key-b"}},
@@ -656,5 +657,39 @@ func TestTradeInNetPriceNeverBelowZeroAndBadSKU(t *testing.T) {
 		if se := sdk.AsError(err); se.Field != name {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// With policies in force, each audit entry names their revision.
+func TestAuditNamesThePolicyRevision(t *testing.T) {
+	clock := &manualClock{t: time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)}
+	e := &orderEnv{clock: clock, rec: newRecycler(clock), shop: &shop{}, policies: "../policies"}
+	e.hooks = newHookSink(t, hookSecret, clock)
+	e.start(t)
+	st, ok := e.h.PolicyStatus()
+	if !ok || st.Revision == "" {
+		t.Fatalf("no policies in force: %+v", st)
+	}
+	if _, err := e.h.CreateOrder(bg, e.a, "k", orderReq(e.quote(t))); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.h.Audit(bg, e.a, core.AuditFilter{})
+	if err != nil || len(p.Entries) < 2 {
+		t.Fatalf("%+v %v", p, err)
+	}
+	for _, en := range p.Entries {
+		if en.PolicyRevision != st.Revision {
+			t.Errorf("entry %s: revision %q, want %q", en.Op, en.PolicyRevision, st.Revision)
+		}
+	}
+}
+
+// The webhook secret is a secret: the host's log never shows it.
+func TestWebhookSecretIsRedacted(t *testing.T) {
+	var logs logBuffer
+	e := newOrderEnv(t, "", core.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	e.h.Logger().Info("configured", "webhook_secret", hookSecret)
+	if strings.Contains(logs.String(), hookSecret) || !strings.Contains(logs.String(), core.Redacted) {
+		t.Fatalf("log: %s", logs.String())
 	}
 }

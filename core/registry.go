@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -50,6 +51,9 @@ type provider struct {
 	cfg     ProviderConfig
 	log     *slog.Logger
 	host    *Host
+
+	// set for runtime wasm
+	wasm *wasm.Module
 
 	// set for runtime builtin and plugin
 	command  func() (*exec.Cmd, error)
@@ -303,6 +307,7 @@ func (p *provider) stop() {
 			_ = c.Close()
 		}
 	}
+	p.stopWASM()
 }
 
 // secureConfig makes go-plugin verify the binary's SHA-256 before it runs,

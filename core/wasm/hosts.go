@@ -117,3 +117,12 @@ func newHTTPClient(m *Module) *http.Client {
 		},
 	}
 }
+
+// CheckAllowedHost checks one allow-list entry (see Config.AllowedHosts).
+func CheckAllowedHost(entry string) error {
+	_, err := normaliseHosts([]string{entry})
+	if err == nil && strings.TrimSpace(entry) == "" {
+		err = errors.New("empty entry")
+	}
+	return err
+}
