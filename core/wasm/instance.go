@@ -68,7 +68,10 @@ func (m *Module) instantiate(ctx context.Context, c *code) (*instance, error) {
 		WithNanosleep(inst.sleep).
 		WithRandSource(rand.Reader).
 		WithStdout(inst.stderr).
-		WithStderr(inst.stderr)
+		WithStderr(inst.stderr).
+		// The guest's only environment: a Go guest's garbage collector works
+		// harder near the memory cap rather than run into it.
+		WithEnv("GOMEMLIMIT", fmt.Sprintf("%dKiB", uint64(m.cfg.MemoryPages)*64*9/10))
 	mod, err := m.rt.InstantiateModule(ctx, c.compiled, mc)
 	if err != nil {
 		return nil, fmt.Errorf("wasm %s: instantiating: %w", m.cfg.Path, err)

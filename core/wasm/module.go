@@ -81,6 +81,11 @@ type Config struct {
 	// manifest the new code answers (after configure, when the module was
 	// configured).
 	OnReload func(sdk.Manifest)
+
+	// noTermination compiles without the checks that let a deadline stop a
+	// running guest. Benchmarks only (export_test.go): it measures what the
+	// checks cost; a host never runs without them.
+	noTermination bool
 }
 
 // Module is a loaded WASM provider: an sdk.Invoker over a pool of instances.
@@ -162,7 +167,7 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(cfg.MemoryPages).
-		WithCloseOnContextDone(true)
+		WithCloseOnContextDone(!cfg.noTermination)
 	if cfg.CacheDir != "" {
 		cache, err := compilationCache(cfg.CacheDir)
 		if err != nil {
