@@ -14,7 +14,8 @@
 //
 // and test it over real gRPC, without building a binary, with package
 // sdktest. The same provider also runs in process (a Go service registers
-// it with the host directly) and, built for GOOS=wasip1, as a WASM adapter.
+// it with the host directly) and, built for GOOS=wasip1 with package
+// sdk/wasm, as a WASM adapter (examples/wasm-provider).
 //
 // Conventions every provider keeps:
 //   - Every method is Op(ctx, *OpRequest) (*OpResponse, error). The context

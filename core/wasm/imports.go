@@ -68,7 +68,7 @@ func (i *instance) succeed(stack []uint64, b []byte) {
 }
 
 func (i *instance) fail(stack []uint64, e *sdk.Error) {
-	b, _ := json.Marshal(abi.Error{Code: string(e.Code), Message: i.m.redact(e.Message), Field: e.Field,
+	b, _ := json.Marshal(abi.Error{Code: string(e.Code), Message: i.m.redactWith(i.conf, e.Message), Field: e.Field,
 		Retryable: e.Retryable, RetryAfter: int64(e.RetryAfter)})
 	i.pending, i.hasPending = b, true
 	stack[0] = uint64(-int64(len(b)))
@@ -142,6 +142,10 @@ func (m *Module) hostConfigGet(ctx context.Context, mod api.Module, stack []uint
 }
 
 func (m *Module) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
+	var conf *configState
+	if i := instanceFrom(ctx); i != nil {
+		conf = i.conf
+	}
 	level := slog.Level(int32(uint32(stack[0])))
 	msgPtr, msgLen := uint32(stack[1]), uint32(stack[2])
 	attrsPtr, attrsLen := uint32(stack[3]), uint32(stack[4])
@@ -160,18 +164,18 @@ func (m *Module) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 		} else if raw, ok := readGuest(mod, attrsPtr, attrsLen); ok {
 			var obj map[string]any
 			if err := json.Unmarshal(raw, &obj); err != nil {
-				attrs = append(attrs, slog.String("attrs", m.redact(string(raw))))
+				attrs = append(attrs, slog.String("attrs", m.redactWith(conf, string(raw))))
 			} else {
-				attrs = m.attrs(obj)
+				attrs = m.attrs(conf, obj)
 			}
 		}
 	}
-	m.log.LogAttrs(context.Background(), level, m.redact(string(msg)), attrs...)
+	m.log.LogAttrs(context.Background(), level, m.redactWith(conf, string(msg)), attrs...)
 }
 
 // attrs turns a decoded JSON object into log attributes, in key order, with
 // every string redacted.
-func (m *Module) attrs(obj map[string]any) []slog.Attr {
+func (m *Module) attrs(conf *configState, obj map[string]any) []slog.Attr {
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
 		keys = append(keys, k)
@@ -179,17 +183,17 @@ func (m *Module) attrs(obj map[string]any) []slog.Attr {
 	sort.Strings(keys)
 	out := make([]slog.Attr, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, m.attr(m.redact(k), obj[k]))
+		out = append(out, m.attr(conf, m.redactWith(conf, k), obj[k]))
 	}
 	return out
 }
 
-func (m *Module) attr(k string, v any) slog.Attr {
+func (m *Module) attr(conf *configState, k string, v any) slog.Attr {
 	switch v := v.(type) {
 	case string:
-		return slog.String(k, m.redact(v))
+		return slog.String(k, m.redactWith(conf, v))
 	case map[string]any:
-		as := m.attrs(v)
+		as := m.attrs(conf, v)
 		args := make([]any, len(as))
 		for i, a := range as {
 			args[i] = a
@@ -203,19 +207,23 @@ func (m *Module) attr(k string, v any) slog.Attr {
 		return slog.Any(k, nil)
 	default: // arrays: as JSON text
 		b, _ := json.Marshal(v)
-		return slog.String(k, m.redact(string(b)))
+		return slog.String(k, m.redactWith(conf, string(b)))
 	}
 }
 
-// redact replaces the provider's secrets in s.
-func (m *Module) redact(s string) string {
-	conf := m.conf.Load()
-	if conf == nil {
-		return s
-	}
-	for _, v := range conf.secrets {
-		if len(v) >= minSecretLen && strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, Redacted)
+// redact replaces the provider's secrets in s: those in force, and those of
+// a configure call in progress on the instance (conf), if any.
+func (m *Module) redact(s string) string { return m.redactWith(nil, s) }
+
+func (m *Module) redactWith(conf *configState, s string) string {
+	for _, c := range []*configState{conf, m.conf.Load()} {
+		if c == nil {
+			continue
+		}
+		for _, v := range c.secrets {
+			if len(v) >= minSecretLen && strings.Contains(s, v) {
+				s = strings.ReplaceAll(s, v, Redacted)
+			}
 		}
 	}
 	return s

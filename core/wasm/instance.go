@@ -55,7 +55,7 @@ func instanceFrom(ctx context.Context) *instance {
 // and crypto/rand, and the guest's own initialisation (_initialize).
 func (m *Module) instantiate(ctx context.Context, c *code) (*instance, error) {
 	inst := &instance{m: m, code: c, stack: make([]uint64, 5)}
-	inst.stderr = &guestOutput{m: m}
+	inst.stderr = &guestOutput{m: m, inst: inst}
 	now := m.cfg.Now
 	mc := wazero.NewModuleConfig().
 		WithName("").
@@ -225,6 +225,7 @@ func firstLine(s string) string {
 // error, and whether the guest ran out of memory.
 type guestOutput struct {
 	m        *Module
+	inst     *instance
 	mu       sync.Mutex
 	buf      []byte
 	headline string
@@ -260,7 +261,7 @@ func (g *guestOutput) emit(line []byte) {
 	if strings.TrimSpace(s) == "" {
 		return
 	}
-	s = g.m.redact(s)
+	s = g.m.redactWith(g.inst.conf, s)
 	if strings.Contains(s, "out of memory") {
 		g.oom = true
 	}

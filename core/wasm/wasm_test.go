@@ -277,7 +277,8 @@ func TestConcurrentCallsNeverShareAnInstance(t *testing.T) {
 }
 
 // The provider's secrets never reach the log: not in messages, attributes,
-// nested groups, nor the guest's stderr.
+// nested groups, nor the guest's stderr; not even while it is being
+// configured with them.
 func TestSecretsAreRedactedFromTheGuestsLogs(t *testing.T) {
 	const secret = "hunter2-very-secret"
 	l := load(t, wasm.Config{}, map[string]string{"secret": secret})
@@ -286,8 +287,8 @@ func TestSecretsAreRedactedFromTheGuestsLogs(t *testing.T) {
 	if strings.Contains(logs, secret) {
 		t.Fatalf("the secret is in the log:\n%s", logs)
 	}
-	for _, want := range []string{"probe logs its secret [REDACTED]", "nested.s=x[REDACTED]y", "plain warning", "n=7",
-		"stderr line with [REDACTED]"} {
+	for _, want := range []string{"probe configured with [REDACTED]", "configure stderr [REDACTED]",
+		"probe logs its secret [REDACTED]", "nested.s=x[REDACTED]y", "plain warning", "n=7", "stderr line with [REDACTED]"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}

@@ -57,6 +57,8 @@ func (p *Provider) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk
 	}
 	p.log = req.LoggerOf()
 	p.secret = req.Value("secret")
+	p.log.Info("probe configured with "+p.secret, "secret", p.secret)
+	fmt.Fprintln(os.Stderr, "configure stderr", p.secret)
 	return &sdk.ConfigureResponse{Manifest: p.Manifest()}, nil
 }
 

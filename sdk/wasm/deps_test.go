@@ -1,0 +1,31 @@
+//go:build !wasip1
+
+package wasm_test
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// A guest's build stays light: the guest SDK, built for GOOS=wasip1, pulls
+// in neither go-plugin nor gRPC nor protobuf (sdk/plugin.go is !wasip1).
+func TestGuestBuildPullsInNoPluginMachinery(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "github.com/recyclegate/recyclegate/sdk/wasm")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := string(out)
+	if !strings.Contains(deps, "github.com/recyclegate/recyclegate/sdk\n") {
+		t.Fatalf("the guest SDK does not build on sdk:\n%s", deps)
+	}
+	for _, heavy := range []string{"github.com/hashicorp/go-plugin", "google.golang.org/grpc", "google.golang.org/protobuf",
+		"github.com/recyclegate/recyclegate/sdk/proto"} {
+		if strings.Contains(deps, heavy) {
+			t.Errorf("a GOOS=wasip1 build of sdk/wasm pulls in %s", heavy)
+		}
+	}
+}
