@@ -40,7 +40,9 @@ func Dispatch(ctx context.Context, p Provider, op string, payload []byte, logger
 			out, err = nil, &Error{Code: CodeProviderError, Message: fmt.Sprintf("provider panicked in %s: %v", op, r)}
 		}
 	}()
-	id := p.Manifest().ID
+	// The id only names the provider in an unsupported error; a manifest can
+	// be costly to build (and a WASM guest runs it at every call), so only then.
+	id := func() string { return p.Manifest().ID }
 	switch op {
 	case OpDescribe:
 		return json.Marshal(p.Manifest())
@@ -59,52 +61,52 @@ func Dispatch(ctx context.Context, p Provider, op string, payload []byte, logger
 		if q, ok := p.(Quoter); ok {
 			return callDecoded(ctx, payload, q.Quote)
 		}
-		return nil, Unsupported(id, CapQuote)
+		return nil, Unsupported(id(), CapQuote)
 	case OpQuoteBatch:
 		if q, ok := p.(BatchQuoter); ok {
 			return callDecoded(ctx, payload, q.QuoteBatch)
 		}
-		return nil, Unsupported(id, CapQuoteBatch)
+		return nil, Unsupported(id(), CapQuoteBatch)
 	case OpCatalogSearch:
 		if c, ok := p.(Cataloger); ok {
 			return callDecoded(ctx, payload, c.SearchCatalog)
 		}
-		return nil, Unsupported(id, CapCatalog)
+		return nil, Unsupported(id(), CapCatalog)
 	case OpCatalogGet:
 		if c, ok := p.(Cataloger); ok {
 			return callDecoded(ctx, payload, c.GetCatalogItem)
 		}
-		return nil, Unsupported(id, CapCatalog)
+		return nil, Unsupported(id(), CapCatalog)
 	case OpOrderCreate:
 		if o, ok := p.(Orderer); ok {
 			return callDecoded(ctx, payload, o.CreateOrder)
 		}
-		return nil, Unsupported(id, CapOrders)
+		return nil, Unsupported(id(), CapOrders)
 	case OpOrderGet:
 		if o, ok := p.(Orderer); ok {
 			return callDecoded(ctx, payload, o.GetOrder)
 		}
-		return nil, Unsupported(id, CapOrders)
+		return nil, Unsupported(id(), CapOrders)
 	case OpOrderTrack:
 		if t, ok := p.(Tracker); ok {
 			return callDecoded(ctx, payload, t.TrackOrder)
 		}
-		return nil, Unsupported(id, CapTracking)
+		return nil, Unsupported(id(), CapTracking)
 	case OpInspection:
 		if t, ok := p.(Inspector); ok {
 			return callDecoded(ctx, payload, t.GetInspection)
 		}
-		return nil, Unsupported(id, CapInspection)
+		return nil, Unsupported(id(), CapInspection)
 	case OpSettlement:
 		if t, ok := p.(Settler); ok {
 			return callDecoded(ctx, payload, t.GetSettlement)
 		}
-		return nil, Unsupported(id, CapSettlement)
+		return nil, Unsupported(id(), CapSettlement)
 	case OpTradeIn:
 		if t, ok := p.(TradeInCreator); ok {
 			return callDecoded(ctx, payload, t.CreateTradeIn)
 		}
-		return nil, Unsupported(id, CapTradeIn)
+		return nil, Unsupported(id(), CapTradeIn)
 	}
 	return nil, &Error{Code: CodeUnsupported, Message: fmt.Sprintf("unknown operation %q", op)}
 }
