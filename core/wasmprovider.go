@@ -79,12 +79,13 @@ func (p *provider) startWASM(ctx context.Context) error {
 	return nil
 }
 
-// wasmReloaded takes the manifest of reloaded code.
+// wasmReloaded takes the manifest of reloaded code (a reload is not a
+// restart: calls went on throughout).
 func (p *provider) wasmReloaded(m sdk.Manifest) {
 	p.mu.Lock()
 	p.manifest = m
-	p.restarts++
 	p.mu.Unlock()
+	p.log.Info("wasm provider reloaded", "version", m.Version)
 }
 
 // stopWASM closes the module; calls in flight fail.
