@@ -29,6 +29,7 @@ type Host struct {
 	log      *slog.Logger
 	secrets  *secrets
 	metrics  *metrics
+	memo     *quoteMemo // decoded quotes this host cached
 	now      func() time.Time
 	router   Router
 	closing  chan struct{}
@@ -156,6 +157,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		cfg:      cfg,
 		secrets:  &secrets{},
 		metrics:  newMetrics(),
+		memo:     newQuoteMemo(10000),
 		now:      time.Now,
 		closing:  make(chan struct{}),
 		byID:     map[string]*provider{},

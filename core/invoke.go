@@ -222,14 +222,17 @@ func cachedQuote(ctx context.Context, h *Host, p *provider, req *sdk.QuoteReques
 		if err != nil {
 			return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: p.id, Message: "encoding the quote: " + err.Error()}
 		}
+		now := h.now()
 		ttl := g.cacheTTL
 		if vu := resp.Quote.ValidUntil; !vu.IsZero() {
-			ttl = min(ttl, vu.Sub(h.now()))
+			ttl = min(ttl, vu.Sub(now))
 		}
 		if ttl > 0 {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 			if err := h.guards.store.Set(sctx, key, b, ttl); err != nil {
 				h.storeFailed("cache", err)
+			} else {
+				h.memo.put(key, resp, now.Add(ttl), now)
 			}
 			cancel()
 		}
@@ -258,6 +261,9 @@ func cachedQuote(ctx context.Context, h *Host, p *provider, req *sdk.QuoteReques
 // cannot be reached is a miss: the cache fails open (quota and budget,
 // checked next, fail closed).
 func (h *Host) cachedResponse(ctx context.Context, key string) (*sdk.QuoteResponse, bool) {
+	if resp, ok := h.memo.get(key, h.now()); ok {
+		return resp, true
+	}
 	b, ok, err := h.guards.store.Get(ctx, key)
 	if err != nil {
 		h.storeFailed("cache", err)

@@ -166,15 +166,20 @@ func (h *Host) Quote(ctx context.Context, tenant *Tenant, req *QuoteRequest) (*Q
 	} else {
 		quotes := make([]*sdk.Quote, len(route.Providers))
 		errs := make([]error, len(route.Providers))
-		var wg sync.WaitGroup
-		for i, id := range route.Providers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				quotes[i], errs[i] = h.quoteOne(ctx, id, sreq)
-			}()
+		if len(route.Providers) == 1 {
+			// One provider: no fan-out, no goroutine.
+			quotes[0], errs[0] = h.quoteOne(ctx, route.Providers[0], sreq)
+		} else {
+			var wg sync.WaitGroup
+			for i, id := range route.Providers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					quotes[i], errs[i] = h.quoteOne(ctx, id, sreq)
+				}()
+			}
+			wg.Wait()
 		}
-		wg.Wait()
 		for i, id := range route.Providers {
 			if errs[i] != nil {
 				res.Errors = append(res.Errors, providerError(id, errs[i]))

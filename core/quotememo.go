@@ -1,0 +1,62 @@
+package core
+
+import (
+	"sync"
+	"time"
+
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// quoteMemo keeps the decoded quotes this host put in the cache, so a hit on
+// this replica costs a map look-up instead of decoding JSON. The store stays
+// the source of truth: an entry lives exactly as long as the one this host
+// wrote, and hits on entries another replica wrote go to the store.
+type quoteMemo struct {
+	mu  sync.RWMutex
+	m   map[string]memoEntry
+	max int
+}
+
+type memoEntry struct {
+	resp    *sdk.QuoteResponse
+	expires time.Time
+}
+
+func newQuoteMemo(max int) *quoteMemo {
+	return &quoteMemo{m: make(map[string]memoEntry), max: max}
+}
+
+// get returns a copy of the memoized answer, or false when there is none
+// still valid at now.
+func (q *quoteMemo) get(key string, now time.Time) (*sdk.QuoteResponse, bool) {
+	q.mu.RLock()
+	e, ok := q.m[key]
+	q.mu.RUnlock()
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	c := *e.resp // callers may change the struct, not the shared slices
+	return &c, true
+}
+
+// put memoizes an answer until expires. When full, expired entries go first,
+// then arbitrary ones: the store still has them.
+func (q *quoteMemo) put(key string, resp *sdk.QuoteResponse, expires, now time.Time) {
+	c := *resp
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.m) >= q.max {
+		for k, e := range q.m {
+			if !now.Before(e.expires) {
+				delete(q.m, k)
+			}
+		}
+		for k := range q.m {
+			if len(q.m) < q.max {
+				break
+			}
+			delete(q.m, k)
+		}
+	}
+	q.m[key] = memoEntry{resp: &c, expires: expires}
+}
