@@ -294,12 +294,27 @@ func crossed(before, after int64, share float64, limit int64) bool {
 // otherwise answers what it last saw, so it is cheap to call per request.
 func (a *Account) Usage(maxAge time.Duration) Usage {
 	a.mu.Lock()
-	stale := time.Since(a.snap.at) > maxAge
+	stale, known := time.Since(a.snap.at) > maxAge, a.snap.known
 	a.mu.Unlock()
-	if stale && a.busy.TryLock() {
+	switch {
+	case stale && known && a.busy.TryLock():
+		// A stale figure is shown while another caller refreshes it.
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		a.refresh(ctx)
 		cancel()
+		a.busy.Unlock()
+	case stale && !known:
+		// Never read yet (a host that just started): wait for the figure
+		// rather than show zero.
+		a.busy.Lock()
+		a.mu.Lock()
+		fresh := a.snap.known && time.Since(a.snap.at) <= maxAge
+		a.mu.Unlock()
+		if !fresh {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			a.refresh(ctx)
+			cancel()
+		}
 		a.busy.Unlock()
 	}
 	now := a.now()
