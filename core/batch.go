@@ -702,12 +702,7 @@ func (l *batchLane) toCache(items []*sdk.QuoteRequest, quotes []*sdk.Quote) {
 		if ttl <= 0 {
 			continue
 		}
-		b, err := json.Marshal(sdk.QuoteResponse{Quote: *q})
-		if err != nil {
-			continue
-		}
-		if err := r.h.guards.store.Set(ctx, guard.QuoteKey(l.id, items[i])+batchCacheSuffix, b, ttl); err != nil {
-			r.h.storeFailed("cache", err)
+		if err := r.h.cachePut(ctx, guard.QuoteKey(l.id, items[i])+batchCacheSuffix, &sdk.QuoteResponse{Quote: *q}, ttl); err != nil {
 			return
 		}
 	}

@@ -203,7 +203,7 @@ func parseYuan(s string) (int64, error) {
 type hostGuards struct {
 	overrides map[string]GuardConfig // WithGuards
 	store     store.Store
-	flight    guard.Flight[[]byte]
+	flight    guard.Flight[*sdk.QuoteResponse]
 	byID      map[string]*guards
 	tenants   map[string]*TenantQuotas
 }

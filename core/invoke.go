@@ -209,18 +209,14 @@ func cachedQuote(ctx context.Context, h *Host, p *provider, req *sdk.QuoteReques
 		h.metrics.cache.WithLabelValues(p.id, "hit").Inc()
 		return resp, nil
 	}
-	b, shared, err := h.guards.flight.Do(ctx, key, func(ctx context.Context) ([]byte, error) {
+	resp, shared, err := h.guards.flight.Do(ctx, key, func(ctx context.Context) (*sdk.QuoteResponse, error) {
 		// A call that just ended may have filled the cache.
 		if resp, ok := h.cachedResponse(ctx, key); ok {
-			return json.Marshal(resp)
+			return resp, nil
 		}
 		resp, err := call(ctx, h, p, sdk.OpQuote, sdk.CapQuote, f)
 		if err != nil {
 			return nil, err
-		}
-		b, err := json.Marshal(resp)
-		if err != nil {
-			return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: p.id, Message: "encoding the quote: " + err.Error()}
 		}
 		now := h.now()
 		ttl := g.cacheTTL
@@ -228,15 +224,9 @@ func cachedQuote(ctx context.Context, h *Host, p *provider, req *sdk.QuoteReques
 			ttl = min(ttl, vu.Sub(now))
 		}
 		if ttl > 0 {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			if err := h.guards.store.Set(sctx, key, b, ttl); err != nil {
-				h.storeFailed("cache", err)
-			} else {
-				h.memo.put(key, resp, now.Add(ttl), now)
-			}
-			cancel()
+			_ = h.cachePut(ctx, key, resp, ttl)
 		}
-		return b, nil
+		return resp, nil
 	})
 	if shared {
 		h.metrics.cache.WithLabelValues(p.id, "shared").Inc()
@@ -250,12 +240,36 @@ func cachedQuote(ctx context.Context, h *Host, p *provider, req *sdk.QuoteReques
 		}
 		return nil, err
 	}
-	var resp sdk.QuoteResponse
-	if err := json.Unmarshal(b, &resp); err != nil {
-		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: p.id, Message: "decoding the quote: " + err.Error()}
-	}
-	return &resp, nil
+	// Every caller of a shared run gets its own copy of the struct.
+	c := *resp
+	return &c, nil
 }
+
+// cachePut caches a quote for ttl: decoded in this process, and encoded in
+// the shared store when there is one. A store that fails is logged and
+// returned; the cache fails open.
+func (h *Host) cachePut(ctx context.Context, key string, resp *sdk.QuoteResponse, ttl time.Duration) error {
+	if !h.sharedCache() {
+		h.memo.put(key, resp, h.now().Add(ttl))
+		return nil
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := h.guards.store.Set(sctx, key, b, ttl); err != nil {
+		h.storeFailed("cache", err)
+		return err
+	}
+	h.memo.put(key, resp, h.now().Add(ttl))
+	return nil
+}
+
+// sharedCache reports whether quotes are cached in a store other replicas
+// read (Redis). Otherwise the memo of decoded quotes is the whole cache.
+func (h *Host) sharedCache() bool { return h.guards.store.Kind() == "redis" }
 
 // cachedResponse returns a cached quote that is still valid. A store that
 // cannot be reached is a miss: the cache fails open (quota and budget,
@@ -263,6 +277,9 @@ func cachedQuote(ctx context.Context, h *Host, p *provider, req *sdk.QuoteReques
 func (h *Host) cachedResponse(ctx context.Context, key string) (*sdk.QuoteResponse, bool) {
 	if resp, ok := h.memo.get(key, h.now()); ok {
 		return resp, true
+	}
+	if !h.sharedCache() {
+		return nil, false
 	}
 	b, ok, err := h.guards.store.Get(ctx, key)
 	if err != nil {

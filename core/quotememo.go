@@ -39,20 +39,17 @@ func (q *quoteMemo) get(key string, now time.Time) (*sdk.QuoteResponse, bool) {
 	return &c, true
 }
 
-// put memoizes an answer until expires. When full, expired entries go first,
-// then arbitrary ones: the store still has them.
-func (q *quoteMemo) put(key string, resp *sdk.QuoteResponse, expires, now time.Time) {
+// put memoizes an answer until expires. When full, an eighth of the
+// entries go at once (the store still has them), so the sweep costs O(1) a
+// put on average.
+func (q *quoteMemo) put(key string, resp *sdk.QuoteResponse, expires time.Time) {
 	c := *resp
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.m) >= q.max {
-		for k, e := range q.m {
-			if !now.Before(e.expires) {
-				delete(q.m, k)
-			}
-		}
+		keep := q.max - q.max/8
 		for k := range q.m {
-			if len(q.m) < q.max {
+			if len(q.m) <= keep {
 				break
 			}
 			delete(q.m, k)

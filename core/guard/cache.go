@@ -44,9 +44,10 @@ func QuoteKey(provider string, req *sdk.QuoteRequest) string {
 }
 
 // Flight makes concurrent calls with one key share one run (singleflight).
-// Unlike golang.org/x/sync/singleflight, each caller waits only as long as
-// its own context allows, and the run goes on for the others (and for the
-// cache) when the caller that started it leaves.
+// Unlike golang.org/x/sync/singleflight, each waiting caller leaves when its
+// own context ends, and the run is bounded by the first caller's deadline but
+// not cut short by its cancellation, so the others (and the cache) still get
+// the answer.
 type Flight[T any] struct {
 	mu sync.Mutex
 	m  map[string]*flightCall[T]
@@ -59,47 +60,55 @@ type flightCall[T any] struct {
 	dups int
 }
 
-// Do runs fn once for all concurrent callers with key. fn gets a context
-// that keeps the first caller's values and deadline but not its
-// cancellation. shared reports whether the result was another caller's run.
+// Do runs fn once for all concurrent callers with key, in the first caller's
+// goroutine. fn gets a context that keeps the first caller's values and
+// deadline but not its cancellation. shared reports whether the result was
+// another caller's run.
 func (f *Flight[T]) Do(ctx context.Context, key string, fn func(ctx context.Context) (T, error)) (v T, shared bool, err error) {
 	f.mu.Lock()
 	if f.m == nil {
 		f.m = map[string]*flightCall[T]{}
 	}
-	c, ok := f.m[key]
-	if ok {
+	if c, ok := f.m[key]; ok {
 		c.dups++
-	} else {
-		c = &flightCall[T]{done: make(chan struct{})}
-		f.m[key] = c
-		run := context.WithoutCancel(ctx)
-		cancel := context.CancelFunc(func() {})
-		if dl, ok := ctx.Deadline(); ok {
-			run, cancel = context.WithDeadline(run, dl)
+		f.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.val, true, c.err
+		case <-ctx.Done():
+			var zero T
+			return zero, true, ctx.Err()
 		}
-		go func() {
-			defer cancel()
-			defer func() {
-				if r := recover(); r != nil {
-					c.err = &sdk.Error{Code: sdk.CodeProviderError, Message: "the call panicked"}
-				}
-				f.mu.Lock()
-				delete(f.m, key)
-				f.mu.Unlock()
-				close(c.done)
-			}()
-			c.val, c.err = fn(run)
-		}()
 	}
+	c := &flightCall[T]{done: make(chan struct{})}
+	f.m[key] = c
 	f.mu.Unlock()
-	select {
-	case <-c.done:
-		return c.val, ok, c.err
-	case <-ctx.Done():
-		var zero T
-		return zero, ok, ctx.Err()
+	// The first caller runs the call itself (no goroutine hand-off on the
+	// hot path). The run is not cancelled with the caller's context, only
+	// bounded by its deadline, so the others still get its answer.
+	run := context.WithoutCancel(ctx)
+	cancel := context.CancelFunc(func() {})
+	if dl, ok := ctx.Deadline(); ok {
+		run, cancel = context.WithDeadline(run, dl)
 	}
+	defer cancel()
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.err = &sdk.Error{Code: sdk.CodeProviderError, Message: "the call panicked"}
+			}
+			f.mu.Lock()
+			delete(f.m, key)
+			f.mu.Unlock()
+			close(c.done)
+		}()
+		c.val, c.err = fn(run)
+	}()
+	if c.err == nil && ctx.Err() != nil {
+		var zero T
+		return zero, false, ctx.Err()
+	}
+	return c.val, false, c.err
 }
 
 // InFlight is the number of keys being run.
