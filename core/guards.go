@@ -23,7 +23,7 @@ type GuardConfig struct {
 	// Default: the manifest's QPS; none if it states none.
 	QPS float64 `yaml:"qps"`
 	// QPSMargin widens the second the QPS is counted in, against network
-	// jitter. Default 100ms.
+	// jitter. Default 50ms.
 	QPSMargin time.Duration `yaml:"qps_margin"`
 	// MaxInFlight is the most calls in flight from one host. Default: the
 	// manifest's MaxConcurrency, else 5. With a shared store each replica

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/guard"
+
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
 	"github.com/recyclegate/recyclegate/plugins/aihuishou"
@@ -202,7 +204,7 @@ func batchRun(margin time.Duration, log io.Writer) ([]row, error) {
 	fmt.Fprintf(log, "  %d answer lines, %d quoted, errors %v; sandbox got %d requests, %d answered 429\n",
 		lines, quoted, codes, cnt.requests.Load(), cnt.tooMany.Load())
 	ok := lines == batchDevices && quoted == batchDevices
-	name := "qps_margin 100ms (default)"
+	name := "qps_margin " + guard.DefaultQPSMargin.String() + " (default)"
 	if margin > 0 {
 		name = "qps_margin " + margin.String()
 	}

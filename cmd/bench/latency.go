@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/core/wasm/testdata/guest/probe"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -106,7 +112,7 @@ func benchLatency(o options, log io.Writer) ([]row, error) {
 	}
 	rows = append(rows, addedRows("in-process", in, base, 10*time.Microsecond)...)
 
-	rows = append(rows, benchWASMLatency(o, log, base)...)
+	rows = append(rows, benchWASMLatency(o, log)...)
 
 	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "bench", APIKeys: []string{benchKey}}},
 		Providers: []core.ProviderConfig{{ID: idPlugin, Runtime: core.RuntimeBuiltin}}}
@@ -125,7 +131,56 @@ func benchLatency(o options, log io.Writer) ([]row, error) {
 
 // benchWASMLatency is the WASM row: the host does not load WASM adapters
 // yet (core/wasm has not landed in the host), so it says so.
-func benchWASMLatency(_ options, _ io.Writer, _ []time.Duration) []row {
-	return []row{{what: "added latency/quote, WASM, p50", host: "not yet", baseline: "-", result: "not yet",
-		target: "<= 10.0 µs", ok: ""}}
+// benchWASMLatency builds the runtime's probe guest (a Go provider compiled
+// for GOOS=wasip1), loads it with runtime wasm and measures quotes through
+// the host against the same provider called directly in process. Run from
+// the repository's root.
+func benchWASMLatency(o options, log io.Writer) []row {
+	rows, err := wasmLatency(o, log)
+	if err != nil {
+		return []row{{what: "added latency/quote, WASM, p50", host: "error", baseline: "-", result: err.Error(),
+			target: "<= 10.0 µs", ok: "NO"}}
+	}
+	return rows
+}
+
+func wasmLatency(o options, log io.Writer) ([]row, error) {
+	dir, err := os.MkdirTemp("", "recyclegate-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	wasmPath := filepath.Join(dir, "probe.wasm")
+	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasmPath, "./core/wasm/testdata/guest")
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the WASM guest (run from the repository root): %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(wasmPath)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	fmt.Fprintf(log, "  built the probe guest (%d KB); compiling it...\n", len(data)>>10)
+	direct0 := probe.New("probe", "1")
+	if _, err := direct0.Configure(context.Background(), &sdk.ConfigureRequest{Secrets: map[string]string{"secret": "s"}}); err != nil {
+		return nil, err
+	}
+	base, err := direct(direct0, o.samples/4)
+	if err != nil {
+		return nil, err
+	}
+	cfg := core.Config{DataDir: dir, Tenants: []core.TenantConfig{{ID: "bench", APIKeys: []string{benchKey}}},
+		Providers: []core.ProviderConfig{{ID: "probe", Runtime: core.RuntimeWASM, Path: wasmPath,
+			SHA256: hex.EncodeToString(sum[:]), Config: map[string]string{"secret": "s"}}}}
+	h, err := core.New(cfg, core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return nil, fmt.Errorf("loading the WASM guest: %w", err)
+	}
+	defer h.Close()
+	in, err := viaHost(h, o.samples/4)
+	if err != nil {
+		return nil, fmt.Errorf("wasm: %w", err)
+	}
+	return addedRows("WASM (Go guest)", in, base, 10*time.Microsecond), nil
 }

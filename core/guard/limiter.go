@@ -42,9 +42,14 @@ type LimitSettings struct {
 	SlowFor time.Duration
 }
 
+// DefaultQPSMargin widens the second a QPS is counted in: enough for the
+// jitter of one network path, small enough that a paced batch stays within
+// 5% of the provider's floor (docs/BENCHMARKS.md).
+const DefaultQPSMargin = 50 * time.Millisecond
+
 func (s LimitSettings) withDefaults() LimitSettings {
 	if s.Margin == 0 {
-		s.Margin = 100 * time.Millisecond
+		s.Margin = DefaultQPSMargin
 	}
 	if s.SlowFor == 0 {
 		s.SlowFor = 30 * time.Second
