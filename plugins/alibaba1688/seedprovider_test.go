@@ -19,7 +19,7 @@ func startSeedProvider(t *testing.T, appKey, appSecret string) string {
 	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 is not installed")
+		t.Fatal("python3 is required for the seed-only provider: run bash scripts/test.sh, which installs it")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	cmd := exec.CommandContext(ctx, py, "testdata/seed_provider.py", appKey, appSecret)
