@@ -101,6 +101,8 @@ func (h *Host) PollOrders(ctx context.Context) (PollResult, error) {
 				switch sdk.CodeOf(err) {
 				case sdk.CodeRateLimited, sdk.CodeQuotaExhausted:
 					stopped[r.Provider] = true
+				case sdk.CodeNotFound:
+					next = now.Add(forgottenBackoff(now.Sub(r.UpdatedAt), h.pollInterval()))
 				}
 				if err := o.store.SetNextPoll(ctx, r.ID, next); err != nil {
 					return res, err
@@ -410,4 +412,13 @@ func (h *Host) webhookLoop() {
 		}
 		cancel()
 	}
+}
+
+// forgottenBackoff is how long to wait before asking again about an order
+// the provider says it does not know (it may not have it yet, or it lost
+// it, as a restarted sandbox does): as long as the order has gone without
+// news, between one poll interval and a day, so a forgotten order costs a
+// few calls a day instead of one every interval.
+func forgottenBackoff(silent, interval time.Duration) time.Duration {
+	return min(max(silent, interval), 24*time.Hour)
 }
