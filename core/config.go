@@ -62,7 +62,11 @@ type TenantConfig struct {
 	// Policies. Tier: free, standard (default) or enterprise. Categories
 	// and Providers: what the tenant may use (empty: all). MaxBatch: the
 	// most items in one batch (0: the tier's, 10, 100 or 1000).
-	Tier       string            `yaml:"tier"`
+	Tier string `yaml:"tier"`
+	// Admin lets the tenant read the policies in force and dry-run them
+	// (GET /v1/policies, POST /v1/policies/evaluate): they may name other
+	// tenants and their entitlements. Default false.
+	Admin      bool              `yaml:"admin"`
 	Categories []string          `yaml:"categories"`
 	Providers  []string          `yaml:"providers"`
 	MaxBatch   int               `yaml:"max_batch"`

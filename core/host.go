@@ -47,7 +47,8 @@ type Host struct {
 
 // Tenant is an authenticated client of the host.
 type Tenant struct {
-	ID string `json:"id"`
+	ID    string `json:"id"`
+	Admin bool   `json:"admin,omitempty"` // may read and dry-run the policies
 }
 
 // Option configures a Host.
@@ -187,7 +188,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		return nil, err
 	}
 	for _, tc := range cfg.Tenants {
-		t := &Tenant{ID: tc.ID}
+		t := &Tenant{ID: tc.ID, Admin: tc.Admin}
 		for _, k := range tc.APIKeys {
 			h.tenants[sha256.Sum256([]byte(k))] = t
 			if k != DemoAPIKey { // public by design, and the demo tenant's own name

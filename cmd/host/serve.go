@@ -26,7 +26,7 @@ import (
 func sandboxConfig() *core.Config {
 	cfg := &core.Config{
 		Listen:  core.DefaultListen,
-		Tenants: []core.TenantConfig{{ID: "demo", APIKeys: []string{core.DemoAPIKey}}},
+		Tenants: []core.TenantConfig{{ID: "demo", APIKeys: []string{core.DemoAPIKey}, Admin: true}},
 		// The sandboxes start afresh each time, so do the guards' counters.
 		Store: "memory",
 	}

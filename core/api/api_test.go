@@ -18,7 +18,7 @@ import (
 
 func newServer(t *testing.T, providers ...*faketest.Provider) *httptest.Server {
 	t.Helper()
-	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key"}}}}
+	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key"}, Admin: true}}}
 	var opts []core.Option
 	for _, p := range providers {
 		opts = append(opts, core.WithProvider(p, map[string]string{"app_secret": "secret-" + p.ID}))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/policy"
+	"github.com/recyclegate/recyclegate/sdk"
 )
 
 func (s *Server) policyRoutes() {
@@ -14,7 +15,10 @@ func (s *Server) policyRoutes() {
 
 // policiesStatus is GET /v1/policies: the revision in force, its files and
 // rules, and the last refused change (with file:line:col) if not fixed since.
-func (s *Server) policiesStatus(w http.ResponseWriter, _ *http.Request) error {
+func (s *Server) policiesStatus(w http.ResponseWriter, r *http.Request) error {
+	if err := requireAdmin(r); err != nil {
+		return err
+	}
 	st, ok := s.host.PolicyStatus()
 	if !ok {
 		return writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "revision": core.BuiltinRevision,
@@ -29,6 +33,9 @@ func (s *Server) policiesStatus(w http.ResponseWriter, _ *http.Request) error {
 // policiesEvaluate is POST /v1/policies/evaluate: a dry run that calls no
 // provider.
 func (s *Server) policiesEvaluate(w http.ResponseWriter, r *http.Request) error {
+	if err := requireAdmin(r); err != nil {
+		return err
+	}
 	var body core.PolicyEvaluation
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
@@ -38,4 +45,14 @@ func (s *Server) policiesEvaluate(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, d)
+}
+
+// requireAdmin refuses a tenant that is not an admin: policy files may name
+// other tenants and their entitlements.
+func requireAdmin(r *http.Request) error {
+	if t := TenantOf(r); t == nil || !t.Admin {
+		return &sdk.Error{Code: sdk.CodeForbidden, Field: "Authorization",
+			Message: "the policies are for admin tenants only (tenants[].admin: true in the host config)"}
+	}
+	return nil
 }

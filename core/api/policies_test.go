@@ -31,7 +31,7 @@ func newPolicyServer(t *testing.T, providers ...*faketest.Provider) *httptest.Se
 		t.Fatal(err)
 	}
 	cfg := core.Config{Policies: dir, Tenants: []core.TenantConfig{
-		{ID: "acme", APIKeys: []string{"acme-key"}},
+		{ID: "acme", APIKeys: []string{"acme-key"}, Admin: true},
 		{ID: "tablets-only", APIKeys: []string{"tab-key"}, Categories: []string{"tablet"}},
 	}}
 	var opts []core.Option
@@ -100,6 +100,13 @@ func TestPolicyStatus(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "tenant-category,default,hide-low" {
 		t.Errorf("rules %v", names)
+	}
+	for _, path := range []string{"GET /v1/policies", "POST /v1/policies/evaluate"} {
+		method, p, _ := strings.Cut(path, " ")
+		resp, prob := do(t, srv, method, p, "tab-key", `{}`)
+		if resp.StatusCode != http.StatusForbidden || prob["code"] != "forbidden" {
+			t.Errorf("%s by a tenant that is not an admin: %d %v", path, resp.StatusCode, prob)
+		}
 	}
 	plain := newServer(t)
 	_, st = do(t, plain, "GET", "/v1/policies", "acme-key", "")
