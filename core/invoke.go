@@ -110,7 +110,11 @@ func attempt[Resp any](ctx, caller context.Context, h *Host, p *provider, g *gua
 	}
 	start := time.Now()
 	resp, err = recovered(ctx, impl, f)
-	h.metrics.latency.WithLabelValues(p.id, op).Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	h.metrics.latency.WithLabelValues(p.id, op).Observe(took.Seconds())
+	if err == nil {
+		p.noteLatency(took)
+	}
 	h.audit(ctx, p.id, op, start, err) // the audit log (orders_audit.go)
 	died := err != nil && (pluginTransportFailure(err) || p.exited())
 	if done != nil {

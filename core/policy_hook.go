@@ -126,7 +126,7 @@ func (h *Host) policyInput(tenant *Tenant, req *QuoteRequest, infos []ProviderIn
 				pp.QPS = g.QPS
 			}
 		}
-		// Latency stays 0 until the guards report a recent latency.
+		pp.Latency = p.Latency.D()
 		in.Providers[i] = pp
 	}
 	return in

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -36,9 +37,12 @@ type ProviderInfo struct {
 	Capabilities []sdk.Capability `json:"capabilities"`
 	Categories   []sdk.Category   `json:"categories"`
 	Limits       sdk.Limits       `json:"limits"`
-	PID          int              `json:"pid,omitempty"`
-	Restarts     int              `json:"restarts"`
-	LastError    string           `json:"last_error,omitempty"`
+	// Latency is the provider's recent call latency (an exponentially
+	// weighted average of its successful calls; 0 until one succeeded).
+	Latency   sdk.Duration `json:"latency,omitempty"`
+	PID       int          `json:"pid,omitempty"`
+	Restarts  int          `json:"restarts"`
+	LastError string       `json:"last_error,omitempty"`
 	// Guards: breaker state, calls in flight, quota used and left, budget
 	// spent.
 	Guards *GuardInfo `json:"guards,omitempty"`
@@ -51,6 +55,7 @@ type provider struct {
 	cfg     ProviderConfig
 	log     *slog.Logger
 	host    *Host
+	latency atomic.Int64 // recent call latency in ns, see noteLatency
 
 	// set for runtime wasm
 	wasm *wasm.Module
@@ -93,7 +98,19 @@ func (p *provider) info() ProviderInfo {
 	m := p.manifest
 	return ProviderInfo{ID: p.id, Name: m.Name, Version: m.Version, Status: m.Status, Runtime: p.runtime,
 		State: p.state, Capabilities: m.Capabilities, Categories: m.Categories, Limits: m.Limits,
-		PID: p.pid, Restarts: p.restarts, LastError: p.lastErr}
+		PID: p.pid, Restarts: p.restarts, LastError: p.lastErr, Latency: sdk.Duration(p.latency.Load())}
+}
+
+// noteLatency folds a successful call's duration into the provider's recent
+// latency: an exponentially weighted average with weight 1/8, lock free (a
+// lost update under contention only drops one sample).
+func (p *provider) noteLatency(d time.Duration) {
+	old := p.latency.Load()
+	if old == 0 {
+		p.latency.Store(int64(d))
+		return
+	}
+	p.latency.Store(old + (int64(d)-old)/8)
 }
 
 func (p *provider) timeout() time.Duration {

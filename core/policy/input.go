@@ -136,7 +136,8 @@ type Provider struct {
 	QPS            float64 `json:"qps" yaml:"qps"`                 // 0: none stated
 	// CostPerCall is what one billed call costs, in fen (0: free or unknown).
 	CostPerCall int64 `json:"cost_per_call" yaml:"cost_per_call"`
-	// Latency is the provider's recent median call latency (0: not known).
+	// Latency is the provider's recent call latency, an exponentially
+	// weighted average of its successful calls (0: not known yet).
 	Latency time.Duration `json:"latency" yaml:"latency"`
 }
 
