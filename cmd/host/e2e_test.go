@@ -150,9 +150,6 @@ func waitGone(t *testing.T, pid int, limit time.Duration) {
 // quote with the demo key, the errors a client makes, a killed plugin, and a
 // clean stop.
 func TestServeEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the host binary")
-	}
 	bin := hostBinary(t)
 	h := startHost(t, bin)
 
@@ -234,9 +231,6 @@ func TestServeEndToEnd(t *testing.T) {
 // TestPluginsDieWithAKilledHost: a host killed with SIGKILL can clean up
 // nothing, so its plugins must notice by themselves.
 func TestPluginsDieWithAKilledHost(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the host binary")
-	}
 	bin := hostBinary(t)
 	h := startHost(t, bin)
 	pid := h.providerPID(t, "aihuishou")

@@ -22,9 +22,6 @@ import (
 // quota is 100 and QPS 20. The sandbox must see at most 100 calls that day
 // and never more than 20 in any second; a restarted host keeps the count.
 func TestReplicasShareOneQuotaThroughRedis(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs three host binaries")
-	}
 	const quota, qps = 100, 20
 	redis := storetest.StartRedis(t)
 	sb := aihuishousandbox.New(aihuishousandbox.Options{QPS: qps})

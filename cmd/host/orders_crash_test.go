@@ -26,9 +26,6 @@ import (
 // order, not two. The sandbox runs in this test process so it outlives the
 // host.
 func TestKilledAfterTheProviderAcceptedAnOrder(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the host binary")
-	}
 	sb := aihuishousandbox.New(aihuishousandbox.Options{QPS: -1})
 	srv, err := sandboxkit.Listen("127.0.0.1:0", sb)
 	if err != nil {
