@@ -35,9 +35,20 @@ type Invoker interface {
 // provider_error so one bad call never takes the process down. logger is
 // handed to Configure.
 func Dispatch(ctx context.Context, p Provider, op string, payload []byte, logger *slog.Logger) (out []byte, err error) {
+	return AppendDispatch(ctx, nil, p, op, payload, logger)
+}
+
+// AppendDispatch is Dispatch appending the answer to dst, for a runtime that
+// keeps one reply buffer across calls (the WASM guest SDK does): an answer
+// in the binary envelope is encoded straight into it. On an error dst comes
+// back unchanged.
+func AppendDispatch(ctx context.Context, dst []byte, p Provider, op string, payload []byte, logger *slog.Logger) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, &Error{Code: CodeProviderError, Message: fmt.Sprintf("provider panicked in %s: %v", op, r)}
+		}
+		if err != nil {
+			out = dst
 		}
 	}()
 	// The id only names the provider in an unsupported error; a manifest can
@@ -45,7 +56,7 @@ func Dispatch(ctx context.Context, p Provider, op string, payload []byte, logger
 	id := func() string { return p.Manifest().ID }
 	switch op {
 	case OpDescribe:
-		return json.Marshal(p.Manifest())
+		return appendJSON(dst, p.Manifest())
 	case OpConfigure:
 		req := &ConfigureRequest{}
 		if err := decode(payload, req); err != nil {
@@ -54,57 +65,63 @@ func Dispatch(ctx context.Context, p Provider, op string, payload []byte, logger
 		req.Logger = logger
 		c, ok := p.(Configurer)
 		if !ok {
-			return json.Marshal(&ConfigureResponse{Manifest: p.Manifest()})
+			return appendJSON(dst, &ConfigureResponse{Manifest: p.Manifest()})
 		}
-		return call(ctx, req, c.Configure)
+		return call(ctx, dst, req, c.Configure)
 	case OpQuote:
 		if q, ok := p.(Quoter); ok {
-			return callDecoded(ctx, payload, q.Quote)
+			if IsWire(payload) {
+				return callWire(ctx, dst, payload, decodeQuoteRequest, q.Quote, appendQuoteResponse)
+			}
+			return callDecoded(ctx, dst, payload, q.Quote)
 		}
 		return nil, Unsupported(id(), CapQuote)
 	case OpQuoteBatch:
 		if q, ok := p.(BatchQuoter); ok {
-			return callDecoded(ctx, payload, q.QuoteBatch)
+			if IsWire(payload) {
+				return callWire(ctx, dst, payload, decodeQuoteBatchRequest, q.QuoteBatch, appendQuoteBatchResponse)
+			}
+			return callDecoded(ctx, dst, payload, q.QuoteBatch)
 		}
 		return nil, Unsupported(id(), CapQuoteBatch)
 	case OpCatalogSearch:
 		if c, ok := p.(Cataloger); ok {
-			return callDecoded(ctx, payload, c.SearchCatalog)
+			return callDecoded(ctx, dst, payload, c.SearchCatalog)
 		}
 		return nil, Unsupported(id(), CapCatalog)
 	case OpCatalogGet:
 		if c, ok := p.(Cataloger); ok {
-			return callDecoded(ctx, payload, c.GetCatalogItem)
+			return callDecoded(ctx, dst, payload, c.GetCatalogItem)
 		}
 		return nil, Unsupported(id(), CapCatalog)
 	case OpOrderCreate:
 		if o, ok := p.(Orderer); ok {
-			return callDecoded(ctx, payload, o.CreateOrder)
+			return callDecoded(ctx, dst, payload, o.CreateOrder)
 		}
 		return nil, Unsupported(id(), CapOrders)
 	case OpOrderGet:
 		if o, ok := p.(Orderer); ok {
-			return callDecoded(ctx, payload, o.GetOrder)
+			return callDecoded(ctx, dst, payload, o.GetOrder)
 		}
 		return nil, Unsupported(id(), CapOrders)
 	case OpOrderTrack:
 		if t, ok := p.(Tracker); ok {
-			return callDecoded(ctx, payload, t.TrackOrder)
+			return callDecoded(ctx, dst, payload, t.TrackOrder)
 		}
 		return nil, Unsupported(id(), CapTracking)
 	case OpInspection:
 		if t, ok := p.(Inspector); ok {
-			return callDecoded(ctx, payload, t.GetInspection)
+			return callDecoded(ctx, dst, payload, t.GetInspection)
 		}
 		return nil, Unsupported(id(), CapInspection)
 	case OpSettlement:
 		if t, ok := p.(Settler); ok {
-			return callDecoded(ctx, payload, t.GetSettlement)
+			return callDecoded(ctx, dst, payload, t.GetSettlement)
 		}
 		return nil, Unsupported(id(), CapSettlement)
 	case OpTradeIn:
 		if t, ok := p.(TradeInCreator); ok {
-			return callDecoded(ctx, payload, t.CreateTradeIn)
+			return callDecoded(ctx, dst, payload, t.CreateTradeIn)
 		}
 		return nil, Unsupported(id(), CapTradeIn)
 	}
@@ -121,15 +138,22 @@ func decode(payload []byte, v any) error {
 	return nil
 }
 
-func callDecoded[Req, Resp any](ctx context.Context, payload []byte, f func(context.Context, *Req) (*Resp, error)) ([]byte, error) {
+func callDecoded[Req, Resp any](ctx context.Context, dst []byte, payload []byte, f func(context.Context, *Req) (*Resp, error)) ([]byte, error) {
 	req := new(Req)
 	if err := decode(payload, req); err != nil {
 		return nil, err
 	}
-	return call(ctx, req, f)
+	return call(ctx, dst, req, f)
 }
 
-func call[Req, Resp any](ctx context.Context, req *Req, f func(context.Context, *Req) (*Resp, error)) ([]byte, error) {
+// callWire is callDecoded for a request in the binary envelope: the answer
+// goes back in it too.
+func callWire[Req, Resp any](ctx context.Context, dst []byte, payload []byte, dec func([]byte, *Req) error,
+	f func(context.Context, *Req) (*Resp, error), enc func([]byte, *Resp) []byte) ([]byte, error) {
+	req := new(Req)
+	if err := dec(payload, req); err != nil {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
+	}
 	resp, err := f(ctx, req)
 	if err != nil {
 		return nil, AsError(err)
@@ -137,7 +161,27 @@ func call[Req, Resp any](ctx context.Context, req *Req, f func(context.Context, 
 	if resp == nil {
 		return nil, &Error{Code: CodeProviderError, Message: "provider returned neither an answer nor an error"}
 	}
-	return json.Marshal(resp)
+	return enc(dst, resp), nil
+}
+
+func call[Req, Resp any](ctx context.Context, dst []byte, req *Req, f func(context.Context, *Req) (*Resp, error)) ([]byte, error) {
+	resp, err := f(ctx, req)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	if resp == nil {
+		return nil, &Error{Code: CodeProviderError, Message: "provider returned neither an answer nor an error"}
+	}
+	return appendJSON(dst, resp)
+}
+
+// appendJSON appends v's JSON to dst (without a copy when dst is empty).
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || cap(dst) == 0 {
+		return b, err
+	}
+	return append(dst, b...), nil
 }
 
 // Remote is a provider on the far side of an Invoker: a plugin process, a
@@ -146,13 +190,16 @@ func call[Req, Resp any](ctx context.Context, req *Req, f func(context.Context, 
 // unsupported.
 type Remote struct {
 	inv      Invoker
+	wire     WireInvoker // inv, when its far side may speak the binary envelope
 	manifest Manifest
 }
 
 // NewRemote returns a Remote speaking through inv. manifest is what the far
 // side described (see Describe).
 func NewRemote(inv Invoker, manifest Manifest) *Remote {
-	return &Remote{inv: inv, manifest: manifest}
+	r := &Remote{inv: inv, manifest: manifest}
+	r.wire, _ = inv.(WireInvoker)
+	return r
 }
 
 // Describe asks the far side for its manifest.
@@ -200,12 +247,42 @@ func (r *Remote) Configure(ctx context.Context, req *ConfigureRequest) (*Configu
 
 // Quote implements Quoter.
 func (r *Remote) Quote(ctx context.Context, req *QuoteRequest) (*QuoteResponse, error) {
+	if r.speaksWire() {
+		return invokeWire(ctx, r, OpQuote, appendQuoteRequest(nil, req), decodeQuoteResponse)
+	}
 	return invoke[QuoteRequest, QuoteResponse](ctx, r, OpQuote, req)
 }
 
 // QuoteBatch implements BatchQuoter.
 func (r *Remote) QuoteBatch(ctx context.Context, req *QuoteBatchRequest) (*QuoteBatchResponse, error) {
+	if r.speaksWire() {
+		return invokeWire(ctx, r, OpQuoteBatch, appendQuoteBatchRequest(nil, req), decodeQuoteBatchResponse)
+	}
 	return invoke[QuoteBatchRequest, QuoteBatchResponse](ctx, r, OpQuoteBatch, req)
+}
+
+// speaksWire reports whether the far side decodes this SDK's binary
+// envelope. It is asked at every call: a WASM module can be reloaded with
+// one built against another SDK.
+func (r *Remote) speaksWire() bool { return r.wire != nil && r.wire.WireVersion() == WireVersion }
+
+// invokeWire sends a request in the binary envelope; the answer may come
+// back in it or as JSON.
+func invokeWire[Resp any](ctx context.Context, r *Remote, op string, payload []byte, dec func([]byte, *Resp) error) (*Resp, error) {
+	out, err := r.inv.Invoke(ctx, op, payload)
+	if err != nil {
+		return nil, err
+	}
+	resp := new(Resp)
+	if IsWire(out) {
+		err = dec(out, resp)
+	} else {
+		err = json.Unmarshal(out, resp)
+	}
+	if err != nil {
+		return nil, &Error{Code: CodeProviderError, Message: fmt.Sprintf("decoding %s answer: %v", op, err)}
+	}
+	return resp, nil
 }
 
 // SearchCatalog implements Cataloger.

@@ -1,0 +1,559 @@
+package sdk
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
+
+// The binary envelope: quote and quote_batch, the calls a host makes most
+// and with the largest payloads, can cross a boundary as length-prefixed
+// fields instead of JSON. Encoding and decoding them is copying, not
+// scanning byte by byte, which is what JSON costs a guest compiled to
+// WebAssembly (docs/RATIONALE.md, "WASM: a binary envelope for quotes").
+// Everything else, errors included, stays JSON. docs/wasm-abi.md specifies
+// the format for guests in other languages.
+//
+// A payload in the envelope starts with wireMarker (no JSON text starts with
+// a zero byte), then WireVersion, then the message's kind.
+
+// WireVersion is the version of the binary envelope this SDK encodes and
+// decodes. A change to the layout of any message is a new version.
+const WireVersion = 1
+
+// WireInvoker is an Invoker whose far side decodes the binary envelope:
+// WireVersion reports the version it speaks, 0 for none. Remote sends quote
+// and quote_batch in the envelope when it matches this SDK's WireVersion,
+// and JSON otherwise. The WASM runtime implements it for a guest that
+// exports the envelope's marker (sdk/wasm does).
+type WireInvoker interface {
+	Invoker
+	WireVersion() int
+}
+
+const wireMarker = 0x00
+
+// The kinds of message the envelope carries.
+const (
+	wireQuoteRequest       byte = 1
+	wireQuoteResponse      byte = 2
+	wireQuoteBatchRequest  byte = 3
+	wireQuoteBatchResponse byte = 4
+)
+
+// IsWire reports whether payload is in the binary envelope (of any version).
+func IsWire(payload []byte) bool { return len(payload) > 0 && payload[0] == wireMarker }
+
+// wireEnc appends fields to a buffer.
+type wireEnc struct{ b []byte }
+
+// newWireEnc starts a message after dst, growing dst once for size more
+// bytes if it lacks the room.
+func newWireEnc(dst []byte, kind byte, size int) *wireEnc {
+	if cap(dst)-len(dst) < size+3 {
+		dst = append(make([]byte, 0, len(dst)+size+3), dst...)
+	}
+	e := &wireEnc{b: append(dst, wireMarker, WireVersion, kind)}
+	return e
+}
+
+func (e *wireEnc) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *wireEnc) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *wireEnc) str(s string)  { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
+func (e *wireEnc) bytes(p []byte) {
+	e.uint(uint64(len(p)))
+	e.b = append(e.b, p...)
+}
+func (e *wireEnc) bool(v bool) {
+	if v {
+		e.b = append(e.b, 1)
+	} else {
+		e.b = append(e.b, 0)
+	}
+}
+func (e *wireEnc) float(f float64) { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(f)) }
+func (e *wireEnc) strs(ss []string) {
+	e.uint(uint64(len(ss)))
+	for _, s := range ss {
+		e.str(s)
+	}
+}
+
+// present writes whether an optional field follows.
+func (e *wireEnc) present(ok bool) bool { e.bool(ok); return ok }
+
+func (e *wireEnc) money(m Money) { e.int(m.Amount); e.str(m.Currency) }
+func (e *wireEnc) moneyPtr(m *Money) {
+	if e.present(m != nil) {
+		e.money(*m)
+	}
+}
+func (e *wireEnc) intPtr(p *int) {
+	if e.present(p != nil) {
+		e.int(int64(*p))
+	}
+}
+
+// time writes an instant and its zone's offset; the zero time is absent.
+func (e *wireEnc) time(t time.Time) {
+	if e.present(!t.IsZero()) {
+		_, off := t.Zone()
+		e.int(t.Unix())
+		e.uint(uint64(t.Nanosecond()))
+		e.int(int64(off))
+	}
+}
+
+func (e *wireEnc) item(it *Item) {
+	e.str(string(it.Category))
+	e.str(it.Brand)
+	e.str(it.Model)
+	e.str(it.Storage)
+	e.str(it.RAM)
+	e.str(it.Color)
+	e.str(string(it.Condition))
+	if e.present(it.ConditionScore != nil) {
+		e.float(*it.ConditionScore)
+	}
+	e.strs(it.FunctionalIssues)
+	e.str(it.RepairHistory)
+	e.str(it.PurchaseChannel)
+	if e.present(it.Original != nil) {
+		e.bool(*it.Original)
+	}
+	if c := it.Car; e.present(c != nil) {
+		e.str(c.TypeID)
+		e.str(c.CityID)
+		e.str(c.FirstRegistration)
+		e.int(c.MileageKM)
+		e.int(int64(c.Transfers))
+		e.str(c.Color)
+		e.intPtr(c.Accident)
+		e.intPtr(c.Appearance)
+		e.intPtr(c.Interior)
+		e.intPtr(c.Electrical)
+		e.intPtr(c.Engine)
+	}
+}
+
+func (e *wireEnc) quote(q *Quote) {
+	e.str(q.Provider)
+	e.str(q.QuoteID)
+	e.money(q.Price)
+	e.time(q.ValidUntil)
+	e.bool(q.Orderable)
+	e.moneyPtr(q.Deposit)
+	if b := q.Breakdown; e.present(b != nil) {
+		e.moneyPtr(b.BasePrice)
+		e.float(b.ConditionDiscount)
+		e.moneyPtr(b.FunctionDeduction)
+		e.float(b.MarketCoefficient)
+		e.moneyPtr(b.FinalPrice)
+	}
+	if t := q.Tiers; e.present(t != nil) {
+		e.moneyPtr(t.Private)
+		e.moneyPtr(t.DealerBuy)
+		e.moneyPtr(t.DealerSell)
+		e.moneyPtr(t.Guide)
+	}
+	e.strs(q.Channels)
+	e.str(q.Remark)
+	if e.present(q.Item != nil) {
+		e.item(q.Item)
+	}
+	e.strs(q.Checks)
+	e.bytes(q.Raw)
+}
+
+func (e *wireEnc) error(x *Error) {
+	e.str(string(x.Code))
+	e.str(x.Message)
+	e.str(x.Field)
+	e.bool(x.Retryable)
+	e.int(int64(x.RetryAfter))
+	e.str(x.ProviderCode)
+	e.str(x.ProviderMessage)
+	e.str(x.Provider)
+}
+
+// Sizes to start a buffer with: the fixed part of a message plus its
+// variable texts, so most encodings allocate once.
+func itemSize(it *Item) int {
+	n := 64 + len(it.Brand) + len(it.Model) + len(it.Storage) + len(it.RAM) + len(it.Color) +
+		len(it.RepairHistory) + len(it.PurchaseChannel)
+	for _, s := range it.FunctionalIssues {
+		n += len(s) + 2
+	}
+	if c := it.Car; c != nil {
+		n += 64 + len(c.TypeID) + len(c.CityID) + len(c.Color)
+	}
+	return n
+}
+
+func quoteSize(q *Quote) int {
+	n := 128 + len(q.Provider) + len(q.QuoteID) + len(q.Remark) + len(q.Raw)
+	for _, s := range q.Channels {
+		n += len(s) + 2
+	}
+	for _, s := range q.Checks {
+		n += len(s) + 2
+	}
+	if q.Item != nil {
+		n += itemSize(q.Item)
+	}
+	return n
+}
+
+func appendQuoteRequest(dst []byte, req *QuoteRequest) []byte {
+	e := newWireEnc(dst, wireQuoteRequest, itemSize(&req.Item))
+	e.item(&req.Item)
+	e.bool(req.Detail)
+	return e.b
+}
+
+func appendQuoteResponse(dst []byte, resp *QuoteResponse) []byte {
+	e := newWireEnc(dst, wireQuoteResponse, quoteSize(&resp.Quote))
+	e.quote(&resp.Quote)
+	return e.b
+}
+
+func appendQuoteBatchRequest(dst []byte, req *QuoteBatchRequest) []byte {
+	n := 16
+	for i := range req.Items {
+		n += itemSize(&req.Items[i])
+	}
+	e := newWireEnc(dst, wireQuoteBatchRequest, n)
+	e.uint(uint64(len(req.Items)))
+	for i := range req.Items {
+		e.item(&req.Items[i])
+	}
+	e.bool(req.Detail)
+	return e.b
+}
+
+func appendQuoteBatchResponse(dst []byte, resp *QuoteBatchResponse) []byte {
+	n := 16
+	for _, r := range resp.Results {
+		n += 16
+		if r.Quote != nil {
+			n += quoteSize(r.Quote)
+		}
+		if r.Error != nil {
+			n += 64 + len(r.Error.Message) + len(r.Error.ProviderMessage)
+		}
+	}
+	e := newWireEnc(dst, wireQuoteBatchResponse, n)
+	e.uint(uint64(len(resp.Results)))
+	for _, r := range resp.Results {
+		e.int(int64(r.Index))
+		if e.present(r.Quote != nil) {
+			e.quote(r.Quote)
+		}
+		if e.present(r.Error != nil) {
+			e.error(r.Error)
+		}
+	}
+	return e.b
+}
+
+// wireDec reads fields; the first malformed field sets err and every later
+// read returns a zero value, so a decoder checks err once at the end.
+type wireDec struct {
+	b   []byte
+	err error
+}
+
+func (d *wireDec) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("binary envelope: %s", what)
+	}
+	d.b = nil
+}
+
+func (d *wireDec) uint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad unsigned number")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *wireDec) int() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("bad number")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// small reads an int that must fit a Go int of any platform.
+func (d *wireDec) small() int {
+	v := d.int()
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		d.fail("number out of range")
+		return 0
+	}
+	return int(v)
+}
+
+// count reads a length; each of its elements takes at least min bytes of
+// what is left, which bounds what a hostile length can make us allocate.
+func (d *wireDec) count(min int) int {
+	v := d.uint()
+	if v > uint64(len(d.b)/min) {
+		d.fail("length past the end of the message")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *wireDec) raw() []byte {
+	n := d.count(1)
+	p := d.b[:n:n]
+	d.b = d.b[n:]
+	return p
+}
+
+func (d *wireDec) str() string { return string(d.raw()) }
+
+func (d *wireDec) bytes() []byte {
+	p := d.raw()
+	if len(p) == 0 {
+		return nil
+	}
+	return append([]byte(nil), p...)
+}
+
+func (d *wireDec) bool() bool {
+	if len(d.b) == 0 {
+		d.fail("message ends early")
+		return false
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	if v > 1 {
+		d.fail("bad boolean")
+	}
+	return v == 1
+}
+
+func (d *wireDec) float() float64 {
+	if len(d.b) < 8 {
+		d.fail("message ends early")
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *wireDec) strs() []string {
+	n := d.count(1)
+	if n == 0 {
+		return nil
+	}
+	ss := make([]string, n)
+	for i := range ss {
+		ss[i] = d.str()
+	}
+	return ss
+}
+
+func (d *wireDec) money() Money { return Money{Amount: d.int(), Currency: d.str()} }
+
+func (d *wireDec) moneyPtr() *Money {
+	if !d.bool() {
+		return nil
+	}
+	m := d.money()
+	return &m
+}
+
+func (d *wireDec) intPtr() *int {
+	if !d.bool() {
+		return nil
+	}
+	v := d.small()
+	return &v
+}
+
+func (d *wireDec) time() time.Time {
+	if !d.bool() {
+		return time.Time{}
+	}
+	sec, nsec, off := d.int(), d.uint(), d.int()
+	if nsec >= 1e9 || off <= -86400 || off >= 86400 {
+		d.fail("bad time")
+		return time.Time{}
+	}
+	t := time.Unix(sec, int64(nsec))
+	if off == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", int(off)))
+}
+
+func (d *wireDec) item(it *Item) {
+	it.Category = Category(d.str())
+	it.Brand = d.str()
+	it.Model = d.str()
+	it.Storage = d.str()
+	it.RAM = d.str()
+	it.Color = d.str()
+	it.Condition = Condition(d.str())
+	if d.bool() {
+		s := d.float()
+		it.ConditionScore = &s
+	}
+	it.FunctionalIssues = d.strs()
+	it.RepairHistory = d.str()
+	it.PurchaseChannel = d.str()
+	if d.bool() {
+		o := d.bool()
+		it.Original = &o
+	}
+	if d.bool() {
+		c := &Car{}
+		c.TypeID = d.str()
+		c.CityID = d.str()
+		c.FirstRegistration = d.str()
+		c.MileageKM = d.int()
+		c.Transfers = d.small()
+		c.Color = d.str()
+		c.Accident = d.intPtr()
+		c.Appearance = d.intPtr()
+		c.Interior = d.intPtr()
+		c.Electrical = d.intPtr()
+		c.Engine = d.intPtr()
+		it.Car = c
+	}
+}
+
+func (d *wireDec) quote(q *Quote) {
+	q.Provider = d.str()
+	q.QuoteID = d.str()
+	q.Price = d.money()
+	q.ValidUntil = d.time()
+	q.Orderable = d.bool()
+	q.Deposit = d.moneyPtr()
+	if d.bool() {
+		q.Breakdown = &Breakdown{BasePrice: d.moneyPtr(), ConditionDiscount: d.float(),
+			FunctionDeduction: d.moneyPtr(), MarketCoefficient: d.float(), FinalPrice: d.moneyPtr()}
+	}
+	if d.bool() {
+		q.Tiers = &PriceTiers{Private: d.moneyPtr(), DealerBuy: d.moneyPtr(), DealerSell: d.moneyPtr(), Guide: d.moneyPtr()}
+	}
+	q.Channels = d.strs()
+	q.Remark = d.str()
+	if d.bool() {
+		q.Item = &Item{}
+		d.item(q.Item)
+	}
+	q.Checks = d.strs()
+	q.Raw = d.bytes()
+	if q.Raw != nil && !json.Valid(q.Raw) {
+		d.fail("quote.raw is not JSON")
+	}
+}
+
+func (d *wireDec) error(x *Error) {
+	x.Code = Code(d.str())
+	x.Message = d.str()
+	x.Field = d.str()
+	x.Retryable = d.bool()
+	x.RetryAfter = time.Duration(d.int())
+	x.ProviderCode = d.str()
+	x.ProviderMessage = d.str()
+	x.Provider = d.str()
+}
+
+// openWire checks the header of a message of the given kind and returns a
+// decoder positioned after it.
+func openWire(p []byte, kind byte) (*wireDec, error) {
+	switch {
+	case len(p) < 3 || p[0] != wireMarker:
+		return nil, fmt.Errorf("binary envelope: no header")
+	case p[1] != WireVersion:
+		return nil, fmt.Errorf("binary envelope: version %d, this SDK speaks %d", p[1], WireVersion)
+	case p[2] != kind:
+		return nil, fmt.Errorf("binary envelope: message kind %d where %d was expected", p[2], kind)
+	}
+	return &wireDec{b: p[3:]}, nil
+}
+
+// closeWire reports the decoder's error, or trailing bytes.
+func (d *wireDec) close() error {
+	if d.err == nil && len(d.b) != 0 {
+		d.fail(fmt.Sprintf("%d bytes after the message", len(d.b)))
+	}
+	return d.err
+}
+
+func decodeQuoteRequest(p []byte, req *QuoteRequest) error {
+	d, err := openWire(p, wireQuoteRequest)
+	if err != nil {
+		return err
+	}
+	d.item(&req.Item)
+	req.Detail = d.bool()
+	return d.close()
+}
+
+func decodeQuoteResponse(p []byte, resp *QuoteResponse) error {
+	d, err := openWire(p, wireQuoteResponse)
+	if err != nil {
+		return err
+	}
+	d.quote(&resp.Quote)
+	return d.close()
+}
+
+// An item takes at least 13 bytes in the envelope, a batch result 3.
+const (
+	minItemBytes   = 13
+	minResultBytes = 3
+)
+
+func decodeQuoteBatchRequest(p []byte, req *QuoteBatchRequest) error {
+	d, err := openWire(p, wireQuoteBatchRequest)
+	if err != nil {
+		return err
+	}
+	if n := d.count(minItemBytes); n > 0 {
+		req.Items = make([]Item, n)
+		for i := range req.Items {
+			d.item(&req.Items[i])
+		}
+	}
+	req.Detail = d.bool()
+	return d.close()
+}
+
+func decodeQuoteBatchResponse(p []byte, resp *QuoteBatchResponse) error {
+	d, err := openWire(p, wireQuoteBatchResponse)
+	if err != nil {
+		return err
+	}
+	if n := d.count(minResultBytes); n > 0 {
+		resp.Results = make([]BatchResult, n)
+		for i := range resp.Results {
+			r := &resp.Results[i]
+			r.Index = d.small()
+			if d.bool() {
+				r.Quote = &Quote{}
+				d.quote(r.Quote)
+			}
+			if d.bool() {
+				r.Error = &Error{}
+				d.error(r.Error)
+			}
+		}
+	}
+	return d.close()
+}
