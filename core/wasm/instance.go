@@ -28,6 +28,7 @@ type instance struct {
 	mem      api.Memory
 	alloc    api.Function
 	dispatch api.Function
+	stop     api.MutableGlobal // instrument's stop flag; nil when built without it
 	stderr   *guestOutput
 
 	cfgGen int // the configuration generation it serves; 0 none, -1 unknown
@@ -84,10 +85,22 @@ func (m *Module) instantiate(ctx context.Context, c *code) (*instance, error) {
 		_ = mod.Close(ctx)
 		return nil, fmt.Errorf("wasm %s: instance lacks its memory or exports", m.cfg.Path)
 	}
+	if c.instrumented {
+		g, ok := mod.ExportedGlobal(stopExport).(api.MutableGlobal)
+		if !ok {
+			_ = mod.Close(ctx)
+			return nil, fmt.Errorf("wasm %s: instance lacks its stop flag", m.cfg.Path)
+		}
+		inst.stop = g
+	}
 	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
 		ictx := context.WithValue(ctx, instanceKey{}, inst)
 		inst.callCtx = ictx
+		disarm := inst.arm(ictx)
 		_, err := init.Call(ictx)
+		if disarm() && err != nil {
+			err = fmt.Errorf("stopped: %w", context.Cause(ctx))
+		}
 		inst.callCtx = nil
 		if err != nil {
 			_ = mod.Close(context.Background())
@@ -116,6 +129,19 @@ func (i *instance) call(ctx context.Context, op string, payload []byte, conf *co
 	i.callCtx, i.conf = cctx, conf
 	i.pending, i.hasPending = nil, false
 	defer func() { i.callCtx, i.pending, i.hasPending = nil, nil, false }()
+
+	// From here the guest runs: the context's end stops it.
+	disarm := i.arm(ctx)
+	defer func() {
+		if disarm() {
+			// Stopped at its next loop, or about to be: either way it must not
+			// serve again.
+			healthy = false
+			if err != nil {
+				err = i.stoppedError(ctx)
+			}
+		}
+	}()
 
 	need := uint32(len(op) + len(payload))
 	if need > i.bufLen || i.bufPtr == 0 {
@@ -156,19 +182,43 @@ func (i *instance) call(ctx context.Context, op string, payload []byte, conf *co
 	return nil, &sdk.Error{Code: sdk.CodeProviderError, Message: fmt.Sprintf("the guest answered status %d", reply[0])}, true
 }
 
+// arm makes the end of ctx stop the instance: the stop flag is set, and
+// the guest traps soon after (instrument). disarm reports whether that
+// happened (then the instance must not serve again). An instance built
+// without the flag (Config.noTermination, benchmarks only) cannot be stopped.
+func (i *instance) arm(ctx context.Context) (disarm func() bool) {
+	if i.stop == nil || ctx.Done() == nil {
+		return func() bool { return false }
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		i.stop.Set(1)
+		close(fired)
+	})
+	return func() bool {
+		if stop() {
+			return false
+		}
+		<-fired
+		return true
+	}
+}
+
+// stoppedError is the error of a call whose context ended while the guest
+// ran.
+func (i *instance) stoppedError(ctx context.Context) *sdk.Error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &sdk.Error{Code: sdk.CodeDeadlineExceeded, Retryable: true,
+			Message: "the WASM guest was still running at the deadline and was stopped"}
+	}
+	return &sdk.Error{Code: sdk.CodeCanceled, Message: "the call was canceled; the WASM guest was stopped"}
+}
+
 // failure turns a failed call into the caller's error. The instance is
 // thrown away after any of these.
 func (i *instance) failure(ctx context.Context, err error) *sdk.Error {
 	var exit *sys.ExitError
-	if errors.As(err, &exit) {
-		switch exit.ExitCode() {
-		case sys.ExitCodeDeadlineExceeded:
-			return &sdk.Error{Code: sdk.CodeDeadlineExceeded, Retryable: true,
-				Message: "the WASM guest was still running at the deadline and was stopped"}
-		case sys.ExitCodeContextCanceled:
-			return &sdk.Error{Code: sdk.CodeCanceled, Message: "the call was canceled; the WASM guest was stopped"}
-		}
-	}
+	errors.As(err, &exit)
 	headline, oom := i.stderr.crash()
 	switch {
 	case oom:

@@ -82,9 +82,9 @@ type Config struct {
 	// configured).
 	OnReload func(sdk.Manifest)
 
-	// noTermination compiles without the checks that let a deadline stop a
-	// running guest. Benchmarks only (export_test.go): it measures what the
-	// checks cost; a host never runs without them.
+	// noTermination loads the module without the checks that let a deadline
+	// stop a running guest (instrument). Benchmarks only (export_test.go):
+	// it measures what the checks cost; a host never runs without them.
 	noTermination bool
 }
 
@@ -104,6 +104,8 @@ type Module struct {
 	idle   []*instance
 	closed bool
 
+	wire atomic.Int32 // the code in force's binary envelope version (sdk.WireVersion), 0 none
+
 	conf     atomic.Pointer[configState]
 	manifest atomic.Pointer[sdk.Manifest] // the last manifest described or configured
 
@@ -117,6 +119,9 @@ type code struct {
 	compiled wazero.CompiledModule
 	sum      [sha256.Size]byte
 	gen      int
+	wire     int32 // the binary envelope version it decodes (its export marker), 0 none
+
+	instrumented bool // it has instrument's stop flag
 }
 
 // configState is the configuration in force: what the last successful
@@ -167,7 +172,9 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(cfg.MemoryPages).
-		WithCloseOnContextDone(!cfg.noTermination)
+		// instrument's checks stop a guest at the deadline; wazero's own
+		// would cost a Go guest four times its speed.
+		WithCloseOnContextDone(false)
 	if cfg.CacheDir != "" {
 		cache, err := compilationCache(cfg.CacheDir)
 		if err != nil {
@@ -197,7 +204,7 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 	if err != nil {
 		return fail(err)
 	}
-	m.code = c
+	m.setCode(c)
 	// The first instance proves the module runs, and serves the first call.
 	inst, err := m.instantiate(ctx, c)
 	if err != nil {
@@ -217,6 +224,13 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 
 // compile compiles data and checks it is a recyclegate ABI v1 reactor.
 func (m *Module) compile(ctx context.Context, data []byte, sum [sha256.Size]byte, gen int) (*code, error) {
+	instrumented := !m.cfg.noTermination
+	if instrumented {
+		var err error
+		if data, err = instrument(data); err != nil {
+			return nil, fmt.Errorf("wasm %s: adding the deadline checks: %w", m.cfg.Path, err)
+		}
+	}
 	compiled, err := m.rt.CompileModule(ctx, data)
 	if err != nil {
 		msg := err.Error()
@@ -248,8 +262,23 @@ func (m *Module) compile(ctx context.Context, data []byte, sum [sha256.Size]byte
 		_ = compiled.Close(ctx)
 		return nil, fmt.Errorf("wasm %s: the module exports no memory named %q", m.cfg.Path, abi.ExportMemory)
 	}
-	return &code{compiled: compiled, sum: sum, gen: gen}, nil
+	c := &code{compiled: compiled, sum: sum, gen: gen, instrumented: instrumented}
+	if _, ok := exports[abi.ExportWireMarker]; ok {
+		c.wire = sdk.WireVersion
+	}
+	return c, nil
 }
+
+// setCode makes c the code in force; the caller holds m.mu or has not
+// shared m yet.
+func (m *Module) setCode(c *code) {
+	m.code = c
+	m.wire.Store(c.wire)
+}
+
+// WireVersion implements sdk.WireInvoker: the binary envelope version the
+// code in force decodes, 0 when it speaks JSON only.
+func (m *Module) WireVersion() int { return int(m.wire.Load()) }
 
 // Invoke runs one operation on a free instance: it implements sdk.Invoker.
 // A configure call is remembered and replayed on every instance started
@@ -261,6 +290,14 @@ func (m *Module) Invoke(ctx context.Context, op string, payload []byte) ([]byte,
 	inst, err := m.acquire(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if sdk.IsWire(payload) && inst.code.wire != sdk.WireVersion {
+		// A reload swapped in a module without the envelope between the
+		// caller's look at WireVersion and this call: the caller's retry
+		// sends JSON.
+		m.release(inst, true)
+		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true,
+			Message: "the WASM module was reloaded with one that does not read the binary envelope; retry"}
 	}
 	out, err, healthy := inst.call(ctx, op, payload, m.conf.Load())
 	m.release(inst, healthy)

@@ -77,7 +77,8 @@ func (m *Module) Reload(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("wasm %s: reload: the module is closed", m.cfg.Path)
 	}
 	old := m.idle
-	m.code, m.idle = next, []*instance{inst}
+	m.setCode(next)
+	m.idle = []*instance{inst}
 	m.mu.Unlock()
 	for _, i := range old {
 		i.close()

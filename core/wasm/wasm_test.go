@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,6 +126,42 @@ func TestRunawayGuestIsStoppedAtTheDeadline(t *testing.T) {
 	again := l.mustRun(t, "echo", map[string]string{"text": "alive"})
 	if again["text"] != "alive" || again["instance"] == first {
 		t.Errorf("after a runaway guest: %v (first instance %s)", again, first)
+	}
+}
+
+// Machine code cannot be preempted: a guest that never left it would hold
+// up every garbage collection's stop-the-world, and with it the whole host,
+// the timer that stops the guest included. The instrumented guest leaves it
+// every few loop headers; here collections run while a guest spins.
+func TestRunawayGuestDoesNotBlockTheGarbageCollector(t *testing.T) {
+	l := load(t, wasm.Config{Instances: 1}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.run(ctx, "loop", nil)
+		done <- err
+	}()
+	gcs := make(chan struct{})
+	go func() {
+		for range 20 {
+			runtime.GC()
+		}
+		close(gcs)
+	}()
+	select {
+	case <-gcs:
+	case err := <-done:
+		t.Fatalf("the loop ended by itself: %v", err)
+	case <-time.After(time.Minute): // a hang, not a speed: the test would never end
+		t.Fatal("garbage collections are stuck behind a spinning guest")
+	}
+	cancel()
+	if se := sdkErr(t, <-done); se.Code != sdk.CodeCanceled {
+		t.Errorf("canceled spin: %+v", se)
+	}
+	if a := l.mustRun(t, "echo", map[string]string{"text": "alive"}); a["text"] != "alive" {
+		t.Errorf("after the spin: %v", a)
 	}
 }
 
@@ -394,5 +431,35 @@ func TestGuestWithoutTheSDK(t *testing.T) {
 	_, err = m.Invoke(ctx, "fail", nil)
 	if se := sdkErr(t, err); se.Code != sdk.CodeNotFound || se.Field != "id" || se.Message != "nothing here" {
 		t.Errorf("error crossing: %+v", se)
+	}
+	// It does not export the binary envelope's marker: it gets JSON, and a
+	// payload in the envelope (a reload can race the caller's look) is
+	// refused before the guest sees it, retryably.
+	if v := m.WireVersion(); v != 0 {
+		t.Errorf("WireVersion of a guest without the marker: %d", v)
+	}
+	_, err = m.Invoke(ctx, sdk.OpQuote, []byte{0, sdk.WireVersion, 1})
+	if se := sdkErr(t, err); se.Code != sdk.CodeUnavailable || !se.Retryable {
+		t.Errorf("envelope to a JSON-only guest: %+v", se)
+	}
+}
+
+// A guest built with sdk/wasm reads quotes in the binary envelope, and
+// sdk.Remote sends them so.
+func TestSDKGuestSpeaksTheEnvelope(t *testing.T) {
+	path, sum := buildProbe(t, "1")
+	ctx := context.Background()
+	m, err := wasm.Load(ctx, wasm.Config{Path: path, SHA256: sum, CacheDir: cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	if v := m.WireVersion(); v != sdk.WireVersion {
+		t.Fatalf("WireVersion %d, want %d", v, sdk.WireVersion)
+	}
+	model := strings.Repeat("型号", 300)
+	resp, err := sdk.NewRemote(m, sdk.Manifest{}).Quote(ctx, &sdk.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Model: model}})
+	if err != nil || resp.Quote.Remark != model || resp.Quote.Price != sdk.Fen(12345) {
+		t.Fatalf("quote through the envelope: %+v, %v", resp, err)
 	}
 }

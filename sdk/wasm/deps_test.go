@@ -3,10 +3,14 @@
 package wasm_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/wasm/abi"
 )
 
 // A guest's build stays light: the guest SDK, built for GOOS=wasip1, pulls
@@ -27,5 +31,19 @@ func TestGuestBuildPullsInNoPluginMachinery(t *testing.T) {
 		if strings.Contains(deps, heavy) {
 			t.Errorf("a GOOS=wasip1 build of sdk/wasm pulls in %s", heavy)
 		}
+	}
+}
+
+// The marker export names the envelope version the SDK encodes.
+func TestWireMarkerNamesTheSDKsVersion(t *testing.T) {
+	if want := fmt.Sprintf("recyclegate_wire_v%d", sdk.WireVersion); abi.ExportWireMarker != want {
+		t.Fatalf("abi.ExportWireMarker is %q; sdk.WireVersion %d wants %q", abi.ExportWireMarker, sdk.WireVersion, want)
+	}
+	src, err := os.ReadFile("guest.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), "//go:wasmexport "+abi.ExportWireMarker+"\n") {
+		t.Fatalf("guest.go does not export %s", abi.ExportWireMarker)
 	}
 }

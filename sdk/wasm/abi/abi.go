@@ -22,6 +22,11 @@ const (
 	// ExportVersionMarker is a function of no parameters and no results whose
 	// presence declares ABI version 1. The host never calls it.
 	ExportVersionMarker = "recyclegate_abi_v1"
+	// ExportWireMarker is a function of no parameters and no results whose
+	// presence declares that rg_dispatch also reads quote and quote_batch
+	// requests in the binary envelope, version 1 (docs/wasm-abi.md). The host
+	// never calls it; without it the host sends JSON only.
+	ExportWireMarker = "recyclegate_wire_v1"
 	// ExportAlloc is alloc(size i32) -> ptr i32: a region of size bytes of the
 	// guest's memory the host may write. It stays valid until the next call to
 	// alloc, so the host may reuse it for later dispatches while it is large
