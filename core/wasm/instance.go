@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -29,6 +30,8 @@ type instance struct {
 	alloc    api.Function
 	dispatch api.Function
 	stop     api.MutableGlobal // instrument's stop flag; nil when built without it
+	stopMu   sync.Mutex        // serialises writes to stop
+	closing  atomic.Bool       // halted by Module.Close, not by a context
 	stderr   *guestOutput
 
 	cfgGen int // the configuration generation it serves; 0 none, -1 unknown
@@ -133,7 +136,7 @@ func (i *instance) call(ctx context.Context, op string, payload []byte, conf *co
 	// From here the guest runs: the context's end stops it.
 	disarm := i.arm(ctx)
 	defer func() {
-		if disarm() {
+		if disarm() || i.closing.Load() {
 			// Stopped at its next loop, or about to be: either way it must not
 			// serve again.
 			healthy = false
@@ -192,7 +195,7 @@ func (i *instance) arm(ctx context.Context) (disarm func() bool) {
 	}
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		i.stop.Set(1)
+		i.halt()
 		close(fired)
 	})
 	return func() bool {
@@ -204,9 +207,23 @@ func (i *instance) arm(ctx context.Context) (disarm func() bool) {
 	}
 }
 
+// halt sets the stop flag: the guest traps within yieldEvery loop headers.
+func (i *instance) halt() {
+	if i.stop == nil {
+		return
+	}
+	i.stopMu.Lock()
+	i.stop.Set(1)
+	i.stopMu.Unlock()
+}
+
 // stoppedError is the error of a call whose context ended while the guest
 // ran.
 func (i *instance) stoppedError(ctx context.Context) *sdk.Error {
+	if i.closing.Load() && ctx.Err() == nil {
+		return &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true,
+			Message: "the WASM module was closed during the call; the guest was stopped"}
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return &sdk.Error{Code: sdk.CodeDeadlineExceeded, Retryable: true,
 			Message: "the WASM guest was still running at the deadline and was stopped"}

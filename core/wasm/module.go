@@ -102,6 +102,7 @@ type Module struct {
 	mu     sync.Mutex
 	code   *code
 	idle   []*instance
+	busy   map[*instance]struct{} // serving a call: Close stops them
 	closed bool
 
 	wire atomic.Int32 // the code in force's binary envelope version (sdk.WireVersion), 0 none
@@ -418,6 +419,12 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 			return nil, err
 		}
 	}
+	m.mu.Lock()
+	if m.busy == nil {
+		m.busy = map[*instance]struct{}{}
+	}
+	m.busy[inst] = struct{}{}
+	m.mu.Unlock()
 	if conf := m.conf.Load(); conf != nil && inst.cfgGen != conf.gen {
 		if _, err, healthy := inst.call(ctx, sdk.OpConfigure, conf.payload, conf); err != nil {
 			inst.cfgGen = -1
@@ -472,6 +479,7 @@ func (m *Module) startInstance(ctx context.Context, c *code) (*instance, error) 
 // broken, stale (older code) or the module is closed.
 func (m *Module) release(inst *instance, healthy bool) {
 	m.mu.Lock()
+	delete(m.busy, inst)
 	keep := healthy && !m.closed && inst.code == m.code
 	if keep {
 		m.idle = append(m.idle, inst)
@@ -524,6 +532,11 @@ func (m *Module) Close(ctx context.Context) error {
 	idle := m.idle
 	m.idle = nil
 	stop := m.stopWatch
+	for i := range m.busy {
+		// A call in progress ends now (unavailable), not at its deadline.
+		i.closing.Store(true)
+		i.halt()
+	}
 	m.mu.Unlock()
 	if stop != nil {
 		stop()

@@ -165,6 +165,30 @@ func TestRunawayGuestDoesNotBlockTheGarbageCollector(t *testing.T) {
 	}
 }
 
+// Closing a module stops the calls still running in it, now rather than at
+// their deadlines.
+func TestCloseStopsRunningGuests(t *testing.T) {
+	l := load(t, wasm.Config{Instances: 2}, nil)
+	m := l.mod
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		close(started)
+		_, err := l.run(context.Background(), "loop", nil) // no deadline at all
+		done <- err
+	}()
+	<-started
+	for m.Stats().Busy == 0 {
+		runtime.Gosched()
+	}
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if se := sdkErr(t, <-done); se.Code != sdk.CodeUnavailable {
+		t.Errorf("a call running at Close: %+v", se)
+	}
+}
+
 // A guest that grows its memory past the cap fails that call; the module
 // keeps serving.
 func TestMemoryCapFailsTheCall(t *testing.T) {
