@@ -162,11 +162,7 @@ func wasmLatency(o options, log io.Writer) ([]row, error) {
 	}
 	sum := sha256.Sum256(data)
 	fmt.Fprintf(log, "  built the probe guest (%d KB); compiling it...\n", len(data)>>10)
-	direct0 := probe.New("probe", "1")
-	if _, err := direct0.Configure(context.Background(), &sdk.ConfigureRequest{Secrets: map[string]string{"secret": "s"}}); err != nil {
-		return nil, err
-	}
-	base, err := direct(direct0, o.samples/4)
+	base, err := direct(probe.New("probe", "1"), o.samples/4)
 	if err != nil {
 		return nil, err
 	}
