@@ -264,3 +264,15 @@ func TestDispatchEnvelopeErrors(t *testing.T) {
 		t.Fatalf("truncated request: %v", err)
 	}
 }
+
+// A length written in more bytes than it needs still names the right text.
+func TestWireReadsLongLengths(t *testing.T) {
+	p := []byte{wireMarker, WireVersion, wireQuoteRequest}
+	p = append(p, 0x85, 0x00) // category: length 5 in two bytes
+	p = append(p, "phone"...)
+	p = append(p, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) // the rest of the item, detail
+	var req QuoteRequest
+	if err := decodeQuoteRequest(p, &req); err != nil || req.Item.Category != CategoryPhone {
+		t.Fatalf("got %q, %v", req.Item.Category, err)
+	}
+}
