@@ -37,8 +37,9 @@ func deadlineCtx(b *testing.B) context.Context {
 
 // BenchmarkQuote1KB is one quote with a 1 KB request and a 1 KB reply to
 // the same provider (testdata/guest/probe) served three ways: called in
-// process, in process through the JSON envelope every runtime shares, and as
-// a WASM module.
+// process, in process through the JSON envelope (what go-plugin carries), and
+// as a WASM module (the binary envelope); and from the same provider written
+// in C (testdata/cprobe).
 //
 //	go test -run '^$' -bench Quote1KB ./core/wasm
 func BenchmarkQuote1KB(b *testing.B) {
@@ -48,7 +49,7 @@ func BenchmarkQuote1KB(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			resp, err := q.Quote(ctx, req)
-			if err != nil || len(resp.Quote.Remark) != 1024 {
+			if err != nil || len(resp.Quote.Remark) != 1024 || resp.Quote.Price != sdk.Fen(12345) {
 				b.Fatal(err)
 			}
 		}
@@ -62,6 +63,10 @@ func BenchmarkQuote1KB(b *testing.B) {
 		path, sum := buildProbe(b, "1")
 		run(b, sdk.NewRemote(loadBench(b, path, sum), sdk.Manifest{}))
 	})
+	// The same quote from testdata/cprobe, written in C against the ABI:
+	// what the ABI, the envelope and the runtime cost a guest whose language
+	// compiles to compact WebAssembly.
+	b.Run("wasm-c-guest", func(b *testing.B) { run(b, sdk.NewRemote(loadCProbe(b), sdk.Manifest{})) })
 	// What the deadline checks cost a Go guest (a host never runs without
 	// them; the first run compiles the module, seconds).
 	b.Run("wasm-without-deadline-checks", func(b *testing.B) {
