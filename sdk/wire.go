@@ -276,7 +276,20 @@ func (d *wireDec) fail(what string) {
 	d.b = nil
 }
 
+// The readers below have a fast path small enough for the compiler to
+// inline (a one-byte number or length, most of them): a call costs a Go
+// guest compiled to WebAssembly far more than it costs natively.
+
 func (d *wireDec) uint() uint64 {
+	if len(d.b) > 0 && d.b[0] < 0x80 {
+		v := uint64(d.b[0])
+		d.b = d.b[1:]
+		return v
+	}
+	return d.uintSlow()
+}
+
+func (d *wireDec) uintSlow() uint64 {
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
 		d.fail("bad unsigned number")
@@ -287,6 +300,15 @@ func (d *wireDec) uint() uint64 {
 }
 
 func (d *wireDec) int() int64 {
+	if len(d.b) > 0 && d.b[0] < 0x80 {
+		u := d.b[0]
+		d.b = d.b[1:]
+		return int64(u>>1) ^ -int64(u&1)
+	}
+	return d.intSlow()
+}
+
+func (d *wireDec) intSlow() int64 {
 	v, n := binary.Varint(d.b)
 	if n <= 0 {
 		d.fail("bad number")
@@ -325,6 +347,17 @@ func (d *wireDec) raw() []byte {
 }
 
 func (d *wireDec) str() string {
+	if len(d.b) > 0 {
+		if n := int(d.b[0]); n < 0x80 && n < len(d.b) {
+			end := len(d.text) - len(d.b) + 1 + n
+			d.b = d.b[1+n:]
+			return d.text[end-n : end]
+		}
+	}
+	return d.strSlow()
+}
+
+func (d *wireDec) strSlow() string {
 	p := d.raw()
 	if len(p) == 0 || d.err != nil {
 		return ""
@@ -342,16 +375,13 @@ func (d *wireDec) bytes() []byte {
 }
 
 func (d *wireDec) bool() bool {
-	if len(d.b) == 0 {
-		d.fail("message ends early")
-		return false
+	if len(d.b) > 0 && d.b[0] <= 1 {
+		v := d.b[0] == 1
+		d.b = d.b[1:]
+		return v
 	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	if v > 1 {
-		d.fail("bad boolean")
-	}
-	return v == 1
+	d.fail("bad boolean, or the message ends early")
+	return false
 }
 
 func (d *wireDec) float() float64 {
