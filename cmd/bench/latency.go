@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core"
@@ -166,17 +167,40 @@ func wasmLatency(o options, log io.Writer) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
+	rows, err := wasmViaHost("WASM (Go guest)", dir, "probe", wasmPath, hex.EncodeToString(sum[:]), base, o.samples/4)
+	if err != nil {
+		return nil, err
+	}
+	// The same provider written in C against the ABI (committed with its
+	// build command): what the host, the ABI and the runtime add to a guest
+	// whose language compiles to compact WebAssembly.
+	cPath := filepath.Join("core", "wasm", "testdata", "cprobe", "probe.wasm")
+	digest, err := os.ReadFile(cPath + ".sha256")
+	if err != nil {
+		return rows, fmt.Errorf("the C guest (run from the repository root): %w", err)
+	}
+	fields := strings.Fields(string(digest))
+	if len(fields) == 0 {
+		return rows, fmt.Errorf("%s.sha256 is empty", cPath)
+	}
+	cRows, err := wasmViaHost("WASM (C guest)", dir, "cprobe", cPath, fields[0], base, o.samples/4)
+	return append(cRows, rows...), err
+}
+
+// wasmViaHost loads one WASM provider into a host and measures its quotes
+// against base.
+func wasmViaHost(name, dir, id, path, sum string, base []time.Duration, n int) ([]row, error) {
 	cfg := core.Config{DataDir: dir, Tenants: []core.TenantConfig{{ID: "bench", APIKeys: []string{benchKey}}},
-		Providers: []core.ProviderConfig{{ID: "probe", Runtime: core.RuntimeWASM, Path: wasmPath,
-			SHA256: hex.EncodeToString(sum[:]), Config: map[string]string{"secret": "s"}}}}
+		Providers: []core.ProviderConfig{{ID: id, Runtime: core.RuntimeWASM, Path: path, SHA256: sum,
+			Config: map[string]string{"secret": "s"}}}}
 	h, err := core.New(cfg, core.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
-		return nil, fmt.Errorf("loading the WASM guest: %w", err)
+		return nil, fmt.Errorf("loading the %s: %w", name, err)
 	}
 	defer h.Close()
-	in, err := viaHost(h, o.samples/4)
+	in, err := viaHost(h, n)
 	if err != nil {
-		return nil, fmt.Errorf("wasm: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return addedRows("WASM (Go guest)", in, base, 10*time.Microsecond), nil
+	return addedRows(name, in, base, 10*time.Microsecond), nil
 }
