@@ -171,11 +171,7 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(cfg.MemoryPages).
-		// instrument's checks stop a guest at the deadline; wazero's own
-		// would cost a Go guest four times its speed.
-		WithCloseOnContextDone(false)
+	rc := runtimeConfig().WithMemoryLimitPages(cfg.MemoryPages)
 	if cfg.CacheDir != "" {
 		cache, err := compilationCache(cfg.CacheDir)
 		if err != nil {
@@ -597,6 +593,13 @@ func compilationCache(dir string) (wazero.CompilationCache, error) {
 
 var _ sdk.Invoker = (*Module)(nil)
 
+// runtimeConfig is the wazero configuration every module runs on. Its
+// deadline checks are instrument's: wazero's own (WithCloseOnContextDone)
+// would cost a Go guest four times its speed.
+func runtimeConfig() wazero.RuntimeConfig {
+	return wazero.NewRuntimeConfig().WithCloseOnContextDone(false)
+}
+
 // Precompile compiles the module at path into the compilation cache in
 // cacheDir, so a later Load with that CacheDir skips compiling. It neither
 // verifies a digest nor runs the module.
@@ -609,7 +612,12 @@ func Precompile(ctx context.Context, path, cacheDir string) error {
 	if err != nil {
 		return err
 	}
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithCompilationCache(cache))
+	// The same code as Load compiles: instrumented, on a runtime without
+	// wazero's own checks (the cache is keyed by both).
+	if data, err = instrument(data); err != nil {
+		return fmt.Errorf("wasm %s: adding the deadline checks: %w", path, err)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig().WithCompilationCache(cache))
 	defer rt.Close(ctx)
 	compiled, err := rt.CompileModule(ctx, data)
 	if err != nil {
