@@ -31,6 +31,7 @@ type instance struct {
 	dispatch api.Function
 	stop     api.MutableGlobal // instrument's stop flag; nil when built without it
 	stopMu   sync.Mutex        // serialises writes to stop
+	timer    *time.Timer       // halts the instance at a call's deadline (arm)
 	closing  atomic.Bool       // halted by Module.Close, not by a context
 	stderr   *guestOutput
 
@@ -99,9 +100,9 @@ func (m *Module) instantiate(ctx context.Context, c *code) (*instance, error) {
 	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
 		ictx := context.WithValue(ctx, instanceKey{}, inst)
 		inst.callCtx = ictx
-		disarm := inst.arm(ictx)
+		a := inst.arm(ictx)
 		_, err := init.Call(ictx)
-		if disarm() && err != nil {
+		if inst.disarm(a) && err != nil {
 			err = fmt.Errorf("stopped: %w", context.Cause(ctx))
 		}
 		inst.callCtx = nil
@@ -134,9 +135,9 @@ func (i *instance) call(ctx context.Context, op string, payload []byte, conf *co
 	defer func() { i.callCtx, i.pending, i.hasPending = nil, nil, false }()
 
 	// From here the guest runs: the context's end stops it.
-	disarm := i.arm(ctx)
+	a := i.arm(ctx)
 	defer func() {
-		if disarm() || i.closing.Load() {
+		if i.disarm(a) || i.closing.Load() {
 			// Stopped at its next loop, or about to be: either way it must not
 			// serve again.
 			healthy = false
@@ -189,22 +190,54 @@ func (i *instance) call(ctx context.Context, op string, payload []byte, conf *co
 // the guest traps soon after (instrument). disarm reports whether that
 // happened (then the instance must not serve again). An instance built
 // without the flag (Config.noTermination, benchmarks only) cannot be stopped.
-func (i *instance) arm(ctx context.Context) (disarm func() bool) {
+//
+// A context with a deadline (every call the host makes has one) arms the
+// instance's own timer: a Reset and a Stop, nothing allocated. Such a call
+// canceled before its deadline (its client went away) is not stopped
+// mid-run: its guest runs on to its answer or, if it runs away, to the
+// deadline, which bounds it either way. A context without a deadline is
+// watched with context.AfterFunc, which stops the guest on cancellation
+// too and costs a call about a microsecond more.
+func (i *instance) arm(ctx context.Context) armed {
 	if i.stop == nil || ctx.Done() == nil {
-		return func() bool { return false }
+		return armed{}
+	}
+	if d, ok := ctx.Deadline(); ok {
+		if i.timer == nil {
+			i.timer = time.AfterFunc(time.Hour, i.halt)
+		}
+		i.timer.Reset(time.Until(d))
+		return armed{timer: true}
 	}
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		i.halt()
 		close(fired)
 	})
-	return func() bool {
-		if stop() {
+	return armed{stop: stop, fired: fired}
+}
+
+// armed is what arm set up for one call.
+type armed struct {
+	timer bool          // the instance's timer runs
+	stop  func() bool   // or context.AfterFunc's stop
+	fired chan struct{} // closed once AfterFunc's halt is done
+}
+
+// disarm undoes arm and reports whether the instance was halted (or is
+// being halted: either way it must not serve again).
+func (i *instance) disarm(a armed) bool {
+	switch {
+	case a.timer:
+		return !i.timer.Stop()
+	case a.stop != nil:
+		if a.stop() {
 			return false
 		}
-		<-fired
+		<-a.fired
 		return true
 	}
+	return false
 }
 
 // halt sets the stop flag: the guest traps within yieldEvery loop headers.
