@@ -213,6 +213,11 @@ func appendQuoteRequest(dst []byte, req *QuoteRequest) []byte {
 	return e.b
 }
 
+// AppendBinary appends r in the binary envelope (docs/wasm-abi.md) to b,
+// implementing encoding.BinaryAppender. The encoding is canonical: equal
+// requests give equal bytes (the host's quote cache keys on it).
+func (r *QuoteRequest) AppendBinary(b []byte) ([]byte, error) { return appendQuoteRequest(b, r), nil }
+
 func appendQuoteResponse(dst []byte, resp *QuoteResponse) []byte {
 	e := newWireEnc(dst, wireQuoteResponse, quoteSize(&resp.Quote))
 	e.quote(&resp.Quote)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 // different item), and whether a breakdown was asked for.
 func QuoteKey(provider string, req *sdk.QuoteRequest) string {
 	it := req.Item
-	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
 	it.Brand, it.Model, it.Storage, it.RAM, it.Color = norm(it.Brand), norm(it.Model), norm(it.Storage), norm(it.RAM), norm(it.Color)
 	it.Condition = sdk.Condition(norm(string(it.Condition)))
 	it.RepairHistory, it.PurchaseChannel = norm(it.RepairHistory), norm(it.PurchaseChannel)
@@ -34,13 +32,38 @@ func QuoteKey(provider string, req *sdk.QuoteRequest) string {
 		c.TypeID, c.CityID, c.Color = strings.TrimSpace(c.TypeID), strings.TrimSpace(c.CityID), norm(c.Color)
 		it.Car = &c
 	}
-	b, _ := json.Marshal(struct {
-		P string   `json:"p"`
-		I sdk.Item `json:"i"`
-		D bool     `json:"d"`
-	}{provider, it, req.Detail})
+	// The request's binary envelope is canonical (equal requests, equal
+	// bytes) and far cheaper to write than JSON; every request computes its
+	// key, cache hits included.
+	var buf [256]byte
+	b := append(buf[:0], provider...)
+	b = append(b, 0)
+	b, _ = (&sdk.QuoteRequest{Item: it, Detail: req.Detail}).AppendBinary(b)
 	sum := sha256.Sum256(b)
 	return "quote:" + provider + ":" + hex.EncodeToString(sum[:16])
+}
+
+// norm folds case and runs of spaces: "iPhone  14 Pro" is "iphone 14 pro".
+func norm(s string) string {
+	if isNorm(s) {
+		return s
+	}
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
+
+// isNorm reports whether norm would return s unchanged, for the common
+// case (ASCII, already folded) without allocating.
+func isNorm(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80 || ('A' <= c && c <= 'Z') || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+			return false
+		case c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' '):
+			return false
+		}
+	}
+	return true
 }
 
 // Flight makes concurrent calls with one key share one run (singleflight).
