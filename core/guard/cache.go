@@ -45,25 +45,33 @@ func QuoteKey(provider string, req *sdk.QuoteRequest) string {
 
 // norm folds case and runs of spaces: "iPhone  14 Pro" is "iphone 14 pro".
 func norm(s string) string {
-	if isNorm(s) {
+	switch spaced, upper, ascii := scan(s); {
+	case ascii && !spaced && !upper:
 		return s
+	case ascii && !spaced:
+		return strings.ToLower(s)
 	}
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }
 
-// isNorm reports whether norm would return s unchanged, for the common
-// case (ASCII, already folded) without allocating.
-func isNorm(s string) bool {
+// scan reports what norm has to do to s: spaces to fold (leading,
+// trailing, doubled, or other than ' '), upper case, and whether s is
+// ASCII (else norm takes the general path).
+func scan(s string) (spaced, upper, ascii bool) {
+	ascii = true
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 0x80 || ('A' <= c && c <= 'Z') || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
-			return false
+		switch c := s[i]; {
+		case c >= 0x80:
+			return spaced, upper, false
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+			spaced = true
 		case c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' '):
-			return false
+			spaced = true
 		}
 	}
-	return true
+	return spaced, upper, ascii
 }
 
 // Flight makes concurrent calls with one key share one run (singleflight).
