@@ -266,7 +266,17 @@ func (h *Host) start() error {
 			p.done = make(chan struct{})
 			go p.supervise()
 		}
-		h.metrics.up.WithLabelValues(p.id, p.runtime).Set(1)
+		// Read at each scrape, not written at each request.
+		h.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "recyclegate_provider_up",
+			Help:        "1 when the provider is ready to serve, else 0.",
+			ConstLabels: prometheus.Labels{"provider": p.id, "runtime": p.runtime},
+		}, func() float64 {
+			if p.info().State == StateReady {
+				return 1
+			}
+			return 0
+		}))
 	}
 	h.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "recyclegate_providers_ready", Help: "Providers ready to serve.",
@@ -322,11 +332,6 @@ func (h *Host) Providers() []ProviderInfo {
 	for i, p := range h.order {
 		out[i] = p.info()
 		out[i].Guards = h.guardInfo(p.id)
-		up := 0.0
-		if out[i].State == StateReady {
-			up = 1
-		}
-		h.metrics.up.WithLabelValues(p.id, p.runtime).Set(up)
 	}
 	return out
 }

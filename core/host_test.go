@@ -157,6 +157,10 @@ func TestKilledPluginIsRestartedAndCallsFailFast(t *testing.T) {
 	}
 	// Calls made while the plugin is down answer at once, never hang.
 	killed := time.Now()
+	up := func() float64 {
+		return metric(t, h, "recyclegate_provider_up", map[string]string{"provider": "fake", "runtime": core.RuntimeBuiltin})
+	}
+	sawDown := false
 	for {
 		res, err := quote(t, h, "iPhone 14 Pro", 3*time.Second)
 		if err != nil {
@@ -168,6 +172,7 @@ func TestKilledPluginIsRestartedAndCallsFailFast(t *testing.T) {
 		if code := res.Errors[0].Code; code != sdk.CodeUnavailable {
 			t.Fatalf("while the plugin is down: code %s (%s), want unavailable", code, res.Errors[0].Message)
 		}
+		sawDown = sawDown || up() == 0
 		if time.Since(killed) > 10*time.Second {
 			t.Fatal("plugin not back within 10s")
 		}
@@ -177,6 +182,10 @@ func TestKilledPluginIsRestartedAndCallsFailFast(t *testing.T) {
 	info := h.Providers()[0]
 	if info.PID == pid || info.Restarts != 1 || info.State != core.StateReady {
 		t.Fatalf("after restart: %+v (old pid %d)", info, pid)
+	}
+	// The up gauge is read at each scrape: 0 while the plugin was down, 1 again.
+	if !sawDown || up() != 1 {
+		t.Fatalf("recyclegate_provider_up: never 0 while down (%v), or %v after the restart", !sawDown, up())
 	}
 }
 

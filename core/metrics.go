@@ -12,7 +12,6 @@ type metrics struct {
 	calls    *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	restarts *prometheus.CounterVec
-	up       *prometheus.GaugeVec
 	quotes   *prometheus.CounterVec
 	guardMetrics
 }
@@ -33,17 +32,13 @@ func newMetrics() *metrics {
 			Name: "recyclegate_plugin_restarts_total",
 			Help: "Times a provider's plugin process was restarted after it ended.",
 		}, []string{"provider"}),
-		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "recyclegate_provider_up",
-			Help: "1 when the provider is ready to serve, else 0.",
-		}, []string{"provider", "runtime"}),
 		quotes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "recyclegate_quote_requests_total",
 			Help: "Quote requests, by outcome: answered (at least one quote), empty, refused.",
 		}, []string{"outcome"}),
 	}
 	m.guardMetrics = newGuardMetrics(m.reg)
-	m.reg.MustRegister(m.calls, m.latency, m.restarts, m.up, m.quotes,
+	m.reg.MustRegister(m.calls, m.latency, m.restarts, m.quotes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
