@@ -73,6 +73,20 @@ func TestDescribeConfigureAndOwnConfig(t *testing.T) {
 
 // The guest reads the host's real wall clock and crypto/rand, never
 // wazero's defaults (a fake clock fixed in 2022 and a deterministic source).
+// A guest's context carries the caller's deadline, and is done once the
+// call has returned (a provider that kept it sees it canceled).
+func TestGuestContext(t *testing.T) {
+	l := load(t, wasm.Config{Instances: 1}, nil)
+	a := l.mustRun(t, "deadline", nil) // mustRun gives 30 s
+	left, _ := strconv.Atoi(a["left_ms"])
+	if a["has_deadline"] != "true" || left <= 0 || left > 30_000 || a["err"] != "<nil>" {
+		t.Fatalf("inside the call: %v", a)
+	}
+	if k := l.mustRun(t, "kept", nil); k["err"] != context.Canceled.Error() || k["done"] != "true" {
+		t.Fatalf("the first call's context, after it returned: %v", k)
+	}
+}
+
 func TestRealClockAndRandomness(t *testing.T) {
 	a := load(t, wasm.Config{}, nil)
 	b := load(t, wasm.Config{}, nil)

@@ -111,25 +111,35 @@ var background = context.Background()
 // starts the timer behind Done only when someone asks for Done (an HTTP
 // request, a child context). Most calls never do, and a timer is costly in
 // a guest. The host stops a guest still running at the deadline whatever
-// the guest does with its context.
+// the guest does with its context. Once the call has returned, the context
+// is canceled, as one from context.WithTimeout would be.
 type callContext struct {
 	deadline time.Time
 	once     sync.Once
 	timed    context.Context
 	cancel   context.CancelFunc
+	returned bool
 }
 
 func (c *callContext) Deadline() (time.Time, bool) { return c.deadline, true }
 func (c *callContext) Value(key any) any           { return nil }
 
 func (c *callContext) Done() <-chan struct{} {
-	c.once.Do(func() { c.timed, c.cancel = context.WithDeadline(background, c.deadline) })
+	c.once.Do(func() {
+		c.timed, c.cancel = context.WithDeadline(background, c.deadline)
+		if c.returned {
+			c.cancel()
+		}
+	})
 	return c.timed.Done()
 }
 
 func (c *callContext) Err() error {
 	if c.timed != nil {
 		return c.timed.Err()
+	}
+	if c.returned {
+		return context.Canceled
 	}
 	if !Now().Before(c.deadline) {
 		return context.DeadlineExceeded
@@ -138,6 +148,7 @@ func (c *callContext) Err() error {
 }
 
 func (c *callContext) stop() {
+	c.returned = true
 	if c.cancel != nil {
 		c.cancel()
 	}

@@ -33,6 +33,7 @@ type Provider struct {
 	instance string
 	busy     bool
 	hoard    [][]byte
+	kept     context.Context // the context of the last "deadline" call
 }
 
 // New returns a probe.
@@ -152,6 +153,20 @@ func (p *Provider) SearchCatalog(ctx context.Context, req *sdk.SearchCatalogRequ
 		attrs["has_deadline"] = strconv.FormatBool(ok)
 		if ok {
 			attrs["left_ms"] = strconv.FormatInt(time.Until(dl).Milliseconds(), 10)
+		}
+		attrs["err"] = fmt.Sprint(ctx.Err())
+		p.kept = ctx
+	case "kept":
+		// The context of an earlier call, looked at after that call returned.
+		if p.kept == nil {
+			return nil, sdk.Errorf(sdk.CodeNotFound, "no deadline call yet")
+		}
+		attrs["err"] = fmt.Sprint(p.kept.Err())
+		select {
+		case <-p.kept.Done():
+			attrs["done"] = "true"
+		default:
+			attrs["done"] = "false"
 		}
 	default:
 		return nil, sdk.InvalidField("query", "unknown command %q", req.Query)
