@@ -50,14 +50,18 @@ func instrument(data []byte) ([]byte, error) {
 
 	// The stop global's index: after the imported globals and the module's own.
 	var importedGlobals, definedGlobals uint32
+	hasMemory := false // the check's memory.grow needs memory 0
 	for _, s := range sections {
 		switch s.id {
 		case 2:
-			n, err := countImportedGlobals(s.body)
+			n, mem, err := countImports(s.body)
 			if err != nil {
 				return nil, fmt.Errorf("import section: %w", err)
 			}
-			importedGlobals = n
+			importedGlobals, hasMemory = n, hasMemory || mem
+		case 5:
+			sr := &reader{b: s.body}
+			hasMemory = hasMemory || sr.u32() > 0
 		case 6:
 			sr := &reader{b: s.body}
 			definedGlobals = sr.u32()
@@ -65,6 +69,9 @@ func instrument(data []byte) ([]byte, error) {
 				return nil, fmt.Errorf("global section: %w", sr.err)
 			}
 		}
+	}
+	if !hasMemory {
+		return nil, errors.New("the module has no memory (the ABI needs one, exported as \"memory\")")
 	}
 	stop := importedGlobals + definedGlobals
 	count := stop + 1
@@ -217,9 +224,10 @@ func exportsName(body []byte, name string) bool {
 	return false
 }
 
-func countImportedGlobals(body []byte) (uint32, error) {
+// countImports counts the imported globals, and reports whether a memory
+// is imported.
+func countImports(body []byte) (globals uint32, memory bool, err error) {
 	r := &reader{b: body}
-	var globals uint32
 	for n := r.u32(); n > 0 && r.err == nil; n-- {
 		r.bytes(int(r.u32())) // module
 		r.bytes(int(r.u32())) // name
@@ -231,15 +239,16 @@ func countImportedGlobals(body []byte) (uint32, error) {
 			r.limits()
 		case 2: // memory: limits
 			r.limits()
+			memory = true
 		case 3: // global: valtype, mutability
 			r.byte()
 			r.byte()
 			globals++
 		default:
-			return 0, fmt.Errorf("import of unknown kind %d", kind)
+			return 0, false, fmt.Errorf("import of unknown kind %d", kind)
 		}
 	}
-	return globals, r.err
+	return globals, memory, r.err
 }
 
 // instrumentCode rewrites every function body of a code section, adding

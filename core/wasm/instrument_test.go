@@ -129,6 +129,10 @@ func TestInstrumentRefusesWhatItCannotRead(t *testing.T) {
 	// handling proposal, which wazero does not run either).
 	i := strings.LastIndex(string(unknown), "\x03\x40\x0c\x00")
 	unknown[i+2] = 0x06
+	noMemory := []byte(strings.Replace(string(good), "\x05\x03\x01\x00\x01", "", 1))
+	if _, err := instrument(noMemory); err == nil || !strings.Contains(err.Error(), "no memory") {
+		t.Errorf("a module without memory: %v", err)
+	}
 	for name, data := range map[string][]byte{
 		"empty":          nil,
 		"not wasm":       []byte("\x7fELF\x02\x01\x01\x00"),
