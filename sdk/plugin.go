@@ -102,15 +102,31 @@ func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	return nil
 }
 
-// GRPCClient returns the host side of the connection.
-func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &GRPCClient{client: providerv1.NewProviderClient(c)}, nil
+// GRPCClient returns the host side of the connection. It asks the plugin
+// which encodings it reads (Features): a plugin built with this SDK gets
+// quotes in the binary envelope, an older one (Unimplemented) or one that
+// does not answer in time keeps to JSON.
+func (p *GRPCPlugin) GRPCClient(ctx context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	client := &GRPCClient{client: providerv1.NewProviderClient(c)}
+	fctx, cancel := context.WithTimeout(ctx, featuresTimeout)
+	defer cancel()
+	if f, err := client.client.Features(fctx, &providerv1.FeaturesRequest{}); err == nil {
+		client.wire = int(f.WireVersion)
+	}
+	return client, nil
 }
+
+// featuresTimeout bounds the Features question when a plugin starts.
+const featuresTimeout = 5 * time.Second
 
 type grpcServer struct {
 	providerv1.UnimplementedProviderServer
 	impl   Provider
 	logger *slog.Logger
+}
+
+func (s *grpcServer) Features(context.Context, *providerv1.FeaturesRequest) (*providerv1.FeaturesResponse, error) {
+	return &providerv1.FeaturesResponse{WireVersion: WireVersion}, nil
 }
 
 func (s *grpcServer) Invoke(ctx context.Context, req *providerv1.InvokeRequest) (*providerv1.InvokeResponse, error) {
@@ -125,7 +141,12 @@ func (s *grpcServer) Invoke(ctx context.Context, req *providerv1.InvokeRequest) 
 // The caller's deadline travels with every call.
 type GRPCClient struct {
 	client providerv1.ProviderClient
+	wire   int // the binary envelope version the plugin reads, 0 none
 }
+
+// WireVersion implements WireInvoker: the binary envelope version the
+// plugin said it reads when it started, 0 for JSON only.
+func (c *GRPCClient) WireVersion() int { return c.wire }
 
 // Invoke sends one operation to the plugin. A transport failure (the plugin
 // died, the connection broke) is unavailable; a passed deadline is
@@ -177,4 +198,4 @@ func errorFromProto(p *providerv1.Error) *Error {
 	}
 }
 
-var _ Invoker = (*GRPCClient)(nil)
+var _ WireInvoker = (*GRPCClient)(nil)

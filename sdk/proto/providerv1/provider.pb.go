@@ -24,6 +24,88 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type FeaturesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeaturesRequest) Reset() {
+	*x = FeaturesRequest{}
+	mi := &file_providerv1_provider_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeaturesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeaturesRequest) ProtoMessage() {}
+
+func (x *FeaturesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_providerv1_provider_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeaturesRequest.ProtoReflect.Descriptor instead.
+func (*FeaturesRequest) Descriptor() ([]byte, []int) {
+	return file_providerv1_provider_proto_rawDescGZIP(), []int{0}
+}
+
+type FeaturesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The binary envelope version (sdk.WireVersion) in which the plugin reads
+	// quote and quote_batch requests; 0 for none.
+	WireVersion   int32 `protobuf:"varint,1,opt,name=wire_version,json=wireVersion,proto3" json:"wire_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeaturesResponse) Reset() {
+	*x = FeaturesResponse{}
+	mi := &file_providerv1_provider_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeaturesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeaturesResponse) ProtoMessage() {}
+
+func (x *FeaturesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_providerv1_provider_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeaturesResponse.ProtoReflect.Descriptor instead.
+func (*FeaturesResponse) Descriptor() ([]byte, []int) {
+	return file_providerv1_provider_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *FeaturesResponse) GetWireVersion() int32 {
+	if x != nil {
+		return x.WireVersion
+	}
+	return 0
+}
+
 type InvokeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One of: describe, configure, quote, quote_batch, catalog.search,
@@ -37,7 +119,7 @@ type InvokeRequest struct {
 
 func (x *InvokeRequest) Reset() {
 	*x = InvokeRequest{}
-	mi := &file_providerv1_provider_proto_msgTypes[0]
+	mi := &file_providerv1_provider_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +131,7 @@ func (x *InvokeRequest) String() string {
 func (*InvokeRequest) ProtoMessage() {}
 
 func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_providerv1_provider_proto_msgTypes[0]
+	mi := &file_providerv1_provider_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +144,7 @@ func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeRequest.ProtoReflect.Descriptor instead.
 func (*InvokeRequest) Descriptor() ([]byte, []int) {
-	return file_providerv1_provider_proto_rawDescGZIP(), []int{0}
+	return file_providerv1_provider_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *InvokeRequest) GetOp() string {
@@ -90,7 +172,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_providerv1_provider_proto_msgTypes[1]
+	mi := &file_providerv1_provider_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -102,7 +184,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_providerv1_provider_proto_msgTypes[1]
+	mi := &file_providerv1_provider_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -115,7 +197,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_providerv1_provider_proto_rawDescGZIP(), []int{1}
+	return file_providerv1_provider_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *InvokeResponse) GetPayload() []byte {
@@ -148,7 +230,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_providerv1_provider_proto_msgTypes[2]
+	mi := &file_providerv1_provider_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -160,7 +242,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_providerv1_provider_proto_msgTypes[2]
+	mi := &file_providerv1_provider_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -173,7 +255,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_providerv1_provider_proto_rawDescGZIP(), []int{2}
+	return file_providerv1_provider_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Error) GetCode() string {
@@ -229,7 +311,10 @@ var File_providerv1_provider_proto protoreflect.FileDescriptor
 
 const file_providerv1_provider_proto_rawDesc = "" +
 	"\n" +
-	"\x19providerv1/provider.proto\x12\x17recyclegate.provider.v1\"9\n" +
+	"\x19providerv1/provider.proto\x12\x17recyclegate.provider.v1\"\x11\n" +
+	"\x0fFeaturesRequest\"5\n" +
+	"\x10FeaturesResponse\x12!\n" +
+	"\fwire_version\x18\x01 \x01(\x05R\vwireVersion\"9\n" +
 	"\rInvokeRequest\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\"`\n" +
@@ -243,9 +328,10 @@ const file_providerv1_provider_proto_rawDesc = "" +
 	"\tretryable\x18\x04 \x01(\bR\tretryable\x12$\n" +
 	"\x0eretry_after_ms\x18\x05 \x01(\x03R\fretryAfterMs\x12#\n" +
 	"\rprovider_code\x18\x06 \x01(\tR\fproviderCode\x12)\n" +
-	"\x10provider_message\x18\a \x01(\tR\x0fproviderMessage2e\n" +
+	"\x10provider_message\x18\a \x01(\tR\x0fproviderMessage2\xc6\x01\n" +
 	"\bProvider\x12Y\n" +
-	"\x06Invoke\x12&.recyclegate.provider.v1.InvokeRequest\x1a'.recyclegate.provider.v1.InvokeResponseBDZBgithub.com/recyclegate/recyclegate/sdk/proto/providerv1;providerv1b\x06proto3"
+	"\x06Invoke\x12&.recyclegate.provider.v1.InvokeRequest\x1a'.recyclegate.provider.v1.InvokeResponse\x12_\n" +
+	"\bFeatures\x12(.recyclegate.provider.v1.FeaturesRequest\x1a).recyclegate.provider.v1.FeaturesResponseBDZBgithub.com/recyclegate/recyclegate/sdk/proto/providerv1;providerv1b\x06proto3"
 
 var (
 	file_providerv1_provider_proto_rawDescOnce sync.Once
@@ -259,18 +345,22 @@ func file_providerv1_provider_proto_rawDescGZIP() []byte {
 	return file_providerv1_provider_proto_rawDescData
 }
 
-var file_providerv1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_providerv1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_providerv1_provider_proto_goTypes = []any{
-	(*InvokeRequest)(nil),  // 0: recyclegate.provider.v1.InvokeRequest
-	(*InvokeResponse)(nil), // 1: recyclegate.provider.v1.InvokeResponse
-	(*Error)(nil),          // 2: recyclegate.provider.v1.Error
+	(*FeaturesRequest)(nil),  // 0: recyclegate.provider.v1.FeaturesRequest
+	(*FeaturesResponse)(nil), // 1: recyclegate.provider.v1.FeaturesResponse
+	(*InvokeRequest)(nil),    // 2: recyclegate.provider.v1.InvokeRequest
+	(*InvokeResponse)(nil),   // 3: recyclegate.provider.v1.InvokeResponse
+	(*Error)(nil),            // 4: recyclegate.provider.v1.Error
 }
 var file_providerv1_provider_proto_depIdxs = []int32{
-	2, // 0: recyclegate.provider.v1.InvokeResponse.error:type_name -> recyclegate.provider.v1.Error
-	0, // 1: recyclegate.provider.v1.Provider.Invoke:input_type -> recyclegate.provider.v1.InvokeRequest
-	1, // 2: recyclegate.provider.v1.Provider.Invoke:output_type -> recyclegate.provider.v1.InvokeResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
+	4, // 0: recyclegate.provider.v1.InvokeResponse.error:type_name -> recyclegate.provider.v1.Error
+	2, // 1: recyclegate.provider.v1.Provider.Invoke:input_type -> recyclegate.provider.v1.InvokeRequest
+	0, // 2: recyclegate.provider.v1.Provider.Features:input_type -> recyclegate.provider.v1.FeaturesRequest
+	3, // 3: recyclegate.provider.v1.Provider.Invoke:output_type -> recyclegate.provider.v1.InvokeResponse
+	1, // 4: recyclegate.provider.v1.Provider.Features:output_type -> recyclegate.provider.v1.FeaturesResponse
+	3, // [3:5] is the sub-list for method output_type
+	1, // [1:3] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
 	1, // [1:1] is the sub-list for extension extendee
 	0, // [0:1] is the sub-list for field type_name
@@ -287,7 +377,7 @@ func file_providerv1_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_providerv1_provider_proto_rawDesc), len(file_providerv1_provider_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

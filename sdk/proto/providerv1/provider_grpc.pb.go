@@ -22,7 +22,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Provider_Invoke_FullMethodName = "/recyclegate.provider.v1.Provider/Invoke"
+	Provider_Invoke_FullMethodName   = "/recyclegate.provider.v1.Provider/Invoke"
+	Provider_Features_FullMethodName = "/recyclegate.provider.v1.Provider/Features"
 )
 
 // ProviderClient is the client API for Provider service.
@@ -36,6 +37,9 @@ const (
 // one encoding, and new optional fields never break an older plugin.
 type ProviderClient interface {
 	Invoke(ctx context.Context, in *InvokeRequest, opts ...grpc.CallOption) (*InvokeResponse, error)
+	// Features tells what the plugin's SDK speaks beyond JSON. A plugin built
+	// before it existed answers Unimplemented, and the host keeps to JSON.
+	Features(ctx context.Context, in *FeaturesRequest, opts ...grpc.CallOption) (*FeaturesResponse, error)
 }
 
 type providerClient struct {
@@ -56,6 +60,16 @@ func (c *providerClient) Invoke(ctx context.Context, in *InvokeRequest, opts ...
 	return out, nil
 }
 
+func (c *providerClient) Features(ctx context.Context, in *FeaturesRequest, opts ...grpc.CallOption) (*FeaturesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FeaturesResponse)
+	err := c.cc.Invoke(ctx, Provider_Features_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProviderServer is the server API for Provider service.
 // All implementations must embed UnimplementedProviderServer
 // for forward compatibility.
@@ -67,6 +81,9 @@ func (c *providerClient) Invoke(ctx context.Context, in *InvokeRequest, opts ...
 // one encoding, and new optional fields never break an older plugin.
 type ProviderServer interface {
 	Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error)
+	// Features tells what the plugin's SDK speaks beyond JSON. A plugin built
+	// before it existed answers Unimplemented, and the host keeps to JSON.
+	Features(context.Context, *FeaturesRequest) (*FeaturesResponse, error)
 	mustEmbedUnimplementedProviderServer()
 }
 
@@ -79,6 +96,9 @@ type UnimplementedProviderServer struct{}
 
 func (UnimplementedProviderServer) Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Invoke not implemented")
+}
+func (UnimplementedProviderServer) Features(context.Context, *FeaturesRequest) (*FeaturesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Features not implemented")
 }
 func (UnimplementedProviderServer) mustEmbedUnimplementedProviderServer() {}
 func (UnimplementedProviderServer) testEmbeddedByValue()                  {}
@@ -119,6 +139,24 @@ func _Provider_Invoke_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Provider_Features_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FeaturesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderServer).Features(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Provider_Features_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderServer).Features(ctx, req.(*FeaturesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Provider_ServiceDesc is the grpc.ServiceDesc for Provider service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -129,6 +167,10 @@ var Provider_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Invoke",
 			Handler:    _Provider_Invoke_Handler,
+		},
+		{
+			MethodName: "Features",
+			Handler:    _Provider_Features_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
