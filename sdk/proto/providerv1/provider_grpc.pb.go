@@ -34,7 +34,9 @@ const (
 // dispatch call: op names the operation, payload is the JSON encoding of the
 // sdk request type, and the answer is the JSON of the sdk response type or a
 // typed Error. The same envelope crosses the WASM ABI, so both runtimes share
-// one encoding, and new optional fields never break an older plugin.
+// one encoding, and new optional fields never break an older plugin. quote
+// and quote_batch cross in the binary envelope (docs/wasm-abi.md) instead
+// when Features says the plugin reads it.
 type ProviderClient interface {
 	Invoke(ctx context.Context, in *InvokeRequest, opts ...grpc.CallOption) (*InvokeResponse, error)
 	// Features tells what the plugin's SDK speaks beyond JSON. A plugin built
@@ -78,7 +80,9 @@ func (c *providerClient) Features(ctx context.Context, in *FeaturesRequest, opts
 // dispatch call: op names the operation, payload is the JSON encoding of the
 // sdk request type, and the answer is the JSON of the sdk response type or a
 // typed Error. The same envelope crosses the WASM ABI, so both runtimes share
-// one encoding, and new optional fields never break an older plugin.
+// one encoding, and new optional fields never break an older plugin. quote
+// and quote_batch cross in the binary envelope (docs/wasm-abi.md) instead
+// when Features says the plugin reads it.
 type ProviderServer interface {
 	Invoke(context.Context, *InvokeRequest) (*InvokeResponse, error)
 	// Features tells what the plugin's SDK speaks beyond JSON. A plugin built
