@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,5 +74,41 @@ func TestGuestInC(t *testing.T) {
 	_, err = r.SearchCatalog(ctx, &sdk.SearchCatalogRequest{Query: "x"})
 	if se := sdkErr(t, err); se.Code != sdk.CodeUnsupported {
 		t.Errorf("catalog: %+v", se)
+	}
+}
+
+// A module's instrumented bytes are kept beside the compiled code, so a
+// restart does not instrument again; a damaged entry is replaced.
+func TestInstrumentedModulesAreCached(t *testing.T) {
+	digest, err := os.ReadFile("testdata/cprobe/probe.wasm.sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := strings.Fields(string(digest))[0]
+	dir := t.TempDir()
+	load := func() {
+		t.Helper()
+		ctx := context.Background()
+		m, err := wasm.Load(ctx, wasm.Config{Path: "testdata/cprobe/probe.wasm", SHA256: sum, CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close(ctx)
+		resp, err := sdk.NewRemote(m, sdk.Manifest{}).Quote(ctx, &sdk.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Model: "x"}})
+		if err != nil || resp.Quote.Remark != "x" {
+			t.Fatalf("quote: %+v %v", resp, err)
+		}
+	}
+	load()
+	entries, _ := filepath.Glob(filepath.Join(dir, "instrumented", sum+"-v*.wasm"))
+	if len(entries) != 1 {
+		t.Fatalf("instrumented cache entries: %v", entries)
+	}
+	if err := os.WriteFile(entries[0], []byte("not a module"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load()
+	if b, err := os.ReadFile(entries[0]); err != nil || string(b[:4]) != "\x00asm" {
+		t.Fatalf("the damaged entry was not replaced: %q %v", b, err)
 	}
 }

@@ -4,11 +4,60 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 )
 
 // stopExport is the mutable i32 global instrument adds to a module: the host
 // sets it to 1 to stop the instance, and the guest traps soon after.
 const stopExport = "__recyclegate_stop"
+
+// instrumentVersion names what instrument writes; bump it when the checks
+// change, so modules instrumented before are not read back from a cache.
+const instrumentVersion = "1"
+
+// instrumentCached is instrument, its result kept in dir (the compilation
+// cache's directory) under the original module's digest: instrumenting an
+// 11.7 MB Go module takes about 40 ms, reading it back a few. The cache is
+// trusted as wazero's compiled code beside it is; a file that is not a
+// module fails compilation, and the caller instruments afresh
+// (instrumentFresh).
+func instrumentCached(data []byte, sum [32]byte, dir string) (out []byte, cached bool, err error) {
+	if dir == "" {
+		out, err = instrument(data)
+		return out, false, err
+	}
+	path := instrumentedPath(dir, sum)
+	if out, err := os.ReadFile(path); err == nil {
+		return out, true, nil
+	}
+	out, err = instrumentFresh(data, path)
+	return out, false, err
+}
+
+// instrumentedPath is where instrumentCached keeps a module's instrumented
+// bytes.
+func instrumentedPath(dir string, sum [32]byte) string {
+	return filepath.Join(dir, "instrumented", fmt.Sprintf("%x-v%s.wasm", sum, instrumentVersion))
+}
+
+// instrumentFresh instruments data and writes the result to path
+// atomically (a failed write only costs the next load the work again).
+func instrumentFresh(data []byte, path string) ([]byte, error) {
+	out, err := instrument(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err == nil {
+		if f, err := os.CreateTemp(filepath.Dir(path), ".instrumented-*"); err == nil {
+			_, werr := f.Write(out)
+			if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), path) != nil {
+				_ = os.Remove(f.Name())
+			}
+		}
+	}
+	return out, nil
+}
 
 // yieldEvery is how many loop headers a guest passes between two visits to
 // the Go runtime: the bound on how long a runaway guest delays a garbage

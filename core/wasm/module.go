@@ -222,13 +222,21 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 // compile compiles data and checks it is a recyclegate ABI v1 reactor.
 func (m *Module) compile(ctx context.Context, data []byte, sum [sha256.Size]byte, gen int) (*code, error) {
 	instrumented := !m.cfg.noTermination
+	original := data
+	cached := false
 	if instrumented {
 		var err error
-		if data, err = instrument(data); err != nil {
+		if data, cached, err = instrumentCached(original, sum, m.cfg.CacheDir); err != nil {
 			return nil, fmt.Errorf("wasm %s: adding the deadline checks: %w", m.cfg.Path, err)
 		}
 	}
 	compiled, err := m.rt.CompileModule(ctx, data)
+	if err != nil && cached {
+		// A damaged cache entry: instrument afresh, and replace it.
+		if data, err = instrumentFresh(original, instrumentedPath(m.cfg.CacheDir, sum)); err == nil {
+			compiled, err = m.rt.CompileModule(ctx, data)
+		}
+	}
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "memory") && strings.Contains(msg, "limit") {
@@ -614,7 +622,7 @@ func Precompile(ctx context.Context, path, cacheDir string) error {
 	}
 	// The same code as Load compiles: instrumented, on a runtime without
 	// wazero's own checks (the cache is keyed by both).
-	if data, err = instrument(data); err != nil {
+	if data, _, err = instrumentCached(data, sha256.Sum256(data), cacheDir); err != nil {
 		return fmt.Errorf("wasm %s: adding the deadline checks: %w", path, err)
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, runtimeConfig().WithCompilationCache(cache))

@@ -432,15 +432,20 @@ func TestCompilationCacheOnDisk(t *testing.T) {
 			t.Fatalf("load %d: %v", i, err)
 		}
 		m.Close(ctx)
-		n := 0
-		filepath.WalkDir(dir, func(_ string, d os.DirEntry, _ error) error {
-			if d != nil && !d.IsDir() {
-				n++
+		// One compiled module, and the instrumented bytes it was compiled from.
+		compiled, instrumented := 0, 0
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, _ error) error {
+			switch {
+			case d == nil || d.IsDir():
+			case filepath.Base(filepath.Dir(p)) == "instrumented":
+				instrumented++
+			default:
+				compiled++
 			}
 			return nil
 		})
-		if n != 1 {
-			t.Fatalf("load %d: %d files in the cache directory, want 1", i, n)
+		if compiled != 1 || instrumented != 1 {
+			t.Fatalf("load %d: %d compiled and %d instrumented modules in the cache directory, want 1 and 1", i, compiled, instrumented)
 		}
 	}
 }
