@@ -264,13 +264,13 @@ func appendQuoteBatchResponse(dst []byte, resp *QuoteBatchResponse) []byte {
 }
 
 // wireDec reads fields; the first malformed field sets err and every later
-// read returns a zero value, so a decoder checks err once at the end.
-// Strings are cut from one copy of the whole message (text), made once:
-// one allocation per message instead of one per field, which is most of
-// what decoding costs a guest.
+// read returns a zero value, so a decoder checks err once at the end. It
+// reads from one string copy of the whole message, made once, and cuts
+// every string field from it: one allocation per message instead of one per
+// field, which is most of what decoding costs a guest.
 type wireDec struct {
-	b    []byte
-	text string // the message after its header, as one string
+	text string // the message after its header
+	off  int    // where the next field starts
 	err  error
 }
 
@@ -278,49 +278,45 @@ func (d *wireDec) fail(what string) {
 	if d.err == nil {
 		d.err = fmt.Errorf("binary envelope: %s", what)
 	}
-	d.b = nil
+	d.off = len(d.text)
 }
+
+// left is how many bytes remain.
+func (d *wireDec) left() int { return len(d.text) - d.off }
 
 // The readers below have a fast path small enough for the compiler to
 // inline (a one-byte number or length, most of them): a call costs a Go
 // guest compiled to WebAssembly far more than it costs natively.
 
 func (d *wireDec) uint() uint64 {
-	if len(d.b) > 0 && d.b[0] < 0x80 {
-		v := uint64(d.b[0])
-		d.b = d.b[1:]
-		return v
+	if i := d.off; i < len(d.text) && d.text[i] < 0x80 {
+		d.off++
+		return uint64(d.text[i])
 	}
 	return d.uintSlow()
 }
 
+// uintSlow reads an unsigned LEB128 of up to 64 bits.
 func (d *wireDec) uintSlow() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("bad unsigned number")
-		return 0
+	var v uint64
+	for shift, i := uint(0), d.off; i < len(d.text) && shift < 64; shift, i = shift+7, i+1 {
+		c := d.text[i]
+		if shift == 63 && c > 1 {
+			break // overflows 64 bits
+		}
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			d.off = i + 1
+			return v
+		}
 	}
-	d.b = d.b[n:]
-	return v
+	d.fail("bad unsigned number")
+	return 0
 }
 
 func (d *wireDec) int() int64 {
-	if len(d.b) > 0 && d.b[0] < 0x80 {
-		u := d.b[0]
-		d.b = d.b[1:]
-		return int64(u>>1) ^ -int64(u&1)
-	}
-	return d.intSlow()
-}
-
-func (d *wireDec) intSlow() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("bad number")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
+	u := d.uint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 // small reads an int that must fit a Go int of any platform.
@@ -337,66 +333,56 @@ func (d *wireDec) small() int {
 // what is left, which bounds what a hostile length can make us allocate.
 func (d *wireDec) count(min int) int {
 	v := d.uint()
-	if v > uint64(len(d.b)/min) {
+	if v > uint64(d.left()/min) {
 		d.fail("length past the end of the message")
 		return 0
 	}
 	return int(v)
 }
 
-func (d *wireDec) raw() []byte {
-	n := d.count(1)
-	p := d.b[:n:n]
-	d.b = d.b[n:]
-	return p
-}
-
 func (d *wireDec) str() string {
-	if len(d.b) > 0 {
-		if n := int(d.b[0]); n < 0x80 && n < len(d.b) {
-			end := len(d.text) - len(d.b) + 1 + n
-			d.b = d.b[1+n:]
-			return d.text[end-n : end]
+	if i := d.off; i < len(d.text) {
+		if n := int(d.text[i]); n < 0x80 && n < len(d.text)-i {
+			d.off = i + 1 + n
+			return d.text[i+1 : i+1+n]
 		}
 	}
 	return d.strSlow()
 }
 
 func (d *wireDec) strSlow() string {
-	p := d.raw()
-	if len(p) == 0 || d.err != nil {
-		return ""
-	}
-	end := len(d.text) - len(d.b) // raw has moved past the field
-	return d.text[end-len(p) : end]
+	n := d.count(1)
+	s := d.text[d.off : d.off+n]
+	d.off += n
+	return s
 }
 
 func (d *wireDec) bytes() []byte {
-	p := d.raw()
-	if len(p) == 0 {
+	s := d.str()
+	if s == "" {
 		return nil
 	}
-	return append([]byte(nil), p...)
+	return []byte(s)
 }
 
 func (d *wireDec) bool() bool {
-	if len(d.b) > 0 && d.b[0] <= 1 {
-		v := d.b[0] == 1
-		d.b = d.b[1:]
-		return v
+	if i := d.off; i < len(d.text) && d.text[i] <= 1 {
+		d.off++
+		return d.text[i] == 1
 	}
 	d.fail("bad boolean, or the message ends early")
 	return false
 }
 
 func (d *wireDec) float() float64 {
-	if len(d.b) < 8 {
+	if d.left() < 8 {
 		d.fail("message ends early")
 		return 0
 	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
-	return v
+	s := d.text[d.off : d.off+8]
+	d.off += 8
+	return math.Float64frombits(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
 }
 
 func (d *wireDec) strs() []string {
@@ -521,22 +507,22 @@ func (d *wireDec) error(x *Error) {
 
 // openWire checks the header of a message of the given kind and returns a
 // decoder positioned after it.
-func openWire(p []byte, kind byte) (*wireDec, error) {
+func openWire(p []byte, kind byte) (wireDec, error) {
 	switch {
 	case len(p) < 3 || p[0] != wireMarker:
-		return nil, fmt.Errorf("binary envelope: no header")
+		return wireDec{}, fmt.Errorf("binary envelope: no header")
 	case p[1] != WireVersion:
-		return nil, fmt.Errorf("binary envelope: version %d, this SDK speaks %d", p[1], WireVersion)
+		return wireDec{}, fmt.Errorf("binary envelope: version %d, this SDK speaks %d", p[1], WireVersion)
 	case p[2] != kind:
-		return nil, fmt.Errorf("binary envelope: message kind %d where %d was expected", p[2], kind)
+		return wireDec{}, fmt.Errorf("binary envelope: message kind %d where %d was expected", p[2], kind)
 	}
-	return &wireDec{b: p[3:], text: string(p[3:])}, nil
+	return wireDec{text: string(p[3:])}, nil
 }
 
-// closeWire reports the decoder's error, or trailing bytes.
+// close reports the decoder's error, or trailing bytes.
 func (d *wireDec) close() error {
-	if d.err == nil && len(d.b) != 0 {
-		d.fail(fmt.Sprintf("%d bytes after the message", len(d.b)))
+	if d.err == nil && d.off != len(d.text) {
+		d.fail(fmt.Sprintf("%d bytes after the message", len(d.text)-d.off))
 	}
 	return d.err
 }
