@@ -185,6 +185,7 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 		rt:      wazero.NewRuntimeWithConfig(ctx, rc),
 		allowed: allowed,
 		tokens:  make(chan struct{}, cfg.Instances),
+		busy:    map[*instance]struct{}{},
 	}
 	m.client = newHTTPClient(m)
 	fail := func(err error) (*Module, error) {
@@ -424,9 +425,6 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 		}
 	}
 	m.mu.Lock()
-	if m.busy == nil {
-		m.busy = map[*instance]struct{}{}
-	}
 	m.busy[inst] = struct{}{}
 	m.mu.Unlock()
 	if conf := m.conf.Load(); conf != nil && inst.cfgGen != conf.gen {
