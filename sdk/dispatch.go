@@ -39,22 +39,123 @@ func Dispatch(ctx context.Context, p Provider, op string, payload []byte, logger
 }
 
 // AppendDispatch is Dispatch appending the answer to dst, for a runtime that
-// keeps one reply buffer across calls (the WASM guest SDK does): an answer
-// in the binary envelope is encoded straight into it. On an error dst comes
-// back unchanged.
+// keeps one reply buffer across calls: an answer in the binary envelope is
+// encoded straight into it. On an error dst comes back unchanged. A runtime
+// that serves one provider for many calls uses a Dispatcher instead.
 func AppendDispatch(ctx context.Context, dst []byte, p Provider, op string, payload []byte, logger *slog.Logger) (out []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, &Error{Code: CodeProviderError, Message: fmt.Sprintf("provider panicked in %s: %v", op, r)}
-		}
-		if err != nil {
-			out = dst
-		}
-	}()
+	d := newDispatcher(p, logger)
+	return d.Append(ctx, dst, op, payload)
+}
+
+// A Dispatcher serves one provider for many calls, as AppendDispatch does,
+// with the provider's capabilities looked up once, when it is made: a WASM
+// guest pays for every type assertion at every call (the guest SDK,
+// sdk/wasm, serves through one). It is safe for concurrent use.
+type Dispatcher struct {
+	p      Provider
+	logger *slog.Logger
+	quoter Quoter
+	batch  BatchQuoter
+}
+
+// NewDispatcher returns a Dispatcher for p; logger is handed to Configure.
+func NewDispatcher(p Provider, logger *slog.Logger) *Dispatcher {
+	d := newDispatcher(p, logger)
+	return &d
+}
+
+func newDispatcher(p Provider, logger *slog.Logger) Dispatcher {
+	d := Dispatcher{p: p, logger: logger}
+	d.quoter, _ = p.(Quoter)
+	d.batch, _ = p.(BatchQuoter)
+	return d
+}
+
+// Append runs one encoded operation as AppendDispatch does.
+func (d *Dispatcher) Append(ctx context.Context, dst []byte, op string, payload []byte) (out []byte, err error) {
+	defer recoverDispatch(op, dst, &out, &err)
+	out, err = d.append(ctx, dst, op, payload, false)
+	return // one return keeps the defer open-coded: a deferred call is costly in a WASM guest
+}
+
+// AppendKept is Append for a payload its caller never changes or reuses
+// afterwards: the strings of a request in the binary envelope are not
+// copied but point into payload, which stays in memory while any of them
+// does. A WASM guest, where a heap allocation of a payload's size costs more
+// than the rest of a quote, uses it (sdk/wasm).
+func (d *Dispatcher) AppendKept(ctx context.Context, dst []byte, op string, payload []byte) (out []byte, err error) {
+	defer recoverDispatch(op, dst, &out, &err)
+	out, err = d.append(ctx, dst, op, payload, true)
+	return
+}
+
+// recoverDispatch turns a panic in a provider into its provider_error, and
+// puts dst back on an error.
+func recoverDispatch(op string, dst []byte, out *[]byte, err *error) {
+	if r := recover(); r != nil {
+		*out, *err = nil, &Error{Code: CodeProviderError, Message: fmt.Sprintf("provider panicked in %s: %v", op, r)}
+	}
+	if *err != nil {
+		*out = dst
+	}
+}
+
+// answered is the error of a provider's call: its own, or one when it
+// returned neither an answer nor an error.
+func answered(noAnswer bool, err error) error {
+	if err != nil {
+		return AsError(err)
+	}
+	if noAnswer {
+		return &Error{Code: CodeProviderError, Message: "provider returned neither an answer nor an error"}
+	}
+	return nil
+}
+
+func badRequest(err error) error {
+	return &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
+}
+
+// append is Append without the recovery; kept says whether decoded strings
+// may point into payload.
+func (d *Dispatcher) append(ctx context.Context, dst []byte, op string, payload []byte, kept bool) ([]byte, error) {
+	p := d.p
 	// The id only names the provider in an unsupported error; a manifest can
 	// be costly to build (and a WASM guest runs it at every call), so only then.
 	id := func() string { return p.Manifest().ID }
 	switch op {
+	case OpQuote:
+		switch {
+		case d.quoter == nil:
+			return nil, Unsupported(id(), CapQuote)
+		case !IsWire(payload):
+			return callDecoded(ctx, dst, payload, d.quoter.Quote)
+		}
+		req := new(QuoteRequest)
+		if err := decodeQuoteRequest(payload, req, kept); err != nil {
+			return nil, badRequest(err)
+		}
+		resp, err := d.quoter.Quote(ctx, req)
+		if err := answered(resp == nil, err); err != nil {
+			return nil, err
+		}
+		return appendQuoteResponse(dst, resp), nil
+	case OpQuoteBatch:
+		switch {
+		case d.batch == nil:
+			return nil, Unsupported(id(), CapQuoteBatch)
+		case !IsWire(payload):
+			return callDecoded(ctx, dst, payload, d.batch.QuoteBatch)
+		}
+		req := new(QuoteBatchRequest)
+		if err := decodeQuoteBatchRequest(payload, req, kept); err != nil {
+			return nil, badRequest(err)
+		}
+		resp, err := d.batch.QuoteBatch(ctx, req)
+		if err := answered(resp == nil, err); err != nil {
+			return nil, err
+		}
+		return appendQuoteBatchResponse(dst, resp), nil
 	case OpDescribe:
 		return appendJSON(dst, p.Manifest())
 	case OpConfigure:
@@ -62,28 +163,12 @@ func AppendDispatch(ctx context.Context, dst []byte, p Provider, op string, payl
 		if err := decode(payload, req); err != nil {
 			return nil, err
 		}
-		req.Logger = logger
+		req.Logger = d.logger
 		c, ok := p.(Configurer)
 		if !ok {
 			return appendJSON(dst, &ConfigureResponse{Manifest: p.Manifest()})
 		}
 		return call(ctx, dst, req, c.Configure)
-	case OpQuote:
-		if q, ok := p.(Quoter); ok {
-			if IsWire(payload) {
-				return callWire(ctx, dst, payload, decodeQuoteRequest, q.Quote, appendQuoteResponse)
-			}
-			return callDecoded(ctx, dst, payload, q.Quote)
-		}
-		return nil, Unsupported(id(), CapQuote)
-	case OpQuoteBatch:
-		if q, ok := p.(BatchQuoter); ok {
-			if IsWire(payload) {
-				return callWire(ctx, dst, payload, decodeQuoteBatchRequest, q.QuoteBatch, appendQuoteBatchResponse)
-			}
-			return callDecoded(ctx, dst, payload, q.QuoteBatch)
-		}
-		return nil, Unsupported(id(), CapQuoteBatch)
 	case OpCatalogSearch:
 		if c, ok := p.(Cataloger); ok {
 			return callDecoded(ctx, dst, payload, c.SearchCatalog)
@@ -146,31 +231,10 @@ func callDecoded[Req, Resp any](ctx context.Context, dst []byte, payload []byte,
 	return call(ctx, dst, req, f)
 }
 
-// callWire is callDecoded for a request in the binary envelope: the answer
-// goes back in it too.
-func callWire[Req, Resp any](ctx context.Context, dst []byte, payload []byte, dec func([]byte, *Req) error,
-	f func(context.Context, *Req) (*Resp, error), enc func([]byte, *Resp) []byte) ([]byte, error) {
-	req := new(Req)
-	if err := dec(payload, req); err != nil {
-		return nil, &Error{Code: CodeInvalidArgument, Message: "decoding request: " + err.Error()}
-	}
-	resp, err := f(ctx, req)
-	if err != nil {
-		return nil, AsError(err)
-	}
-	if resp == nil {
-		return nil, &Error{Code: CodeProviderError, Message: "provider returned neither an answer nor an error"}
-	}
-	return enc(dst, resp), nil
-}
-
 func call[Req, Resp any](ctx context.Context, dst []byte, req *Req, f func(context.Context, *Req) (*Resp, error)) ([]byte, error) {
 	resp, err := f(ctx, req)
-	if err != nil {
-		return nil, AsError(err)
-	}
-	if resp == nil {
-		return nil, &Error{Code: CodeProviderError, Message: "provider returned neither an answer nor an error"}
+	if err := answered(resp == nil, err); err != nil {
+		return nil, err
 	}
 	return appendJSON(dst, resp)
 }
@@ -268,14 +332,14 @@ func (r *Remote) speaksWire() bool { return r.wire != nil && r.wire.WireVersion(
 
 // invokeWire sends a request in the binary envelope; the answer may come
 // back in it or as JSON.
-func invokeWire[Resp any](ctx context.Context, r *Remote, op string, payload []byte, dec func([]byte, *Resp) error) (*Resp, error) {
+func invokeWire[Resp any](ctx context.Context, r *Remote, op string, payload []byte, dec func([]byte, *Resp, bool) error) (*Resp, error) {
 	out, err := r.inv.Invoke(ctx, op, payload)
 	if err != nil {
 		return nil, err
 	}
 	resp := new(Resp)
 	if IsWire(out) {
-		err = dec(out, resp)
+		err = dec(out, resp, false)
 	} else {
 		err = json.Unmarshal(out, resp)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 )
 
 // The binary envelope: quote and quote_batch, the calls a host makes most
@@ -506,8 +507,9 @@ func (d *wireDec) error(x *Error) {
 }
 
 // openWire checks the header of a message of the given kind and returns a
-// decoder positioned after it.
-func openWire(p []byte, kind byte) (wireDec, error) {
+// decoder positioned after it. The decoder cuts its strings from a copy of
+// p, or from p itself when kept: when p is never changed afterwards.
+func openWire(p []byte, kind byte, kept bool) (wireDec, error) {
 	switch {
 	case len(p) < 3 || p[0] != wireMarker:
 		return wireDec{}, fmt.Errorf("binary envelope: no header")
@@ -515,6 +517,9 @@ func openWire(p []byte, kind byte) (wireDec, error) {
 		return wireDec{}, fmt.Errorf("binary envelope: version %d, this SDK speaks %d", p[1], WireVersion)
 	case p[2] != kind:
 		return wireDec{}, fmt.Errorf("binary envelope: message kind %d where %d was expected", p[2], kind)
+	}
+	if kept && len(p) > 3 {
+		return wireDec{text: unsafe.String(&p[3], len(p)-3)}, nil
 	}
 	return wireDec{text: string(p[3:])}, nil
 }
@@ -527,8 +532,8 @@ func (d *wireDec) close() error {
 	return d.err
 }
 
-func decodeQuoteRequest(p []byte, req *QuoteRequest) error {
-	d, err := openWire(p, wireQuoteRequest)
+func decodeQuoteRequest(p []byte, req *QuoteRequest, kept bool) error {
+	d, err := openWire(p, wireQuoteRequest, kept)
 	if err != nil {
 		return err
 	}
@@ -537,8 +542,8 @@ func decodeQuoteRequest(p []byte, req *QuoteRequest) error {
 	return d.close()
 }
 
-func decodeQuoteResponse(p []byte, resp *QuoteResponse) error {
-	d, err := openWire(p, wireQuoteResponse)
+func decodeQuoteResponse(p []byte, resp *QuoteResponse, kept bool) error {
+	d, err := openWire(p, wireQuoteResponse, kept)
 	if err != nil {
 		return err
 	}
@@ -552,8 +557,8 @@ const (
 	minResultBytes = 3
 )
 
-func decodeQuoteBatchRequest(p []byte, req *QuoteBatchRequest) error {
-	d, err := openWire(p, wireQuoteBatchRequest)
+func decodeQuoteBatchRequest(p []byte, req *QuoteBatchRequest, kept bool) error {
+	d, err := openWire(p, wireQuoteBatchRequest, kept)
 	if err != nil {
 		return err
 	}
@@ -567,8 +572,8 @@ func decodeQuoteBatchRequest(p []byte, req *QuoteBatchRequest) error {
 	return d.close()
 }
 
-func decodeQuoteBatchResponse(p []byte, resp *QuoteBatchResponse) error {
-	d, err := openWire(p, wireQuoteBatchResponse)
+func decodeQuoteBatchResponse(p []byte, resp *QuoteBatchResponse, kept bool) error {
+	d, err := openWire(p, wireQuoteBatchResponse, kept)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // fill sets every exported field reachable from v to a value that is not
@@ -76,7 +78,7 @@ func TestWireRoundTripsEveryField(t *testing.T) {
 	t.Run("QuoteRequest", func(t *testing.T) {
 		in := filled[QuoteRequest](t)
 		var out QuoteRequest
-		if err := decodeQuoteRequest(appendQuoteRequest(nil, in), &out); err != nil {
+		if err := decodeQuoteRequest(appendQuoteRequest(nil, in), &out, false); err != nil {
 			t.Fatal(err)
 		}
 		equalJSON(t, &out, in)
@@ -84,7 +86,7 @@ func TestWireRoundTripsEveryField(t *testing.T) {
 	t.Run("QuoteResponse", func(t *testing.T) {
 		in := filled[QuoteResponse](t)
 		var out QuoteResponse
-		if err := decodeQuoteResponse(appendQuoteResponse(nil, in), &out); err != nil {
+		if err := decodeQuoteResponse(appendQuoteResponse(nil, in), &out, false); err != nil {
 			t.Fatal(err)
 		}
 		equalJSON(t, &out, in)
@@ -95,7 +97,7 @@ func TestWireRoundTripsEveryField(t *testing.T) {
 	t.Run("QuoteBatchRequest", func(t *testing.T) {
 		in := filled[QuoteBatchRequest](t)
 		var out QuoteBatchRequest
-		if err := decodeQuoteBatchRequest(appendQuoteBatchRequest(nil, in), &out); err != nil {
+		if err := decodeQuoteBatchRequest(appendQuoteBatchRequest(nil, in), &out, false); err != nil {
 			t.Fatal(err)
 		}
 		equalJSON(t, &out, in)
@@ -103,14 +105,14 @@ func TestWireRoundTripsEveryField(t *testing.T) {
 	t.Run("QuoteBatchResponse", func(t *testing.T) {
 		in := filled[QuoteBatchResponse](t)
 		var out QuoteBatchResponse
-		if err := decodeQuoteBatchResponse(appendQuoteBatchResponse(nil, in), &out); err != nil {
+		if err := decodeQuoteBatchResponse(appendQuoteBatchResponse(nil, in), &out, false); err != nil {
 			t.Fatal(err)
 		}
 		equalJSON(t, &out, in)
 	})
 	t.Run("zero values", func(t *testing.T) {
 		var out QuoteResponse
-		if err := decodeQuoteResponse(appendQuoteResponse(nil, &QuoteResponse{}), &out); err != nil {
+		if err := decodeQuoteResponse(appendQuoteResponse(nil, &QuoteResponse{}), &out, false); err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(out, QuoteResponse{}) {
@@ -120,7 +122,7 @@ func TestWireRoundTripsEveryField(t *testing.T) {
 	t.Run("a UTC time stays UTC", func(t *testing.T) {
 		in := &QuoteResponse{Quote: Quote{ValidUntil: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}}
 		var out QuoteResponse
-		if err := decodeQuoteResponse(appendQuoteResponse(nil, in), &out); err != nil {
+		if err := decodeQuoteResponse(appendQuoteResponse(nil, in), &out, false); err != nil {
 			t.Fatal(err)
 		}
 		if out.Quote.ValidUntil != in.Quote.ValidUntil {
@@ -142,14 +144,14 @@ func TestWireRefusesMalformedMessages(t *testing.T) {
 	}
 	for name, p := range cases {
 		var out QuoteResponse
-		if err := decodeQuoteResponse(p, &out); err == nil {
+		if err := decodeQuoteResponse(p, &out, false); err == nil {
 			t.Errorf("%s: decoded without an error", name)
 		}
 	}
 	// Raw must stay JSON: it is written into the API's answers as it is.
 	bad := appendQuoteResponse(nil, &QuoteResponse{Quote: Quote{Raw: json.RawMessage(`{not json`)}})
 	var out QuoteResponse
-	if err := decodeQuoteResponse(bad, &out); err == nil || !strings.Contains(err.Error(), "raw") {
+	if err := decodeQuoteResponse(bad, &out, false); err == nil || !strings.Contains(err.Error(), "raw") {
 		t.Fatalf("raw that is not JSON: %v", err)
 	}
 }
@@ -160,7 +162,7 @@ func TestWireBoundsCounts(t *testing.T) {
 	p := []byte{wireMarker, WireVersion, wireQuoteBatchRequest}
 	p = append(p, 0xff, 0xff, 0xff, 0xff, 0x07) // ~2 billion items
 	var req QuoteBatchRequest
-	if err := decodeQuoteBatchRequest(p, &req); err == nil || req.Items != nil {
+	if err := decodeQuoteBatchRequest(p, &req, false); err == nil || req.Items != nil {
 		t.Fatalf("got %d items, err %v", len(req.Items), err)
 	}
 }
@@ -172,26 +174,76 @@ func FuzzWireDecode(f *testing.F) {
 		// None of these may panic, whatever p holds; what decodes must
 		// encode and decode again to the same value (compared encoded: a
 		// NaN is not equal to itself).
-		var a, again QuoteRequest
-		if decodeQuoteRequest(p, &a) == nil {
+		var a, again, shared QuoteRequest
+		errA := decodeQuoteRequest(p, &a, false)
+		if errA == nil {
 			first := appendQuoteRequest(nil, &a)
-			if err := decodeQuoteRequest(first, &again); err != nil || string(appendQuoteRequest(nil, &again)) != string(first) {
+			if err := decodeQuoteRequest(first, &again, false); err != nil || string(appendQuoteRequest(nil, &again)) != string(first) {
 				t.Fatalf("re-encoding changed the request: %v", err)
 			}
 		}
+		// Decoding in place reads the same as decoding a copy.
+		errShared := decodeQuoteRequest(bytes.Clone(p), &shared, true)
+		if (errA == nil) != (errShared == nil) ||
+			errA == nil && string(appendQuoteRequest(nil, &a)) != string(appendQuoteRequest(nil, &shared)) {
+			t.Fatalf("in place: %v, copied: %v", errShared, errA)
+		}
 		var b QuoteResponse
-		_ = decodeQuoteResponse(p, &b)
+		_ = decodeQuoteResponse(p, &b, false)
 		var c QuoteBatchRequest
-		_ = decodeQuoteBatchRequest(p, &c)
+		_ = decodeQuoteBatchRequest(p, &c, false)
 		var d QuoteBatchResponse
-		_ = decodeQuoteBatchResponse(p, &d)
+		_ = decodeQuoteBatchResponse(p, &d, false)
 	})
 }
 
-type wireProvider struct{ got *QuoteRequest }
+// AppendKept decodes a quote's strings in place: they point into the
+// payload, and read what a copying Append reads.
+func TestDispatcherDecodesKeptPayloadsInPlace(t *testing.T) {
+	ctx := context.Background()
+	w := &wireProvider{}
+	d := NewDispatcher(w, nil)
+	in := &QuoteRequest{Item: Item{Category: CategoryPhone, Brand: "Apple", Model: "iPhone 13 Pro"}, Detail: true}
+	payload := appendQuoteRequest(nil, in)
+	kept, err := d.AppendKept(ctx, nil, OpQuote, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := w.got.Item.Model
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(payload)))
+	if at := uintptr(unsafe.Pointer(unsafe.StringData(m))); at < start || at >= start+uintptr(len(payload)) {
+		t.Errorf("AppendKept copied the model out of the payload")
+	}
+	copied, err := d.Append(ctx, nil, OpQuote, bytes.Clone(payload))
+	if err != nil || !bytes.Equal(kept, copied) {
+		t.Fatalf("Append answered %q (%v); AppendKept %q", copied, err, kept)
+	}
+	if at := uintptr(unsafe.Pointer(unsafe.StringData(w.got.Item.Model))); at >= start && at < start+uintptr(len(payload)) {
+		t.Errorf("Append left the model in the payload")
+	}
+	equalJSON(t, w.got, in)
+}
+
+// A Dispatcher recovers a panic as Dispatch does, and puts dst back.
+func TestDispatcherRecoversPanics(t *testing.T) {
+	d := NewDispatcher(&wireProvider{panics: true}, nil)
+	dst := []byte("kept")
+	out, err := d.AppendKept(context.Background(), dst, OpQuote, appendQuoteRequest(nil, &QuoteRequest{}))
+	if se := AsError(err); se.Code != CodeProviderError || !strings.Contains(se.Message, "panicked in quote") || string(out) != "kept" {
+		t.Fatalf("got %q, %v", out, err)
+	}
+}
+
+type wireProvider struct {
+	got    *QuoteRequest
+	panics bool
+}
 
 func (w *wireProvider) Manifest() Manifest { return Manifest{ID: "w"} }
 func (w *wireProvider) Quote(_ context.Context, req *QuoteRequest) (*QuoteResponse, error) {
+	if w.panics {
+		panic("boom")
+	}
 	w.got = req
 	if req.Item.Model == "missing" {
 		return nil, InvalidField("item.model", "unknown model")
@@ -272,7 +324,7 @@ func TestWireReadsLongLengths(t *testing.T) {
 	p = append(p, "phone"...)
 	p = append(p, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) // the rest of the item, detail
 	var req QuoteRequest
-	if err := decodeQuoteRequest(p, &req); err != nil || req.Item.Category != CategoryPhone {
+	if err := decodeQuoteRequest(p, &req, false); err != nil || req.Item.Category != CategoryPhone {
 		t.Fatalf("got %q, %v", req.Item.Category, err)
 	}
 }

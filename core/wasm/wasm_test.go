@@ -87,6 +87,34 @@ func TestGuestContext(t *testing.T) {
 	}
 }
 
+// The guest SDK decodes a quote's strings without copying them (sdk/wasm):
+// one a provider keeps beyond its call still reads the same after calls of
+// every size have come through the same instance.
+func TestKeptRequestStringsOutliveLaterCalls(t *testing.T) {
+	l := load(t, wasm.Config{Instances: 1}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	quote := func(model string) string {
+		t.Helper()
+		resp, err := l.remote.Quote(ctx, &sdk.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Model: model}})
+		if err != nil {
+			t.Fatalf("quote %.20q: %v", model, err)
+		}
+		return resp.Quote.Remark
+	}
+	want := "keep:" + strings.Repeat("k", 3000)
+	quote(want)
+	for i := range 300 {
+		m := strings.Repeat(string(rune('a'+i%26)), 1+i*97%20000)
+		if got := quote(m); got != m {
+			t.Fatalf("quote %d echoed %d bytes, want %d", i, len(got), len(m))
+		}
+	}
+	if got := quote("kept"); got != want {
+		t.Fatalf("the kept model changed: %.40q... (%d bytes)", got, len(got))
+	}
+}
+
 func TestRealClockAndRandomness(t *testing.T) {
 	a := load(t, wasm.Config{}, nil)
 	b := load(t, wasm.Config{}, nil)

@@ -3,11 +3,13 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"sync"
+	"os"
+	"runtime/debug"
 	"time"
 	"unsafe"
 
@@ -16,7 +18,7 @@ import (
 )
 
 var (
-	served sdk.Provider
+	served *sdk.Dispatcher
 	logger = slog.New(&hostHandler{level: slog.LevelDebug})
 	inBuf  []byte // the region rg_alloc hands out; the host writes op and payload into it
 	outBuf []byte // the last dispatch reply, kept alive until the next call
@@ -27,11 +29,26 @@ var (
 		Message: "the module serves no provider: call wasm.Serve from an init function (a reactor's main never runs)"}
 )
 
+// GCPercent is the garbage collector's target (GOGC) the SDK sets when the
+// guest starts, unless the environment sets GOGC. A guest's collector only
+// runs inside its calls, where each pointer it marks costs several times
+// what it costs natively; collecting a quarter as often is worth the larger
+// heap. The host sets GOMEMLIMIT below the instance's memory cap, so the
+// collector still works harder, not the guest fails, as the heap nears it.
+// A guest that wants another trade calls debug.SetGCPercent in its init.
+const GCPercent = 400
+
+func init() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(GCPercent)
+	}
+}
+
 // Serve makes p the provider this module serves. Call it from an init
 // function of the main package; the host calls the module only after init.
 // It also routes http.DefaultTransport through the host.
 func Serve(p sdk.Provider) {
-	served = p
+	served = sdk.NewDispatcher(p, logger)
 	http.DefaultTransport = Transport{}
 }
 
@@ -74,20 +91,54 @@ func rgDispatch(opPtr, opLen, inPtr, inLen uint32, timeoutNS int64) uint64 {
 	}
 	var ctx context.Context = background
 	if timeoutNS > 0 {
-		c := &callContext{deadline: Now().Add(time.Duration(timeoutNS))}
-		defer c.stop()
-		ctx = c
+		ctx = callContext{call: calls.n, deadline: Now().UnixNano() + timeoutNS}
 	}
 	if cap(outBuf) > maxKeptReply {
 		outBuf = nil // a one-off large answer is not kept for the instance's life
 	}
 	outBuf = append(outBuf[:0], byte(abi.StatusOK))
-	out, err := sdk.AppendDispatch(ctx, outBuf, served, opName(op), in, logger)
+	var out []byte
+	var err error
+	if sdk.IsWire(in) {
+		out, err = served.AppendKept(ctx, outBuf, opName(op), keep(in))
+	} else {
+		out, err = served.Append(ctx, outBuf, opName(op), in)
+	}
+	calls.end()
 	if err != nil {
 		return replyError(err)
 	}
 	outBuf = out
 	return abi.Pack(addr(outBuf), uint32(len(outBuf)))
+}
+
+// Payloads in the binary envelope are copied out of the input region (which
+// the host writes again at the next call) into chunks that are never written
+// again, and decoded without copying their strings: a heap allocation the
+// size of a payload costs a guest more than the rest of a quote, a copy into
+// a chunk almost nothing. A chunk stays in memory as long as any string cut
+// from it does; sdk/wasm's doc tells authors to clone a request's string
+// they keep beyond the call.
+const (
+	chunkSize    = 64 << 10
+	maxChunked   = 8 << 10 // larger payloads get memory of their own
+	chunkedAlign = 8
+)
+
+var chunk []byte // the free end of the current chunk
+
+func keep(p []byte) []byte {
+	if len(p) > maxChunked {
+		return bytes.Clone(p)
+	}
+	n := (len(p) + chunkedAlign - 1) &^ (chunkedAlign - 1)
+	if len(chunk) < n {
+		chunk = make([]byte, chunkSize)
+	}
+	kept := chunk[:len(p):len(p)]
+	copy(kept, p)
+	chunk = chunk[n:]
+	return kept
 }
 
 // opName is the operation's name, without an allocation for the known ones.
@@ -107,52 +158,67 @@ func opName(op []byte) string {
 
 var background = context.Background()
 
-// callContext is a call's context: it carries the caller's deadline, and
-// starts the timer behind Done only when someone asks for Done (an HTTP
-// request, a child context). Most calls never do, and a timer is costly in
-// a guest. The host stops a guest still running at the deadline whatever
-// the guest does with its context. Once the call has returned, the context
-// is canceled, as one from context.WithTimeout would be.
+// callContext is a call's context: the call's number and its deadline, and
+// nothing the garbage collector must scan; a guest pays dearly for every
+// pointer it allocates. The timer behind Done starts only when someone asks
+// for Done (an HTTP request, a child context): most calls never do, and a
+// timer is costly in a guest. The host stops a guest still running at the
+// deadline whatever the guest does with its context. Once its call has
+// returned, a context is canceled, as one from context.WithTimeout would be.
 type callContext struct {
-	deadline time.Time
-	once     sync.Once
-	timed    context.Context
-	cancel   context.CancelFunc
-	returned bool
+	call     uint64 // which call; calls.n is the one running
+	deadline int64  // Unix nanoseconds
 }
 
-func (c *callContext) Deadline() (time.Time, bool) { return c.deadline, true }
-func (c *callContext) Value(key any) any           { return nil }
+// calls is the state of the call running now: a guest runs one at a time.
+var calls callState
 
-func (c *callContext) Done() <-chan struct{} {
-	c.once.Do(func() {
-		c.timed, c.cancel = context.WithDeadline(background, c.deadline)
-		if c.returned {
-			c.cancel()
-		}
-	})
-	return c.timed.Done()
+type callState struct {
+	n      uint64
+	timed  context.Context // made by the first Done of call n
+	cancel context.CancelFunc
 }
 
-func (c *callContext) Err() error {
-	if c.timed != nil {
-		return c.timed.Err()
+// end ends the running call: its context is canceled.
+func (s *callState) end() {
+	s.n++
+	if s.cancel != nil {
+		s.cancel()
+		s.timed, s.cancel = nil, nil
 	}
-	if c.returned {
+}
+
+func (c callContext) Deadline() (time.Time, bool) { return time.Unix(0, c.deadline), true }
+func (c callContext) Value(key any) any           { return nil }
+
+func (c callContext) Done() <-chan struct{} {
+	if c.call != calls.n {
+		return closed
+	}
+	if calls.timed == nil {
+		calls.timed, calls.cancel = context.WithDeadline(background, time.Unix(0, c.deadline))
+	}
+	return calls.timed.Done()
+}
+
+func (c callContext) Err() error {
+	switch {
+	case c.call != calls.n:
 		return context.Canceled
-	}
-	if !Now().Before(c.deadline) {
+	case calls.timed != nil:
+		return calls.timed.Err()
+	case Now().UnixNano() >= c.deadline:
 		return context.DeadlineExceeded
 	}
 	return nil
 }
 
-func (c *callContext) stop() {
-	c.returned = true
-	if c.cancel != nil {
-		c.cancel()
-	}
-}
+// closed is the Done of a call that has returned.
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // region returns the part of inBuf at [ptr, ptr+n), and whether it is one.
 func region(ptr, n uint32) ([]byte, bool) {

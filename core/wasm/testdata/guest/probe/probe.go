@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
@@ -34,6 +35,8 @@ type Provider struct {
 	busy     bool
 	hoard    [][]byte
 	kept     context.Context // the context of the last "deadline" call
+	// keptModel is the model of the last quote for a "keep:..." model.
+	keptModel string
 }
 
 // New returns a probe.
@@ -63,10 +66,19 @@ func (p *Provider) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk
 	return &sdk.ConfigureResponse{Manifest: p.Manifest()}, nil
 }
 
-// Quote echoes the item's model as the remark: the benchmark's 1 KB each way.
+// Quote echoes the item's model as the remark: the benchmark's 1 KB each
+// way. A model "keep:..." is also kept, and the model "kept" answers the
+// kept one: a test that request strings outlive their call.
 func (p *Provider) Quote(_ context.Context, req *sdk.QuoteRequest) (*sdk.QuoteResponse, error) {
+	remark := req.Item.Model
+	switch {
+	case strings.HasPrefix(remark, "keep:"):
+		p.keptModel = remark
+	case remark == "kept":
+		remark = p.keptModel
+	}
 	return &sdk.QuoteResponse{Quote: sdk.Quote{Provider: p.ID, QuoteID: "q1", Price: sdk.Fen(12345),
-		Remark: req.Item.Model}}, nil
+		Remark: remark}}, nil
 }
 
 // SearchCatalog runs the command in the query.
