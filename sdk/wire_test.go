@@ -301,6 +301,57 @@ func TestRemoteUsesTheEnvelopeOnlyWhenTheFarSideSpeaksIt(t *testing.T) {
 	}
 }
 
+// wireCaller is a WireCaller that, as the WASM runtime does, encodes into
+// one buffer it keeps and hands dec an answer it overwrites afterwards.
+type wireCaller struct {
+	wireInvoker
+	buf, answer []byte
+	calls       int
+	corrupt     bool
+}
+
+func (w *wireCaller) CallWire(ctx context.Context, op string, enc func([]byte) []byte, dec func([]byte) error) error {
+	w.calls++
+	w.buf = enc(w.buf[:0])
+	out, err := Dispatch(ctx, w.p, op, w.buf, nil)
+	if err != nil {
+		return err
+	}
+	w.answer = append(w.answer[:0], out...)
+	if w.corrupt {
+		w.answer = w.answer[:len(w.answer)-1]
+	}
+	err = dec(w.answer)
+	clear(w.answer)
+	return err
+}
+
+// Remote sends quotes through CallWire where the far side has it; what it
+// decodes does not depend on the answer's bytes afterwards, and an answer
+// it cannot read is the provider's error.
+func TestRemoteCallsWire(t *testing.T) {
+	ctx := context.Background()
+	p := &wireProvider{}
+	c := &wireCaller{wireInvoker: wireInvoker{p: p, version: WireVersion}}
+	r := NewRemote(c, p.Manifest())
+	resp, err := r.Quote(ctx, &QuoteRequest{Item: Item{Category: CategoryPhone, Model: "iPhone 13"}})
+	if err != nil || resp.Quote.Remark != "iPhone 13" || c.calls != 1 || c.sent != nil {
+		t.Fatalf("quote: %+v, %v (CallWire calls %d, Invoke sent %q)", resp, err, c.calls, c.sent)
+	}
+	batch, err := r.QuoteBatch(ctx, &QuoteBatchRequest{Items: []Item{{Model: "a"}, {Model: "b"}}})
+	if err != nil || len(batch.Results) != 2 || batch.Results[1].Quote.Remark != "b" || c.calls != 2 {
+		t.Fatalf("batch: %+v, %v", batch, err)
+	}
+	if resp.Quote.Remark != "iPhone 13" {
+		t.Fatalf("a later call changed an earlier answer: %q", resp.Quote.Remark)
+	}
+	c.corrupt = true
+	_, err = r.Quote(ctx, &QuoteRequest{Item: Item{Model: "x"}})
+	if e := AsError(err); e.Code != CodeProviderError || !strings.Contains(e.Message, "decoding quote answer") {
+		t.Fatalf("a cut answer: %v", err)
+	}
+}
+
 func TestDispatchEnvelopeErrors(t *testing.T) {
 	ctx := context.Background()
 	p := &wireProvider{}

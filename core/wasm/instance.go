@@ -40,6 +40,7 @@ type instance struct {
 	// The input region from rg_alloc, reused while large enough.
 	bufPtr, bufLen uint32
 	stack          []uint64
+	scratch        []byte // where CallWire encodes a request
 
 	// Per call, read by the host imports on the calling goroutine.
 	callCtx    context.Context
@@ -117,7 +118,11 @@ func (m *Module) instantiate(ctx context.Context, c *code) (*instance, error) {
 
 // call runs one operation. healthy is false when the instance must not
 // serve again: it trapped, exited, or was stopped at the deadline.
-func (i *instance) call(ctx context.Context, op string, payload []byte, conf *configState) (out []byte, err error, healthy bool) {
+//
+// read, when not nil, reads a successful answer where it lies in the
+// guest's memory (valid until the instance runs again), and call returns
+// read's error; otherwise call returns a copy of the answer.
+func (i *instance) call(ctx context.Context, op string, payload []byte, conf *configState, read func([]byte) error) (out []byte, err error, healthy bool) {
 	if err := ctx.Err(); err != nil {
 		return nil, sdk.AsError(err), true
 	}
@@ -175,6 +180,9 @@ func (i *instance) call(ctx context.Context, op string, payload []byte, conf *co
 	}
 	switch abi.Status(reply[0]) {
 	case abi.StatusOK:
+		if read != nil {
+			return nil, read(reply[1:]), true
+		}
 		return bytes.Clone(reply[1:]), nil, true
 	case abi.StatusError:
 		e := &sdk.Error{}

@@ -513,6 +513,11 @@ func TestGuestWithoutTheSDK(t *testing.T) {
 	if se := sdkErr(t, err); se.Code != sdk.CodeUnavailable || !se.Retryable {
 		t.Errorf("envelope to a JSON-only guest: %+v", se)
 	}
+	err = m.CallWire(ctx, sdk.OpQuote, func(b []byte) []byte { return append(b, 0, sdk.WireVersion, 1) },
+		func([]byte) error { t.Error("CallWire decoded an answer from a JSON-only guest"); return nil })
+	if se := sdkErr(t, err); se.Code != sdk.CodeUnavailable || !se.Retryable {
+		t.Errorf("CallWire to a JSON-only guest: %+v", se)
+	}
 }
 
 // A guest built with sdk/wasm reads quotes in the binary envelope, and
