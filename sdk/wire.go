@@ -75,22 +75,43 @@ func (e *wireEnc) bool(v bool) {
 	}
 }
 func (e *wireEnc) float(f float64) { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(f)) }
+
+// present writes whether an optional field follows.
+func (e *wireEnc) present(ok bool) bool { e.bool(ok); return ok }
+
+// The writers of lists and optional fields below write an empty or absent
+// one inline (most of a quote's fields are) and call out for the rest: a
+// call costs a Go guest compiled to WebAssembly many times what it costs
+// natively.
+
 func (e *wireEnc) strs(ss []string) {
+	if len(ss) == 0 {
+		e.b = append(e.b, 0)
+		return
+	}
+	e.someStrs(ss)
+}
+
+//go:noinline
+func (e *wireEnc) someStrs(ss []string) {
 	e.uint(uint64(len(ss)))
 	for _, s := range ss {
 		e.str(s)
 	}
 }
 
-// present writes whether an optional field follows.
-func (e *wireEnc) present(ok bool) bool { e.bool(ok); return ok }
+func (e *wireEnc) money(m *Money) { e.int(m.Amount); e.str(m.Currency) }
 
-func (e *wireEnc) money(m Money) { e.int(m.Amount); e.str(m.Currency) }
 func (e *wireEnc) moneyPtr(m *Money) {
-	if e.present(m != nil) {
-		e.money(*m)
+	if m == nil {
+		e.b = append(e.b, 0)
+		return
 	}
+	e.someMoney(m)
 }
+
+//go:noinline
+func (e *wireEnc) someMoney(m *Money) { e.b = append(e.b, 1); e.money(m) }
 func (e *wireEnc) intPtr(p *int) {
 	if e.present(p != nil) {
 		e.int(int64(*p))
@@ -98,7 +119,7 @@ func (e *wireEnc) intPtr(p *int) {
 }
 
 // time writes an instant and its zone's offset; the zero time is absent.
-func (e *wireEnc) time(t time.Time) {
+func (e *wireEnc) time(t *time.Time) {
 	if e.present(!t.IsZero()) {
 		_, off := t.Zone()
 		e.int(t.Unix())
@@ -142,8 +163,12 @@ func (e *wireEnc) item(it *Item) {
 func (e *wireEnc) quote(q *Quote) {
 	e.str(q.Provider)
 	e.str(q.QuoteID)
-	e.money(q.Price)
-	e.time(q.ValidUntil)
+	e.money(&q.Price)
+	if q.ValidUntil.IsZero() { // inline: time's methods are too costly for the inliner
+		e.b = append(e.b, 0)
+	} else {
+		e.time(&q.ValidUntil)
+	}
 	e.bool(q.Orderable)
 	e.moneyPtr(q.Deposit)
 	if b := q.Breakdown; e.present(b != nil) {
@@ -366,6 +391,33 @@ func (d *wireDec) bytes() []byte {
 	return []byte(s)
 }
 
+// peek is the next byte, or 0xff at the end: a caller reads an absent field
+// (a 0) inline with it and calls out only for a present one.
+func (d *wireDec) peek() byte {
+	if d.off < len(d.text) {
+		return d.text[d.off]
+	}
+	return 0xff
+}
+
+// strings reads consecutive strings into dst, in one call.
+func (d *wireDec) strings(dst ...*string) {
+	text, off := d.text, d.off
+	for _, p := range dst {
+		if off < len(text) {
+			if n := int(text[off]); n < 0x80 && n < len(text)-off {
+				*p = text[off+1 : off+1+n]
+				off += 1 + n
+				continue
+			}
+		}
+		d.off = off
+		*p = d.strSlow()
+		off = d.off
+	}
+	d.off = off
+}
+
 func (d *wireDec) bool() bool {
 	if i := d.off; i < len(d.text) && d.text[i] <= 1 {
 		d.off++
@@ -387,6 +439,14 @@ func (d *wireDec) float() float64 {
 }
 
 func (d *wireDec) strs() []string {
+	if d.peek() == 0 {
+		d.off++
+		return nil
+	}
+	return d.someStrs()
+}
+
+func (d *wireDec) someStrs() []string {
 	n := d.count(1)
 	if n == 0 {
 		return nil
@@ -401,6 +461,10 @@ func (d *wireDec) strs() []string {
 func (d *wireDec) money() Money { return Money{Amount: d.int(), Currency: d.str()} }
 
 func (d *wireDec) moneyPtr() *Money {
+	if d.peek() == 0 {
+		d.off++
+		return nil
+	}
 	if !d.bool() {
 		return nil
 	}
@@ -417,6 +481,10 @@ func (d *wireDec) intPtr() *int {
 }
 
 func (d *wireDec) time() time.Time {
+	if d.peek() == 0 {
+		d.off++
+		return time.Time{}
+	}
 	if !d.bool() {
 		return time.Time{}
 	}
@@ -433,29 +501,30 @@ func (d *wireDec) time() time.Time {
 }
 
 func (d *wireDec) item(it *Item) {
-	it.Category = Category(d.str())
-	it.Brand = d.str()
-	it.Model = d.str()
-	it.Storage = d.str()
-	it.RAM = d.str()
-	it.Color = d.str()
-	it.Condition = Condition(d.str())
-	if d.bool() {
+	d.strings((*string)(&it.Category), &it.Brand, &it.Model, &it.Storage, &it.RAM, &it.Color, (*string)(&it.Condition))
+	if d.peek() == 0 {
+		d.off++
+	} else if d.bool() {
 		s := d.float()
 		it.ConditionScore = &s
 	}
-	it.FunctionalIssues = d.strs()
-	it.RepairHistory = d.str()
-	it.PurchaseChannel = d.str()
-	if d.bool() {
+	if d.peek() == 0 {
+		d.off++
+	} else {
+		it.FunctionalIssues = d.someStrs()
+	}
+	d.strings(&it.RepairHistory, &it.PurchaseChannel)
+	if d.peek() == 0 {
+		d.off++
+	} else if d.bool() {
 		o := d.bool()
 		it.Original = &o
 	}
-	if d.bool() {
+	if d.peek() == 0 {
+		d.off++
+	} else if d.bool() {
 		c := &Car{}
-		c.TypeID = d.str()
-		c.CityID = d.str()
-		c.FirstRegistration = d.str()
+		d.strings(&c.TypeID, &c.CityID, &c.FirstRegistration)
 		c.MileageKM = d.int()
 		c.Transfers = d.small()
 		c.Color = d.str()
@@ -469,8 +538,7 @@ func (d *wireDec) item(it *Item) {
 }
 
 func (d *wireDec) quote(q *Quote) {
-	q.Provider = d.str()
-	q.QuoteID = d.str()
+	d.strings(&q.Provider, &q.QuoteID)
 	q.Price = d.money()
 	q.ValidUntil = d.time()
 	q.Orderable = d.bool()
