@@ -47,161 +47,191 @@ const (
 // IsWire reports whether payload is in the binary envelope (of any version).
 func IsWire(payload []byte) bool { return len(payload) > 0 && payload[0] == wireMarker }
 
-// wireEnc appends fields to a buffer.
-type wireEnc struct{ b []byte }
+// The encoder is append functions that take and return the buffer, as
+// strconv's do: the buffer's header stays in locals (registers, in a guest
+// compiled to WebAssembly) instead of being loaded and stored through a
+// pointer at every byte. The writers of lists and optional fields write an
+// empty or absent one inline (most of a quote's fields are) and call out
+// for the rest: a call costs a Go guest many times what it costs natively.
 
-// newWireEnc starts a message after dst, growing dst once for size more
-// bytes if it lacks the room.
-func newWireEnc(dst []byte, kind byte, size int) *wireEnc {
+// grow starts a message after dst, growing dst once for size more bytes if
+// it lacks the room.
+func grow(dst []byte, kind byte, size int) []byte {
 	if cap(dst)-len(dst) < size+3 {
 		dst = append(make([]byte, 0, len(dst)+size+3), dst...)
 	}
-	e := &wireEnc{b: append(dst, wireMarker, WireVersion, kind)}
-	return e
+	return append(dst, wireMarker, WireVersion, kind)
 }
 
-func (e *wireEnc) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
-func (e *wireEnc) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
-func (e *wireEnc) str(s string)  { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
-func (e *wireEnc) bytes(p []byte) {
-	e.uint(uint64(len(p)))
-	e.b = append(e.b, p...)
+func wUint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+func wInt(b []byte, v int64) []byte   { return binary.AppendVarint(b, v) }
+
+func wStr(b []byte, s string) []byte {
+	if len(s) < 0x80 {
+		b = append(b, byte(len(s)))
+	} else {
+		b = wUint(b, uint64(len(s)))
+	}
+	return append(b, s...)
 }
-func (e *wireEnc) bool(v bool) {
+
+func wBytes(b []byte, p []byte) []byte { return append(wUint(b, uint64(len(p))), p...) }
+
+func wBool(b []byte, v bool) []byte {
 	if v {
-		e.b = append(e.b, 1)
-	} else {
-		e.b = append(e.b, 0)
+		return append(b, 1)
 	}
+	return append(b, 0)
 }
-func (e *wireEnc) float(f float64) { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(f)) }
 
-// present writes whether an optional field follows.
-func (e *wireEnc) present(ok bool) bool { e.bool(ok); return ok }
+func wFloat(b []byte, f float64) []byte {
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+}
 
-// The writers of lists and optional fields below write an empty or absent
-// one inline (most of a quote's fields are) and call out for the rest: a
-// call costs a Go guest compiled to WebAssembly many times what it costs
-// natively.
-
-func (e *wireEnc) strs(ss []string) {
+func wStrs(b []byte, ss []string) []byte {
 	if len(ss) == 0 {
-		e.b = append(e.b, 0)
-		return
+		return append(b, 0)
 	}
-	e.someStrs(ss)
+	return wSomeStrs(b, ss)
 }
 
 //go:noinline
-func (e *wireEnc) someStrs(ss []string) {
-	e.uint(uint64(len(ss)))
+func wSomeStrs(b []byte, ss []string) []byte {
+	b = wUint(b, uint64(len(ss)))
 	for _, s := range ss {
-		e.str(s)
+		b = wStr(b, s)
 	}
+	return b
 }
 
-func (e *wireEnc) money(m *Money) { e.int(m.Amount); e.str(m.Currency) }
+func wMoney(b []byte, m *Money) []byte { return wStr(wInt(b, m.Amount), m.Currency) }
 
-func (e *wireEnc) moneyPtr(m *Money) {
+// wMoneyPtr writes an optional amount: a presence flag, then the amount.
+func wMoneyPtr(b []byte, m *Money) []byte {
 	if m == nil {
-		e.b = append(e.b, 0)
-		return
+		return append(b, 0)
 	}
-	e.someMoney(m)
+	return wSomeMoney(b, m)
 }
 
 //go:noinline
-func (e *wireEnc) someMoney(m *Money) { e.b = append(e.b, 1); e.money(m) }
-func (e *wireEnc) intPtr(p *int) {
-	if e.present(p != nil) {
-		e.int(int64(*p))
+func wSomeMoney(b []byte, m *Money) []byte { return wMoney(append(b, 1), m) }
+
+func wIntPtr(b []byte, p *int) []byte {
+	if p == nil {
+		return append(b, 0)
 	}
+	return wInt(append(b, 1), int64(*p))
 }
 
-// time writes an instant and its zone's offset; the zero time is absent.
-func (e *wireEnc) time(t *time.Time) {
-	if e.present(!t.IsZero()) {
-		_, off := t.Zone()
-		e.int(t.Unix())
-		e.uint(uint64(t.Nanosecond()))
-		e.int(int64(off))
+// wTime writes an instant and its zone's offset; the zero time is absent.
+func wTime(b []byte, t *time.Time) []byte {
+	if t.IsZero() {
+		return append(b, 0)
 	}
+	_, off := t.Zone()
+	b = wInt(append(b, 1), t.Unix())
+	b = wUint(b, uint64(t.Nanosecond()))
+	return wInt(b, int64(off))
 }
 
-func (e *wireEnc) item(it *Item) {
-	e.str(string(it.Category))
-	e.str(it.Brand)
-	e.str(it.Model)
-	e.str(it.Storage)
-	e.str(it.RAM)
-	e.str(it.Color)
-	e.str(string(it.Condition))
-	if e.present(it.ConditionScore != nil) {
-		e.float(*it.ConditionScore)
-	}
-	e.strs(it.FunctionalIssues)
-	e.str(it.RepairHistory)
-	e.str(it.PurchaseChannel)
-	if e.present(it.Original != nil) {
-		e.bool(*it.Original)
-	}
-	if c := it.Car; e.present(c != nil) {
-		e.str(c.TypeID)
-		e.str(c.CityID)
-		e.str(c.FirstRegistration)
-		e.int(c.MileageKM)
-		e.int(int64(c.Transfers))
-		e.str(c.Color)
-		e.intPtr(c.Accident)
-		e.intPtr(c.Appearance)
-		e.intPtr(c.Interior)
-		e.intPtr(c.Electrical)
-		e.intPtr(c.Engine)
-	}
-}
-
-func (e *wireEnc) quote(q *Quote) {
-	e.str(q.Provider)
-	e.str(q.QuoteID)
-	e.money(&q.Price)
-	if q.ValidUntil.IsZero() { // inline: time's methods are too costly for the inliner
-		e.b = append(e.b, 0)
+func wItem(b []byte, it *Item) []byte {
+	b = wStr(b, string(it.Category))
+	b = wStr(b, it.Brand)
+	b = wStr(b, it.Model)
+	b = wStr(b, it.Storage)
+	b = wStr(b, it.RAM)
+	b = wStr(b, it.Color)
+	b = wStr(b, string(it.Condition))
+	if it.ConditionScore == nil {
+		b = append(b, 0)
 	} else {
-		e.time(&q.ValidUntil)
+		b = wFloat(append(b, 1), *it.ConditionScore)
 	}
-	e.bool(q.Orderable)
-	e.moneyPtr(q.Deposit)
-	if b := q.Breakdown; e.present(b != nil) {
-		e.moneyPtr(b.BasePrice)
-		e.float(b.ConditionDiscount)
-		e.moneyPtr(b.FunctionDeduction)
-		e.float(b.MarketCoefficient)
-		e.moneyPtr(b.FinalPrice)
+	b = wStrs(b, it.FunctionalIssues)
+	b = wStr(b, it.RepairHistory)
+	b = wStr(b, it.PurchaseChannel)
+	if it.Original == nil {
+		b = append(b, 0)
+	} else {
+		b = wBool(append(b, 1), *it.Original)
 	}
-	if t := q.Tiers; e.present(t != nil) {
-		e.moneyPtr(t.Private)
-		e.moneyPtr(t.DealerBuy)
-		e.moneyPtr(t.DealerSell)
-		e.moneyPtr(t.Guide)
+	if it.Car == nil {
+		return append(b, 0)
 	}
-	e.strs(q.Channels)
-	e.str(q.Remark)
-	if e.present(q.Item != nil) {
-		e.item(q.Item)
-	}
-	e.strs(q.Checks)
-	e.bytes(q.Raw)
+	return wCar(append(b, 1), it.Car)
 }
 
-func (e *wireEnc) error(x *Error) {
-	e.str(string(x.Code))
-	e.str(x.Message)
-	e.str(x.Field)
-	e.bool(x.Retryable)
-	e.int(int64(x.RetryAfter))
-	e.str(x.ProviderCode)
-	e.str(x.ProviderMessage)
-	e.str(x.Provider)
+func wCar(b []byte, c *Car) []byte {
+	b = wStr(b, c.TypeID)
+	b = wStr(b, c.CityID)
+	b = wStr(b, c.FirstRegistration)
+	b = wInt(b, c.MileageKM)
+	b = wInt(b, int64(c.Transfers))
+	b = wStr(b, c.Color)
+	b = wIntPtr(b, c.Accident)
+	b = wIntPtr(b, c.Appearance)
+	b = wIntPtr(b, c.Interior)
+	b = wIntPtr(b, c.Electrical)
+	return wIntPtr(b, c.Engine)
+}
+
+func wQuote(b []byte, q *Quote) []byte {
+	b = wStr(b, q.Provider)
+	b = wStr(b, q.QuoteID)
+	b = wStr(wInt(b, q.Price.Amount), q.Price.Currency)
+	if q.ValidUntil.IsZero() { // inline: time's methods are too costly for the inliner
+		b = append(b, 0)
+	} else {
+		b = wTime(b, &q.ValidUntil)
+	}
+	b = wBool(b, q.Orderable)
+	b = wMoneyPtr(b, q.Deposit)
+	if q.Breakdown == nil {
+		b = append(b, 0)
+	} else {
+		b = wBreakdown(append(b, 1), q.Breakdown)
+	}
+	if q.Tiers == nil {
+		b = append(b, 0)
+	} else {
+		b = wTiers(append(b, 1), q.Tiers)
+	}
+	b = wStrs(b, q.Channels)
+	b = wStr(b, q.Remark)
+	if q.Item == nil {
+		b = append(b, 0)
+	} else {
+		b = wItem(append(b, 1), q.Item)
+	}
+	b = wStrs(b, q.Checks)
+	return wBytes(b, q.Raw)
+}
+
+func wBreakdown(b []byte, x *Breakdown) []byte {
+	b = wMoneyPtr(b, x.BasePrice)
+	b = wFloat(b, x.ConditionDiscount)
+	b = wMoneyPtr(b, x.FunctionDeduction)
+	b = wFloat(b, x.MarketCoefficient)
+	return wMoneyPtr(b, x.FinalPrice)
+}
+
+func wTiers(b []byte, t *PriceTiers) []byte {
+	b = wMoneyPtr(b, t.Private)
+	b = wMoneyPtr(b, t.DealerBuy)
+	b = wMoneyPtr(b, t.DealerSell)
+	return wMoneyPtr(b, t.Guide)
+}
+
+func wError(b []byte, x *Error) []byte {
+	b = wStr(b, string(x.Code))
+	b = wStr(b, x.Message)
+	b = wStr(b, x.Field)
+	b = wBool(b, x.Retryable)
+	b = wInt(b, int64(x.RetryAfter))
+	b = wStr(b, x.ProviderCode)
+	b = wStr(b, x.ProviderMessage)
+	return wStr(b, x.Provider)
 }
 
 // Sizes to start a buffer with: the fixed part of a message plus its
@@ -233,10 +263,8 @@ func quoteSize(q *Quote) int {
 }
 
 func appendQuoteRequest(dst []byte, req *QuoteRequest) []byte {
-	e := newWireEnc(dst, wireQuoteRequest, itemSize(&req.Item))
-	e.item(&req.Item)
-	e.bool(req.Detail)
-	return e.b
+	b := wItem(grow(dst, wireQuoteRequest, itemSize(&req.Item)), &req.Item)
+	return wBool(b, req.Detail)
 }
 
 // AppendBinary appends r in the binary envelope (docs/wasm-abi.md) to b,
@@ -245,9 +273,7 @@ func appendQuoteRequest(dst []byte, req *QuoteRequest) []byte {
 func (r *QuoteRequest) AppendBinary(b []byte) ([]byte, error) { return appendQuoteRequest(b, r), nil }
 
 func appendQuoteResponse(dst []byte, resp *QuoteResponse) []byte {
-	e := newWireEnc(dst, wireQuoteResponse, quoteSize(&resp.Quote))
-	e.quote(&resp.Quote)
-	return e.b
+	return wQuote(grow(dst, wireQuoteResponse, quoteSize(&resp.Quote)), &resp.Quote)
 }
 
 func appendQuoteBatchRequest(dst []byte, req *QuoteBatchRequest) []byte {
@@ -255,13 +281,11 @@ func appendQuoteBatchRequest(dst []byte, req *QuoteBatchRequest) []byte {
 	for i := range req.Items {
 		n += itemSize(&req.Items[i])
 	}
-	e := newWireEnc(dst, wireQuoteBatchRequest, n)
-	e.uint(uint64(len(req.Items)))
+	b := wUint(grow(dst, wireQuoteBatchRequest, n), uint64(len(req.Items)))
 	for i := range req.Items {
-		e.item(&req.Items[i])
+		b = wItem(b, &req.Items[i])
 	}
-	e.bool(req.Detail)
-	return e.b
+	return wBool(b, req.Detail)
 }
 
 func appendQuoteBatchResponse(dst []byte, resp *QuoteBatchResponse) []byte {
@@ -275,18 +299,21 @@ func appendQuoteBatchResponse(dst []byte, resp *QuoteBatchResponse) []byte {
 			n += 64 + len(r.Error.Message) + len(r.Error.ProviderMessage)
 		}
 	}
-	e := newWireEnc(dst, wireQuoteBatchResponse, n)
-	e.uint(uint64(len(resp.Results)))
+	b := wUint(grow(dst, wireQuoteBatchResponse, n), uint64(len(resp.Results)))
 	for _, r := range resp.Results {
-		e.int(int64(r.Index))
-		if e.present(r.Quote != nil) {
-			e.quote(r.Quote)
+		b = wInt(b, int64(r.Index))
+		if r.Quote == nil {
+			b = append(b, 0)
+		} else {
+			b = wQuote(append(b, 1), r.Quote)
 		}
-		if e.present(r.Error != nil) {
-			e.error(r.Error)
+		if r.Error == nil {
+			b = append(b, 0)
+		} else {
+			b = wError(append(b, 1), r.Error)
 		}
 	}
-	return e.b
+	return b
 }
 
 // wireDec reads fields; the first malformed field sets err and every later
