@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 )
 
 // The operation names that cross a runtime boundary (gRPC and WASM alike).
@@ -43,7 +44,8 @@ func Dispatch(ctx context.Context, p Provider, op string, payload []byte, logger
 // encoded straight into it. On an error dst comes back unchanged. A runtime
 // that serves one provider for many calls uses a Dispatcher instead.
 func AppendDispatch(ctx context.Context, dst []byte, p Provider, op string, payload []byte, logger *slog.Logger) (out []byte, err error) {
-	d := newDispatcher(p, logger)
+	var d Dispatcher
+	d.init(p, logger)
 	return d.Append(ctx, dst, op, payload)
 }
 
@@ -56,19 +58,45 @@ type Dispatcher struct {
 	logger *slog.Logger
 	quoter Quoter
 	batch  BatchQuoter
+
+	mu    sync.Mutex
+	block int            // AllocateInBlocks's n; 0 allocates one at a time
+	reqs  []QuoteRequest // the unused rest of the current block
+}
+
+// AllocateInBlocks makes d allocate the quote requests it decodes n at a
+// time, each block living as long as any request in it: one allocation
+// for n calls, for a runtime where every allocation is costly (a Go guest
+// compiled to WebAssembly pays more for one than for the rest of decoding
+// a request). A provider that keeps a request beyond its call keeps its
+// block's memory too. Call it before d serves.
+func (d *Dispatcher) AllocateInBlocks(n int) { d.block = n }
+
+func (d *Dispatcher) newQuoteRequest() *QuoteRequest {
+	if d.block <= 1 {
+		return new(QuoteRequest)
+	}
+	d.mu.Lock()
+	if len(d.reqs) == 0 {
+		d.reqs = make([]QuoteRequest, d.block)
+	}
+	r := &d.reqs[0]
+	d.reqs = d.reqs[1:]
+	d.mu.Unlock()
+	return r
 }
 
 // NewDispatcher returns a Dispatcher for p; logger is handed to Configure.
 func NewDispatcher(p Provider, logger *slog.Logger) *Dispatcher {
-	d := newDispatcher(p, logger)
-	return &d
+	d := &Dispatcher{}
+	d.init(p, logger)
+	return d
 }
 
-func newDispatcher(p Provider, logger *slog.Logger) Dispatcher {
-	d := Dispatcher{p: p, logger: logger}
+func (d *Dispatcher) init(p Provider, logger *slog.Logger) {
+	d.p, d.logger = p, logger
 	d.quoter, _ = p.(Quoter)
 	d.batch, _ = p.(BatchQuoter)
-	return d
 }
 
 // Append runs one encoded operation as AppendDispatch does.
@@ -131,7 +159,7 @@ func (d *Dispatcher) append(ctx context.Context, dst []byte, op string, payload 
 		case !IsWire(payload):
 			return callDecoded(ctx, dst, payload, d.quoter.Quote)
 		}
-		req := new(QuoteRequest)
+		req := d.newQuoteRequest()
 		if err := decodeQuoteRequest(payload, req, kept); err != nil {
 			return nil, badRequest(err)
 		}

@@ -49,6 +49,7 @@ func init() {
 // It also routes http.DefaultTransport through the host.
 func Serve(p sdk.Provider) {
 	served = sdk.NewDispatcher(p, logger)
+	served.AllocateInBlocks(16)
 	http.DefaultTransport = Transport{}
 }
 
@@ -91,7 +92,7 @@ func rgDispatch(opPtr, opLen, inPtr, inLen uint32, timeoutNS int64) uint64 {
 	}
 	var ctx context.Context = background
 	if timeoutNS > 0 {
-		ctx = callContext{call: calls.n, deadline: Now().UnixNano() + timeoutNS}
+		ctx = newCallContext(calls.n, Now().UnixNano()+timeoutNS)
 	}
 	if cap(outBuf) > maxKeptReply {
 		outBuf = nil // a one-off large answer is not kept for the instance's life
@@ -159,8 +160,10 @@ func opName(op []byte) string {
 var background = context.Background()
 
 // callContext is a call's context: the call's number and its deadline, and
-// nothing the garbage collector must scan; a guest pays dearly for every
-// pointer it allocates. The timer behind Done starts only when someone asks
+// nothing the garbage collector must scan. Contexts are allocated a block
+// at a time and never reused (a block lives while any of its contexts
+// does): an allocation per call would cost a guest more than the rest of
+// the context's work. The timer behind Done starts only when someone asks
 // for Done (an HTTP request, a child context): most calls never do, and a
 // timer is costly in a guest. The host stops a guest still running at the
 // deadline whatever the guest does with its context. Once its call has
@@ -188,10 +191,22 @@ func (s *callState) end() {
 	}
 }
 
-func (c callContext) Deadline() (time.Time, bool) { return time.Unix(0, c.deadline), true }
-func (c callContext) Value(key any) any           { return nil }
+var contexts []callContext // the unused rest of the current block
 
-func (c callContext) Done() <-chan struct{} {
+func newCallContext(call uint64, deadline int64) *callContext {
+	if len(contexts) == 0 {
+		contexts = make([]callContext, 256)
+	}
+	c := &contexts[0]
+	contexts = contexts[1:]
+	c.call, c.deadline = call, deadline
+	return c
+}
+
+func (c *callContext) Deadline() (time.Time, bool) { return time.Unix(0, c.deadline), true }
+func (c *callContext) Value(key any) any           { return nil }
+
+func (c *callContext) Done() <-chan struct{} {
 	if c.call != calls.n {
 		return closed
 	}
@@ -201,7 +216,7 @@ func (c callContext) Done() <-chan struct{} {
 	return calls.timed.Done()
 }
 
-func (c callContext) Err() error {
+func (c *callContext) Err() error {
 	switch {
 	case c.call != calls.n:
 		return context.Canceled
