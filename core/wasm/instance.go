@@ -31,7 +31,11 @@ type instance struct {
 	dispatch api.Function
 	stop     api.MutableGlobal // instrument's stop flag; nil when built without it
 	stopMu   sync.Mutex        // serialises writes to stop
-	timer    *time.Timer       // halts the instance at a call's deadline (arm)
+	timer    *time.Timer       // the watchdog: halts the instance at a call's deadline (arm)
+	watchMu  sync.Mutex        // guards the three below
+	deadline time.Time         // of the call running, zero between calls
+	timerAt  time.Time         // when the timer fires, zero when it does not run
+	halted   bool              // the watchdog stopped a call
 	closing  atomic.Bool       // halted by Module.Close, not by a context
 	stderr   *guestOutput
 
@@ -199,8 +203,13 @@ func (i *instance) call(ctx context.Context, op string, payload []byte, conf *co
 // happened (then the instance must not serve again). An instance built
 // without the flag (Config.noTermination, benchmarks only) cannot be stopped.
 //
-// A context with a deadline (every call the host makes has one) arms the
-// instance's own timer: a Reset and a Stop, nothing allocated. Such a call
+// A context with a deadline (every call the host makes has one) is watched
+// by the instance's own timer, the watchdog, which is only reset for a
+// deadline earlier than the one it waits for: when it fires it stops the
+// call running if that call's deadline has passed, and otherwise waits for
+// that call's deadline. Calls with deadlines in the same order as their
+// starts (a host's are) cost two uncontended locks, not a Reset and a Stop
+// of a runtime timer each. Such a call
 // canceled before its deadline (its client went away) is not stopped
 // mid-run: its guest runs on to its answer or, if it runs away, to the
 // deadline, which bounds it either way. A context without a deadline is
@@ -211,10 +220,17 @@ func (i *instance) arm(ctx context.Context) armed {
 		return armed{}
 	}
 	if d, ok := ctx.Deadline(); ok {
-		if i.timer == nil {
-			i.timer = time.AfterFunc(time.Hour, i.halt)
+		i.watchMu.Lock()
+		i.deadline = d
+		switch {
+		case i.timer == nil:
+			i.timer = time.AfterFunc(time.Until(d), i.watchdog)
+			i.timerAt = d
+		case i.timerAt.IsZero() || d.Before(i.timerAt):
+			i.timer.Reset(time.Until(d))
+			i.timerAt = d
 		}
-		i.timer.Reset(time.Until(d))
+		i.watchMu.Unlock()
 		return armed{timer: true}
 	}
 	fired := make(chan struct{})
@@ -237,7 +253,10 @@ type armed struct {
 func (i *instance) disarm(a armed) bool {
 	switch {
 	case a.timer:
-		return !i.timer.Stop()
+		i.watchMu.Lock()
+		defer i.watchMu.Unlock()
+		i.deadline = time.Time{}
+		return i.halted
 	case a.stop != nil:
 		if a.stop() {
 			return false
@@ -246,6 +265,24 @@ func (i *instance) disarm(a armed) bool {
 		return true
 	}
 	return false
+}
+
+// watchdog is the timer's function: it stops the call running once its
+// deadline has passed, and otherwise waits for that deadline.
+func (i *instance) watchdog() {
+	i.watchMu.Lock()
+	defer i.watchMu.Unlock()
+	i.timerAt = time.Time{}
+	if i.deadline.IsZero() {
+		return // between calls: the next arm sets the timer again
+	}
+	if left := time.Until(i.deadline); left > 0 {
+		i.timer.Reset(left)
+		i.timerAt = i.deadline
+		return
+	}
+	i.halted = true
+	i.halt()
 }
 
 // halt sets the stop flag: the guest traps within yieldEvery loop headers.
@@ -317,6 +354,11 @@ func (i *instance) sleep(ns int64) {
 }
 
 func (i *instance) close() {
+	i.watchMu.Lock()
+	if i.timer != nil {
+		i.timer.Stop()
+	}
+	i.watchMu.Unlock()
 	_ = i.mod.Close(context.Background())
 }
 

@@ -423,10 +423,14 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 		return nil, sdk.AsError(err)
 	}
 	select {
-	case m.tokens <- struct{}{}:
-	case <-ctx.Done():
-		return nil, &sdk.Error{Code: sdk.CodeDeadlineExceeded, Retryable: true,
-			Message: fmt.Sprintf("all %d WASM instances stayed busy until the deadline", m.cfg.Instances)}
+	case m.tokens <- struct{}{}: // a free instance, most calls: no select on the context
+	default:
+		select {
+		case m.tokens <- struct{}{}:
+		case <-ctx.Done():
+			return nil, &sdk.Error{Code: sdk.CodeDeadlineExceeded, Retryable: true,
+				Message: fmt.Sprintf("all %d WASM instances stayed busy until the deadline", m.cfg.Instances)}
+		}
 	}
 	m.mu.Lock()
 	if m.closed {
@@ -441,6 +445,7 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 		m.idle = m.idle[:len(m.idle)-1]
 		if i.code == cur {
 			inst = i
+			m.busy[inst] = struct{}{}
 		} else {
 			i.close()
 		}
@@ -451,10 +456,10 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 		if inst, err = m.startInstance(ctx, cur); err != nil {
 			return nil, err
 		}
+		m.mu.Lock()
+		m.busy[inst] = struct{}{}
+		m.mu.Unlock()
 	}
-	m.mu.Lock()
-	m.busy[inst] = struct{}{}
-	m.mu.Unlock()
 	if conf := m.conf.Load(); conf != nil && inst.cfgGen != conf.gen {
 		if _, err, healthy := inst.call(ctx, sdk.OpConfigure, conf.payload, conf, nil); err != nil {
 			inst.cfgGen = -1

@@ -171,6 +171,25 @@ func TestRunawayGuestIsStoppedAtTheDeadline(t *testing.T) {
 	}
 }
 
+// The watchdog waits for the deadline of the call running, whichever call
+// set it going: a runaway call whose deadline comes after an earlier call's
+// is stopped at its own deadline, not at the earlier one.
+func TestWatchdogStopsEachCallAtItsOwnDeadline(t *testing.T) {
+	l := load(t, wasm.Config{Instances: 1}, nil)
+	if _, err := l.run(withTimeout(150*time.Millisecond), "echo", nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := l.run(withTimeout(1500*time.Millisecond), "loop", nil)
+	elapsed := time.Since(start)
+	if se := sdkErr(t, err); se.Code != sdk.CodeDeadlineExceeded {
+		t.Fatalf("got %+v, want deadline_exceeded", se)
+	}
+	if elapsed < 1400*time.Millisecond || elapsed > 20*time.Second {
+		t.Errorf("stopped after %s; its deadline was 1.5 s away, the first call's 150 ms", elapsed)
+	}
+}
+
 // Machine code cannot be preempted: a guest that never left it would hold
 // up every garbage collection's stop-the-world, and with it the whole host,
 // the timer that stops the guest included. The instrumented guest leaves it
