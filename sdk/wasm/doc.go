@@ -38,14 +38,12 @@
 // read the host's crypto/rand). http.DefaultTransport is replaced by
 // Transport when Serve runs, so code using http.DefaultClient works too.
 //
-// Two things differ from a plugin, both for speed (a Go guest pays several
-// times the native price for each allocation and each pointer its garbage
-// collector marks). The strings of a quote request are not copied out of the
-// memory the request arrived in, which is shared, 64 KiB at a time, with the
-// requests around it: a provider that keeps such a string beyond its call (as
-// a map key, say) keeps that memory alive with it, and should keep
-// strings.Clone of it instead. And the SDK sets the collector's target to
-// GCPercent, unless the guest's own init sets another.
+// One thing differs from a plugin, for speed (a Go guest pays several times
+// the native price for each allocation): the strings of a quote request are
+// not copied out of the memory the request arrived in, which is shared, 64
+// KiB at a time, with the requests around it. A provider that keeps such a
+// string beyond its call (as a map key, say) keeps that memory alive with
+// it, and should keep strings.Clone of it instead.
 //
 // The ABI underneath is in package abi and docs/wasm-abi.md. Everything but
 // this doc comment builds only for GOOS=wasip1.

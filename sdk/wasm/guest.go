@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"os"
-	"runtime/debug"
 	"time"
 	"unsafe"
 
@@ -28,21 +26,6 @@ var (
 	noServe      = &sdk.Error{Code: sdk.CodeProviderError,
 		Message: "the module serves no provider: call wasm.Serve from an init function (a reactor's main never runs)"}
 )
-
-// GCPercent is the garbage collector's target (GOGC) the SDK sets when the
-// guest starts, unless the environment sets GOGC. A guest's collector only
-// runs inside its calls, where each pointer it marks costs several times
-// what it costs natively; collecting a quarter as often is worth the larger
-// heap. The host sets GOMEMLIMIT below the instance's memory cap, so the
-// collector still works harder, not the guest fails, as the heap nears it.
-// A guest that wants another trade calls debug.SetGCPercent in its init.
-const GCPercent = 400
-
-func init() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(GCPercent)
-	}
-}
 
 // Serve makes p the provider this module serves. Call it from an init
 // function of the main package; the host calls the module only after init.
