@@ -14,7 +14,7 @@ const stopExport = "__recyclegate_stop"
 
 // instrumentVersion names what instrument writes; bump it when the checks
 // change, so modules instrumented before are not read back from a cache.
-const instrumentVersion = "1"
+const instrumentVersion = "2"
 
 // instrumentCached is instrument, its result kept in dir (the compilation
 // cache's directory) under the original module's digest: instrumenting an
@@ -64,8 +64,10 @@ func instrumentFresh(data []byte, path string) ([]byte, error) {
 // collection's stop-the-world, and on how late it sees its stop flag.
 const yieldEvery = 1000
 
-// instrument returns the module with a check at every loop header, where
-// wazero's own WithCloseOnContextDone checks too. wazero's check is a call
+// instrument returns the module with a check at every loop header, and at
+// the start of every function that calls without a loop (recursion runs
+// away without a loop header), where wazero's own WithCloseOnContextDone
+// checks too (it checks at every function's start). wazero's check is a call
 // out of the machine code into Go at every loop header, which costs a Go
 // guest (every Go function is a loop) several times its speed; this one
 // counts down a global, and every yieldEvery headers leaves the machine
@@ -339,7 +341,10 @@ func instrumentBody(out, fn []byte, check []byte) ([]byte, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("locals: %w", r.err)
 	}
+	code := len(fn) - len(r.b) // where the instructions start
+	first := len(out)
 	start := 0 // fn[start:] not yet copied
+	loops, calls := false, false
 	for r.more() && r.err == nil {
 		op := r.byte()
 		switch {
@@ -349,17 +354,21 @@ func instrumentBody(out, fn []byte, check []byte) ([]byte, error) {
 			out = append(out, fn[start:at]...)
 			out = append(out, check...)
 			start = at
+			loops = true
 		case op == 0x02 || op == 0x04: // block, if: blocktype
 			r.s64()
 		case op <= 0x01 || op == 0x05 || op == 0x0b || op == 0x0f || op == 0x1a || op == 0x1b ||
 			op == 0xd1 || (op >= 0x45 && op <= 0xc4):
 			// no immediate
-		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0x12 || (op >= 0x20 && op <= 0x26) ||
-			op == 0x3f || op == 0x40 || op == 0xd2:
+		case op == 0x10 || op == 0x12: // call, return_call
+			r.u32()
+			calls = true
+		case op == 0x0c || op == 0x0d || (op >= 0x20 && op <= 0x26) || op == 0x3f || op == 0x40 || op == 0xd2:
 			r.u32()
 		case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect: type, table
 			r.u32()
 			r.u32()
+			calls = true
 		case op == 0x0e: // br_table
 			for n := r.u32(); n > 0 && r.err == nil; n-- {
 				r.u32()
@@ -397,6 +406,12 @@ func instrumentBody(out, fn []byte, check []byte) ([]byte, error) {
 	}
 	if r.err != nil {
 		return nil, r.err
+	}
+	if calls && !loops {
+		// Nothing was inserted: the check goes after the locals.
+		out = append(out[:first], fn[:code]...)
+		out = append(out, check...)
+		return append(out, fn[code:]...), nil
 	}
 	return append(out, fn[start:]...), nil
 }

@@ -20,6 +20,14 @@ import (
 //	  end end
 //	  local.get $i)
 //	(func (export "spin") loop br 0 end)
+//	(func $fork (export "fork") (param $n i32) (result i32)  ;; 2^n calls, no loop
+//	  local.get $n  i32.eqz
+//	  if (result i32) i32.const 1
+//	  else
+//	    local.get $n  i32.const 1  i32.sub  call $fork
+//	    local.get $n  i32.const 1  i32.sub  call $fork
+//	    i32.add
+//	  end)
 //	(memory (export "memory") 1)
 //
 // with optional imports and globals before it.
@@ -33,22 +41,26 @@ func testModule(imports, globals []byte) []byte {
 	if imports != nil {
 		m = append(m, sec(2, imports...)...)
 	}
-	m = append(m, sec(3, 2, 0, 1)...)
+	m = append(m, sec(3, 3, 0, 1, 0)...)
 	m = append(m, sec(5, 1, 0, 1)...)
 	if globals != nil {
 		m = append(m, sec(6, globals...)...)
 	}
-	exports := []byte{3}
+	exports := []byte{4}
 	exports = append(append(exports, name("count")...), 0, 0)
 	exports = append(append(exports, name("spin")...), 0, 1)
+	exports = append(append(exports, name("fork")...), 0, 2)
 	exports = append(append(exports, name("memory")...), 2, 0)
 	m = append(m, sec(7, exports...)...)
 	count := []byte{1, 1, 0x7f, 0x02, 0x40, 0x03, 0x40, 0x20, 1, 0x20, 0, 0x4f, 0x0d, 1,
 		0x20, 1, 0x41, 1, 0x6a, 0x21, 1, 0x0c, 0, 0x0b, 0x0b, 0x20, 1, 0x0b}
 	spin := []byte{0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b}
-	code := []byte{2}
+	fork := []byte{0, 0x20, 0, 0x45, 0x04, 0x7f, 0x41, 1, 0x05,
+		0x20, 0, 0x41, 1, 0x6b, 0x10, 2, 0x20, 0, 0x41, 1, 0x6b, 0x10, 2, 0x6a, 0x0b, 0x0b}
+	code := []byte{3}
 	code = append(append(binary.AppendUvarint(code, uint64(len(count))), count...), byte(len(spin)))
 	code = append(code, spin...)
+	code = append(append(code, byte(len(fork))), fork...)
 	return append(m, sec(10, code...)...)
 }
 
@@ -83,6 +95,9 @@ func TestInstrumentKeepsWhatTheCodeDoes(t *testing.T) {
 					t.Fatalf("count(%d) = %v, %v", n, got, err)
 				}
 			}
+			if got, err := mod.ExportedFunction("fork").Call(context.Background(), 12); err != nil || got[0] != 1<<12 {
+				t.Fatalf("fork(12) = %v, %v", got, err)
+			}
 			if _, ok := mod.ExportedGlobal(stopExport).(api.MutableGlobal); !ok {
 				t.Fatalf("no mutable %s exported", stopExport)
 			}
@@ -102,6 +117,21 @@ func TestInstrumentedLoopStopsOnTheFlag(t *testing.T) {
 	if _, err := mod.ExportedFunction("spin").Call(context.Background()); err == nil ||
 		!strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("spin with the flag set: %v", err)
+	}
+}
+
+// A function that calls but has no loop is checked where it starts:
+// recursion runs away without a loop header (fork(60) is 2^60 calls).
+func TestInstrumentedRecursionStopsOnTheFlag(t *testing.T) {
+	data, err := instrument(testModule(nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := instantiateTest(t, data)
+	mod.ExportedGlobal(stopExport).(api.MutableGlobal).Set(1)
+	if _, err := mod.ExportedFunction("fork").Call(context.Background(), 60); err == nil ||
+		!strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("fork with the flag set: %v", err)
 	}
 }
 
