@@ -98,7 +98,7 @@ type GRPCPlugin struct {
 
 // GRPCServer registers the provider's gRPC service.
 func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	providerv1.RegisterProviderServer(s, &grpcServer{impl: p.Impl, logger: p.Logger})
+	providerv1.RegisterProviderServer(s, &grpcServer{d: NewDispatcher(p.Impl, p.Logger)})
 	return nil
 }
 
@@ -121,8 +121,7 @@ const featuresTimeout = 5 * time.Second
 
 type grpcServer struct {
 	providerv1.UnimplementedProviderServer
-	impl   Provider
-	logger *slog.Logger
+	d *Dispatcher
 }
 
 func (s *grpcServer) Features(context.Context, *providerv1.FeaturesRequest) (*providerv1.FeaturesResponse, error) {
@@ -130,7 +129,7 @@ func (s *grpcServer) Features(context.Context, *providerv1.FeaturesRequest) (*pr
 }
 
 func (s *grpcServer) Invoke(ctx context.Context, req *providerv1.InvokeRequest) (*providerv1.InvokeResponse, error) {
-	out, err := Dispatch(ctx, s.impl, req.Op, req.Payload, s.logger)
+	out, err := s.d.Append(ctx, nil, req.Op, req.Payload)
 	if err != nil {
 		return &providerv1.InvokeResponse{Error: errorToProto(AsError(err))}, nil
 	}
