@@ -130,8 +130,6 @@ func benchLatency(o options, log io.Writer) ([]row, error) {
 	return rows, nil
 }
 
-// benchWASMLatency is the WASM row: the host does not load WASM adapters
-// yet (core/wasm has not landed in the host), so it says so.
 // benchWASMLatency builds the runtime's probe guest (a Go provider compiled
 // for GOOS=wasip1), loads it with runtime wasm and measures quotes through
 // the host against the same provider called directly in process. Run from
