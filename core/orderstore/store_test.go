@@ -220,6 +220,30 @@ func TestOutboxInOrderPerOrder(t *testing.T) {
 	}
 }
 
+// A batch larger than one INSERT's rows is written whole, in order, each
+// row with its own fields.
+func TestAuditWritesLargeBatchesInOrder(t *testing.T) {
+	s, c := open(t, "")
+	var in []orderstore.AuditEntry
+	for i := range 150 {
+		in = append(in, orderstore.AuditEntry{At: c.now(), Tenant: "a", Provider: fmt.Sprintf("p%d", i), Op: "quote",
+			Outcome: "ok", Latency: time.Duration(i) * time.Microsecond, Detail: fmt.Sprintf(`{"i":%d}`, i)})
+	}
+	if err := s.AppendAudit(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.QueryAudit(ctx, orderstore.AuditFilter{Tenant: "a", Limit: 200})
+	if err != nil || len(es) != len(in) {
+		t.Fatalf("read %d entries, %v", len(es), err)
+	}
+	for k, e := range es { // newest first
+		i := len(in) - 1 - k
+		if e.Provider != in[i].Provider || e.Latency != in[i].Latency || e.Detail != in[i].Detail {
+			t.Fatalf("entry %d read back as %+v", i, e)
+		}
+	}
+}
+
 func TestAuditRetentionAndTenants(t *testing.T) {
 	s, c := open(t, "")
 	old := c.now().Add(-8 * 24 * time.Hour)
