@@ -75,6 +75,11 @@ type TenantConfig struct {
 	// WebhookSecret (a secret: redacted from logs). Optional.
 	WebhookURL    string `yaml:"webhook_url"`
 	WebhookSecret string `yaml:"webhook_secret"`
+	// WebhookPreviousSecrets are secrets being rotated out: every event is
+	// signed with each of them too, after WebhookSecret, so a receiver that
+	// still checks an old one keeps verifying while it moves to the new
+	// one (docs/webhooks.md). Secrets, redacted from logs. Optional.
+	WebhookPreviousSecrets []string `yaml:"webhook_previous_secrets"`
 	// Quotas bound the provider calls the tenant's requests make a day.
 	Quotas *TenantQuotas `yaml:"quotas"`
 }

@@ -118,6 +118,9 @@ func (h *Host) startOrders(inMemory bool) error {
 	for _, t := range h.cfg.Tenants {
 		o.tenants[t.ID] = t
 		h.secrets.add(t.WebhookSecret)
+		for _, s := range t.WebhookPreviousSecrets {
+			h.secrets.add(s)
+		}
 	}
 	o.tenantByID = map[string]*Tenant{}
 	for _, t := range h.tenants {

@@ -65,8 +65,8 @@ func (c *Config) validateOrders() error {
 	}
 	for i, t := range c.Tenants {
 		if t.WebhookURL == "" {
-			if t.WebhookSecret != "" {
-				return fmt.Errorf("config: tenants[%d] (%s): webhook_secret without webhook_url", i, t.ID)
+			if t.WebhookSecret != "" || len(t.WebhookPreviousSecrets) > 0 {
+				return fmt.Errorf("config: tenants[%d] (%s): webhook_secret or webhook_previous_secrets without webhook_url", i, t.ID)
 			}
 			continue
 		}
@@ -76,6 +76,14 @@ func (c *Config) validateOrders() error {
 		}
 		if len(t.WebhookSecret) < 16 {
 			return fmt.Errorf("config: tenants[%d] (%s): webhook_secret is required with webhook_url, at least 16 characters", i, t.ID)
+		}
+		for j, old := range t.WebhookPreviousSecrets {
+			switch {
+			case len(old) < 16:
+				return fmt.Errorf("config: tenants[%d] (%s): webhook_previous_secrets[%d]: at least 16 characters", i, t.ID, j)
+			case old == t.WebhookSecret:
+				return fmt.Errorf("config: tenants[%d] (%s): webhook_previous_secrets[%d] is the current webhook_secret", i, t.ID, j)
+			}
 		}
 	}
 	return nil

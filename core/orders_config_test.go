@@ -9,7 +9,7 @@ import (
 )
 
 func TestOrdersConfig(t *testing.T) {
-	env := map[string]string{"HOOK_SECRET": "whsec-0123456789abcdef"}
+	env := map[string]string{"HOOK_SECRET": "whsec-0123456789abcdef", "OLD_HOOK_SECRET": "whsec-old-0123456789"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cfg, err := core.ParseConfig([]byte(`
 tenants:
@@ -17,6 +17,7 @@ tenants:
     api_keys: [k1]
     webhook_url: https://acme.example/hooks
     webhook_secret: ${HOOK_SECRET}
+    webhook_previous_secrets: ["${OLD_HOOK_SECRET}"]
 orders:
   poll_interval: 1m
   audit_retention: 72h
@@ -26,7 +27,8 @@ orders:
 	}
 	o := cfg.Orders
 	if o.PollInterval != time.Minute || o.AuditRetention != 72*time.Hour || o.IdempotencyTTL != 24*time.Hour ||
-		o.WebhookTimeout != 10*time.Second || cfg.Tenants[0].WebhookSecret != env["HOOK_SECRET"] {
+		o.WebhookTimeout != 10*time.Second || cfg.Tenants[0].WebhookSecret != env["HOOK_SECRET"] ||
+		len(cfg.Tenants[0].WebhookPreviousSecrets) != 1 || cfg.Tenants[0].WebhookPreviousSecrets[0] != env["OLD_HOOK_SECRET"] {
 		t.Fatalf("%+v", cfg)
 	}
 	for name, c := range map[string]struct{ yaml, says string }{

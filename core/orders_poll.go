@@ -334,7 +334,7 @@ func (h *Host) deliver(ctx context.Context, e orderstore.Event) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "recyclegate-webhooks/1")
 	req.Header.Set("Recyclegate-Event-Type", e.Type)
-	req.Header.Set(SignatureHeader, SignWebhook(tc.WebhookSecret, h.now(), e.Payload))
+	req.Header.Set(SignatureHeader, SignWebhook(tc.WebhookSecret, h.now(), e.Payload, tc.WebhookPreviousSecrets...))
 	resp, err := h.ord.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("posting to the webhook URL: %s", h.secrets.redact(err.Error()))
@@ -348,14 +348,19 @@ func (h *Host) deliver(ctx context.Context, e orderstore.Event) error {
 }
 
 // SignWebhook returns the Recyclegate-Signature header value for a body
-// sent at t: "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>".
-func SignWebhook(secret string, t time.Time, body []byte) string {
+// sent at t: "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>",
+// then one more v1 for each of the previous secrets (a rotation).
+func SignWebhook(secret string, t time.Time, body []byte, previous ...string) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(ts))
-	m.Write([]byte("."))
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+	h := "t=" + ts
+	for _, key := range append([]string{secret}, previous...) {
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write([]byte(ts))
+		m.Write([]byte("."))
+		m.Write(body)
+		h += ",v1=" + hex.EncodeToString(m.Sum(nil))
+	}
+	return h
 }
 
 // VerifyWebhook checks a Recyclegate-Signature header against the body and

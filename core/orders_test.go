@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -170,6 +171,8 @@ type orderEnv struct {
 	hooks    *hookSink
 	dir      string
 	policies string
+	secret   string   // tenant a's webhook_secret; hookSecret when empty
+	previous []string // tenant a's webhook_previous_secrets
 }
 
 // hookSink is a tenant's webhook endpoint: it verifies every signature and
@@ -230,7 +233,8 @@ func (e *orderEnv) start(t *testing.T, opts ...core.Option) {
 	t.Helper()
 	cfg := core.Config{DataDir: e.dir, Policies: e.policies, Orders: core.OrdersConfig{PollInterval: -1},
 		Tenants: []core.TenantConfig{
-			{ID: "a", APIKeys: []string{"key-a"}, WebhookURL: e.hooks.srv.URL, WebhookSecret: hookSecret},
+			{ID: "a", APIKeys: []string{"key-a"}, WebhookURL: e.hooks.srv.URL, WebhookSecret: cmp.Or(e.secret, hookSecret),
+				WebhookPreviousSecrets: e.previous},
 			{ID: "b", APIKeys: []string{"key-b"}},
 		}}
 	opts = append([]core.Option{core.WithClock(e.clock.Now), core.WithProvider(e.rec, nil), core.WithProvider(e.shop, nil),
@@ -572,6 +576,67 @@ func TestWebhookSignature(t *testing.T) {
 	} {
 		if err == nil {
 			t.Errorf("%s: verified", name)
+		}
+	}
+}
+
+// During a rotation every event carries a signature per secret, the
+// current one first: a receiver holding either verifies it.
+func TestWebhookSignatureDuringARotation(t *testing.T) {
+	now := time.Unix(1750000000, 0)
+	body := []byte(`{"id":"evt_1"}`)
+	h := core.SignWebhook("new-secret-0123456789", now, body, "old-secret-0123456789")
+	if strings.Count(h, ",v1=") != 2 || h[:strings.LastIndex(h, ",")] != core.SignWebhook("new-secret-0123456789", now, body) {
+		t.Fatalf("header %q", h)
+	}
+	for _, secret := range []string{"new-secret-0123456789", "old-secret-0123456789"} {
+		if err := core.VerifyWebhook(secret, h, body, now, 5*time.Minute); err != nil {
+			t.Errorf("%s: %v", secret, err)
+		}
+	}
+	if core.VerifyWebhook("another-secret-0123456789", h, body, now, 5*time.Minute) == nil {
+		t.Error("a third secret verified")
+	}
+}
+
+// A receiver still on the old secret keeps receiving while the tenant's
+// configuration names it as a previous secret; the old secret stays out
+// of the log.
+func TestWebhookRotationKeepsOldReceiversWorking(t *testing.T) {
+	var logs logBuffer
+	clock := &manualClock{t: time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)}
+	e := &orderEnv{clock: clock, rec: newRecycler(clock), shop: &shop{}, previous: []string{hookSecret}}
+	e.hooks = newHookSink(t, hookSecret, clock) // the receiver has not moved yet
+	e.secret = "whsec-rotated-fedcba9876543210"
+	e.start(t, core.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if _, err := e.h.CreateOrder(bg, e.a, "rotation", orderReq(e.quote(t))); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	if r, err := e.h.PollOrders(bg); err != nil || r.Events != 1 {
+		t.Fatalf("poll: %+v %v", r, err)
+	}
+	// The poll also woke the host's own delivery loop; whichever of the two
+	// delivers, the event has reached the sink when this call returns.
+	if r, err := e.h.DeliverWebhooks(bg); err != nil || r.Failed != 0 || len(e.hooks.events()) != 1 {
+		t.Fatalf("deliver: %+v %v, %d received (refused: %v)", r, err, len(e.hooks.events()), e.hooks.bad)
+	}
+	e.h.Logger().Info("rotating", "old", hookSecret, "new", e.secret)
+	if out := logs.String(); strings.Contains(out, hookSecret) || strings.Contains(out, e.secret) {
+		t.Fatalf("a webhook secret in the log: %s", out)
+	}
+}
+
+func TestWebhookRotationConfigIsChecked(t *testing.T) {
+	for name, tc := range map[string]core.TenantConfig{
+		"short":           {ID: "a", WebhookURL: "https://a.example/h", WebhookSecret: hookSecret, WebhookPreviousSecrets: []string{"short"}},
+		"same as current": {ID: "a", WebhookURL: "https://a.example/h", WebhookSecret: hookSecret, WebhookPreviousSecrets: []string{hookSecret}},
+		"without a URL":   {ID: "a", WebhookPreviousSecrets: []string{"old-secret-0123456789"}},
+	} {
+		tc.APIKeys = []string{"key-a"}
+		_, err := core.New(core.Config{Tenants: []core.TenantConfig{tc}}, core.WithLogger(slog.New(slog.DiscardHandler)))
+		if err == nil || !strings.Contains(err.Error(), "webhook_previous_secrets") {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
