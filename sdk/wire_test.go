@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -222,6 +223,39 @@ func TestDispatcherDecodesKeptPayloadsInPlace(t *testing.T) {
 		t.Errorf("Append left the model in the payload")
 	}
 	equalJSON(t, w.got, in)
+}
+
+// Requests allocated in blocks are each their own: one a provider keeps
+// reads the same after the calls that follow, in the same block and after.
+func TestDispatcherAllocatesRequestsInBlocks(t *testing.T) {
+	w := &keeper{}
+	d := NewDispatcher(w, nil)
+	d.AllocateInBlocks(4)
+	for i := range 10 {
+		p := appendQuoteRequest(nil, &QuoteRequest{Item: Item{Category: CategoryPhone, Model: fmt.Sprintf("model %d", i)}})
+		if _, err := d.AppendKept(context.Background(), nil, OpQuote, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range w.kept {
+		if r.Item.Model != fmt.Sprintf("model %d", i) {
+			t.Fatalf("request %d reads %q", i, r.Item.Model)
+		}
+		for j := range i {
+			if r == w.kept[j] {
+				t.Fatalf("requests %d and %d share memory", j, i)
+			}
+		}
+	}
+}
+
+// keeper keeps every request it is asked to quote.
+type keeper struct{ kept []*QuoteRequest }
+
+func (k *keeper) Manifest() Manifest { return Manifest{ID: "k"} }
+func (k *keeper) Quote(_ context.Context, req *QuoteRequest) (*QuoteResponse, error) {
+	k.kept = append(k.kept, req)
+	return &QuoteResponse{}, nil
 }
 
 // A Dispatcher recovers a panic as Dispatch does, and puts dst back.
