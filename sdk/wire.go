@@ -318,9 +318,8 @@ func appendQuoteBatchResponse(dst []byte, resp *QuoteBatchResponse) []byte {
 
 // wireDec reads fields; the first malformed field sets err and every later
 // read returns a zero value, so a decoder checks err once at the end. It
-// reads from one string copy of the whole message, made once, and cuts
-// every string field from it: one allocation per message instead of one per
-// field, which is most of what decoding costs a guest.
+// cuts every string field from one text: a copy of the whole message, made
+// once, or the message itself when its caller keeps it unchanged (openWire).
 type wireDec struct {
 	text string // the message after its header
 	off  int    // where the next field starts
@@ -466,14 +465,6 @@ func (d *wireDec) float() float64 {
 }
 
 func (d *wireDec) strs() []string {
-	if d.peek() == 0 {
-		d.off++
-		return nil
-	}
-	return d.someStrs()
-}
-
-func (d *wireDec) someStrs() []string {
 	n := d.count(1)
 	if n == 0 {
 		return nil
@@ -488,10 +479,6 @@ func (d *wireDec) someStrs() []string {
 func (d *wireDec) money() Money { return Money{Amount: d.int(), Currency: d.str()} }
 
 func (d *wireDec) moneyPtr() *Money {
-	if d.peek() == 0 {
-		d.off++
-		return nil
-	}
 	if !d.bool() {
 		return nil
 	}
@@ -508,10 +495,6 @@ func (d *wireDec) intPtr() *int {
 }
 
 func (d *wireDec) time() time.Time {
-	if d.peek() == 0 {
-		d.off++
-		return time.Time{}
-	}
 	if !d.bool() {
 		return time.Time{}
 	}
@@ -538,7 +521,7 @@ func (d *wireDec) item(it *Item) {
 	if d.peek() == 0 {
 		d.off++
 	} else {
-		it.FunctionalIssues = d.someStrs()
+		it.FunctionalIssues = d.strs()
 	}
 	d.strings(&it.RepairHistory, &it.PurchaseChannel)
 	if d.peek() == 0 {
