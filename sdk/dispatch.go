@@ -152,6 +152,8 @@ func (d *Dispatcher) append(ctx context.Context, dst []byte, op string, payload 
 	// be costly to build (and a WASM guest runs it at every call), so only then.
 	id := func() string { return p.Manifest().ID }
 	switch op {
+	// quote and quote_batch are written out, not shared through a generic
+	// helper taking functions: an indirect call is costly in a WASM guest.
 	case OpQuote:
 		switch {
 		case d.quoter == nil:
