@@ -6,20 +6,26 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/registry"
+	"github.com/recyclegate/recyclegate/core/wasm"
+	"github.com/recyclegate/recyclegate/sdk"
 )
 
 // Provider runtimes.
 const (
-	RuntimeBuiltin   = "builtin"    // linked into the host binary, run as a plugin process by re-executing it
-	RuntimePlugin    = "plugin"     // an external go-plugin binary named by path, verified by sha256
-	RuntimeWASM      = "wasm"       // a .wasm module on wazero
-	RuntimeInProcess = "in-process" // a Go value registered with WithProvider
+	RuntimeBuiltin   = registry.RuntimeBuiltin   // linked into the host binary, run as a plugin process by re-executing it
+	RuntimePlugin    = registry.RuntimePlugin    // an external go-plugin binary named by path, verified by sha256
+	RuntimeWASM      = registry.RuntimeWASM      // a .wasm module on wazero
+	RuntimeInProcess = registry.RuntimeInProcess // a Go value registered with WithProvider
 )
 
 // Config is the host's configuration, as read from host.yaml. The zero value
@@ -245,7 +251,10 @@ func (c *Config) Validate() error {
 	if _, ok := seenKey[DemoAPIKey]; ok && !IsLoopback(c.Listen) {
 		return fmt.Errorf("config: the demo API key %q is refused on %s: it is for loopback addresses only", DemoAPIKey, c.Listen)
 	}
-	if err := c.validateOrders(); err != nil {
+	if err := c.Orders.Validate(); err != nil {
+		return err
+	}
+	if err := c.validateWebhooks(); err != nil {
 		return err
 	}
 	if err := c.validatePolicyTenants(); err != nil {
@@ -304,3 +313,116 @@ func IsLoopback(addr string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// validateWebhooks checks the tenants' webhooks.
+func (c *Config) validateWebhooks() error {
+	for i, t := range c.Tenants {
+		if t.WebhookURL == "" {
+			if t.WebhookSecret != "" || len(t.WebhookPreviousSecrets) > 0 {
+				return fmt.Errorf("config: tenants[%d] (%s): webhook_secret or webhook_previous_secrets without webhook_url", i, t.ID)
+			}
+			continue
+		}
+		u, err := url.Parse(t.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("config: tenants[%d] (%s): webhook_url %q: want an http or https URL", i, t.ID, t.WebhookURL)
+		}
+		if len(t.WebhookSecret) < 16 {
+			return fmt.Errorf("config: tenants[%d] (%s): webhook_secret is required with webhook_url, at least 16 characters", i, t.ID)
+		}
+		for j, old := range t.WebhookPreviousSecrets {
+			switch {
+			case len(old) < 16:
+				return fmt.Errorf("config: tenants[%d] (%s): webhook_previous_secrets[%d]: at least 16 characters", i, t.ID, j)
+			case old == t.WebhookSecret:
+				return fmt.Errorf("config: tenants[%d] (%s): webhook_previous_secrets[%d] is the current webhook_secret", i, t.ID, j)
+			}
+		}
+	}
+	return nil
+}
+
+// validatePolicyTenants checks the tenants' entitlements: they are enforced
+// by the policies, so they need policies.
+func (c *Config) validatePolicyTenants() error {
+	for i, t := range c.Tenants {
+		if (t.Tier != "" || len(t.Categories) > 0 || len(t.Providers) > 0 || t.MaxBatch != 0 || len(t.Attributes) > 0) && c.Policies == "" {
+			return fmt.Errorf("config: tenants[%d] (%s): tier, categories, providers, max_batch and attributes are enforced by policies; set policies: (a directory, as policies/) or remove them", i, t.ID)
+		}
+		for j, cat := range t.Categories {
+			if !sdk.Category(cat).Valid() {
+				return fmt.Errorf("config: tenants[%d].categories[%d]: unknown category %q", i, j, cat)
+			}
+		}
+		if t.MaxBatch < 0 {
+			return fmt.Errorf("config: tenants[%d].max_batch must not be negative", i)
+		}
+	}
+	return nil
+}
+
+// validateGuards checks every guards block and the tenants' quotas.
+func (c *Config) validateGuards() error {
+	if c.Replicas < 0 {
+		return fmt.Errorf("config: replicas must not be negative")
+	}
+	ids := map[string]bool{}
+	for i := range c.Providers {
+		ids[c.Providers[i].ID] = true
+		if err := c.Providers[i].Guards.Validate(fmt.Sprintf("config: providers[%d] (%s): guards", i, c.Providers[i].ID)); err != nil {
+			return err
+		}
+	}
+	for i, t := range c.Tenants {
+		if t.Quotas == nil {
+			continue
+		}
+		if t.Quotas.DailyCalls < 0 {
+			return fmt.Errorf("config: tenants[%d] (%s): quotas.daily_calls must not be negative", i, t.ID)
+		}
+		for id, n := range t.Quotas.PerProvider {
+			if n < 0 {
+				return fmt.Errorf("config: tenants[%d] (%s): quotas.per_provider.%s must not be negative", i, t.ID, id)
+			}
+			if len(c.Providers) > 0 && !ids[id] {
+				return fmt.Errorf("config: tenants[%d] (%s): quotas.per_provider names %q, which is not a configured provider", i, t.ID, id)
+			}
+		}
+	}
+	return nil
+}
+
+// validateWASM checks the keys for runtime wasm.
+func (p *ProviderConfig) validateWASM() error {
+	if p.Runtime != RuntimeWASM {
+		for key, set := range map[string]bool{"allowed_hosts": len(p.AllowedHosts) > 0,
+			"memory_pages": p.MemoryPages != 0, "instances": p.Instances != 0} {
+			if set {
+				return fmt.Errorf("%s is for runtime wasm", key)
+			}
+		}
+		return nil
+	}
+	if p.MemoryPages > 65536 {
+		return fmt.Errorf("memory_pages %d is more than 65536 (4 GiB)", p.MemoryPages)
+	}
+	if p.Instances < 0 {
+		return fmt.Errorf("instances must not be negative")
+	}
+	for j, h := range p.AllowedHosts {
+		if err := wasm.CheckAllowedHost(h); err != nil {
+			return fmt.Errorf("allowed_hosts[%d]: %w", j, err)
+		}
+	}
+	return nil
+}
+
+// WASM provider defaults (ProviderConfig's zero values).
+const (
+	DefaultWASMMemoryPages = wasm.DefaultMemoryPages // 64 MiB per instance
+	DefaultWASMInstances   = wasm.DefaultInstances   // calls at once
+)
+
+// DefaultMaxInFlight is a provider's bound on calls in flight when neither
+// its manifest nor the config names one.
+const DefaultMaxInFlight = guard.DefaultMaxInFlight

@@ -12,7 +12,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/recyclegate/recyclegate/core/batch"
+	"github.com/recyclegate/recyclegate/core/gate"
+	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/internal/redact"
+	"github.com/recyclegate/recyclegate/core/invoke"
+	"github.com/recyclegate/recyclegate/core/orders"
+	"github.com/recyclegate/recyclegate/core/quote"
+	"github.com/recyclegate/recyclegate/core/registry"
+	"github.com/recyclegate/recyclegate/core/store"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -21,60 +31,69 @@ import (
 // hands such a call to ServeBuiltin.
 const BuiltinArg = "__serve-provider"
 
+// Redacted replaces a secret wherever it would appear in a log line.
+const Redacted = redact.Redacted
+
 // Host is the embeddable recyclegate host: it loads providers, routes
 // requests to them, and answers with normalized results. Create one with
 // New, call its methods from any number of goroutines, and Close it.
+//
+// Host is a facade: each method hands the request to the layer that owns
+// it (quote, batch, orders), which calls providers through invoke.
 type Host struct {
-	cfg      Config
-	log      *slog.Logger
-	secrets  *secrets
-	metrics  *metrics
-	memo     *quoteMemo // decoded quotes this host cached
-	now      func() time.Time
-	router   Router
-	closing  chan struct{}
-	closeMu  sync.Once
-	order    []*provider
-	byID     map[string]*provider
-	tenants  map[[32]byte]*Tenant
-	builtins map[string]func() (*exec.Cmd, error)
-	pol      *policySide // CEL policies (policy_hook.go)
-	guards   *hostGuards // breakers, limits, quotas, cache (guards.go)
-	ord      *orderSide  // orders, idempotency, webhooks, audit (orders.go)
+	cfg     Config
+	log     *slog.Logger
+	secrets *redact.Set
+	reg     *prometheus.Registry
+	now     func() time.Time
+	tenants map[[32]byte]*Tenant
 
-	wasmCache string // compiled WASM code (wasmprovider.go)
+	providers *registry.Registry
+	gate      *gate.Gate
+	invoke    *invoke.Service
+	quotes    *quote.Service
+	batches   *batch.Service
+	orders    *orders.Service
+
+	closeOnce sync.Once
 }
 
-// Tenant is an authenticated client of the host.
-type Tenant struct {
-	ID    string `json:"id"`
-	Admin bool   `json:"admin,omitempty"` // may read and dry-run the policies
+// options is what the Options collect before New wires the layers.
+type options struct {
+	log       *slog.Logger
+	now       func() time.Time
+	router    Router
+	inProcess []registry.Spec
+	builtins  map[string]func() (*exec.Cmd, error)
+	guards    map[string]GuardConfig
+	failpoint func(string)
 }
 
 // Option configures a Host.
-type Option func(*Host) error
+type Option func(*options) error
 
 // WithLogger sets the host's logger. Secrets the host knows are redacted from
 // everything logged through it, plugins' logs included.
 func WithLogger(l *slog.Logger) Option {
-	return func(h *Host) error {
-		h.log = l
+	return func(o *options) error {
+		o.log = l
 		return nil
 	}
 }
 
 // WithClock sets the host's clock (tests move it instead of sleeping).
 func WithClock(now func() time.Time) Option {
-	return func(h *Host) error {
-		h.now = now
+	return func(o *options) error {
+		o.now = now
 		return nil
 	}
 }
 
-// WithRouter replaces the built-in routing by category.
+// WithRouter replaces the built-in routing by category (and the policies'
+// routing rules).
 func WithRouter(r Router) Option {
-	return func(h *Host) error {
-		h.router = r
+	return func(o *options) error {
+		o.router = r
 		return nil
 	}
 }
@@ -84,7 +103,7 @@ func WithRouter(r Router) Option {
 // to its Configure (keys the manifest lists as secrets as secrets). It is
 // routed after the providers of the Config, in the order of the options.
 func WithProvider(p sdk.Provider, config map[string]string) Option {
-	return func(h *Host) error {
+	return func(o *options) error {
 		if p == nil {
 			return errors.New("WithProvider: nil provider")
 		}
@@ -92,13 +111,7 @@ func WithProvider(p sdk.Provider, config map[string]string) Option {
 		if err := m.Validate(); err != nil {
 			return fmt.Errorf("WithProvider: %w", err)
 		}
-		if _, dup := h.byID[m.ID]; dup {
-			return fmt.Errorf("WithProvider: provider %s is registered twice", m.ID)
-		}
-		pr := &provider{id: m.ID, runtime: RuntimeInProcess, impl: p, manifest: m, state: StateStarting,
-			cfg: ProviderConfig{ID: m.ID, Runtime: RuntimeInProcess, Config: config}}
-		h.byID[m.ID] = pr
-		h.order = append(h.order, pr)
+		o.inProcess = append(o.inProcess, registry.Spec{ID: m.ID, Runtime: RuntimeInProcess, Impl: p, Config: config})
 		return nil
 	}
 }
@@ -107,8 +120,31 @@ func WithProvider(p sdk.Provider, config map[string]string) Option {
 // builtin. command returns the command that serves it as a plugin, normally
 // the host's own executable with BuiltinArg and the id (see BuiltinCommand).
 func WithBuiltin(id string, command func() (*exec.Cmd, error)) Option {
-	return func(h *Host) error {
-		h.builtins[id] = command
+	return func(o *options) error {
+		o.builtins[id] = command
+		return nil
+	}
+}
+
+// WithGuards sets the guards of provider id, as a guards block of the
+// Config does: for providers registered with WithProvider, or to override
+// the Config's.
+func WithGuards(id string, g GuardConfig) Option {
+	return func(o *options) error {
+		if err := g.Validate("guards of " + id); err != nil {
+			return fmt.Errorf("WithGuards: %w", err)
+		}
+		o.guards[id] = g
+		return nil
+	}
+}
+
+// WithFailpoint hooks the host's failpoints (FailpointAfterOrderCreate):
+// f is called with the failpoint's name when the host passes it. For crash
+// tests only: a test binary kills its own process there.
+func WithFailpoint(f func(name string)) Option {
+	return func(o *options) error {
+		o.failpoint = f
 		return nil
 	}
 }
@@ -146,240 +182,225 @@ func ServeBuiltin(args []string, builtins map[string]func() sdk.Provider) bool {
 // New loads every provider of cfg and those given as options, configures
 // them and returns a ready host. A provider that cannot start fails New: a
 // host never starts half configured. Close the host to stop its plugins.
+//
+// The layers are wired here, bottom up: registry (the providers) -> invoke
+// (their guards) -> gate (the policies) -> quote, batch and orders.
 func New(cfg Config, opts ...Option) (*Host, error) {
 	guardsInMemory := cfg.DataDir == "" && cfg.Store == "" // a Config built in code: counters in memory
 	// Orders in memory for a Config built in code without data_dir (Config.DataDir).
 	ordersInMemory := cfg.DataDir == ""
-	wasmCache := wasmCacheDir(cfg.DataDir)
+	wasmCache := registry.WASMCacheDir(cfg.DataDir)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Host{
-		cfg:      cfg,
-		secrets:  &secrets{},
-		metrics:  newMetrics(),
-		memo:     newQuoteMemo(10000),
-		now:      time.Now,
-		closing:  make(chan struct{}),
-		byID:     map[string]*provider{},
-		tenants:  map[[32]byte]*Tenant{},
-		builtins: map[string]func() (*exec.Cmd, error){},
-	}
-	h.wasmCache = wasmCache
-	// Providers from the config come first, in their order.
-	for _, pc := range cfg.Providers {
-		pr := &provider{id: pc.ID, runtime: pc.Runtime, cfg: pc, state: StateStarting}
-		h.byID[pc.ID] = pr
-		h.order = append(h.order, pr)
-	}
-	for _, o := range opts {
-		if err := o(h); err != nil {
+	o := &options{now: time.Now, builtins: map[string]func() (*exec.Cmd, error){}, guards: map[string]GuardConfig{}}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
 			return nil, err
 		}
 	}
-	if h.log == nil {
-		h.log = slog.Default()
+	if o.log == nil {
+		o.log = slog.Default()
 	}
-	h.log = slog.New(&redactHandler{next: h.log.Handler(), secrets: h.secrets})
-	if h.router == nil {
-		h.router = CategoryRouter{}
-	}
-	if err := h.startPolicies(); err != nil {
-		return nil, err
-	}
+	h := &Host{cfg: cfg, secrets: &redact.Set{}, now: o.now, tenants: map[[32]byte]*Tenant{}}
+	h.log = slog.New(redact.Handler(o.log.Handler(), h.secrets))
+	h.reg = prometheus.NewRegistry()
+	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	tenants := map[string]*Tenant{}
+	attrs := map[string]gate.Tenant{}
+	webhooks := map[string]orders.Webhook{}
+	quotas := map[string]*guard.TenantQuotas{}
 	for _, tc := range cfg.Tenants {
 		t := &Tenant{ID: tc.ID, Admin: tc.Admin}
+		tenants[tc.ID] = t
 		for _, k := range tc.APIKeys {
 			h.tenants[sha256.Sum256([]byte(k))] = t
 			if k != DemoAPIKey { // public by design, and the demo tenant's own name
-				h.secrets.add(k)
+				h.secrets.Add(k)
 			}
 		}
+		attrs[tc.ID] = gate.Tenant{Tier: tc.Tier, Categories: tc.Categories, Providers: tc.Providers, MaxBatch: tc.MaxBatch, Attributes: tc.Attributes}
+		if tc.WebhookURL != "" {
+			webhooks[tc.ID] = orders.Webhook{URL: tc.WebhookURL, Secret: tc.WebhookSecret, Previous: tc.WebhookPreviousSecrets}
+		}
+		if tc.Quotas != nil {
+			quotas[tc.ID] = tc.Quotas
+		}
 	}
-	if err := h.start(); err != nil {
+
+	g, err := gate.New(gate.Options{Dir: cfg.Policies, Tenants: attrs, Logger: h.log, Now: h.now})
+	if err != nil {
+		return nil, err
+	}
+	h.gate = g
+
+	specs, guards, err := providerSpecs(cfg, o)
+	if err != nil {
 		h.Close()
 		return nil, err
 	}
-	if err := h.setupGuards(guardsInMemory); err != nil {
+	restarts := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "recyclegate_plugin_restarts_total",
+		Help: "Times a provider's plugin process was restarted after it ended.",
+	}, []string{"provider"})
+	h.reg.MustRegister(restarts)
+	h.providers, err = registry.New(specs, registry.Options{Logger: h.log, Secrets: h.secrets, Now: h.now, WASMCacheDir: wasmCache,
+		OnRestart: func(id string) { restarts.WithLabelValues(id).Inc() }})
+	if err != nil {
 		h.Close()
 		return nil, err
 	}
-	if err := h.startOrders(ordersInMemory); err != nil {
+	if err := h.providers.Start(); err != nil {
 		h.Close()
 		return nil, err
 	}
+	registerProviderGauges(h.reg, h.providers)
+
+	st, err := openStore(cfg, h.providers, guards, guardsInMemory, h.now)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	h.invoke, err = invoke.New(invoke.Options{Registry: h.providers, Guards: guards, Store: st, Replicas: cfg.Replicas,
+		Tenants: quotas, Now: h.now, Logger: h.log, Metrics: h.reg,
+		Observer: func(r invoke.Record) {
+			if h.orders != nil {
+				h.orders.Observe(r)
+			}
+		}})
+	if err != nil {
+		_ = st.Close()
+		h.Close()
+		return nil, err
+	}
+	h.quotes = quote.New(quote.Options{Invoke: h.invoke, Gate: h.gate, Router: o.router, Now: h.now, Logger: h.log, Metrics: h.reg})
+	h.batches = batch.New(batch.Options{Invoke: h.invoke, Quotes: h.quotes, Pin: h.gate.Set, Now: h.now, Logger: h.log})
+	dir := cfg.DataDir
+	if ordersInMemory {
+		dir = ""
+	}
+	h.orders, err = orders.New(orders.Options{Invoke: h.invoke, Gate: h.gate, Dir: dir, Config: cfg.Orders, Tenants: tenants,
+		Webhooks: webhooks, Revision: revision(h.gate, o.router), Failpoint: o.failpoint, Secrets: h.secrets, Now: h.now, Logger: h.log})
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	h.orders.Start()
 	return h, nil
 }
 
-// start brings every provider up, plugins in parallel.
-func (h *Host) start() error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(h.order))
-	for i, p := range h.order {
-		p.host = h
-		p.log = h.log.With("provider", p.id)
-		switch p.runtime {
-		case RuntimeInProcess:
-			if err := p.startInProcess(context.Background()); err != nil {
-				return err
-			}
-			continue
-		case RuntimeBuiltin:
-			cmd, ok := h.builtins[p.id]
-			if !ok {
-				return fmt.Errorf("provider %s: not a built-in provider of this binary (runtime builtin); name its binary with runtime plugin", p.id)
-			}
-			p.command = cmd
-		case RuntimePlugin:
-			sum, err := decodeSHA256(p.cfg.SHA256)
-			if err != nil {
-				return fmt.Errorf("provider %s: %w", p.id, err)
-			}
-			p.checksum = sum
-			path := p.cfg.Path
-			p.command = func() (*exec.Cmd, error) { return exec.Command(path), nil }
-		case RuntimeWASM:
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a first compile takes seconds
-				defer cancel()
-				errs[i] = p.startWASM(ctx)
-			}()
-			continue
-		}
-		p.wake = make(chan struct{}, 1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			errs[i] = p.startPlugin(ctx)
-		}()
+// providerSpecs lists the providers to load (the Config's, in order, then
+// the in-process ones) and their guards blocks.
+func providerSpecs(cfg Config, o *options) ([]registry.Spec, map[string]GuardConfig, error) {
+	guards := map[string]GuardConfig{}
+	var specs []registry.Spec
+	for _, pc := range cfg.Providers {
+		specs = append(specs, registry.Spec{ID: pc.ID, Runtime: pc.Runtime, Config: pc.Config, Timeout: pc.Timeout,
+			Command: o.builtins[pc.ID], Path: pc.Path, SHA256: pc.SHA256, AllowedHosts: pc.AllowedHosts,
+			MemoryPages: pc.MemoryPages, Instances: pc.Instances})
+		guards[pc.ID] = pc.Guards
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	for _, p := range h.order {
-		if p.wake != nil {
-			p.done = make(chan struct{})
-			go p.supervise()
+	specs = append(specs, o.inProcess...)
+	for id, g := range o.guards {
+		found := false
+		for _, s := range specs {
+			found = found || s.ID == id
 		}
-		// Read at each scrape, not written at each request.
-		h.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		if !found {
+			return nil, nil, fmt.Errorf("WithGuards: no provider %q", id)
+		}
+		guards[id] = g
+	}
+	return specs, guards, nil
+}
+
+// openStore opens the state store of the guards. The embedded store is
+// opened only when something must survive a restart (a quota, a budget, a
+// tenant's quota); otherwise the counters live in memory and no data
+// directory is touched. inMemory (a Config built in code, without data_dir
+// or store) keeps them in the process.
+func openStore(cfg Config, reg *registry.Registry, guards map[string]GuardConfig, inMemory bool, now func() time.Time) (store.Store, error) {
+	kind := cfg.Store
+	if kind == "" {
+		durable := false
+		for _, t := range cfg.Tenants {
+			durable = durable || t.Quotas != nil
+		}
+		for _, p := range reg.All() {
+			durable = durable || guard.AccountSettingsFor(p.ID(), p.Manifest().Limits, guards[p.ID()]).Durable()
+		}
+		if inMemory || !durable {
+			kind = "memory"
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, kind, store.Options{Dir: cfg.DataDir, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("opening the state store: %w", err)
+	}
+	return st, nil
+}
+
+// registerProviderGauges adds the providers' readiness, read at each
+// scrape rather than written at each request.
+func registerProviderGauges(reg prometheus.Registerer, providers *registry.Registry) {
+	for _, p := range providers.All() {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "recyclegate_provider_up",
 			Help:        "1 when the provider is ready to serve, else 0.",
-			ConstLabels: prometheus.Labels{"provider": p.id, "runtime": p.runtime},
+			ConstLabels: prometheus.Labels{"provider": p.ID(), "runtime": p.Runtime()},
 		}, func() float64 {
-			if p.info().State == StateReady {
+			if p.Ready() {
 				return 1
 			}
 			return 0
 		}))
 	}
-	h.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "recyclegate_providers_ready", Help: "Providers ready to serve.",
 	}, func() float64 {
 		n := 0
-		for _, p := range h.order {
-			if p.info().State == StateReady {
+		for _, p := range providers.All() {
+			if p.Ready() {
 				n++
 			}
 		}
 		return float64(n)
 	}))
-	return nil
 }
 
-// Close stops every provider: plugin processes end, in-process providers are
-// closed. It is safe to call more than once.
+// revision is what an audit entry records as the policy revision: the
+// set in force, or what an embedder's router that tells one says.
+func revision(g *gate.Gate, r Router) func() string {
+	return func() string {
+		if rev := g.Revision(); rev != "" {
+			return rev
+		}
+		if rr, ok := r.(interface{ Revision() string }); ok {
+			return rr.Revision()
+		}
+		return ""
+	}
+}
+
+// Close stops the host: the order side's loops end and its store closes,
+// then every provider stops (plugin processes end, in-process providers are
+// closed) and the guards' store closes. It is safe to call more than once.
 func (h *Host) Close() {
-	h.closeMu.Do(func() {
-		close(h.closing)
-		h.stopPolicies()
-		h.stopOrders()
-		for _, p := range h.order {
-			if p.done != nil {
-				<-p.done
-			}
+	h.closeOnce.Do(func() {
+		if h.gate != nil {
+			h.gate.Close()
 		}
-		for _, p := range h.order {
-			p.stop()
+		if h.orders != nil {
+			h.orders.Close()
 		}
-		h.closeGuards()
-	})
-}
-
-// Config returns the configuration the host runs with.
-func (h *Host) Config() Config { return h.cfg }
-
-// Logger returns the host's (redacting) logger.
-func (h *Host) Logger() *slog.Logger { return h.log }
-
-// Metrics returns the host's Prometheus registry.
-func (h *Host) Metrics() prometheus.Gatherer { return h.metrics.reg }
-
-// Authenticate returns the tenant an API key belongs to.
-func (h *Host) Authenticate(apiKey string) (*Tenant, bool) {
-	t, ok := h.tenants[sha256.Sum256([]byte(apiKey))]
-	return t, ok
-}
-
-// Providers describes every loaded provider, in routing order.
-func (h *Host) Providers() []ProviderInfo {
-	out := make([]ProviderInfo, len(h.order))
-	for i, p := range h.order {
-		out[i] = p.info()
-		out[i].Guards = h.guardInfo(p.id)
-	}
-	return out
-}
-
-// Ready reports whether every provider is ready.
-func (h *Host) Ready() bool {
-	for _, p := range h.order {
-		if p.info().State != StateReady {
-			return false
+		if h.providers != nil {
+			h.providers.Close()
 		}
-	}
-	return true
-}
-
-func (h *Host) provider(id string) (*provider, error) {
-	p, ok := h.byID[id]
-	if !ok {
-		return nil, &sdk.Error{Code: sdk.CodeNotFound, Message: fmt.Sprintf("no provider %q", id), Field: "provider"}
-	}
-	return p, nil
-}
-
-// SearchCatalog searches one provider's catalog.
-func (h *Host) SearchCatalog(ctx context.Context, providerID string, req *sdk.SearchCatalogRequest) (*sdk.SearchCatalogResponse, error) {
-	p, err := h.provider(providerID)
-	if err != nil {
-		return nil, err
-	}
-	return call(ctx, h, p, sdk.OpCatalogSearch, sdk.CapCatalog, func(ctx context.Context, impl sdk.Provider) (*sdk.SearchCatalogResponse, error) {
-		c, ok := impl.(sdk.Cataloger)
-		if !ok {
-			return nil, unsupportedImpl(p.id, sdk.CapCatalog)
+		if h.invoke != nil {
+			_ = h.invoke.Close()
 		}
-		return c.SearchCatalog(ctx, req)
-	})
-}
-
-// GetCatalogItem fetches one entry of a provider's catalog.
-func (h *Host) GetCatalogItem(ctx context.Context, providerID string, req *sdk.GetCatalogItemRequest) (*sdk.GetCatalogItemResponse, error) {
-	p, err := h.provider(providerID)
-	if err != nil {
-		return nil, err
-	}
-	return call(ctx, h, p, sdk.OpCatalogGet, sdk.CapCatalog, func(ctx context.Context, impl sdk.Provider) (*sdk.GetCatalogItemResponse, error) {
-		c, ok := impl.(sdk.Cataloger)
-		if !ok {
-			return nil, unsupportedImpl(p.id, sdk.CapCatalog)
-		}
-		return c.GetCatalogItem(ctx, req)
 	})
 }

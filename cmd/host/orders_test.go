@@ -266,10 +266,10 @@ func TestOrderLifeOnTheSandboxClock(t *testing.T) {
 	step := func(d time.Duration) {
 		t.Helper()
 		e.clock.Advance(d)
-		if _, err := e.h.PollOrders(ctx); err != nil {
+		if _, err := e.h.Orders().PollOrders(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.h.DeliverWebhooks(ctx); err != nil {
+		if _, err := e.h.Orders().DeliverWebhooks(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,7 +10,6 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
@@ -80,7 +79,7 @@ func (s *Server) routes() {
 	s.handle("GET /readyz", false, s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.host.Metrics(), promhttp.HandlerOpts{}))
 	s.noteRoute("GET /metrics")
-	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, _ *http.Request) error {
+	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, err := w.Write(OpenAPI)
 		return err
@@ -108,14 +107,9 @@ func (s *Server) noteRoute(pattern string) {
 	routeList = append(routeList, pattern)
 }
 
-type handlerFunc func(w http.ResponseWriter, r *http.Request) error
-
-type ctxKey int
-
-const (
-	tenantKey ctxKey = iota
-	requestIDKey
-)
+// handlerFunc serves one route. t is the authenticated tenant (nil on a
+// route without authentication).
+type handlerFunc func(w http.ResponseWriter, r *http.Request, t *core.Tenant) error
 
 // handle registers a route behind authentication (when auth), metrics and
 // error rendering.
@@ -129,16 +123,16 @@ func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 			s.reqs.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
 			s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		}()
+		var t *core.Tenant
 		if auth {
-			t, err := s.authenticate(r)
-			if err != nil {
+			var err error
+			if t, err = s.authenticate(r); err != nil {
 				rw.Header().Set("WWW-Authenticate", `Bearer realm="recyclegate"`)
 				writeProblem(rw, r, err)
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), tenantKey, t))
 		}
-		if err := f(rw, r); err != nil {
+		if err := f(rw, r, t); err != nil {
 			writeProblem(rw, r, err)
 		}
 	})
@@ -162,17 +156,9 @@ func (s *Server) authenticate(r *http.Request) (*core.Tenant, error) {
 	return t, nil
 }
 
-// TenantOf returns the authenticated tenant of a request.
-func TenantOf(r *http.Request) *core.Tenant {
-	t, _ := r.Context().Value(tenantKey).(*core.Tenant)
-	return t
-}
-
-// RequestIDOf returns the request's id.
-func RequestIDOf(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey).(string)
-	return id
-}
+// requestID is the id ServeHTTP gave the request, from the answer's
+// header.
+func requestID(w http.ResponseWriter) string { return w.Header().Get("X-Request-Id") }
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 
@@ -185,7 +171,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = hex.EncodeToString(b[:])
 	}
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	start := time.Now()
 	defer func() {
@@ -277,7 +262,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p := Problem{Type: "urn:recyclegate:error:" + string(e.Code), Title: title, Status: status,
 		Detail: e.Message, Instance: r.URL.Path, Code: e.Code, Field: e.Field, Provider: e.Provider,
-		Retryable: e.Retryable, RequestID: RequestIDOf(r), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
+		Retryable: e.Retryable, RequestID: requestID(w), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
 	if p.Detail == "" {
 		p.Detail = string(e.Code)
 	}

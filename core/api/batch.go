@@ -34,7 +34,7 @@ type batchLine struct {
 // request as soon as it is answered (or in input order with ?order=input),
 // each carrying its index and line. A line that is not a valid request is
 // answered with its error and the rest go on.
-func (s *Server) quotesBatch(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) quotesBatch(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !batchContentType(ct) {
 		return sdk.InvalidField("Content-Type", "send JSON Lines (application/x-ndjson or application/jsonl), got %q", ct)
 	}
@@ -66,7 +66,7 @@ func (s *Server) quotesBatch(w http.ResponseWriter, r *http.Request) error {
 		good = append(good, reqs[i])
 		goodIndex = append(goodIndex, i)
 	}
-	_, err = s.host.QuoteBatch(r.Context(), TenantOf(r), good, func(res core.BatchResult) {
+	_, err = s.host.QuoteBatch(r.Context(), t, good, func(res core.BatchResult) {
 		res.Index = goodIndex[res.Index]
 		if res.DuplicateOf != nil {
 			d := goodIndex[*res.DuplicateOf]

@@ -9,12 +9,12 @@ import (
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyz is 200 when every provider is ready, else 503 with their states.
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
 	states := map[string]string{}
 	for _, p := range s.host.Providers() {
 		states[p.ID] = p.State
@@ -26,7 +26,7 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
 	return writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "providers": states})
 }
 
-func (s *Server) providers(w http.ResponseWriter, _ *http.Request) error {
+func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"providers": s.host.Providers()})
 }
 
@@ -36,21 +36,21 @@ type quoteAnswer struct {
 	*core.QuoteResult
 }
 
-func (s *Server) quotes(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) quotes(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	var body core.QuoteRequest
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	res, err := s.host.Quote(r.Context(), TenantOf(r), &body)
+	res, err := s.host.Quote(r.Context(), t, &body)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, quoteAnswer{RequestID: RequestIDOf(r), QuoteResult: res})
+	return writeJSON(w, http.StatusOK, quoteAnswer{RequestID: requestID(w), QuoteResult: res})
 }
 
 // catalogSearch is GET /v1/catalog/search?q=...&provider=...&kind=...&page=...&page_size=...
 // Every other query parameter is passed to the provider as a filter.
-func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	q := r.URL.Query()
 	provider := q.Get("provider")
 	if provider == "" {
@@ -78,7 +78,7 @@ func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) catalogItem(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) catalogItem(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	req := &sdk.GetCatalogItemRequest{ID: r.PathValue("id"), Kind: r.URL.Query().Get("kind")}
 	resp, err := s.host.GetCatalogItem(r.Context(), r.PathValue("provider"), req)
 	if err != nil {

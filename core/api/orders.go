@@ -50,7 +50,7 @@ func writeAnswer(w http.ResponseWriter, status int, body []byte, replayed bool, 
 	return err
 }
 
-func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	key, err := idempotencyKey(r)
 	if err != nil {
 		return err
@@ -59,7 +59,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	a, err := s.host.CreateOrder(r.Context(), TenantOf(r), key, &body)
+	a, err := s.host.CreateOrder(r.Context(), t, key, &body)
 	if err != nil {
 		return s.orderProblem(w, r, err)
 	}
@@ -96,7 +96,7 @@ func writeProblemStatus(w http.ResponseWriter, r *http.Request, err error, statu
 	}
 	p := Problem{Type: "urn:recyclegate:error:" + string(e.Code), Title: http.StatusText(status), Status: status,
 		Detail: e.Message, Instance: r.URL.Path, Code: e.Code, Field: e.Field, Provider: e.Provider,
-		Retryable: e.Retryable, RequestID: RequestIDOf(r), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
+		Retryable: e.Retryable, RequestID: requestID(w), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
 	body, _ := json.Marshal(p)
 	if len(ext) > 0 {
 		var m map[string]any
@@ -111,8 +111,8 @@ func writeProblemStatus(w http.ResponseWriter, r *http.Request, err error, statu
 	_, _ = w.Write(append(body, '\n'))
 }
 
-func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
-	o, err := s.host.GetOrder(r.Context(), TenantOf(r), r.PathValue("id"))
+func (s *Server) getOrder(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	o, err := s.host.GetOrder(r.Context(), t, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func timeParam(v, name string) (time.Time, error) {
 	return t, nil
 }
 
-func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	q := r.URL.Query()
 	f := core.OrderFilter{State: sdk.OrderState(q.Get("state")), Provider: q.Get("provider"), Cursor: q.Get("cursor")}
 	var err error
@@ -143,38 +143,38 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	if f.Limit, err = intParam(q.Get("limit"), "limit", 1, 200); err != nil {
 		return err
 	}
-	list, err := s.host.ListOrders(r.Context(), TenantOf(r), f)
+	list, err := s.host.ListOrders(r.Context(), t, f)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, list)
 }
 
-func (s *Server) orderTracking(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.host.TrackOrder(r.Context(), TenantOf(r), r.PathValue("id"))
+func (s *Server) orderTracking(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	tr, err := s.host.TrackOrder(r.Context(), t, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"order_id": r.PathValue("id"), "tracking": t})
+	return writeJSON(w, http.StatusOK, map[string]any{"order_id": r.PathValue("id"), "tracking": tr})
 }
 
-func (s *Server) orderInspection(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.host.GetInspection(r.Context(), TenantOf(r), r.PathValue("id"))
+func (s *Server) orderInspection(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	in, err := s.host.GetInspection(r.Context(), t, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"order_id": r.PathValue("id"), "inspection": in})
 }
 
-func (s *Server) orderSettlement(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.host.GetSettlement(r.Context(), TenantOf(r), r.PathValue("id"))
+func (s *Server) orderSettlement(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	st, err := s.host.GetSettlement(r.Context(), t, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"order_id": r.PathValue("id"), "settlement": st})
 }
 
-func (s *Server) createTradeIn(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) createTradeIn(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	key, err := idempotencyKey(r)
 	if err != nil {
 		return err
@@ -183,7 +183,7 @@ func (s *Server) createTradeIn(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	a, err := s.host.CreateTradeIn(r.Context(), TenantOf(r), key, &body)
+	a, err := s.host.CreateTradeIn(r.Context(), t, key, &body)
 	if err != nil {
 		return s.orderProblem(w, r, err)
 	}
@@ -194,15 +194,15 @@ func (s *Server) createTradeIn(w http.ResponseWriter, r *http.Request) error {
 	return writeAnswer(w, a.Status, a.Body, a.Replayed, loc)
 }
 
-func (s *Server) getTradeIn(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.host.GetTradeIn(r.Context(), TenantOf(r), r.PathValue("id"))
+func (s *Server) getTradeIn(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	ti, err := s.host.GetTradeIn(r.Context(), t, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, t)
+	return writeJSON(w, http.StatusOK, ti)
 }
 
-func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) audit(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	q := r.URL.Query()
 	f := core.AuditFilter{Provider: q.Get("provider"), Op: q.Get("op"), Outcome: q.Get("outcome"), Cursor: q.Get("cursor")}
 	var err error
@@ -215,7 +215,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
 	if f.Limit, err = intParam(q.Get("limit"), "limit", 1, 1000); err != nil {
 		return err
 	}
-	page, err := s.host.Audit(r.Context(), TenantOf(r), f)
+	page, err := s.host.Audit(r.Context(), t, f)
 	if err != nil {
 		return err
 	}

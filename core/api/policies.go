@@ -15,8 +15,8 @@ func (s *Server) policyRoutes() {
 
 // policiesStatus is GET /v1/policies: the revision in force, its files and
 // rules, and the last refused change (with file:line:col) if not fixed since.
-func (s *Server) policiesStatus(w http.ResponseWriter, r *http.Request) error {
-	if err := requireAdmin(r); err != nil {
+func (s *Server) policiesStatus(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	if err := requireAdmin(t); err != nil {
 		return err
 	}
 	st, ok := s.host.PolicyStatus()
@@ -32,15 +32,15 @@ func (s *Server) policiesStatus(w http.ResponseWriter, r *http.Request) error {
 
 // policiesEvaluate is POST /v1/policies/evaluate: a dry run that calls no
 // provider.
-func (s *Server) policiesEvaluate(w http.ResponseWriter, r *http.Request) error {
-	if err := requireAdmin(r); err != nil {
+func (s *Server) policiesEvaluate(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	if err := requireAdmin(t); err != nil {
 		return err
 	}
 	var body core.PolicyEvaluation
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	d, err := s.host.EvaluatePolicy(r.Context(), TenantOf(r), &body)
+	d, err := s.host.EvaluatePolicy(r.Context(), t, &body)
 	if err != nil {
 		return err
 	}
@@ -49,8 +49,8 @@ func (s *Server) policiesEvaluate(w http.ResponseWriter, r *http.Request) error 
 
 // requireAdmin refuses a tenant that is not an admin: policy files may name
 // other tenants and their entitlements.
-func requireAdmin(r *http.Request) error {
-	if t := TenantOf(r); t == nil || !t.Admin {
+func requireAdmin(t *core.Tenant) error {
+	if t == nil || !t.Admin {
 		return &sdk.Error{Code: sdk.CodeForbidden, Field: "Authorization",
 			Message: "the policies are for admin tenants only (tenants[].admin: true in the host config)"}
 	}

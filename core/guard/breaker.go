@@ -11,23 +11,28 @@ import (
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
-// BreakerSettings configure a Breaker. Zero values are the defaults.
+// BreakerSettings configure a Breaker: a provider's guards.breaker block
+// in host.yaml. Zero values are the defaults.
 type BreakerSettings struct {
 	// Failures in a row that open the breaker. Default 5.
-	Failures uint32
+	Failures uint32 `yaml:"failures"`
 	// FailureRatio opens it too: this share of failures among the calls of
 	// the last Interval, once there were MinRequests. Default 0.5.
-	FailureRatio float64
+	FailureRatio float64 `yaml:"failure_ratio"`
 	// MinRequests before FailureRatio applies. Default 20.
-	MinRequests uint32
+	MinRequests uint32 `yaml:"min_requests"`
 	// Interval is the rolling window of the closed state's counts. Default 60s.
-	Interval time.Duration
+	Interval time.Duration `yaml:"interval"`
 	// OpenFor is how long the breaker stays open before it lets probes
 	// through (half-open). Default 30s.
-	OpenFor time.Duration
+	OpenFor time.Duration `yaml:"open_for"`
 	// Probes are the calls let through while half-open; all must succeed to
 	// close it, one failure opens it again. Default 1.
-	Probes uint32
+	Probes uint32 `yaml:"probes"`
+	// PerOperation gives each operation (quote, catalog.search, ...) of a
+	// provider its own breaker. Default false: one breaker for the
+	// provider. (Read by whoever makes the breakers, not by NewBreaker.)
+	PerOperation bool `yaml:"per_operation"`
 }
 
 // WithDefaults fills zero values with the documented defaults.

@@ -405,7 +405,7 @@ func TestFlightMakesOneCallAndEachCallerKeepsItsDeadline(t *testing.T) {
 }
 
 func TestRetryOnlySafeOperationsWithinBudget(t *testing.T) {
-	r := guard.NewRetrier(guard.RetrySettings{Base: time.Millisecond, Max: 2 * time.Millisecond})
+	r := guard.NewRetrier(guard.RetrySettings{Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
 	down := sdk.Errorf(sdk.CodeUnavailable, "down")
 	if _, ok := r.Retry(sdk.OpOrderCreate, 1, down, time.Second); ok {
 		t.Fatal("order creation retried")

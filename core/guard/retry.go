@@ -8,23 +8,26 @@ import (
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
-// RetrySettings configure retries. Zero values are the defaults.
+// RetrySettings configure retries of operations safe to repeat (quotes,
+// catalog look-ups, order reads; never order or trade-in creation): a
+// provider's guards.retry block in host.yaml. Zero values are the defaults.
 type RetrySettings struct {
 	// Attempts is the most calls for one operation, the first included.
 	// Default 3; 1 turns retries off.
-	Attempts int
-	// Base is the first backoff; each retry doubles it, up to Max, and the
-	// wait is drawn at random below that (full jitter). Defaults 100ms, 2s.
-	Base time.Duration
-	Max  time.Duration
-	// Ratio is the retry budget: retries are at most this share of first
-	// calls (plus Burst). Default 0.2: at most 20% extra calls.
-	Ratio float64
+	Attempts int `yaml:"attempts"`
+	// Backoff is the first wait; each retry doubles it, up to MaxBackoff,
+	// and the wait is drawn at random below that (full jitter). Defaults
+	// 100ms and 2s.
+	Backoff    time.Duration `yaml:"backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// Budget is the share of first calls that may be retried (plus Burst).
+	// Default 0.2: at most 20% extra calls.
+	Budget float64 `yaml:"budget"`
 	// Burst is the retries allowed before any first call paid for them.
 	// Default 1.
-	Burst float64
+	Burst float64 `yaml:"-"`
 	// MaxSaved caps the saved-up retries. Default 10.
-	MaxSaved float64
+	MaxSaved float64 `yaml:"-"`
 }
 
 // WithDefaults fills zero values with the documented defaults.
@@ -32,14 +35,14 @@ func (s RetrySettings) WithDefaults() RetrySettings {
 	if s.Attempts == 0 {
 		s.Attempts = 3
 	}
-	if s.Base == 0 {
-		s.Base = 100 * time.Millisecond
+	if s.Backoff == 0 {
+		s.Backoff = 100 * time.Millisecond
 	}
-	if s.Max == 0 {
-		s.Max = 2 * time.Second
+	if s.MaxBackoff == 0 {
+		s.MaxBackoff = 2 * time.Second
 	}
-	if s.Ratio == 0 {
-		s.Ratio = 0.2
+	if s.Budget == 0 {
+		s.Budget = 0.2
 	}
 	if s.Burst == 0 {
 		s.Burst = 1
@@ -87,7 +90,7 @@ func (r *Retrier) Settings() RetrySettings { return r.s }
 // First records a first attempt: it pays Ratio of a retry into the budget.
 func (r *Retrier) First() {
 	r.mu.Lock()
-	r.tokens = min(r.tokens+r.s.Ratio, r.s.MaxSaved)
+	r.tokens = min(r.tokens+r.s.Budget, r.s.MaxSaved)
 	r.mu.Unlock()
 }
 
@@ -108,9 +111,9 @@ func (r *Retrier) Retry(op string, attempt int, err error, remaining time.Durati
 	default:
 		return 0, false
 	}
-	ceiling := r.s.Base << (attempt - 1)
-	if ceiling > r.s.Max || ceiling <= 0 {
-		ceiling = r.s.Max
+	ceiling := r.s.Backoff << (attempt - 1)
+	if ceiling > r.s.MaxBackoff || ceiling <= 0 {
+		ceiling = r.s.MaxBackoff
 	}
 	wait := time.Duration(rand.Int64N(int64(ceiling) + 1))
 	if e.RetryAfter > wait {

@@ -1,4 +1,4 @@
-package core
+package orders
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
 )
@@ -68,14 +69,14 @@ const (
 
 // TradeInStep is the record of one step.
 type TradeInStep struct {
-	Name       string         `json:"name"`
-	Status     string         `json:"status"`
-	Provider   string         `json:"provider,omitempty"`
-	Attempts   int            `json:"attempts"`
-	StartedAt  *time.Time     `json:"started_at,omitempty"`
-	FinishedAt *time.Time     `json:"finished_at,omitempty"`
-	Note       string         `json:"note,omitempty"`
-	Error      *ProviderError `json:"error,omitempty"`
+	Name       string                `json:"name"`
+	Status     string                `json:"status"`
+	Provider   string                `json:"provider,omitempty"`
+	Attempts   int                   `json:"attempts"`
+	StartedAt  *time.Time            `json:"started_at,omitempty"`
+	FinishedAt *time.Time            `json:"finished_at,omitempty"`
+	Note       string                `json:"note,omitempty"`
+	Error      *invoke.ProviderError `json:"error,omitempty"`
 }
 
 // TradeIn is a trade-in as the host records and answers it.
@@ -144,30 +145,29 @@ func (e *TradeInError) Unwrap() error {
 // tradeInProviders chooses the recycle provider (by capability: orders and
 // trade-in, and quote for the item's category) and the catalog provider
 // named in the request.
-func (h *Host) tradeInProviders(req *TradeInRequest) (recycle, catalog *provider, err error) {
+func (o *Service) tradeInProviders(req *TradeInRequest) (recycle, catalog string, err error) {
 	need := []sdk.Capability{sdk.CapOrders, sdk.CapTradeIn}
 	if req.Old.Item != nil {
 		need = append(need, sdk.CapQuote)
 	}
 	if req.Old.Provider != "" {
-		recycle, err = h.orderProvider("old.provider", req.Old.Provider, need...)
+		recycle, err = o.orderProvider("old.provider", req.Old.Provider, need...)
 		if err != nil {
-			return nil, nil, err
+			return "", "", err
 		}
-		if req.Old.Item != nil && !slices.Contains(recycle.info().Categories, req.Old.Item.Category) {
-			return nil, nil, &sdk.Error{Code: sdk.CodeUnsupported, Field: "old.item.category", Provider: recycle.id,
-				Message: fmt.Sprintf("provider %s does not take category %s", recycle.id, req.Old.Item.Category)}
+		if req.Old.Item != nil && !slices.Contains(o.inv.Manifest(recycle).Categories, req.Old.Item.Category) {
+			return "", "", &sdk.Error{Code: sdk.CodeUnsupported, Field: "old.item.category", Provider: recycle,
+				Message: fmt.Sprintf("provider %s does not take category %s", recycle, req.Old.Item.Category)}
 		}
 	} else {
 		var found []string
-		for _, p := range h.order {
-			m := p.info()
+		for _, m := range o.inv.Providers() {
 			ok := true
 			for _, c := range need {
 				ok = ok && slices.Contains(m.Capabilities, c)
 			}
 			if ok && (req.Old.Item == nil || slices.Contains(m.Categories, req.Old.Item.Category)) {
-				found = append(found, p.id)
+				found = append(found, m.ID)
 			}
 		}
 		switch len(found) {
@@ -176,18 +176,18 @@ func (h *Host) tradeInProviders(req *TradeInRequest) (recycle, catalog *provider
 			if req.Old.Item != nil {
 				field, what = "old.item.category", "trade-ins of category "+string(req.Old.Item.Category)
 			}
-			return nil, nil, &sdk.Error{Code: sdk.CodeUnsupported, Field: field, Message: "no loaded provider takes orders and " + what}
+			return "", "", &sdk.Error{Code: sdk.CodeUnsupported, Field: field, Message: "no loaded provider takes orders and " + what}
 		case 1:
-			recycle = h.byID[found[0]]
+			recycle = found[0]
 		default:
-			return nil, nil, sdk.InvalidField("old.provider", "is required: several providers take these trade-ins (%s)", strings.Join(found, ", "))
+			return "", "", sdk.InvalidField("old.provider", "is required: several providers take these trade-ins (%s)", strings.Join(found, ", "))
 		}
 	}
-	catalog, err = h.orderProvider("new.provider", req.New.Provider, sdk.CapCatalog)
+	catalog, err = o.orderProvider("new.provider", req.New.Provider, sdk.CapCatalog)
 	return recycle, catalog, err
 }
 
-func (h *Host) validateTradeIn(req *TradeInRequest) error {
+func (o *Service) validateTradeIn(req *TradeInRequest) error {
 	req.Old.Provider, req.Old.QuoteID = strings.TrimSpace(req.Old.Provider), strings.TrimSpace(req.Old.QuoteID)
 	n := &req.New
 	n.Provider, n.ItemID, n.SKUID, n.NewOrderID = strings.TrimSpace(n.Provider), strings.TrimSpace(n.ItemID), strings.TrimSpace(n.SKUID), strings.TrimSpace(n.NewOrderID)
@@ -198,7 +198,7 @@ func (h *Host) validateTradeIn(req *TradeInRequest) error {
 		return sdk.InvalidField("old", "give item or quote_id, not both")
 	}
 	if req.Old.Item != nil {
-		if err := req.Old.Item.Validate(h.now()); err != nil {
+		if err := req.Old.Item.Validate(o.now()); err != nil {
 			e := *sdk.AsError(err)
 			if e.Field != "" {
 				e.Field = "old.item." + strings.TrimPrefix(e.Field, "item.")
@@ -228,7 +228,7 @@ func (h *Host) validateTradeIn(req *TradeInRequest) error {
 // trade-in that stopped half-way (a TradeInError) is resumed by a retry
 // with the same key and body: completed steps are not redone, and a step
 // that may have reached the provider is looked up there first.
-func (h *Host) CreateTradeIn(ctx context.Context, tenant *Tenant, key string, req *TradeInRequest) (*TradeInAnswer, error) {
+func (o *Service) CreateTradeIn(ctx context.Context, tenant *invoke.Tenant, key string, req *TradeInRequest) (*TradeInAnswer, error) {
 	if tenant == nil {
 		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
 	}
@@ -240,19 +240,18 @@ func (h *Host) CreateTradeIn(ctx context.Context, tenant *Tenant, key string, re
 		it := *r.Old.Item
 		r.Old.Item = &it
 	}
-	if err := h.validateTradeIn(&r); err != nil {
+	if err := o.validateTradeIn(&r); err != nil {
 		return nil, err
 	}
-	recycle, catalog, err := h.tradeInProviders(&r)
+	recycle, catalog, err := o.tradeInProviders(&r)
 	if err != nil {
 		return nil, err
 	}
-	r.Old.Provider, r.New.Provider = recycle.id, catalog.id
+	r.Old.Provider, r.New.Provider = recycle, catalog
 	hash, err := bodyHash(r)
 	if err != nil {
 		return nil, err
 	}
-	o := h.ord
 	defer o.enter(tenant.ID, key)()
 	recv, _ := json.Marshal(orderRecovery{Kind: "trade_in"})
 	verdict, idem, err := o.store.BeginIdem(ctx, orderstore.Idem{Tenant: tenant.ID, Key: key, Scope: scopeTradeIn, BodyHash: hash, Recovery: recv}, o.cfg.IdempotencyTTL)
@@ -284,13 +283,13 @@ func (h *Host) CreateTradeIn(ctx context.Context, tenant *Tenant, key string, re
 		}
 	}
 	if t == nil {
-		now := h.now()
-		t = &TradeIn{ID: newID("ti"), State: TradeInRunning, RecycleProvider: recycle.id, CatalogProvider: catalog.id,
+		now := o.now()
+		t = &TradeIn{ID: newID("ti"), State: TradeInRunning, RecycleProvider: recycle, CatalogProvider: catalog,
 			NewItemID: r.New.ItemID, NewSKUID: r.New.SKUID, NewOrderID: r.New.NewOrderID, CreatedAt: now, UpdatedAt: now}
-		for _, s := range []struct{ name, p string }{{StepQuote, recycle.id}, {StepPrice, catalog.id}, {StepOrder, recycle.id}, {StepLink, recycle.id}} {
+		for _, s := range []struct{ name, p string }{{StepQuote, recycle}, {StepPrice, catalog}, {StepOrder, recycle}, {StepLink, recycle}} {
 			t.Steps = append(t.Steps, TradeInStep{Name: s.name, Status: StepPending, Provider: s.p})
 		}
-		if err := h.saveTradeIn(ctx, tenant.ID, key, t, nil); err != nil {
+		if err := o.saveTradeIn(ctx, tenant.ID, key, t, nil); err != nil {
 			_ = o.store.ReleaseIdem(ctx, tenant.ID, key)
 			return nil, err
 		}
@@ -299,27 +298,27 @@ func (h *Host) CreateTradeIn(ctx context.Context, tenant *Tenant, key string, re
 		}
 	}
 	t.State, t.FailedStep = TradeInRunning, ""
-	ctx = h.callAs(ctx, tenant.ID, map[string]string{"trade_in_id": t.ID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
+	c := o.call(tenant.ID, map[string]string{"trade_in_id": t.ID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
 	steps := []struct {
 		name string
 		run  func(context.Context, *TradeIn, *TradeInStep) error
 	}{
 		{StepQuote, func(ctx context.Context, t *TradeIn, s *TradeInStep) error {
-			return h.tradeInQuote(ctx, recycle, &r, t, s)
+			return o.tradeInQuote(ctx, recycle, c, &r, t, s)
 		}},
 		{StepPrice, func(ctx context.Context, t *TradeIn, s *TradeInStep) error {
-			return h.tradeInPrice(ctx, catalog, &r, t)
+			return o.tradeInPrice(ctx, catalog, c, &r, t)
 		}},
 		{StepOrder, func(ctx context.Context, t *TradeIn, s *TradeInStep) error {
-			return h.tradeInOrder(ctx, tenant.ID, key, recycle, &r, t, s)
+			return o.tradeInOrder(ctx, tenant.ID, key, recycle, c, &r, t, s)
 		}},
 		{StepLink, func(ctx context.Context, t *TradeIn, s *TradeInStep) error {
-			return h.tradeInLink(ctx, tenant.ID, key, recycle, &r, t, s)
+			return o.tradeInLink(ctx, tenant.ID, key, recycle, c, &r, t, s)
 		}},
 	}
 	// A quote that expired before its order was made is quoted again.
 	if q, ord := t.step(StepQuote), t.step(StepOrder); q.Status == StepDone && ord.Status != StepDone && r.Old.Item != nil &&
-		t.QuoteValidUntil != nil && h.now().After(*t.QuoteValidUntil) {
+		t.QuoteValidUntil != nil && o.now().After(*t.QuoteValidUntil) {
 		q.Status, q.Note = StepPending, "the quote expired before the order was made: quoted again"
 	}
 	for _, st := range steps {
@@ -327,11 +326,11 @@ func (h *Host) CreateTradeIn(ctx context.Context, tenant *Tenant, key string, re
 		if s.Status == StepDone {
 			continue
 		}
-		now := h.now()
+		now := o.now()
 		s.Attempts++
 		s.StartedAt, s.FinishedAt, s.Error = &now, nil, nil
 		err := st.run(ctx, t, s)
-		end := h.now()
+		end := o.now()
 		s.FinishedAt = &end
 		t.UpdatedAt = end
 		if err != nil {
@@ -339,20 +338,20 @@ func (h *Host) CreateTradeIn(ctx context.Context, tenant *Tenant, key string, re
 			if s.Status != StepUnknown {
 				s.Status = StepFailed
 			}
-			pe := providerError(s.Provider, e)
+			pe := invoke.NewProviderError(s.Provider, e)
 			s.Error = &pe
 			t.State, t.FailedStep = TradeInFailed, s.Name
-			if serr := h.saveTradeIn(ctx, tenant.ID, key, t, nil); serr != nil {
-				h.log.Error("recording a failed trade-in step", "trade_in", t.ID, "error", serr)
+			if serr := o.saveTradeIn(ctx, tenant.ID, key, t, nil); serr != nil {
+				o.log.Error("recording a failed trade-in step", "trade_in", t.ID, "error", serr)
 			}
 			if ferr := o.store.FailIdem(ctx, tenant.ID, key, t.ID); ferr != nil {
-				h.log.Error("marking a trade-in resumable", "trade_in", t.ID, "error", ferr)
+				o.log.Error("marking a trade-in resumable", "trade_in", t.ID, "error", ferr)
 			}
 			return nil, &TradeInError{TradeIn: t, Step: s.Name, Err: e}
 		}
 		s.Status = StepDone
 		if st.name != StepLink { // the last step is saved with the answer below
-			if err := h.saveTradeIn(ctx, tenant.ID, key, t, nil); err != nil {
+			if err := o.saveTradeIn(ctx, tenant.ID, key, t, nil); err != nil {
 				return nil, err
 			}
 		}
@@ -366,36 +365,36 @@ func (h *Host) CreateTradeIn(ctx context.Context, tenant *Tenant, key string, re
 	if err != nil {
 		return nil, err
 	}
-	if err := h.saveTradeIn(ctx, tenant.ID, key, t, &orderstore.IdemAnswer{Tenant: tenant.ID, Key: key, Status: http.StatusCreated, Body: body, Resource: t.ID}); err != nil {
+	if err := o.saveTradeIn(ctx, tenant.ID, key, t, &orderstore.IdemAnswer{Tenant: tenant.ID, Key: key, Status: http.StatusCreated, Body: body, Resource: t.ID}); err != nil {
 		return nil, err
 	}
 	return &TradeInAnswer{Status: http.StatusCreated, Body: body, TradeIn: t}, nil
 }
 
-func (h *Host) saveTradeIn(ctx context.Context, tenant, key string, t *TradeIn, done *orderstore.IdemAnswer) error {
+func (o *Service) saveTradeIn(ctx context.Context, tenant, key string, t *TradeIn, done *orderstore.IdemAnswer) error {
 	data, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	if err := h.ord.store.PutTradeIn(ctx, &orderstore.TradeIn{ID: t.ID, Tenant: tenant, IdempotencyKey: key, State: t.State, Data: data,
+	if err := o.store.PutTradeIn(ctx, &orderstore.TradeIn{ID: t.ID, Tenant: tenant, IdempotencyKey: key, State: t.State, Data: data,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}, done); err != nil {
 		return &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
 	}
 	return nil
 }
 
-func (h *Host) tradeInQuote(ctx context.Context, p *provider, r *TradeInRequest, t *TradeIn, s *TradeInStep) error {
+func (o *Service) tradeInQuote(ctx context.Context, p string, c *invoke.Call, r *TradeInRequest, t *TradeIn, s *TradeInStep) error {
 	if r.Old.QuoteID != "" {
 		t.QuoteID = r.Old.QuoteID
 		s.Note = "the quote_id given in the request"
 		return nil
 	}
-	q, err := h.quoteOne(ctx, p.id, &sdk.QuoteRequest{Item: *r.Old.Item})
+	q, err := o.inv.Quote(ctx, p, c, &sdk.QuoteRequest{Item: *r.Old.Item})
 	if err != nil {
 		return err
 	}
 	if !q.Orderable {
-		return &sdk.Error{Code: sdk.CodeUnsupported, Provider: p.id, Field: "old.item", Message: fmt.Sprintf("provider %s answered a quote that cannot be ordered", p.id)}
+		return &sdk.Error{Code: sdk.CodeUnsupported, Provider: p, Field: "old.item", Message: fmt.Sprintf("provider %s answered a quote that cannot be ordered", p)}
 	}
 	t.QuoteID, t.RecyclePrice = q.QuoteID, q.Price.Ptr()
 	if !q.ValidUntil.IsZero() {
@@ -405,8 +404,8 @@ func (h *Host) tradeInQuote(ctx context.Context, p *provider, r *TradeInRequest,
 	return nil
 }
 
-func (h *Host) tradeInPrice(ctx context.Context, p *provider, r *TradeInRequest, t *TradeIn) error {
-	resp, err := h.GetCatalogItem(ctx, p.id, &sdk.GetCatalogItemRequest{ID: r.New.ItemID, Kind: sdk.KindProduct})
+func (o *Service) tradeInPrice(ctx context.Context, p string, c *invoke.Call, r *TradeInRequest, t *TradeIn) error {
+	resp, err := o.inv.GetCatalogItem(ctx, p, c, &sdk.GetCatalogItemRequest{ID: r.New.ItemID, Kind: sdk.KindProduct})
 	if err != nil {
 		if sdk.CodeOf(err) == sdk.CodeNotFound {
 			e := *sdk.AsError(err)
@@ -420,7 +419,7 @@ func (h *Host) tradeInPrice(ctx context.Context, p *provider, r *TradeInRequest,
 	for _, sku := range it.SKUs {
 		if sku.ID == r.New.SKUID {
 			if sku.Price.Amount <= 0 {
-				return &sdk.Error{Code: sdk.CodeProviderError, Provider: p.id, Message: fmt.Sprintf("SKU %s has no price", sku.ID)}
+				return &sdk.Error{Code: sdk.CodeProviderError, Provider: p, Message: fmt.Sprintf("SKU %s has no price", sku.ID)}
 			}
 			t.NewPrice = sku.Price.Ptr()
 			if t.NewPrice.Currency == "" {
@@ -434,18 +433,18 @@ func (h *Host) tradeInPrice(ctx context.Context, p *provider, r *TradeInRequest,
 	if len(ids) > 10 {
 		ids = append(ids[:10], "...")
 	}
-	return &sdk.Error{Code: sdk.CodeNotFound, Provider: p.id, Field: "new.sku_id",
+	return &sdk.Error{Code: sdk.CodeNotFound, Provider: p, Field: "new.sku_id",
 		Message: fmt.Sprintf("item %s has no SKU %q; its SKUs are %s", r.New.ItemID, r.New.SKUID, strings.Join(ids, ", "))}
 }
 
 // tradeInOrder creates the recycle order with the same care as CreateOrder:
 // the step is recorded as running before the call, and a call that may
 // have reached the provider is settled by looking the order up by its quote.
-func (h *Host) tradeInOrder(ctx context.Context, tenant, key string, p *provider, r *TradeInRequest, t *TradeIn, s *TradeInStep) error {
+func (o *Service) tradeInOrder(ctx context.Context, tenant, key string, p string, c *invoke.Call, r *TradeInRequest, t *TradeIn, s *TradeInStep) error {
 	record := func(so *sdk.Order) error {
 		id := newID("ord")
-		rec := h.newOrderRecord(tenant, "", id, p.id, so, t.ID)
-		stored, existed, err := h.ord.store.InsertOrder(ctx, rec, nil)
+		rec := o.newOrderRecord(tenant, "", id, p, so, t.ID)
+		stored, existed, err := o.store.InsertOrder(ctx, rec, nil)
 		if err != nil {
 			return &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
 		}
@@ -453,7 +452,7 @@ func (h *Host) tradeInOrder(ctx context.Context, tenant, key string, p *provider
 			var ex orderExtras
 			_ = json.Unmarshal(stored.Data, &ex)
 			if stored.Tenant != tenant || ex.TradeInID != t.ID {
-				return &sdk.Error{Code: sdk.CodeConflict, Provider: p.id, Field: "old.quote_id", Message: "the quote was already ordered by another request"}
+				return &sdk.Error{Code: sdk.CodeConflict, Provider: p, Field: "old.quote_id", Message: "the quote was already ordered by another request"}
 			}
 			rec = stored
 		}
@@ -467,7 +466,7 @@ func (h *Host) tradeInOrder(ctx context.Context, tenant, key string, p *provider
 		return nil
 	}
 	if s.Status == StepUnknown || s.Status == StepRunning {
-		found, err := h.lookupByQuote(ctx, p, t.QuoteID)
+		found, err := o.lookupByQuote(ctx, p, c, t.QuoteID)
 		switch {
 		case err == nil:
 			s.Note = "found at the provider after an interrupted attempt"
@@ -478,24 +477,18 @@ func (h *Host) tradeInOrder(ctx context.Context, tenant, key string, p *provider
 		}
 	}
 	s.Status = StepRunning
-	if err := h.saveTradeIn(ctx, tenant, key, t, nil); err != nil {
+	if err := o.saveTradeIn(ctx, tenant, key, t, nil); err != nil {
 		return err
 	}
-	resp, err := call(ctx, h, p, sdk.OpOrderCreate, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateOrderResponse, error) {
-		or, ok := impl.(sdk.Orderer)
-		if !ok {
-			return nil, unsupportedImpl(p.id, sdk.CapOrders)
-		}
-		return or.CreateOrder(ctx, &sdk.CreateOrderRequest{QuoteID: t.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: t.ID})
-	})
+	resp, err := o.inv.CreateOrder(ctx, p, c, &sdk.CreateOrderRequest{QuoteID: t.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: t.ID})
 	if err == nil {
-		h.failpoint(FailpointAfterOrderCreate)
+		o.passFailpoint(FailpointAfterOrderCreate)
 		return record(&resp.Order)
 	}
 	if !ambiguous(err) {
 		return err
 	}
-	found, lerr := h.lookupByQuote(ctx, p, t.QuoteID)
+	found, lerr := o.lookupByQuote(ctx, p, c, t.QuoteID)
 	switch {
 	case lerr == nil:
 		return record(found)
@@ -506,19 +499,13 @@ func (h *Host) tradeInOrder(ctx context.Context, tenant, key string, p *provider
 	return err
 }
 
-func (h *Host) tradeInLink(ctx context.Context, tenant, key string, p *provider, r *TradeInRequest, t *TradeIn, s *TradeInStep) error {
+func (o *Service) tradeInLink(ctx context.Context, tenant, key string, p string, c *invoke.Call, r *TradeInRequest, t *TradeIn, s *TradeInStep) error {
 	uncertain := s.Status == StepUnknown || s.Status == StepRunning
 	s.Status = StepRunning
-	if err := h.saveTradeIn(ctx, tenant, key, t, nil); err != nil {
+	if err := o.saveTradeIn(ctx, tenant, key, t, nil); err != nil {
 		return err
 	}
-	resp, err := call(ctx, h, p, sdk.OpTradeIn, sdk.CapTradeIn, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateTradeInResponse, error) {
-		tc, ok := impl.(sdk.TradeInCreator)
-		if !ok {
-			return nil, unsupportedImpl(p.id, sdk.CapTradeIn)
-		}
-		return tc.CreateTradeIn(ctx, &sdk.CreateTradeInRequest{RecycleOrderID: t.ProviderOrderID, NewOrderID: r.New.NewOrderID})
-	})
+	resp, err := o.inv.CreateTradeIn(ctx, p, c, &sdk.CreateTradeInRequest{RecycleOrderID: t.ProviderOrderID, NewOrderID: r.New.NewOrderID})
 	if err != nil {
 		if uncertain && sdk.CodeOf(err) == sdk.CodeConflict {
 			// The interrupted attempt did link them: the provider says so.
@@ -536,11 +523,11 @@ func (h *Host) tradeInLink(ctx context.Context, tenant, key string, p *provider,
 }
 
 // GetTradeIn returns one of the tenant's trade-ins with each step's record.
-func (h *Host) GetTradeIn(ctx context.Context, tenant *Tenant, id string) (*TradeIn, error) {
+func (o *Service) GetTradeIn(ctx context.Context, tenant *invoke.Tenant, id string) (*TradeIn, error) {
 	if tenant == nil {
 		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
 	}
-	rec, err := h.ord.store.GetTradeIn(ctx, tenant.ID, id)
+	rec, err := o.store.GetTradeIn(ctx, tenant.ID, id)
 	if errors.Is(err, orderstore.ErrNotFound) {
 		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "id", Message: fmt.Sprintf("no trade-in %q", id)}
 	}
@@ -557,13 +544,13 @@ func (h *Host) GetTradeIn(ctx context.Context, tenant *Tenant, id string) (*Trad
 // recoverTradeIn makes a trade-in a crash interrupted resumable: its key
 // is marked failed (a retry with it resumes), and a step that was running
 // is marked unknown, so the retry looks at the provider before trying it.
-func (h *Host) recoverTradeIn(ctx context.Context, rec orderstore.Idem) error {
+func (o *Service) recoverTradeIn(ctx context.Context, rec orderstore.Idem) error {
 	if rec.Resource == "" {
-		return h.ord.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
+		return o.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
 	}
-	tr, err := h.ord.store.GetTradeIn(ctx, rec.Tenant, rec.Resource)
+	tr, err := o.store.GetTradeIn(ctx, rec.Tenant, rec.Resource)
 	if errors.Is(err, orderstore.ErrNotFound) {
-		return h.ord.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
+		return o.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
 	}
 	if err != nil {
 		return err
@@ -585,9 +572,9 @@ func (h *Host) recoverTradeIn(ctx context.Context, rec orderstore.Idem) error {
 			}
 		}
 	}
-	t.UpdatedAt = h.now()
-	if err := h.saveTradeIn(ctx, rec.Tenant, rec.Key, &t, nil); err != nil {
+	t.UpdatedAt = o.now()
+	if err := o.saveTradeIn(ctx, rec.Tenant, rec.Key, &t, nil); err != nil {
 		return err
 	}
-	return h.ord.store.FailIdem(ctx, rec.Tenant, rec.Key, t.ID)
+	return o.store.FailIdem(ctx, rec.Tenant, rec.Key, t.ID)
 }

@@ -1,15 +1,14 @@
-package core
+package orders
 
 import (
 	"fmt"
-	"net/url"
 	"time"
 )
 
-// OrdersConfig tunes the order side: status polling, webhooks, idempotency
+// Config tunes the order side (the orders section of host.yaml): status polling, webhooks, idempotency
 // records and the audit log. The zero value of every field means its
 // documented default.
-type OrdersConfig struct {
+type Config struct {
 	// PollInterval is how often an open order's state is asked of its
 	// provider (through the guarded call path, so quotas hold). Default 30s;
 	// a negative value turns background polling off (PollOrders still works).
@@ -26,7 +25,7 @@ type OrdersConfig struct {
 	WebhookMaxBackoff time.Duration `yaml:"webhook_max_backoff"`
 }
 
-// Defaults of OrdersConfig.
+// Defaults of Config.
 const (
 	DefaultPollInterval      = 30 * time.Second
 	MinIdempotencyTTL        = 24 * time.Hour
@@ -35,10 +34,9 @@ const (
 	DefaultWebhookMaxBackoff = 5 * time.Minute
 )
 
-// validateOrders checks the orders section and the tenants' webhooks, and
-// fills defaults.
-func (c *Config) validateOrders() error {
-	o := &c.Orders
+// Validate checks the orders section and fills its defaults.
+func (c *Config) Validate() error {
+	o := c
 	if o.PollInterval == 0 {
 		o.PollInterval = DefaultPollInterval
 	}
@@ -62,29 +60,6 @@ func (c *Config) validateOrders() error {
 	}
 	if o.WebhookTimeout < 0 || o.WebhookMaxBackoff < 0 {
 		return fmt.Errorf("config: orders.webhook_timeout and webhook_max_backoff must not be negative")
-	}
-	for i, t := range c.Tenants {
-		if t.WebhookURL == "" {
-			if t.WebhookSecret != "" || len(t.WebhookPreviousSecrets) > 0 {
-				return fmt.Errorf("config: tenants[%d] (%s): webhook_secret or webhook_previous_secrets without webhook_url", i, t.ID)
-			}
-			continue
-		}
-		u, err := url.Parse(t.WebhookURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("config: tenants[%d] (%s): webhook_url %q: want an http or https URL", i, t.ID, t.WebhookURL)
-		}
-		if len(t.WebhookSecret) < 16 {
-			return fmt.Errorf("config: tenants[%d] (%s): webhook_secret is required with webhook_url, at least 16 characters", i, t.ID)
-		}
-		for j, old := range t.WebhookPreviousSecrets {
-			switch {
-			case len(old) < 16:
-				return fmt.Errorf("config: tenants[%d] (%s): webhook_previous_secrets[%d]: at least 16 characters", i, t.ID, j)
-			case old == t.WebhookSecret:
-				return fmt.Errorf("config: tenants[%d] (%s): webhook_previous_secrets[%d] is the current webhook_secret", i, t.ID, j)
-			}
-		}
 	}
 	return nil
 }

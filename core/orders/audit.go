@@ -1,73 +1,30 @@
-package core
+package orders
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"maps"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
-// callInfoKey carries who a provider call is made for, and what the audit
-// log may say about it, from a Host method down to call.
-type callInfoKey struct{}
-
-type callInfo struct {
-	tenant string
-	detail map[string]string // personal values are masked when written
-}
-
-// withCall sets the tenant and audit details of the provider calls made
-// with ctx (merged into those already set).
-func withCall(ctx context.Context, tenant string, detail map[string]string) context.Context {
-	ci := callInfo{tenant: tenant, detail: map[string]string{}}
-	if prev, ok := ctx.Value(callInfoKey{}).(callInfo); ok {
-		if ci.tenant == "" {
-			ci.tenant = prev.tenant
-		}
-		maps.Copy(ci.detail, prev.detail)
-	}
-	maps.Copy(ci.detail, detail)
-	return context.WithValue(ctx, callInfoKey{}, ci)
-}
-
-// callAs sets who the provider calls made with ctx are for: the audit
-// log's tenant and details, and the tenant whose quotas the guards charge.
-func (h *Host) callAs(ctx context.Context, tenant string, detail map[string]string) context.Context {
-	ctx = withCall(ctx, tenant, detail)
-	if t := h.ord.tenantByID[tenant]; t != nil && quotaTenantOf(ctx) == nil {
-		ctx = withQuotaTenant(ctx, t)
-	}
-	return ctx
-}
-
-// withTenant sets the tenant of the provider calls made with ctx.
-func withTenant(ctx context.Context, t *Tenant) context.Context {
-	if t == nil {
-		return ctx
-	}
-	return withCall(ctx, t.ID, nil)
-}
-
-// audit records one provider call: the hook in call.
-func (h *Host) audit(ctx context.Context, provider, op string, start time.Time, err error) {
-	if h.ord == nil || h.ord.audit == nil {
-		return
-	}
-	ci, _ := ctx.Value(callInfoKey{}).(callInfo)
-	e := orderstore.AuditEntry{At: h.now(), Tenant: ci.tenant, Provider: provider, Op: op, Outcome: "ok",
-		Latency: time.Since(start), PolicyRevision: h.policyRevision()}
-	detail := make(map[string]string, len(ci.detail)+1)
-	name := ci.detail["customer.name"]
-	for k, v := range ci.detail {
+// Observe records one provider call in the audit log: the Observer package
+// invoke hands every call that reached a provider. Personal data is masked
+// (phones 138****6789, names 张*); addresses are never kept.
+func (o *Service) Observe(r invoke.Record) {
+	e := orderstore.AuditEntry{At: o.now(), Tenant: r.Tenant, Provider: r.Provider, Op: r.Op, Outcome: "ok",
+		Latency: r.Latency, PolicyRevision: o.revision()}
+	detail := make(map[string]string, len(r.Audit)+1)
+	name := r.Audit["customer.name"]
+	for k, v := range r.Audit {
 		switch {
 		case strings.HasSuffix(k, "name"):
 			detail[k] = maskName(v)
@@ -77,8 +34,8 @@ func (h *Host) audit(ctx context.Context, provider, op string, start time.Time, 
 			detail[k] = maskText(v, name)
 		}
 	}
-	if err != nil {
-		se := sdk.AsError(err)
+	if r.Err != nil {
+		se := sdk.AsError(r.Err)
 		e.Outcome = string(se.Code)
 		detail["error"] = maskText(se.Error(), name)
 	}
@@ -86,21 +43,7 @@ func (h *Host) audit(ctx context.Context, provider, op string, start time.Time, 
 		b, _ := json.Marshal(detail)
 		e.Detail = string(b)
 	}
-	h.ord.audit.add(e)
-}
-
-// policyRevision is the revision of the policy set in force (empty
-// without policies), or what a router that tells one says.
-func (h *Host) policyRevision() string {
-	if h.pol != nil && h.pol.engine != nil {
-		if s := h.pol.engine.Set(); s != nil {
-			return s.Revision()
-		}
-	}
-	if r, ok := h.router.(interface{ Revision() string }); ok {
-		return r.Revision()
-	}
-	return ""
+	o.audit.add(e)
 }
 
 // phoneInText finds mainland mobile numbers in text (11 digits from 13x to
@@ -273,7 +216,7 @@ type AuditPage struct {
 
 // Audit lists the tenant's audit entries (provider calls made for it),
 // newest first. Entries are kept Orders.AuditRetention (7 days by default).
-func (h *Host) Audit(ctx context.Context, tenant *Tenant, f AuditFilter) (*AuditPage, error) {
+func (o *Service) Audit(ctx context.Context, tenant *invoke.Tenant, f AuditFilter) (*AuditPage, error) {
 	if tenant == nil {
 		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
 	}
@@ -292,8 +235,8 @@ func (h *Host) Audit(ctx context.Context, tenant *Tenant, f AuditFilter) (*Audit
 	if limit == 0 {
 		limit = 100
 	}
-	h.ord.audit.flush(ctx)
-	rows, err := h.ord.store.QueryAudit(ctx, orderstore.AuditFilter{Tenant: tenant.ID, Provider: f.Provider, Op: f.Op, Outcome: f.Outcome,
+	o.audit.flush(ctx)
+	rows, err := o.store.QueryAudit(ctx, orderstore.AuditFilter{Tenant: tenant.ID, Provider: f.Provider, Op: f.Op, Outcome: f.Outcome,
 		Since: f.Since, Until: f.Until, Before: before, Limit: limit})
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

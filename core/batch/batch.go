@@ -1,20 +1,31 @@
-package core
+// Package batch quotes many requests at the providers' own pace: identical
+// requests asked once, the cache used, a provider's batch call used where
+// it has one, every call through the provider's guards, and a spent quota
+// answered at once until it resets. Start with New and Service.Quote.
+package batch
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/invoke"
+	"github.com/recyclegate/recyclegate/core/policy"
+	"github.com/recyclegate/recyclegate/core/quote"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
 // MaxBatchItems is the most requests one QuoteBatch takes.
 const MaxBatchItems = 10000
+
+// QuoteResult is a quote request's answer (the batch's results embed it).
+type QuoteResult = quote.Result
 
 // BatchResult is the answer for one request of a batch, by its index in the
 // batch. Exactly one of QuoteResult (the item was asked: quotes and provider
@@ -84,18 +95,17 @@ type BatchSummary struct {
 // QuoteBatch returns an error only when the whole batch is refused (more
 // than MaxBatchItems requests); a canceled ctx ends it early, the requests
 // not yet answered answering canceled.
-func (h *Host) QuoteBatch(ctx context.Context, tenant *Tenant, reqs []QuoteRequest, emit func(BatchResult)) (*BatchSummary, error) {
-	ctx = withQuotaTenant(ctx, tenant) // the tenant's own quotas count batch calls too
-	ctx = withTenant(ctx, tenant)      // the audit log's tenant
+func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, reqs []quote.Request, emit func(BatchResult)) (*BatchSummary, error) {
 	if len(reqs) > MaxBatchItems {
 		return nil, sdk.InvalidField("items", "a batch takes at most %d requests, got %d", MaxBatchItems, len(reqs))
 	}
-	ctx = h.pinPolicies(ctx, len(reqs)) // one policy set for the whole batch (policy_hook.go)
 	if emit == nil {
 		emit = func(BatchResult) {}
 	}
-	r := &batchRun{h: h, ctx: ctx, tenant: tenant, emitFn: emit, lanes: map[laneKey]*batchLane{},
-		sum: &BatchSummary{Items: len(reqs), Calls: map[string]int{}}}
+	// The tenant's own quotas count batch calls too, and the audit files
+	// them under it; one policy set decides the whole batch.
+	r := &batchRun{s: s, ctx: ctx, tenant: tenant, call: &invoke.Call{Tenant: tenant}, set: s.pin(), size: len(reqs),
+		emitFn: emit, lanes: map[laneKey]*batchLane{}, sum: &BatchSummary{Items: len(reqs), Calls: map[string]int{}}}
 	r.cond = sync.NewCond(&r.mu)
 	stop := context.AfterFunc(ctx, func() {
 		r.mu.Lock()
@@ -106,7 +116,7 @@ func (h *Host) QuoteBatch(ctx context.Context, tenant *Tenant, reqs []QuoteReque
 	r.plan(reqs)
 	r.wg.Wait()
 	if r.sum.Left > 0 {
-		t := nextChinaMidnight(h.now())
+		t := nextChinaMidnight(s.now())
 		r.sum.ResumeAfter = &t
 	}
 	return r.sum, nil
@@ -120,9 +130,12 @@ func nextChinaMidnight(now time.Time) time.Time {
 
 // batchRun is one call of QuoteBatch.
 type batchRun struct {
-	h      *Host
+	s      *Service
 	ctx    context.Context
-	tenant *Tenant
+	tenant *invoke.Tenant
+	call   *invoke.Call
+	set    *policy.Set // the policy set of the whole batch (nil: none)
+	size   int
 	emitFn func(BatchResult)
 	emitMu sync.Mutex
 	wg     sync.WaitGroup
@@ -132,15 +145,15 @@ type batchRun struct {
 	open  int // jobs not yet answered
 	lanes map[laneKey]*batchLane
 	sum   *BatchSummary
-	infos map[string]ProviderInfo
+	infos map[string]invoke.ProviderInfo
 }
 
 // batchJob is one distinct request and the inputs that asked it.
 type batchJob struct {
-	req     QuoteRequest
+	req     quote.Request
 	sreq    *sdk.QuoteRequest
 	indices []int
-	route   Route
+	route   quote.Route
 	pending int // provider answers outstanding
 	quotes  []*sdk.Quote
 	errs    []error
@@ -160,23 +173,18 @@ type laneKey struct {
 
 // plan validates, deduplicates and routes the requests, answers the refused
 // ones, and queues the rest on their providers' lanes.
-func (r *batchRun) plan(reqs []QuoteRequest) {
-	infos := r.h.Providers()
-	r.infos = make(map[string]ProviderInfo, len(infos))
+func (r *batchRun) plan(reqs []quote.Request) {
+	infos := r.s.inv.Providers()
+	r.infos = make(map[string]invoke.ProviderInfo, len(infos))
 	for _, p := range infos {
 		r.infos[p.ID] = p
 	}
-	now := r.h.now()
 	byKey := map[string]*batchJob{}
 	var jobs []*batchJob
 	for i := range reqs {
 		req := reqs[i]
-		if err := req.Item.Validate(now); err != nil {
+		if err := r.s.quotes.Validate(&req); err != nil {
 			r.refuse(i, err)
-			continue
-		}
-		if !req.Strategy.Valid() {
-			r.refuse(i, sdk.InvalidField("strategy", "unknown strategy %q; one of best_price, all, first", req.Strategy))
 			continue
 		}
 		key := dedupKey(&req)
@@ -184,7 +192,7 @@ func (r *batchRun) plan(reqs []QuoteRequest) {
 			j.indices = append(j.indices, i)
 			continue
 		}
-		route, err := r.h.route(r.ctx, r.tenant, &req, infos)
+		route, err := r.s.quotes.RouteItem(r.ctx, r.set, r.tenant, &req, r.size, infos)
 		if err != nil {
 			r.refuse(i, err)
 			continue
@@ -199,7 +207,7 @@ func (r *batchRun) plan(reqs []QuoteRequest) {
 	r.sum.Unique = len(jobs)
 	r.open = len(jobs)
 	for _, j := range jobs {
-		if j.route.Strategy == StrategyFirst {
+		if j.route.Strategy == quote.StrategyFirst {
 			j.pending = 1
 			r.enqueue(&batchTask{job: j, pos: 0})
 			continue
@@ -212,7 +220,7 @@ func (r *batchRun) plan(reqs []QuoteRequest) {
 }
 
 func (r *batchRun) refuse(i int, err error) {
-	r.h.metrics.quotes.WithLabelValues("refused").Inc()
+	r.s.quotes.Count("refused")
 	r.mu.Lock()
 	r.sum.Refused++
 	r.mu.Unlock()
@@ -230,7 +238,7 @@ func (r *batchRun) emit(res []BatchResult) {
 // dedupKey is what makes two requests identical: the same item (brand,
 // model and the like compared without case and surrounding spaces, issues
 // in any order), providers, strategy and detail.
-func dedupKey(req *QuoteRequest) string {
+func dedupKey(req *quote.Request) string {
 	it := req.Item
 	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
 	it.Brand, it.Model, it.Storage, it.RAM, it.Color = norm(it.Brand), norm(it.Model), norm(it.Storage), norm(it.RAM), norm(it.Color)
@@ -241,7 +249,7 @@ func dedupKey(req *QuoteRequest) string {
 	b, _ := json.Marshal(struct {
 		Item      sdk.Item
 		Providers []string
-		Strategy  Strategy
+		Strategy  quote.Strategy
 		Detail    bool
 	}{it, req.Providers, req.Strategy, req.Detail})
 	return string(b)
@@ -265,7 +273,7 @@ func (r *batchRun) enqueue(t *batchTask) {
 type batchLane struct {
 	run    *batchRun
 	id     string
-	p      *provider // nil: unknown provider
+	known  bool // the provider is loaded
 	detail bool
 	batch  bool // the provider prices many items per call
 	cap    int  // items per call now (shrinks to fit a nearly spent quota)
@@ -284,37 +292,26 @@ const defaultMaxBatch = 100
 
 func (r *batchRun) newLane(id string, detail bool) *batchLane {
 	l := &batchLane{run: r, id: id, detail: detail, cap: 1}
-	p, err := r.h.provider(id)
 	workers := 1
-	if err == nil {
-		l.p = p
-		info := r.infos[id]
+	if info, ok := r.infos[id]; ok {
+		l.known = true
 		workers = defaultBatchWorkers
 		if n := info.Limits.MaxConcurrency; n > 0 {
 			workers = n
 		}
-		if hasCapability(info.Capabilities, sdk.CapQuoteBatch) && info.Limits.MaxBatch != 1 {
+		if slices.Contains(info.Capabilities, sdk.CapQuoteBatch) && info.Limits.MaxBatch != 1 {
 			l.batch, l.cap = true, info.Limits.MaxBatch
 			if l.cap <= 0 {
 				l.cap = defaultMaxBatch
 			}
 		}
-		l.memo = memoFor(p, r.tenant)
+		l.memo = r.s.memoFor(id, r.tenant)
 	}
 	for range workers {
 		r.wg.Add(1)
 		go l.work()
 	}
 	return l
-}
-
-func hasCapability(cs []sdk.Capability, c sdk.Capability) bool {
-	for _, k := range cs {
-		if k == c {
-			return true
-		}
-	}
-	return false
 }
 
 // work takes tasks off the lane, a call's worth at a time, until every job
@@ -345,11 +342,11 @@ func (l *batchLane) work() {
 			l.finish(chunk, nil, sdk.AsError(r.ctx.Err()))
 		case spent != nil:
 			l.finish(chunk, nil, spent)
-		case l.memo.spentNow(r.h.now()) != nil:
-			e := l.memo.spentNow(r.h.now())
+		case l.memo.spentNow(r.s.now()) != nil:
+			e := l.memo.spentNow(r.s.now())
 			l.exhaust(e)
 			l.finish(chunk, nil, e)
-		case l.p == nil:
+		case !l.known:
 			l.finish(chunk, nil, &sdk.Error{Code: sdk.CodeNotFound, Provider: l.id, Message: fmt.Sprintf("no provider %q", l.id)})
 		default:
 			l.ask(chunk)
@@ -382,7 +379,7 @@ func (l *batchLane) ask(chunk []*batchTask) {
 			l.toCache(reqs, quotes)
 		}
 	} else {
-		q, err := r.h.quoteOne(r.ctx, l.id, chunk[0].job.sreq)
+		q, err := r.s.inv.Quote(r.ctx, l.id, r.call, chunk[0].job.sreq)
 		quotes[0], errs[0] = q, sdk.AsError(err)
 		if err != nil {
 			callErr = errs[0]
@@ -430,13 +427,8 @@ func (l *batchLane) callBatch(items []sdk.Item) (quotes []*sdk.Quote, errs []*sd
 	r := l.run
 	quotes = make([]*sdk.Quote, len(items))
 	errs = make([]*sdk.Error, len(items))
-	resp, err := call(withCallUnits(r.ctx, len(items)), r.h, l.p, sdk.OpQuoteBatch, sdk.CapQuoteBatch, func(ctx context.Context, impl sdk.Provider) (*sdk.QuoteBatchResponse, error) {
-		b, ok := impl.(sdk.BatchQuoter)
-		if !ok {
-			return nil, unsupportedImpl(l.id, sdk.CapQuoteBatch)
-		}
-		return b.QuoteBatch(ctx, &sdk.QuoteBatchRequest{Items: items, Detail: l.detail})
-	})
+	c := &invoke.Call{Tenant: r.tenant, Units: int64(len(items))} // a batch call counts its items, as providers do
+	resp, err := r.s.inv.QuoteBatch(r.ctx, l.id, c, &sdk.QuoteBatchRequest{Items: items, Detail: l.detail})
 	if err != nil {
 		return nil, nil, sdk.AsError(err)
 	}
@@ -454,7 +446,7 @@ func (l *batchLane) callBatch(items []sdk.Item) (quotes []*sdk.Quote, errs []*sd
 			if q.Provider == "" {
 				q.Provider = l.id
 			}
-			if err := checkQuote(&q); err != nil {
+			if err := invoke.CheckQuote(&q); err != nil {
 				errs[res.Index] = &sdk.Error{Code: sdk.CodeProviderError, Provider: l.id, Message: err.Error()}
 				continue
 			}
@@ -491,8 +483,8 @@ func (l *batchLane) exhaust(e *sdk.Error) {
 		c := *e
 		c.Provider = l.id
 		l.spent = &c
-		l.memo.markSpent(&c, nextChinaMidnight(r.h.now()))
-		r.h.log.Warn("batch: provider quota spent; its remaining items are left for later",
+		l.memo.markSpent(&c, nextChinaMidnight(r.s.now()))
+		r.s.log.Warn("batch: provider quota spent; its remaining items are left for later",
 			"provider", l.id, "left", len(l.queue))
 	}
 }
@@ -524,7 +516,7 @@ func (l *batchLane) finish(chunk []*batchTask, quotes []*sdk.Quote, err *sdk.Err
 		} else {
 			j.errs[t.pos] = e
 		}
-		if j.route.Strategy == StrategyFirst && q == nil && t.pos+1 < len(j.route.Providers) && r.ctx.Err() == nil {
+		if j.route.Strategy == quote.StrategyFirst && q == nil && t.pos+1 < len(j.route.Providers) && r.ctx.Err() == nil {
 			r.enqueue(&batchTask{job: j, pos: t.pos + 1})
 			continue
 		}
@@ -544,20 +536,20 @@ func (l *batchLane) finish(chunk []*batchTask, quotes []*sdk.Quote, err *sdk.Err
 // r.mu is held.
 func (r *batchRun) answer(j *batchJob) []BatchResult {
 	r.open--
-	res := &QuoteResult{Strategy: j.route.Strategy, Route: j.route, Quotes: []sdk.Quote{}, Errors: []ProviderError{}}
+	res := &QuoteResult{Strategy: j.route.Strategy, Route: j.route, Quotes: []sdk.Quote{}, Errors: []quote.ProviderError{}}
 	for pos, id := range j.route.Providers {
 		switch {
 		case j.quotes[pos] != nil:
 			res.Quotes = append(res.Quotes, *j.quotes[pos])
 		case j.errs[pos] != nil:
-			res.Errors = append(res.Errors, providerError(id, j.errs[pos]))
+			res.Errors = append(res.Errors, quote.NewProviderError(id, j.errs[pos]))
 		}
 	}
-	if j.route.Strategy == StrategyBestPrice {
-		sort.SliceStable(res.Quotes, func(a, b int) bool { return res.Quotes[a].Price.Amount > res.Quotes[b].Price.Amount })
+	if j.route.Strategy == quote.StrategyBestPrice {
+		quote.Rank(res.Quotes)
 	}
-	res.Best = best(res.Quotes)
-	r.h.filterPolicyItem(r.ctx, r.tenant, &j.req, res) // the policies' filters (policy_hook.go)
+	res.Best = quote.Best(res.Quotes)
+	r.s.quotes.FilterItem(r.ctx, r.set, r.tenant, &j.req, r.size, res) // the policies' filters
 	out := make([]BatchResult, len(j.indices))
 	for k, i := range j.indices {
 		out[k] = BatchResult{Index: i, QuoteResult: res}
@@ -568,13 +560,13 @@ func (r *batchRun) answer(j *batchJob) []BatchResult {
 		switch {
 		case out[k].Quoted():
 			r.sum.Quoted++
-			r.h.metrics.quotes.WithLabelValues("answered").Inc()
+			r.s.quotes.Count("answered")
 		default:
 			r.sum.Failed++
 			if out[k].QuotaLeft() {
 				r.sum.Left++
 			}
-			r.h.metrics.quotes.WithLabelValues("empty").Inc()
+			r.s.quotes.Count("empty")
 		}
 	}
 	return out
@@ -615,65 +607,32 @@ func (m *quotaMemo) spentNow(now time.Time) *sdk.Error {
 	return m.spent
 }
 
-type memoKey struct {
-	p      *provider
-	tenant string
-}
-
-var memos sync.Map // memoKey -> *quotaMemo
-
-// memoFor returns the memo of a provider for a tenant.
-func memoFor(p *provider, t *Tenant) *quotaMemo {
-	k := memoKey{p: p}
-	if t != nil {
-		k.tenant = t.ID
-	}
-	v, _ := memos.LoadOrStore(k, &quotaMemo{})
-	return v.(*quotaMemo)
-}
-
 // quotaLeft is how many items the provider's daily quota still takes, as
 // the guards count it (at least 1, so that a spent quota is answered by
 // the guards' own refusal); a large number when no quota is stated.
 func (l *batchLane) quotaLeft() int {
-	gi := l.run.h.guardInfo(l.id)
-	if gi == nil || gi.Quota == nil {
+	left := l.run.s.inv.StateOf(l.id).QuotaLeft
+	if left < 0 {
 		return MaxBatchItems
 	}
-	return int(max(1, min(gi.Quota.Left, MaxBatchItems)))
+	return int(max(1, min(left, MaxBatchItems)))
 }
-
-// batchCacheSuffix keeps the quotes of batch calls apart from single
-// quotes in the cache: a provider's batch call may price differently (a
-// quote that cannot be ordered, say), so a single quote never answers from
-// it; a batch item may answer from either.
-const batchCacheSuffix = "\x00batch"
 
 // fromCache answers the tasks whose quote the cache holds and returns the
 // others.
 func (l *batchLane) fromCache(chunk []*batchTask) []*batchTask {
 	r := l.run
-	g := r.h.guardsOf(l.id)
-	if g == nil || g.cacheTTL <= 0 {
-		return chunk
-	}
 	var hits []*batchTask
 	var quotes []*sdk.Quote
 	rest := chunk[:0:0]
 	for _, t := range chunk {
-		key := guard.QuoteKey(l.id, t.job.sreq)
-		resp, ok := r.h.cachedResponse(r.ctx, key)
-		if !ok {
-			resp, ok = r.h.cachedResponse(r.ctx, key+batchCacheSuffix)
-		}
+		q, ok := r.s.inv.CachedQuote(r.ctx, l.id, t.job.sreq)
 		if !ok {
 			rest = append(rest, t)
 			continue
 		}
-		r.h.metrics.cache.WithLabelValues(l.id, "hit").Inc()
-		q := resp.Quote
 		hits = append(hits, t)
-		quotes = append(quotes, &q)
+		quotes = append(quotes, q)
 	}
 	if len(hits) > 0 {
 		l.finish(hits, quotes, nil)
@@ -685,25 +644,74 @@ func (l *batchLane) fromCache(chunk []*batchTask) []*batchTask {
 // cache TTL and each quote's validity allow.
 func (l *batchLane) toCache(items []*sdk.QuoteRequest, quotes []*sdk.Quote) {
 	r := l.run
-	g := r.h.guardsOf(l.id)
-	if g == nil || g.cacheTTL <= 0 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), time.Second)
 	defer cancel()
 	for i, q := range quotes {
 		if q == nil {
 			continue
 		}
-		ttl := g.cacheTTL
-		if !q.ValidUntil.IsZero() {
-			ttl = min(ttl, q.ValidUntil.Sub(r.h.now()))
-		}
-		if ttl <= 0 {
-			continue
-		}
-		if err := r.h.cachePut(ctx, guard.QuoteKey(l.id, items[i])+batchCacheSuffix, &sdk.QuoteResponse{Quote: *q}, ttl); err != nil {
+		if err := r.s.inv.CacheBatchQuote(ctx, l.id, items[i], q); err != nil {
 			return
 		}
 	}
+}
+
+// Options configure a Service.
+type Options struct {
+	Invoke *invoke.Service
+	Quotes *quote.Service
+	// Pin returns the policy set in force (nil: none); a batch takes it
+	// once, at its start.
+	Pin    func() *policy.Set
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service runs batches. It remembers, per provider and tenant, a quota a
+// batch found spent, so that the tenant's later batches of the day ask that
+// provider nothing until the reset.
+type Service struct {
+	inv    *invoke.Service
+	quotes *quote.Service
+	pin    func() *policy.Set
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	memos map[memoKey]*quotaMemo
+}
+
+type memoKey struct {
+	provider string
+	tenant   string
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Pin == nil {
+		o.Pin = func() *policy.Set { return nil }
+	}
+	return &Service{inv: o.Invoke, quotes: o.Quotes, pin: o.Pin, now: o.Now, log: o.Logger, memos: map[memoKey]*quotaMemo{}}
+}
+
+// memoFor returns the memo of a provider for a tenant.
+func (s *Service) memoFor(id string, t *invoke.Tenant) *quotaMemo {
+	k := memoKey{provider: id}
+	if t != nil {
+		k.tenant = t.ID
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.memos[k]
+	if !ok {
+		m = &quotaMemo{}
+		s.memos[k] = m
+	}
+	return m
 }

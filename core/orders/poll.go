@@ -1,4 +1,4 @@
-package core
+package orders
 
 import (
 	"bytes"
@@ -65,14 +65,13 @@ type PollResult struct {
 // the order's history, and a webhook event is enqueued for it when the
 // tenant has a webhook_url, in the same transaction. Tests call it with an
 // injected clock (WithClock) instead of waiting for the background loop.
-func (h *Host) PollOrders(ctx context.Context) (PollResult, error) {
-	o := h.ord
+func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 	o.pollMu.Lock()
 	defer o.pollMu.Unlock()
 	var res PollResult
 	stopped := map[string]bool{} // providers that refused for quota or rate
 	for {
-		now := h.now()
+		now := o.now()
 		due, err := o.store.DueOrders(ctx, now, 100)
 		if err != nil {
 			return res, err
@@ -85,24 +84,24 @@ func (h *Host) PollOrders(ctx context.Context) (PollResult, error) {
 				return res, err
 			}
 			r := &due[i]
-			next := now.Add(h.pollInterval())
-			p, ok := h.byID[r.Provider]
-			if !ok || stopped[r.Provider] {
+			next := now.Add(o.pollInterval())
+			p := r.Provider
+			if !o.inv.Has(p) || stopped[p] {
 				if err := o.store.SetNextPoll(ctx, r.ID, next); err != nil {
 					return res, err
 				}
 				continue
 			}
 			res.Polled++
-			changed, events, err := h.pollOne(ctx, p, r, next)
+			changed, events, err := o.pollOne(ctx, p, r, next)
 			if err != nil {
 				res.Failed++
-				h.log.Debug("polling an order", "order", r.ID, "provider", r.Provider, "error", err)
+				o.log.Debug("polling an order", "order", r.ID, "provider", r.Provider, "error", err)
 				switch sdk.CodeOf(err) {
 				case sdk.CodeRateLimited, sdk.CodeQuotaExhausted:
 					stopped[r.Provider] = true
 				case sdk.CodeNotFound:
-					next = now.Add(forgottenBackoff(now.Sub(r.UpdatedAt), h.pollInterval()))
+					next = now.Add(forgottenBackoff(now.Sub(r.UpdatedAt), o.pollInterval()))
 				}
 				if err := o.store.SetNextPoll(ctx, r.ID, next); err != nil {
 					return res, err
@@ -124,23 +123,17 @@ func (h *Host) PollOrders(ctx context.Context) (PollResult, error) {
 	return res, nil
 }
 
-func (h *Host) pollOne(ctx context.Context, p *provider, r *orderstore.Order, next time.Time) (bool, int, error) {
-	cctx := h.callAs(ctx, r.Tenant, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
-	resp, err := call(cctx, h, p, sdk.OpOrderGet, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.GetOrderResponse, error) {
-		or, ok := impl.(sdk.Orderer)
-		if !ok {
-			return nil, unsupportedImpl(p.id, sdk.CapOrders)
-		}
-		return or.GetOrder(ctx, &sdk.GetOrderRequest{OrderID: r.ProviderOrderID})
-	})
+func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, next time.Time) (bool, int, error) {
+	c := o.call(r.Tenant, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
+	resp, err := o.inv.GetOrder(ctx, p, c, &sdk.GetOrderRequest{OrderID: r.ProviderOrderID})
 	if err != nil {
 		return false, 0, err
 	}
 	so := &resp.Order
 	if !knownState(so.State) {
-		return false, 0, &sdk.Error{Code: sdk.CodeProviderError, Provider: p.id, Message: fmt.Sprintf("provider answered an unknown order state %q", so.State)}
+		return false, 0, &sdk.Error{Code: sdk.CodeProviderError, Provider: p, Message: fmt.Sprintf("provider answered an unknown order state %q", so.State)}
 	}
-	now := h.now()
+	now := o.now()
 	fresh := mergeHistory(r.History, so, now)
 	var ex orderExtras
 	_ = json.Unmarshal(r.Data, &ex)
@@ -162,8 +155,7 @@ func (h *Host) pollOne(ctx context.Context, p *provider, r *orderstore.Order, ne
 	if len(fresh) > 0 {
 		u.State, u.UpdatedAt = string(so.State), now
 	}
-	tc := h.ord.tenants[r.Tenant]
-	if tc.WebhookURL != "" {
+	if o.webhooks[r.Tenant].URL != "" {
 		prev := sdk.OrderState(r.State)
 		if n := len(r.History); n > 0 {
 			prev = sdk.OrderState(r.History[n-1].State)
@@ -182,7 +174,7 @@ func (h *Host) pollOne(ctx context.Context, p *provider, r *orderstore.Order, ne
 			prev = sdk.OrderState(c.State)
 		}
 	}
-	if err := h.ord.store.UpdateOrder(ctx, u); err != nil {
+	if err := o.store.UpdateOrder(ctx, u); err != nil {
 		return false, 0, err
 	}
 	return len(fresh) > 0, len(u.Events), nil
@@ -251,14 +243,13 @@ type DeliveryResult struct {
 // A failed attempt is retried after a backoff (1s, 2s, 4s ... up to
 // Orders.WebhookMaxBackoff) on the host's clock, until it is answered 2xx.
 // The background loop calls it every second; tests call it directly.
-func (h *Host) DeliverWebhooks(ctx context.Context) (DeliveryResult, error) {
-	o := h.ord
+func (o *Service) DeliverWebhooks(ctx context.Context) (DeliveryResult, error) {
 	o.deliverMu.Lock()
 	defer o.deliverMu.Unlock()
 	var res DeliveryResult
 	tried := map[int64]bool{}
 	for {
-		evs, err := o.store.DueEvents(ctx, h.now(), 64)
+		evs, err := o.store.DueEvents(ctx, o.now(), 64)
 		if err != nil {
 			return res, err
 		}
@@ -282,13 +273,13 @@ func (h *Host) DeliverWebhooks(ctx context.Context) (DeliveryResult, error) {
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				derr := h.deliver(ctx, e)
+				derr := o.deliver(ctx, e)
 				var serr error
 				if derr == nil {
-					serr = o.store.MarkDelivered(ctx, e.ID, h.now())
+					serr = o.store.MarkDelivered(ctx, e.ID, o.now())
 				} else {
-					next := h.now().Add(webhookBackoff(e.Attempts+1, o.cfg.WebhookMaxBackoff))
-					h.log.Debug("webhook not delivered; retrying later", "tenant", e.Tenant, "order", e.OrderID, "attempt", e.Attempts+1, "error", derr)
+					next := o.now().Add(webhookBackoff(e.Attempts+1, o.cfg.WebhookMaxBackoff))
+					o.log.Debug("webhook not delivered; retrying later", "tenant", e.Tenant, "order", e.OrderID, "attempt", e.Attempts+1, "error", derr)
 					serr = o.store.MarkAttemptFailed(ctx, e.ID, next, derr.Error())
 				}
 				mu.Lock()
@@ -321,23 +312,23 @@ func webhookBackoff(attempt int, ceiling time.Duration) time.Duration {
 	return min(d, ceiling)
 }
 
-func (h *Host) deliver(ctx context.Context, e orderstore.Event) error {
-	tc, ok := h.ord.tenants[e.Tenant]
-	if !ok || tc.WebhookURL == "" {
-		h.log.Warn("dropping a webhook: the tenant has no webhook_url any more", "tenant", e.Tenant, "order", e.OrderID)
+func (o *Service) deliver(ctx context.Context, e orderstore.Event) error {
+	tc, ok := o.webhooks[e.Tenant]
+	if !ok || tc.URL == "" {
+		o.log.Warn("dropping a webhook: the tenant has no webhook_url any more", "tenant", e.Tenant, "order", e.OrderID)
 		return nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tc.WebhookURL, bytes.NewReader(e.Payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tc.URL, bytes.NewReader(e.Payload))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "recyclegate-webhooks/1")
 	req.Header.Set("Recyclegate-Event-Type", e.Type)
-	req.Header.Set(SignatureHeader, SignWebhook(tc.WebhookSecret, h.now(), e.Payload, tc.WebhookPreviousSecrets...))
-	resp, err := h.ord.client.Do(req)
+	req.Header.Set(SignatureHeader, SignWebhook(tc.Secret, o.now(), e.Payload, tc.Previous...))
+	resp, err := o.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("posting to the webhook URL: %s", h.secrets.redact(err.Error()))
+		return fmt.Errorf("posting to the webhook URL: %s", o.secrets.Redact(err.Error()))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -399,8 +390,7 @@ func VerifyWebhook(secret, header string, body []byte, now time.Time, tolerance 
 
 // webhookLoop delivers due webhooks every second, and at once when a poll
 // enqueued some.
-func (h *Host) webhookLoop() {
-	o := h.ord
+func (o *Service) webhookLoop() {
 	defer o.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -411,9 +401,9 @@ func (h *Host) webhookLoop() {
 		case <-t.C:
 		case <-o.kick:
 		}
-		ctx, cancel := h.loopContext(time.Minute)
-		if _, err := h.DeliverWebhooks(ctx); err != nil && ctx.Err() == nil {
-			h.log.Warn("delivering webhooks", "error", err)
+		ctx, cancel := o.loopContext(time.Minute)
+		if _, err := o.DeliverWebhooks(ctx); err != nil && ctx.Err() == nil {
+			o.log.Warn("delivering webhooks", "error", err)
 		}
 		cancel()
 	}

@@ -1,21 +1,32 @@
-package core
+package invoke
 
-import (
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
-// guardMetrics are the guards' series (docs/guards.md lists them).
-type guardMetrics struct {
+// metrics are the calls' and guards' series (docs/guards.md lists them).
+type metrics struct {
+	calls              *prometheus.CounterVec
+	latency            *prometheus.HistogramVec
 	breakerTransitions *prometheus.CounterVec
 	refusals           *prometheus.CounterVec
 	retries            *prometheus.CounterVec
 	cache              *prometheus.CounterVec
 	budgetWarnings     *prometheus.CounterVec
 	storeErrors        *prometheus.CounterVec
+	reg                prometheus.Registerer
 }
 
-func newGuardMetrics(reg *prometheus.Registry) guardMetrics {
-	g := guardMetrics{
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		reg: reg,
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recyclegate_provider_calls_total",
+			Help: "Calls to providers, by provider, operation and outcome (ok or an error code).",
+		}, []string{"provider", "op", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "recyclegate_provider_call_duration_seconds",
+			Help:    "Duration of provider calls, as the host sees them.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"provider", "op"}),
 		breakerTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "recyclegate_breaker_transitions_total",
 			Help: "Circuit breaker state changes, by provider, from and to (closed, half-open, open).",
@@ -41,17 +52,17 @@ func newGuardMetrics(reg *prometheus.Registry) guardMetrics {
 			Help: "Failures to reach the state store, by use: counters (quota and budget: calls refused), rate (local share used), cache (a miss).",
 		}, []string{"use"}),
 	}
-	reg.MustRegister(g.breakerTransitions, g.refusals, g.retries, g.cache, g.budgetWarnings, g.storeErrors)
-	return g
+	reg.MustRegister(m.calls, m.latency, m.breakerTransitions, m.refusals, m.retries, m.cache, m.budgetWarnings, m.storeErrors)
+	return m
 }
 
 // registerGuards adds the gauges of one provider's guards, read when
 // Prometheus scrapes.
-func (m *metrics) registerGuards(h *Host, id string) {
+func (m *metrics) registerGuards(s *Service, id string) {
 	gauge := func(name, help string, labels prometheus.Labels, f func(*GuardInfo) float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels},
 			func() float64 {
-				gi := h.guardInfo(id)
+				gi := s.GuardInfo(id)
 				if gi == nil {
 					return 0
 				}
@@ -60,7 +71,7 @@ func (m *metrics) registerGuards(h *Host, id string) {
 	}
 	p := prometheus.Labels{"provider": id}
 	gauge("recyclegate_breaker_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open.", p, func(g *GuardInfo) float64 {
-		return map[string]float64{"closed": 0, "half-open": 1, "open": 2}[g.Breaker]
+		return float64(breakerRank(g.Breaker))
 	})
 	gauge("recyclegate_provider_in_flight", "Calls in flight to the provider from this host.", p, func(g *GuardInfo) float64 { return float64(g.InFlight) })
 	gauge("recyclegate_rate_limit_qps", "The provider's rate limit in force (lower after a 429, a local share while the store is down); 0: none.", p,

@@ -1,4 +1,13 @@
-package core
+// Package orders is the host's order side: recycle orders created exactly
+// once per Idempotency-Key, their records and state history, status
+// polling, signed webhooks, the audit log of every provider call, and
+// trade-ins. Start with New, then Start (recovery of interrupted requests
+// and the background loops); Close it after the last request.
+//
+// Every provider call goes through package invoke; the records go to the
+// store of package orderstore. The package never calls back up into the
+// quote path: a trade-in's quote step asks invoke like any other call.
+package orders
 
 import (
 	"context"
@@ -9,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
@@ -16,15 +26,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/gate"
+	"github.com/recyclegate/recyclegate/core/internal/redact"
+	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
+	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/sdk"
 )
-
-// The order side of the host: recycle orders created exactly once per
-// Idempotency-Key, their records and state history, status polling, signed
-// webhooks, the audit log and trade-ins. The store is core/orderstore; this
-// file holds the orders, orders_poll.go polling and webhooks, orders_audit.go
-// the audit log and masking, orders_tradein.go trade-ins.
 
 // Idempotency scopes: what a key was used for.
 const (
@@ -32,22 +40,59 @@ const (
 	scopeTradeIn = "POST /v1/trade-ins"
 )
 
-// Failpoints a test can hook with WithFailpoint.
+// Failpoints a test can hook with Options.Failpoint.
 const (
 	// FailpointAfterOrderCreate fires right after a provider accepted an
 	// order and before the host recorded it.
 	FailpointAfterOrderCreate = "after-provider-order-create"
 )
 
-// orderSide is the host's order state.
-type orderSide struct {
-	store      *orderstore.Store
-	cfg        OrdersConfig
-	tenants    map[string]TenantConfig
-	tenantByID map[string]*Tenant
-	audit      *auditWriter
-	failpoint  func(name string)
-	client     *http.Client
+// Webhook is where a tenant's order events go.
+type Webhook struct {
+	URL    string
+	Secret string
+	// Previous secrets sign every event too, while receivers move to the
+	// new one.
+	Previous []string
+}
+
+// Options configure a Service.
+type Options struct {
+	Invoke *invoke.Service
+	// Gate decides orders by the compliance policies.
+	Gate *gate.Gate
+	// Dir holds the order store; empty keeps it in memory.
+	Dir    string
+	Config Config
+	// Tenants by id, and their webhooks (a tenant without one gets no
+	// events).
+	Tenants  map[string]*invoke.Tenant
+	Webhooks map[string]Webhook
+	// Revision is the policy revision an audit entry records.
+	Revision func() string
+	// Failpoint hears the failpoints (FailpointAfterOrderCreate) as they
+	// pass: for crash tests only.
+	Failpoint func(name string)
+	Secrets   *redact.Set
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Service is the order side.
+type Service struct {
+	inv       *invoke.Service
+	gate      *gate.Gate
+	store     *orderstore.Store
+	cfg       Config
+	tenants   map[string]*invoke.Tenant
+	webhooks  map[string]Webhook
+	revision  func() string
+	failpoint func(name string)
+	secrets   *redact.Set
+	now       func() time.Time
+	log       *slog.Logger
+	audit     *auditWriter
+	client    *http.Client
 
 	flightMu sync.Mutex
 	flights  map[string]int // tenant + "\x00" + key -> requests running in this process
@@ -61,27 +106,67 @@ type orderSide struct {
 	stopOnce  sync.Once
 }
 
-// WithFailpoint hooks the host's failpoints (FailpointAfterOrderCreate):
-// f is called with the failpoint's name when the host passes it. For crash
-// tests only: a test binary kills its own process there.
-func WithFailpoint(f func(name string)) Option {
-	return func(h *Host) error {
-		if h.ord == nil {
-			h.ord = &orderSide{}
-		}
-		h.ord.failpoint = f
-		return nil
+// New opens the order store. Start recovers and starts the loops.
+func New(o Options) (*Service, error) {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Secrets == nil {
+		o.Secrets = &redact.Set{}
+	}
+	if o.Revision == nil {
+		o.Revision = func() string { return "" }
+	}
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{inv: o.Invoke, gate: o.Gate, cfg: cfg, tenants: o.Tenants, webhooks: o.Webhooks, revision: o.Revision,
+		failpoint: o.Failpoint, secrets: o.Secrets, now: o.Now, log: o.Logger, flights: map[string]int{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	for _, w := range o.Webhooks {
+		s.secrets.Add(w.Secret)
+		s.secrets.Add(w.Previous...)
+	}
+	if o.Dir == "" {
+		s.log.Warn("data_dir is not set: orders, idempotency records and the audit log are kept in memory only")
+	}
+	st, err := orderstore.Open(o.Dir, orderstore.Options{Now: s.now})
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	s.client = &http.Client{
+		Timeout:       cfg.WebhookTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	s.audit = newAuditWriter(st, s.log)
+	return s, nil
+}
+
+// Start recovers the requests a crash interrupted, and starts the
+// background loops (polling, webhooks, retention).
+func (o *Service) Start() {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if n, err := o.RecoverOrders(ctx); err != nil {
+		o.log.Warn("recovering interrupted orders: some remain, retried in the background", "error", err)
+	} else if n > 0 {
+		o.log.Info("recovered interrupted orders", "count", n)
+	}
+	o.wg.Add(2)
+	go o.orderLoop()
+	go o.webhookLoop()
 }
 
 // enter marks a request with a key as running in this process (so recovery
 // leaves its record alone) and returns the function that unmarks it.
-func (o *orderSide) enter(tenant, key string) func() {
+func (o *Service) enter(tenant, key string) func() {
 	k := tenant + "\x00" + key
 	o.flightMu.Lock()
-	if o.flights == nil {
-		o.flights = map[string]int{}
-	}
 	o.flights[k]++
 	o.flightMu.Unlock()
 	return func() {
@@ -93,128 +178,74 @@ func (o *orderSide) enter(tenant, key string) func() {
 	}
 }
 
-func (o *orderSide) busy(tenant, key string) bool {
+func (o *Service) busy(tenant, key string) bool {
 	o.flightMu.Lock()
 	defer o.flightMu.Unlock()
 	return o.flights[tenant+"\x00"+key] > 0
 }
 
-func (h *Host) failpoint(name string) {
-	if h.ord != nil && h.ord.failpoint != nil {
-		h.ord.failpoint(name)
+func (o *Service) passFailpoint(name string) {
+	if o.failpoint != nil {
+		o.failpoint(name)
 	}
 }
 
-// startOrders opens the order store, recovers requests a crash
-// interrupted, and starts the background loops (polling, webhooks,
-// retention).
-func (h *Host) startOrders(inMemory bool) error {
-	if h.ord == nil {
-		h.ord = &orderSide{}
-	}
-	o := h.ord
-	o.cfg = h.cfg.Orders
-	o.tenants = map[string]TenantConfig{}
-	for _, t := range h.cfg.Tenants {
-		o.tenants[t.ID] = t
-		h.secrets.add(t.WebhookSecret)
-		for _, s := range t.WebhookPreviousSecrets {
-			h.secrets.add(s)
-		}
-	}
-	o.tenantByID = map[string]*Tenant{}
-	for _, t := range h.tenants {
-		o.tenantByID[t.ID] = t
-	}
-	dir := h.cfg.DataDir
-	if inMemory {
-		dir = ""
-		h.log.Warn("data_dir is not set: orders, idempotency records and the audit log are kept in memory only")
-	}
-	st, err := orderstore.Open(dir, orderstore.Options{Now: h.now})
-	if err != nil {
-		return err
-	}
-	o.store = st
-	o.client = &http.Client{
-		Timeout:       o.cfg.WebhookTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	o.audit = newAuditWriter(st, h.log)
-	o.kick = make(chan struct{}, 1)
-	o.stop = make(chan struct{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if n, err := h.RecoverOrders(ctx); err != nil {
-		h.log.Warn("recovering interrupted orders: some remain, retried in the background", "error", err)
-	} else if n > 0 {
-		h.log.Info("recovered interrupted orders", "count", n)
-	}
-	o.wg.Add(2)
-	go h.orderLoop()
-	go h.webhookLoop()
-	return nil
+// call is who a provider call is made for: the audit log's tenant and
+// details, and the tenant whose quotas the guards charge.
+func (o *Service) call(tenant string, detail map[string]string) *invoke.Call {
+	return &invoke.Call{Tenant: o.tenants[tenant], TenantID: tenant, Audit: detail}
 }
 
-// stopOrders ends the loops, writes the audit entries still buffered and
-// closes the store.
-func (h *Host) stopOrders() {
-	o := h.ord
-	if o == nil || o.store == nil {
-		return
-	}
+// Close ends the loops, writes the audit entries still buffered and closes
+// the store. It is safe to call more than once.
+func (o *Service) Close() {
 	o.stopOnce.Do(func() {
 		close(o.stop)
 		o.wg.Wait()
 		o.audit.close()
 		if err := o.store.Close(); err != nil {
-			h.log.Warn("closing the order store", "error", err)
+			o.log.Warn("closing the order store", "error", err)
 		}
 	})
 }
 
 // orderLoop polls open orders, retries interrupted requests' recovery and
 // enforces retention.
-func (h *Host) orderLoop() {
-	o := h.ord
+func (o *Service) orderLoop() {
 	defer o.wg.Done()
-	every := o.cfg.PollInterval
-	if every <= 0 {
-		every = DefaultPollInterval
-	}
+	every := o.pollInterval()
 	poll := time.NewTicker(every)
 	defer poll.Stop()
 	maint := time.NewTicker(10 * time.Minute)
 	defer maint.Stop()
-	h.maintain()
+	o.maintain()
 	for {
 		select {
 		case <-o.stop:
 			return
 		case <-poll.C:
-			ctx, cancel := h.loopContext(every)
-			if _, err := h.RecoverOrders(ctx); err != nil {
-				h.log.Warn("recovering interrupted orders", "error", err)
+			ctx, cancel := o.loopContext(every)
+			if _, err := o.RecoverOrders(ctx); err != nil {
+				o.log.Warn("recovering interrupted orders", "error", err)
 			}
 			if o.cfg.PollInterval > 0 {
-				if _, err := h.PollOrders(ctx); err != nil {
-					h.log.Warn("polling orders", "error", err)
+				if _, err := o.PollOrders(ctx); err != nil {
+					o.log.Warn("polling orders", "error", err)
 				}
 			}
 			cancel()
 		case <-maint.C:
-			h.maintain()
+			o.maintain()
 		}
 	}
 }
 
-// loopContext is a context that ends at the host's close or after d.
-func (h *Host) loopContext(d time.Duration) (context.Context, context.CancelFunc) {
+// loopContext is a context that ends at the service's close or after d.
+func (o *Service) loopContext(d time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), max(d, time.Minute))
-	stop := h.ord.stop
 	go func() {
 		select {
-		case <-stop:
+		case <-o.stop:
 			cancel()
 		case <-ctx.Done():
 		}
@@ -224,14 +255,14 @@ func (h *Host) loopContext(d time.Duration) (context.Context, context.CancelFunc
 
 // maintain drops audit entries past their retention and expired
 // idempotency records.
-func (h *Host) maintain() {
+func (o *Service) maintain() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := h.ord.store.PurgeAudit(ctx, h.now().Add(-h.ord.cfg.AuditRetention)); err != nil {
-		h.log.Warn("purging the audit log", "error", err)
+	if _, err := o.store.PurgeAudit(ctx, o.now().Add(-o.cfg.AuditRetention)); err != nil {
+		o.log.Warn("purging the audit log", "error", err)
 	}
-	if _, err := h.ord.store.PurgeIdem(ctx); err != nil {
-		h.log.Warn("purging idempotency records", "error", err)
+	if _, err := o.store.PurgeIdem(ctx); err != nil {
+		o.log.Warn("purging idempotency records", "error", err)
 	}
 }
 
@@ -397,43 +428,52 @@ func validateLogistics(field string, l *string) error {
 }
 
 // orderProvider chooses the provider of an order: the one named, which
-// must take orders, or the one loaded provider that does.
-func (h *Host) orderProvider(field, id string, need ...sdk.Capability) (*provider, error) {
-	if id != "" {
-		p, ok := h.byID[id]
-		if !ok {
-			return nil, sdk.InvalidField(field, "no provider %q; the providers are %s", id, strings.Join(sortedKeys(h.byID), ", "))
-		}
-		m := p.info()
+// must have the capabilities, or the one loaded provider that has them.
+func (o *Service) orderProvider(field, id string, need ...sdk.Capability) (string, error) {
+	infos := o.inv.Providers()
+	has := func(p invoke.ProviderInfo) bool {
 		for _, c := range need {
-			if !slices.Contains(m.Capabilities, c) {
-				return nil, &sdk.Error{Code: sdk.CodeUnsupported, Field: field, Provider: id, Message: fmt.Sprintf("provider %s does not support %s", id, c)}
+			if !slices.Contains(p.Capabilities, c) {
+				return false
 			}
 		}
-		return p, nil
+		return true
 	}
-	var found []*provider
-	for _, p := range h.order {
-		m := p.info()
-		ok := true
-		for _, c := range need {
-			ok = ok && slices.Contains(m.Capabilities, c)
+	if id != "" {
+		i := slices.IndexFunc(infos, func(p invoke.ProviderInfo) bool { return p.ID == id })
+		if i < 0 {
+			return "", sdk.InvalidField(field, "no provider %q; the providers are %s", id, strings.Join(providerIDs(infos), ", "))
 		}
-		if ok {
-			found = append(found, p)
+		for _, c := range need {
+			if !slices.Contains(infos[i].Capabilities, c) {
+				return "", &sdk.Error{Code: sdk.CodeUnsupported, Field: field, Provider: id, Message: fmt.Sprintf("provider %s does not support %s", id, c)}
+			}
+		}
+		return id, nil
+	}
+	var found []string
+	for _, p := range infos {
+		if has(p) {
+			found = append(found, p.ID)
 		}
 	}
 	switch len(found) {
 	case 0:
-		return nil, &sdk.Error{Code: sdk.CodeUnsupported, Field: field, Message: fmt.Sprintf("no loaded provider supports %s", need[0])}
+		return "", &sdk.Error{Code: sdk.CodeUnsupported, Field: field, Message: fmt.Sprintf("no loaded provider supports %s", need[0])}
 	case 1:
 		return found[0], nil
 	}
-	ids := make([]string, len(found))
-	for i, p := range found {
-		ids[i] = p.id
+	return "", sdk.InvalidField(field, "is required: several providers take orders (%s); name the quote's provider", strings.Join(found, ", "))
+}
+
+// providerIDs lists the providers' ids, sorted.
+func providerIDs(infos []invoke.ProviderInfo) []string {
+	ids := make([]string, len(infos))
+	for i, p := range infos {
+		ids[i] = p.ID
 	}
-	return nil, sdk.InvalidField(field, "is required: several providers take orders (%s); name the quote's provider", strings.Join(ids, ", "))
+	slices.Sort(ids)
+	return ids
 }
 
 // CreateOrder creates a recycle order at the quote's provider, exactly once
@@ -443,7 +483,7 @@ func (h *Host) orderProvider(field, id string, need ...sdk.Capability) (*provide
 // key is recorded before the provider is called; a crash after the
 // provider accepted is recovered at the next start by looking the order up
 // by its quote (RecoverOrders), never by creating it again.
-func (h *Host) CreateOrder(ctx context.Context, tenant *Tenant, key string, req *CreateOrderRequest) (*OrderAnswer, error) {
+func (o *Service) CreateOrder(ctx context.Context, tenant *invoke.Tenant, key string, req *CreateOrderRequest) (*OrderAnswer, error) {
 	if tenant == nil {
 		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
 	}
@@ -461,20 +501,19 @@ func (h *Host) CreateOrder(ctx context.Context, tenant *Tenant, key string, req 
 	if err := validateLogistics("logistics", &r.Logistics); err != nil {
 		return nil, err
 	}
-	if err := h.complyOrder(ctx, tenant, &r); err != nil { // compliance policies (policy_hook.go)
+	if err := o.comply(ctx, tenant, &r); err != nil {
 		return nil, err
 	}
-	p, err := h.orderProvider("provider", r.Provider, sdk.CapOrders)
+	p, err := o.orderProvider("provider", r.Provider, sdk.CapOrders)
 	if err != nil {
 		return nil, err
 	}
-	r.Provider = p.id
+	r.Provider = p
 	hash, err := bodyHash(r)
 	if err != nil {
 		return nil, err
 	}
-	rec, _ := json.Marshal(orderRecovery{Kind: "order", Provider: p.id, QuoteID: r.QuoteID})
-	o := h.ord
+	rec, _ := json.Marshal(orderRecovery{Kind: "order", Provider: p, QuoteID: r.QuoteID})
 	defer o.enter(tenant.ID, key)()
 	verdict, idem, err := o.store.BeginIdem(ctx, orderstore.Idem{Tenant: tenant.ID, Key: key, Scope: scopeOrder, BodyHash: hash, Recovery: rec}, o.cfg.IdempotencyTTL)
 	if err != nil {
@@ -494,40 +533,34 @@ func (h *Host) CreateOrder(ctx context.Context, tenant *Tenant, key string, req 
 	// From here on the request runs to its end even when the client leaves:
 	// an order the provider accepted is always recorded.
 	ctx = context.WithoutCancel(ctx)
-	ctx = h.callAs(ctx, tenant.ID, map[string]string{"quote_id": r.QuoteID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
+	c := o.call(tenant.ID, map[string]string{"quote_id": r.QuoteID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
 	id := newID("ord")
-	resp, err := call(ctx, h, p, sdk.OpOrderCreate, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateOrderResponse, error) {
-		or, ok := impl.(sdk.Orderer)
-		if !ok {
-			return nil, unsupportedImpl(p.id, sdk.CapOrders)
-		}
-		return or.CreateOrder(ctx, &sdk.CreateOrderRequest{QuoteID: r.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: id})
-	})
+	resp, err := o.inv.CreateOrder(ctx, p, c, &sdk.CreateOrderRequest{QuoteID: r.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: id})
 	if err != nil {
 		if !ambiguous(err) {
 			if rerr := o.store.ReleaseIdem(ctx, tenant.ID, key); rerr != nil {
-				h.log.Error("releasing an idempotency key", "tenant", tenant.ID, "error", rerr)
+				o.log.Error("releasing an idempotency key", "tenant", tenant.ID, "error", rerr)
 			}
 			return nil, err
 		}
 		// The provider may have created the order: ask it.
-		found, lerr := h.lookupByQuote(ctx, p, r.QuoteID)
+		found, lerr := o.lookupByQuote(ctx, p, c, r.QuoteID)
 		switch {
 		case lerr == nil:
-			return h.recordOrder(ctx, tenant.ID, key, id, p.id, found, "")
+			return o.recordOrder(ctx, tenant.ID, key, id, p, found, "")
 		case sdk.CodeOf(lerr) == sdk.CodeNotFound:
 			_ = o.store.ReleaseIdem(ctx, tenant.ID, key)
 			return nil, err
 		default:
-			h.log.Warn("an order's outcome at the provider is unknown; recovering it in the background",
-				"tenant", tenant.ID, "provider", p.id, "error", err, "lookup_error", lerr)
+			o.log.Warn("an order's outcome at the provider is unknown; recovering it in the background",
+				"tenant", tenant.ID, "provider", p, "error", err, "lookup_error", lerr)
 			e := sdk.AsError(err)
-			return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Provider: p.id, Field: IdempotencyHeader,
+			return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Provider: p, Field: IdempotencyHeader,
 				Message: fmt.Sprintf("the provider did not answer clearly (%s) and could not be asked whether it created the order; the host keeps asking: retry with the same Idempotency-Key later", e.Code)}
 		}
 	}
-	h.failpoint(FailpointAfterOrderCreate)
-	return h.recordOrder(ctx, tenant.ID, key, id, p.id, &resp.Order, "")
+	o.passFailpoint(FailpointAfterOrderCreate)
+	return o.recordOrder(ctx, tenant.ID, key, id, p, &resp.Order, "")
 }
 
 // orderRecovery is what an idempotency record in flight keeps to finish
@@ -550,29 +583,23 @@ func ambiguous(err error) bool {
 }
 
 // lookupByQuote asks the provider for the order made from a quote.
-func (h *Host) lookupByQuote(ctx context.Context, p *provider, quoteID string) (*sdk.Order, error) {
-	resp, err := call(ctx, h, p, sdk.OpOrderGet, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.GetOrderResponse, error) {
-		or, ok := impl.(sdk.Orderer)
-		if !ok {
-			return nil, unsupportedImpl(p.id, sdk.CapOrders)
-		}
-		return or.GetOrder(ctx, &sdk.GetOrderRequest{QuoteID: quoteID})
-	})
+func (o *Service) lookupByQuote(ctx context.Context, p string, c *invoke.Call, quoteID string) (*sdk.Order, error) {
+	resp, err := o.inv.GetOrder(ctx, p, c, &sdk.GetOrderRequest{QuoteID: quoteID})
 	if err != nil {
 		return nil, err
 	}
 	if resp.Order.OrderID == "" {
-		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: p.id, Message: "provider answered an order without an order id"}
+		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: p, Message: "provider answered an order without an order id"}
 	}
 	if resp.Order.QuoteID != "" && resp.Order.QuoteID != quoteID {
-		return nil, &sdk.Error{Code: sdk.CodeNotFound, Provider: p.id, Message: "no order made from this quote"}
+		return nil, &sdk.Error{Code: sdk.CodeNotFound, Provider: p, Message: "no order made from this quote"}
 	}
 	return &resp.Order, nil
 }
 
 // newOrderRecord builds the record of an order the provider answered.
-func (h *Host) newOrderRecord(tenant, key, id, providerID string, so *sdk.Order, tradeIn string) *orderstore.Order {
-	now := h.now()
+func (o *Service) newOrderRecord(tenant, key, id, providerID string, so *sdk.Order, tradeIn string) *orderstore.Order {
+	now := o.now()
 	ex := orderExtras{Price: so.Price, Logistics: so.Logistics, TrackingNo: so.TrackingNo, Carrier: so.Carrier,
 		Store: so.Store, SettlementID: so.SettlementID, TradeInID: tradeIn}
 	if so.Customer != nil {
@@ -592,11 +619,11 @@ func (h *Host) newOrderRecord(tenant, key, id, providerID string, so *sdk.Order,
 	}
 	return &orderstore.Order{ID: id, Tenant: tenant, Provider: providerID, ProviderOrderID: so.OrderID, QuoteID: so.QuoteID,
 		State: string(so.State), ProviderState: so.ProviderState, Open: !so.State.Final(), Data: data, IdempotencyKey: key,
-		CreatedAt: created, UpdatedAt: now, NextPollAt: now.Add(h.pollInterval()), History: hist}
+		CreatedAt: created, UpdatedAt: now, NextPollAt: now.Add(o.pollInterval()), History: hist}
 }
 
-func (h *Host) pollInterval() time.Duration {
-	if d := h.ord.cfg.PollInterval; d > 0 {
+func (o *Service) pollInterval() time.Duration {
+	if d := o.cfg.PollInterval; d > 0 {
 		return d
 	}
 	return DefaultPollInterval
@@ -604,27 +631,27 @@ func (h *Host) pollInterval() time.Duration {
 
 // recordOrder stores a created order and completes its idempotency record
 // in one transaction, and answers 201 with the order.
-func (h *Host) recordOrder(ctx context.Context, tenant, key, id, providerID string, so *sdk.Order, tradeIn string) (*OrderAnswer, error) {
+func (o *Service) recordOrder(ctx context.Context, tenant, key, id, providerID string, so *sdk.Order, tradeIn string) (*OrderAnswer, error) {
 	if so.OrderID == "" {
 		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: providerID, Message: "provider answered an order without an order id"}
 	}
 	if !slices.Contains(sdk.OrderStates, so.State) {
 		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: providerID, Message: fmt.Sprintf("provider answered an unknown order state %q", so.State)}
 	}
-	rec := h.newOrderRecord(tenant, key, id, providerID, so, tradeIn)
+	rec := o.newOrderRecord(tenant, key, id, providerID, so, tradeIn)
 	view := orderView(rec)
 	body, err := json.Marshal(view)
 	if err != nil {
 		return nil, err
 	}
-	stored, existed, err := h.ord.store.InsertOrder(ctx, rec, &orderstore.IdemAnswer{Tenant: tenant, Key: key, Status: http.StatusCreated, Body: body, Resource: id})
+	stored, existed, err := o.store.InsertOrder(ctx, rec, &orderstore.IdemAnswer{Tenant: tenant, Key: key, Status: http.StatusCreated, Body: body, Resource: id})
 	if err != nil {
-		h.log.Error("recording an order the provider accepted; it will be recovered", "tenant", tenant, "provider", providerID, "error", err)
+		o.log.Error("recording an order the provider accepted; it will be recovered", "tenant", tenant, "provider", providerID, "error", err)
 		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order was created at the provider but could not be recorded yet; retry with the same Idempotency-Key"}
 	}
 	if existed {
 		if stored.Tenant != tenant || stored.IdempotencyKey != key {
-			_ = h.ord.store.ReleaseIdem(ctx, tenant, key)
+			_ = o.store.ReleaseIdem(ctx, tenant, key)
 			msg := "the quote was already ordered by another request"
 			if stored.Tenant == tenant {
 				msg += ": order " + stored.ID
@@ -635,7 +662,7 @@ func (h *Host) recordOrder(ctx context.Context, tenant, key, id, providerID stri
 		if body, err = json.Marshal(view); err != nil {
 			return nil, err
 		}
-		if err := h.ord.store.CompleteIdem(ctx, orderstore.IdemAnswer{Tenant: tenant, Key: key, Status: http.StatusCreated, Body: body, Resource: stored.ID}); err != nil {
+		if err := o.store.CompleteIdem(ctx, orderstore.IdemAnswer{Tenant: tenant, Key: key, Status: http.StatusCreated, Body: body, Resource: stored.ID}); err != nil {
 			return nil, err
 		}
 	}
@@ -673,8 +700,7 @@ func orderView(r *orderstore.Order) *Order {
 // retry may create. A provider that cannot be asked leaves the record for
 // the next round. It returns how many records it settled. New runs it
 // before serving; the background loop repeats it.
-func (h *Host) RecoverOrders(ctx context.Context) (int, error) {
-	o := h.ord
+func (o *Service) RecoverOrders(ctx context.Context) (int, error) {
 	o.recoverMu.Lock()
 	defer o.recoverMu.Unlock()
 	recs, err := o.store.Sending(ctx)
@@ -692,9 +718,9 @@ func (h *Host) RecoverOrders(ctx context.Context) (int, error) {
 		var err error
 		switch rv.Kind {
 		case "order":
-			err = h.recoverOrder(ctx, rec, rv)
+			err = o.recoverOrder(ctx, rec, rv)
 		case "trade_in":
-			err = h.recoverTradeIn(ctx, rec)
+			err = o.recoverTradeIn(ctx, rec)
 		default:
 			err = o.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
 		}
@@ -707,45 +733,45 @@ func (h *Host) RecoverOrders(ctx context.Context) (int, error) {
 	return settled, errors.Join(errs...)
 }
 
-func (h *Host) recoverOrder(ctx context.Context, rec orderstore.Idem, rv orderRecovery) error {
-	p, ok := h.byID[rv.Provider]
-	if !ok {
-		return fmt.Errorf("provider %s is not loaded", rv.Provider)
+func (o *Service) recoverOrder(ctx context.Context, rec orderstore.Idem, rv orderRecovery) error {
+	p := rv.Provider
+	if !o.inv.Has(p) {
+		return fmt.Errorf("provider %s is not loaded", p)
 	}
-	ctx = h.callAs(ctx, rec.Tenant, map[string]string{"quote_id": rv.QuoteID, "recovery": "true"})
-	found, err := h.lookupByQuote(ctx, p, rv.QuoteID)
+	c := o.call(rec.Tenant, map[string]string{"quote_id": rv.QuoteID, "recovery": "true"})
+	found, err := o.lookupByQuote(ctx, p, c, rv.QuoteID)
 	switch {
 	case err == nil:
-		_, err := h.recordOrder(ctx, rec.Tenant, rec.Key, newID("ord"), p.id, found, "")
+		_, err := o.recordOrder(ctx, rec.Tenant, rec.Key, newID("ord"), p, found, "")
 		if err == nil {
-			h.log.Info("recovered an order the provider accepted before the host stopped", "tenant", rec.Tenant, "provider", p.id)
+			o.log.Info("recovered an order the provider accepted before the host stopped", "tenant", rec.Tenant, "provider", p)
 		}
 		if sdk.CodeOf(err) == sdk.CodeConflict {
 			return nil // another request owns it; the key was released
 		}
 		return err
 	case sdk.CodeOf(err) == sdk.CodeNotFound:
-		h.log.Info("an interrupted order was never created at the provider; its key is released", "tenant", rec.Tenant, "provider", p.id)
-		return h.ord.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
+		o.log.Info("an interrupted order was never created at the provider; its key is released", "tenant", rec.Tenant, "provider", p)
+		return o.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
 	}
 	return err
 }
 
 // GetOrder returns one of the tenant's orders as the host recorded it (the
 // state as of the last poll). Another tenant's order is not_found.
-func (h *Host) GetOrder(ctx context.Context, tenant *Tenant, id string) (*Order, error) {
-	r, err := h.loadOrder(ctx, tenant, id)
+func (o *Service) GetOrder(ctx context.Context, tenant *invoke.Tenant, id string) (*Order, error) {
+	r, err := o.loadOrder(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
 	return orderView(r), nil
 }
 
-func (h *Host) loadOrder(ctx context.Context, tenant *Tenant, id string) (*orderstore.Order, error) {
+func (o *Service) loadOrder(ctx context.Context, tenant *invoke.Tenant, id string) (*orderstore.Order, error) {
 	if tenant == nil {
 		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
 	}
-	r, err := h.ord.store.GetOrder(ctx, tenant.ID, id)
+	r, err := o.store.GetOrder(ctx, tenant.ID, id)
 	if errors.Is(err, orderstore.ErrNotFound) {
 		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "id", Message: fmt.Sprintf("no order %q", id)}
 	}
@@ -772,7 +798,7 @@ type OrderList struct {
 }
 
 // ListOrders lists the tenant's orders, newest first (history left out).
-func (h *Host) ListOrders(ctx context.Context, tenant *Tenant, f OrderFilter) (*OrderList, error) {
+func (o *Service) ListOrders(ctx context.Context, tenant *invoke.Tenant, f OrderFilter) (*OrderList, error) {
 	if tenant == nil {
 		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
 	}
@@ -782,7 +808,7 @@ func (h *Host) ListOrders(ctx context.Context, tenant *Tenant, f OrderFilter) (*
 	if f.Limit < 0 || f.Limit > 200 {
 		return nil, sdk.InvalidField("limit", "must be from 1 to 200")
 	}
-	rows, next, err := h.ord.store.ListOrders(ctx, orderstore.Filter{Tenant: tenant.ID, State: string(f.State), Provider: f.Provider,
+	rows, next, err := o.store.ListOrders(ctx, orderstore.Filter{Tenant: tenant.ID, State: string(f.State), Provider: f.Provider,
 		Since: f.Since, Until: f.Until, Limit: f.Limit, Cursor: f.Cursor})
 	if errors.Is(err, orderstore.ErrBadCursor) {
 		return nil, sdk.InvalidField("cursor", "is not a cursor this host made; pass next_cursor as it came")
@@ -807,32 +833,28 @@ func joinStates() string {
 	return strings.Join(s, ", ")
 }
 
-// orderCall runs one read of an order at its provider, as the order's tenant.
-func orderCall[Resp any](ctx context.Context, h *Host, tenant *Tenant, id, op string, c sdk.Capability,
-	f func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*Resp, error)) (*Resp, error) {
-	r, err := h.loadOrder(ctx, tenant, id)
+// orderRead loads one of the tenant's orders for a read at its provider,
+// and the Call that files the read under the tenant.
+func (o *Service) orderRead(ctx context.Context, tenant *invoke.Tenant, id string) (*orderstore.Order, *invoke.Call, error) {
+	r, err := o.loadOrder(ctx, tenant, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	p, ok := h.byID[r.Provider]
-	if !ok {
-		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Provider: r.Provider, Message: fmt.Sprintf("provider %s of order %s is not loaded", r.Provider, id)}
+	if !o.inv.Has(r.Provider) {
+		return nil, nil, &sdk.Error{Code: sdk.CodeUnavailable, Provider: r.Provider, Message: fmt.Sprintf("provider %s of order %s is not loaded", r.Provider, id)}
 	}
-	ctx = h.callAs(ctx, tenant.ID, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID})
-	return call(ctx, h, p, op, c, func(ctx context.Context, impl sdk.Provider) (*Resp, error) { return f(ctx, impl, r) })
+	return r, o.call(tenant.ID, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID}), nil
 }
 
 // TrackOrder asks the order's provider for its shipment trace.
-func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*sdk.Tracking, error) {
-	resp, err := orderCall(ctx, h, tenant, id, sdk.OpOrderTrack, sdk.CapTracking, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.TrackOrderResponse, error) {
-		t, ok := impl.(sdk.Tracker)
-		if !ok {
-			return nil, unsupportedImpl(r.Provider, sdk.CapTracking)
-		}
-		var ex orderExtras
-		_ = json.Unmarshal(r.Data, &ex)
-		return t.TrackOrder(ctx, &sdk.TrackOrderRequest{OrderID: r.ProviderOrderID, TrackingNo: ex.TrackingNo, Carrier: ex.Carrier})
-	})
+func (o *Service) TrackOrder(ctx context.Context, tenant *invoke.Tenant, id string) (*sdk.Tracking, error) {
+	r, c, err := o.orderRead(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	var ex orderExtras
+	_ = json.Unmarshal(r.Data, &ex)
+	resp, err := o.inv.TrackOrder(ctx, r.Provider, c, &sdk.TrackOrderRequest{OrderID: r.ProviderOrderID, TrackingNo: ex.TrackingNo, Carrier: ex.Carrier})
 	if err != nil {
 		return nil, err
 	}
@@ -845,14 +867,12 @@ func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*sdk.
 }
 
 // GetInspection asks the order's provider for its inspection report.
-func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*sdk.Inspection, error) {
-	resp, err := orderCall(ctx, h, tenant, id, sdk.OpInspection, sdk.CapInspection, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.GetInspectionResponse, error) {
-		in, ok := impl.(sdk.Inspector)
-		if !ok {
-			return nil, unsupportedImpl(r.Provider, sdk.CapInspection)
-		}
-		return in.GetInspection(ctx, &sdk.GetInspectionRequest{OrderID: r.ProviderOrderID})
-	})
+func (o *Service) GetInspection(ctx context.Context, tenant *invoke.Tenant, id string) (*sdk.Inspection, error) {
+	r, c, err := o.orderRead(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := o.inv.GetInspection(ctx, r.Provider, c, &sdk.GetInspectionRequest{OrderID: r.ProviderOrderID})
 	if err != nil {
 		return nil, err
 	}
@@ -865,20 +885,24 @@ func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*s
 }
 
 // GetSettlement asks the order's provider for its settlement.
-func (h *Host) GetSettlement(ctx context.Context, tenant *Tenant, id string) (*sdk.Settlement, error) {
-	resp, err := orderCall(ctx, h, tenant, id, sdk.OpSettlement, sdk.CapSettlement, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.GetSettlementResponse, error) {
-		s, ok := impl.(sdk.Settler)
-		if !ok {
-			return nil, unsupportedImpl(r.Provider, sdk.CapSettlement)
-		}
-		var ex orderExtras
-		_ = json.Unmarshal(r.Data, &ex)
-		return s.GetSettlement(ctx, &sdk.GetSettlementRequest{OrderID: r.ProviderOrderID, SettlementID: ex.SettlementID})
-	})
+func (o *Service) GetSettlement(ctx context.Context, tenant *invoke.Tenant, id string) (*sdk.Settlement, error) {
+	r, c, err := o.orderRead(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	var ex orderExtras
+	_ = json.Unmarshal(r.Data, &ex)
+	resp, err := o.inv.GetSettlement(ctx, r.Provider, c, &sdk.GetSettlementRequest{OrderID: r.ProviderOrderID, SettlementID: ex.SettlementID})
 	if err != nil {
 		return nil, err
 	}
 	s := resp.Settlement
 	s.Raw = nil
 	return &s, nil
+}
+
+// comply decides an order by the compliance policies (kind order).
+func (o *Service) comply(ctx context.Context, tenant *invoke.Tenant, r *CreateOrderRequest) error {
+	return o.gate.Comply(ctx, tenant, &policy.Order{Provider: r.Provider, QuoteID: r.QuoteID, Logistics: r.Logistics,
+		Customer: policy.Customer{Name: r.Customer.Name, Phone: r.Customer.Phone, Address: r.Customer.Address}}, o.inv.Providers())
 }

@@ -1,0 +1,332 @@
+// Package gate decides requests by the CEL policies in force: compliance
+// (allow, or deny with a message), routing (which providers, which
+// strategy) and filters (which quotes may be shown), from one evaluation
+// per request, with one policy set taken once. Start with New; for each
+// request Begin a Decision, ask it what you need, and Finish it (the
+// decision is logged with personal data masked, and its trace is what
+// explain shows).
+//
+// Without a policy directory the gate allows everything and routes
+// nothing: the caller's built-in routing decides, and the trace says so
+// (revision "builtin").
+package gate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/recyclegate/recyclegate/core/invoke"
+	"github.com/recyclegate/recyclegate/core/policy"
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// BuiltinRevision is the revision a trace shows when no policies are
+// configured.
+const BuiltinRevision = "builtin"
+
+// Tenant is what the policies read of a tenant beside its id.
+type Tenant struct {
+	Tier       string            `json:"tier,omitempty"`
+	Categories []string          `json:"categories,omitempty"`
+	Providers  []string          `json:"providers,omitempty"`
+	MaxBatch   int               `json:"max_batch,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// Options configure a Gate.
+type Options struct {
+	// Dir is the policy directory, watched and reloaded when it changes.
+	// Empty: no policies.
+	Dir string
+	// Tenants are the tenants' policy attributes by id.
+	Tenants map[string]Tenant
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Gate holds the policy engine.
+type Gate struct {
+	engine  *policy.Engine
+	tenants map[string]Tenant
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New loads the policy directory, which must compile, and watches it.
+func New(o Options) (*Gate, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	g := &Gate{tenants: o.Tenants, log: o.Logger, now: o.Now}
+	if o.Dir == "" {
+		return g, nil
+	}
+	e, err := policy.NewEngine(o.Dir, policy.EngineOptions{Watch: true, Logger: o.Logger.With("component", "policy")})
+	if err != nil {
+		return nil, fmt.Errorf("policies %s: %w", o.Dir, err)
+	}
+	g.engine = e
+	return g, nil
+}
+
+// Close stops watching the directory.
+func (g *Gate) Close() {
+	if g.engine != nil {
+		_ = g.engine.Close()
+	}
+}
+
+// Enabled reports whether policies are configured.
+func (g *Gate) Enabled() bool { return g.engine != nil }
+
+// Status describes the policies in force; ok is false without policies.
+func (g *Gate) Status() (st policy.Status, ok bool) {
+	if g.engine == nil {
+		return policy.Status{}, false
+	}
+	return g.engine.Status(), true
+}
+
+// Reload re-reads the policy directory now. It reports whether a new set is
+// in force; an error means the change was refused and the set in force
+// stays.
+func (g *Gate) Reload() (bool, error) {
+	if g.engine == nil {
+		return false, &sdk.Error{Code: sdk.CodeNotFound, Message: "this host runs without policies (policies: in host.yaml)"}
+	}
+	return g.engine.Reload()
+}
+
+// Set is the policy set in force now (nil without policies). A batch pins
+// it, so every item is decided by the same set.
+func (g *Gate) Set() *policy.Set {
+	if g.engine == nil {
+		return nil
+	}
+	return g.engine.Set()
+}
+
+// Revision is the revision of the set in force ("" without policies).
+func (g *Gate) Revision() string {
+	if s := g.Set(); s != nil {
+		return s.Revision()
+	}
+	return ""
+}
+
+// Subject is the request a decision is about.
+type Subject struct {
+	Tenant *invoke.Tenant
+	// Kind is policy.KindQuote, KindBatch or KindOrder.
+	Kind string
+	// BatchSize is the batch's number of items (1 for a single request).
+	BatchSize int
+	Item      *sdk.Item
+	// Strategy and Providers are what the caller asked for.
+	Strategy  string
+	Providers []string
+	// Order is set for kind order.
+	Order *policy.Order
+	// Quotes are run through the filters (a dry run).
+	Quotes []sdk.Quote
+	// As replaces the tenant's policy attributes (a dry run: what another
+	// tier or entitlement would get).
+	As *Tenant
+}
+
+// Input converts a subject and the providers' state into what the
+// policies read.
+func (g *Gate) Input(sub Subject, infos []invoke.ProviderInfo) *policy.Input {
+	in := &policy.Input{Now: g.now()}
+	batch := max(sub.BatchSize, 1)
+	in.Request = policy.Request{Kind: sub.Kind, Strategy: sub.Strategy, BatchSize: int64(batch),
+		Providers: append([]string{}, sub.Providers...)}
+	if it := sub.Item; it != nil {
+		in.Request.Item = policy.Item{Category: string(it.Category), Brand: it.Brand, Model: it.Model, Storage: it.Storage,
+			Condition: string(it.Condition), FunctionalIssues: append([]string{}, it.FunctionalIssues...),
+			PurchaseChannel: it.PurchaseChannel}
+		if it.ConditionScore != nil {
+			in.Request.Item.ConditionScore = *it.ConditionScore
+		}
+		if c := it.Car; c != nil {
+			in.Request.Item.Car = policy.Car{TypeID: c.TypeID, CityID: c.CityID, FirstRegistration: c.FirstRegistration,
+				MileageKM: c.MileageKM, Transfers: int64(c.Transfers)}
+		}
+	}
+	if sub.Order != nil {
+		in.Request.Order = *sub.Order
+	}
+	var attrs Tenant
+	if sub.Tenant != nil {
+		in.Tenant.ID = sub.Tenant.ID
+		attrs = g.tenants[sub.Tenant.ID]
+	}
+	if sub.As != nil {
+		attrs = *sub.As
+	}
+	in.Tenant.Tier, in.Tenant.MaxBatch, in.Tenant.Attributes = attrs.Tier, int64(attrs.MaxBatch), attrs.Attributes
+	in.Tenant.Categories = append([]string(nil), attrs.Categories...)
+	in.Tenant.Providers = append([]string(nil), attrs.Providers...)
+	if len(in.Tenant.Categories) == 0 { // entitled to every category
+		for _, c := range sdk.Categories {
+			in.Tenant.Categories = append(in.Tenant.Categories, string(c))
+		}
+	}
+	in.Providers = make([]policy.Provider, len(infos))
+	for i, p := range infos {
+		pp := policy.Provider{ID: p.ID, State: p.State, DailyQuota: p.Limits.DailyQuota, QPS: p.Limits.QPS,
+			QuotaRemaining: -1, Breaker: policy.BreakerClosed}
+		for _, c := range p.Categories {
+			pp.Categories = append(pp.Categories, string(c))
+		}
+		for _, c := range p.Capabilities {
+			pp.Capabilities = append(pp.Capabilities, string(c))
+		}
+		if p.Limits.CostPerCall != nil {
+			pp.CostPerCall = p.Limits.CostPerCall.Amount
+		}
+		if gi := p.Guards; gi != nil { // the guards' live state
+			if gi.Breaker != "" {
+				pp.Breaker = strings.ReplaceAll(gi.Breaker, "-", "_")
+			}
+			if gi.Quota != nil {
+				pp.QuotaRemaining = max(gi.Quota.Left, 0)
+			}
+			if gi.QPS > 0 {
+				pp.QPS = gi.QPS
+			}
+		}
+		pp.Latency = p.Latency.D()
+		in.Providers[i] = pp
+	}
+	for _, q := range sub.Quotes {
+		in.Quotes = append(in.Quotes, PolicyQuote(&q))
+	}
+	return in
+}
+
+// PolicyQuote is a quote as the filters read it.
+func PolicyQuote(q *sdk.Quote) policy.Quote {
+	return policy.Quote{Provider: q.Provider, QuoteID: q.QuoteID, Price: q.Price.Amount, Currency: string(q.Price.Currency),
+		ValidUntil: q.ValidUntil, Orderable: q.Orderable}
+}
+
+// Decision is one request's pass through the policies: one set, taken
+// once, for compliance, routing and filters.
+type Decision struct {
+	g     *Gate
+	in    *policy.Input
+	ev    *policy.Evaluation
+	dec   *policy.Decision      // without policies: filled by hand
+	noted *policy.RouteDecision // a route the policies did not decide
+}
+
+// Begin starts a request's decision with set (nil: the set in force).
+func (g *Gate) Begin(ctx context.Context, set *policy.Set, sub Subject, infos []invoke.ProviderInfo) *Decision {
+	d := &Decision{g: g}
+	if set == nil {
+		set = g.Set()
+	}
+	if set == nil {
+		d.dec = Builtin()
+		return d
+	}
+	d.in = g.Input(sub, infos)
+	d.in.Normalize()
+	d.ev = set.Begin(ctx, d.in)
+	return d
+}
+
+// Builtin is the decision without policies: allowed, nothing dropped.
+func Builtin() *policy.Decision {
+	return &policy.Decision{Revision: BuiltinRevision, Allowed: true, Dropped: []policy.Drop{}, Rules: []policy.RuleHit{}}
+}
+
+// Comply runs the compliance rules: a denial is a forbidden error carrying
+// the rule's message (HTTP 403).
+func (d *Decision) Comply() error {
+	if d.ev == nil {
+		return nil
+	}
+	if den := d.ev.Comply(); den != nil {
+		return &sdk.Error{Code: sdk.CodeForbidden, Message: den.Message}
+	}
+	return nil
+}
+
+// Route runs the routing rules; ok is false without policies.
+func (d *Decision) Route() (rd *policy.RouteDecision, ok bool) {
+	if d.ev == nil {
+		return nil, false
+	}
+	return d.ev.Route(), true
+}
+
+// Note records a route the policies did not decide, for the trace.
+func (d *Decision) Note(rule, strategy string, providers []string) {
+	d.noted = RouteNote(rule, strategy, providers)
+}
+
+// RouteNote is the trace of a route the policies did not decide.
+func RouteNote(rule, strategy string, providers []string) *policy.RouteDecision {
+	rd := &policy.RouteDecision{Rule: rule, Strategy: strategy, Providers: providers,
+		Choices: make([]policy.ProviderChoice, 0, len(providers))}
+	for _, id := range providers {
+		rd.Choices = append(rd.Choices, policy.ProviderChoice{ID: id, Chosen: true, Reason: rule})
+	}
+	return rd
+}
+
+// Filter runs the filters over quotes and reports which to keep (nil:
+// all of them, as without policies).
+func (d *Decision) Filter(quotes []sdk.Quote) []bool {
+	if d.ev == nil || len(quotes) == 0 {
+		return nil
+	}
+	qs := make([]policy.Quote, len(quotes))
+	for i := range quotes {
+		qs[i] = PolicyQuote(&quotes[i])
+	}
+	return d.ev.Filter(qs)
+}
+
+// Finish ends the decision: it is logged (personal data masked) and its
+// trace returned.
+func (d *Decision) Finish(ctx context.Context) *policy.Decision {
+	dec := d.dec
+	if d.ev != nil {
+		dec = d.ev.Decision()
+		d.ev.Close()
+	}
+	if dec.Route == nil && d.noted != nil && dec.Allowed {
+		dec.Route = d.noted
+	}
+	if d.ev != nil {
+		d.g.log.LogAttrs(ctx, slog.LevelInfo, "policy decision", dec.LogAttrs(d.in)...)
+	}
+	return dec
+}
+
+// Comply decides an order (kind order) by the compliance rules alone: the
+// order's provider is the one it will be placed with, so a tenant cannot
+// order from a provider it is not entitled to, and the customer's phone is
+// there to be checked. The decision log shows the phone masked, never the
+// name or the address.
+func (g *Gate) Comply(ctx context.Context, tenant *invoke.Tenant, order *policy.Order, infos []invoke.ProviderInfo) error {
+	if g.engine == nil {
+		return nil
+	}
+	sub := Subject{Tenant: tenant, Kind: policy.KindOrder, Order: order}
+	if order.Provider != "" {
+		sub.Providers = []string{order.Provider}
+	}
+	d := g.Begin(ctx, nil, sub, infos)
+	defer d.Finish(ctx)
+	return d.Comply()
+}

@@ -1,0 +1,153 @@
+package invoke
+
+import (
+	"time"
+
+	"github.com/recyclegate/recyclegate/core/registry"
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// ProviderInfo is what the host tells about a loaded provider: what the
+// registry knows and the live state of its guards.
+type ProviderInfo struct {
+	registry.Info
+	// Guards: breaker state, calls in flight, quota used and left, budget
+	// spent.
+	Guards *GuardInfo `json:"guards,omitempty"`
+}
+
+// GuardInfo is what GET /v1/providers shows of a provider's guards.
+type GuardInfo struct {
+	// Breaker is closed, half-open or open (the provider-wide breaker, or
+	// the worst of the per-operation ones).
+	Breaker string `json:"breaker"`
+	// Breakers by operation, when each has its own.
+	Breakers    map[string]string `json:"breakers,omitempty"`
+	InFlight    int               `json:"in_flight"`
+	MaxInFlight int               `json:"max_in_flight"`
+	// QPS is the rate in force now: lower after a 429, or this replica's
+	// share while the shared store is unreachable. 0: no limit.
+	QPS      float64      `json:"qps"`
+	CacheTTL sdk.Duration `json:"cache_ttl,omitempty"`
+	Quota    *QuotaInfo   `json:"quota,omitempty"`
+	Budget   *BudgetInfo  `json:"budget,omitempty"`
+	Store    string       `json:"store"` // embedded, memory or redis
+}
+
+// QuotaInfo is a provider's daily quota.
+type QuotaInfo struct {
+	Limit    int64     `json:"limit"`
+	Used     int64     `json:"used"`
+	Left     int64     `json:"left"`
+	ResetsAt time.Time `json:"resets_at"`
+}
+
+// BudgetInfo is what a provider's calls cost today and this month.
+type BudgetInfo struct {
+	CostPerCall sdk.Money  `json:"cost_per_call"`
+	DaySpent    sdk.Money  `json:"day_spent"`
+	DayLimit    *sdk.Money `json:"day_limit,omitempty"`
+	MonthSpent  sdk.Money  `json:"month_spent"`
+	MonthLimit  *sdk.Money `json:"month_limit,omitempty"`
+}
+
+// usageMaxAge is how stale the quota and budget shown may be; reading them
+// is otherwise free.
+const usageMaxAge = 2 * time.Second
+
+// Providers describes every loaded provider, in routing order.
+func (s *Service) Providers() []ProviderInfo {
+	all := s.reg.All()
+	out := make([]ProviderInfo, len(all))
+	for i, p := range all {
+		out[i] = ProviderInfo{Info: p.Info(), Guards: s.GuardInfo(p.ID())}
+	}
+	return out
+}
+
+// breakerRank orders breaker states, worst last.
+func breakerRank(s string) int {
+	switch s {
+	case "half-open":
+		return 1
+	case "open":
+		return 2
+	}
+	return 0
+}
+
+// GuardInfo is the live state of provider id's guards, or nil for an
+// unknown provider.
+func (s *Service) GuardInfo(id string) *GuardInfo {
+	pl, ok := s.byID[id]
+	if !ok {
+		return nil
+	}
+	gi := &GuardInfo{Breaker: "closed", InFlight: pl.sem.InFlight(), MaxInFlight: pl.sem.Cap(), QPS: pl.limiter.QPS(),
+		Store: s.store.Kind()}
+	if pl.cacheTTL > 0 {
+		gi.CacheTTL = sdk.Duration(pl.cacheTTL)
+	}
+	pl.mu.Lock()
+	for op, b := range pl.breakers {
+		st := b.State()
+		if breakerRank(st) > breakerRank(gi.Breaker) {
+			gi.Breaker = st
+		}
+		if pl.perOp {
+			if gi.Breakers == nil {
+				gi.Breakers = map[string]string{}
+			}
+			gi.Breakers[op] = st
+		}
+	}
+	pl.mu.Unlock()
+	as := pl.account.Settings()
+	if as.DailyQuota == 0 && as.CostPerCall == 0 && len(as.Tiers) == 0 {
+		return gi
+	}
+	u := pl.account.Usage(usageMaxAge)
+	if as.DailyQuota > 0 {
+		gi.Quota = &QuotaInfo{Limit: as.DailyQuota, Used: u.QuotaUsed, Left: max(0, as.DailyQuota-u.QuotaUsed), ResetsAt: u.ResetsAt}
+	}
+	if as.CostPerCall > 0 || len(as.Tiers) > 0 {
+		b := &BudgetInfo{CostPerCall: sdk.Fen(as.CostPerCall), DaySpent: sdk.Fen(u.DaySpent), MonthSpent: sdk.Fen(u.MonthSpent)}
+		if as.BudgetDay > 0 {
+			b.DayLimit = sdk.Fen(as.BudgetDay).Ptr()
+		}
+		if as.BudgetMonth > 0 {
+			b.MonthLimit = sdk.Fen(as.BudgetMonth).Ptr()
+		}
+		gi.Budget = b
+	}
+	return gi
+}
+
+// State is what routing reads of a provider's guards, without allocating:
+// the worst breaker state, the calls left in its daily quota (-1: no
+// quota) and the rate in force (0: no limit).
+type State struct {
+	Breaker   string
+	QuotaLeft int64
+	QPS       float64
+}
+
+// StateOf returns provider id's guard state (zero for an unknown one).
+func (s *Service) StateOf(id string) State {
+	pl, ok := s.byID[id]
+	if !ok {
+		return State{Breaker: "closed", QuotaLeft: -1}
+	}
+	st := State{Breaker: "closed", QuotaLeft: -1, QPS: pl.limiter.QPS()}
+	pl.mu.Lock()
+	for _, b := range pl.breakers {
+		if bs := b.State(); breakerRank(bs) > breakerRank(st.Breaker) {
+			st.Breaker = bs
+		}
+	}
+	pl.mu.Unlock()
+	if q := pl.account.Settings().DailyQuota; q > 0 {
+		st.QuotaLeft = max(0, q-pl.account.Usage(usageMaxAge).QuotaUsed)
+	}
+	return st
+}

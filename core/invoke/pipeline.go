@@ -1,0 +1,351 @@
+package invoke
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/registry"
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// handler is a pipeline from a stage down to the provider.
+type handler func(ctx context.Context, r *request) (any, error)
+
+// stage wraps the rest of the pipeline.
+type stage func(next handler) handler
+
+// pipeline is one provider's guards and runtime, built once at New.
+type pipeline struct {
+	svc *Service
+	p   *registry.Provider
+	id  string
+
+	perOp    bool
+	settings guard.BreakerSettings
+	mu       sync.Mutex
+	breakers map[string]*guard.Breaker // by operation; "" when one for all
+
+	limiter  guard.Limiter
+	sem      *guard.Semaphore
+	account  *guard.Account
+	retrier  *guard.Retrier
+	cacheTTL time.Duration
+
+	call handler // every stage, in order
+}
+
+// build chains the stages. This is the one place their order is declared.
+func (pl *pipeline) build() handler {
+	stages := [...]stage{
+		pl.cache,        // quotes: a fresh cached quote answers; identical calls share one
+		pl.deadline,     // the provider's timeout bounds everything below, waits and retries included
+		pl.retry,        // safe operations repeated within the retry budget and the deadline
+		pl.available,    // a provider not ready fails at once; an operation it lacks is unsupported
+		pl.breakerCheck, // an open breaker refuses before anything is reserved
+		pl.reserve,      // quota, budget and tenant quota; refunded when a later guard refuses
+		pl.breaker,      // takes a half-open probe and hears the outcome
+		pl.concurrency,  // max_in_flight
+		pl.rate,         // qps: waits for a slot up to the deadline
+		pl.measure,      // metrics, latency, the audit record, the error marked with the provider
+	}
+	h := pl.runtime
+	for i := len(stages) - 1; i >= 0; i-- {
+		h = stages[i](h)
+	}
+	return h
+}
+
+// breakerFor returns the breaker of op.
+func (pl *pipeline) breakerFor(op string) *guard.Breaker {
+	if !pl.perOp {
+		op = ""
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	b, ok := pl.breakers[op]
+	if !ok {
+		name := "provider " + pl.id
+		if op != "" {
+			name += " " + op
+		}
+		b = guard.NewBreaker(name, pl.settings, func(from, to string) { pl.svc.breakerChanged(pl.id, op, from, to) })
+		pl.breakers[op] = b
+	}
+	return b
+}
+
+// cache answers a quote from the cache when it holds a fresh one, and
+// makes concurrent identical requests share one call (singleflight). Each
+// caller gets its own copy and waits only until its own deadline; the
+// shared call runs until the first caller's deadline. Other operations
+// pass through.
+func (pl *pipeline) cache(next handler) handler {
+	s := pl.svc
+	return func(ctx context.Context, r *request) (any, error) {
+		req, ok := r.body.(*sdk.QuoteRequest)
+		if !ok || pl.cacheTTL <= 0 {
+			return next(ctx, r)
+		}
+		key := guard.QuoteKey(pl.id, req)
+		if resp, ok := s.cached(ctx, key); ok {
+			s.m.cache.WithLabelValues(pl.id, "hit").Inc()
+			return resp, nil
+		}
+		resp, shared, err := s.flight.Do(ctx, key, func(ctx context.Context) (*sdk.QuoteResponse, error) {
+			// A call that just ended may have filled the cache.
+			if resp, ok := s.cached(ctx, key); ok {
+				return resp, nil
+			}
+			v, err := next(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			resp := v.(*sdk.QuoteResponse)
+			ttl := pl.cacheTTL
+			if vu := resp.Quote.ValidUntil; !vu.IsZero() {
+				ttl = min(ttl, vu.Sub(s.now()))
+			}
+			if ttl > 0 {
+				_ = s.cachePut(ctx, key, resp, ttl)
+			}
+			return resp, nil
+		})
+		if shared {
+			s.m.cache.WithLabelValues(pl.id, "shared").Inc()
+		} else {
+			s.m.cache.WithLabelValues(pl.id, "miss").Inc()
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, &sdk.Error{Code: sdk.CodeOf(ctx.Err()), Provider: pl.id, Retryable: true,
+					Message: fmt.Sprintf("provider %s: the deadline passed while the quote was being asked", pl.id)}
+			}
+			return nil, err
+		}
+		// Every caller of a shared run gets its own copy of the struct.
+		c := *resp
+		return &c, nil
+	}
+}
+
+// deadline bounds the whole operation by the provider's timeout, waits and
+// retries included; the caller's deadline, when sooner, too, and it
+// travels to the provider (through the plugin boundary, to its HTTP call).
+func (pl *pipeline) deadline(next handler) handler {
+	return func(ctx context.Context, r *request) (any, error) {
+		r.caller = ctx
+		ctx, cancel := context.WithTimeout(ctx, pl.p.Timeout())
+		defer cancel()
+		return next(ctx, r)
+	}
+}
+
+// retry repeats a failed call with backoff when the error is retryable and
+// the operation is safe to repeat (never order or trade-in creation),
+// within the provider's retry budget and the deadline. A final error (a
+// guard's own refusal: repeating changes nothing; a plugin that died during
+// the call: it may have died of this very request) is not repeated.
+func (pl *pipeline) retry(next handler) handler {
+	return func(ctx context.Context, r *request) (any, error) {
+		pl.retrier.First()
+		for n := 1; ; n++ {
+			r.final, r.died, r.reach = false, false, false
+			resp, err := next(ctx, r)
+			if err == nil {
+				return resp, nil
+			}
+			if r.final || r.caller.Err() != nil {
+				return nil, err
+			}
+			remaining := time.Duration(1<<63 - 1)
+			if dl, ok := ctx.Deadline(); ok {
+				remaining = time.Until(dl)
+			}
+			wait, ok := pl.retrier.Retry(r.op, n, err, remaining)
+			if !ok {
+				return nil, err
+			}
+			pl.svc.m.retries.WithLabelValues(pl.id, r.op).Inc()
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, err
+			}
+		}
+	}
+}
+
+// available takes the provider to call: one that is not ready fails at
+// once (a call to a dead plugin never waits for it), an operation its
+// manifest lacks is unsupported.
+func (pl *pipeline) available(next handler) handler {
+	return func(ctx context.Context, r *request) (any, error) {
+		impl, m, err := pl.p.Current()
+		if err != nil {
+			pl.svc.m.calls.WithLabelValues(pl.id, r.op, string(sdk.CodeUnavailable)).Inc()
+			return nil, err
+		}
+		if !m.Has(r.cap) {
+			return nil, sdk.Unsupported(pl.id, r.cap)
+		}
+		r.impl = impl
+		return next(ctx, r)
+	}
+}
+
+// breakerCheck refuses at once while the breaker is open, before anything
+// is reserved.
+func (pl *pipeline) breakerCheck(next handler) handler {
+	return func(ctx context.Context, r *request) (any, error) {
+		b := pl.breakerFor(r.op)
+		if err := b.Check(); err != nil {
+			return nil, pl.refuse(r, "breaker_open", err)
+		}
+		r.brk = b
+		return next(ctx, r)
+	}
+}
+
+// reserve counts the call against the provider's quota and budget and the
+// tenant's quota, all or nothing, and gives it back when a later guard
+// refused (the provider was never asked).
+func (pl *pipeline) reserve(next handler) handler {
+	return func(ctx context.Context, r *request) (any, error) {
+		ticket, err := pl.account.Reserve(ctx, pl.svc.tenantLimit(r.call, pl.id), r.call.units())
+		if err != nil {
+			reason := "quota"
+			if sdk.CodeOf(err) == sdk.CodeUnavailable {
+				reason = "store_unavailable"
+			}
+			return nil, pl.refuse(r, reason, err)
+		}
+		resp, err := next(ctx, r)
+		if !r.reach {
+			ticket.Refund()
+		}
+		return resp, err
+	}
+}
+
+// breaker takes a slot of the breaker (a half-open probe) and tells it the
+// call's outcome. The breaker guards the provider: its plugin process
+// dying is the supervisor's business, not a sign the provider is down.
+func (pl *pipeline) breaker(next handler) handler {
+	return func(ctx context.Context, r *request) (any, error) {
+		done, err := r.brk.Allow()
+		if err != nil {
+			return nil, pl.refuse(r, "breaker_open", err)
+		}
+		resp, err := next(ctx, r)
+		switch {
+		case !r.reach || r.died:
+			done(guard.Ignore)
+		default:
+			done(guard.Classify(err, r.caller.Err() != nil))
+		}
+		return resp, err
+	}
+}
+
+// concurrency holds one of the provider's max_in_flight slots for the call.
+func (pl *pipeline) concurrency(next handler) handler {
+	return func(ctx context.Context, r *request) (any, error) {
+		if err := pl.sem.Acquire(ctx); err != nil {
+			return nil, pl.refuse(r, "concurrency", waitError(pl.id, "a free slot (max_in_flight)", err))
+		}
+		defer pl.sem.Release()
+		return next(ctx, r)
+	}
+}
+
+// rate waits for a slot of the provider's rate limit, up to the deadline.
+func (pl *pipeline) rate(next handler) handler {
+	return func(ctx context.Context, r *request) (any, error) {
+		if err := pl.limiter.Wait(ctx); err != nil {
+			return nil, pl.refuse(r, "rate_limited", waitError(pl.id, "the rate limit", err))
+		}
+		return next(ctx, r)
+	}
+}
+
+// measure records the call that reached the provider: its latency and
+// outcome in the metrics and the provider's recent latency, the audit
+// record (the Observer), and its error marked with the provider. A plugin
+// that died during the call makes the error final; a provider's
+// rate_limited answer slows the limiter down.
+func (pl *pipeline) measure(next handler) handler {
+	s := pl.svc
+	return func(ctx context.Context, r *request) (any, error) {
+		resp, err := next(ctx, r)
+		s.m.latency.WithLabelValues(pl.id, r.op).Observe(r.taken.Seconds())
+		if err == nil {
+			pl.p.NoteLatency(r.taken)
+		}
+		if s.observe != nil {
+			s.observe(Record{Provider: pl.id, Op: r.op, Tenant: r.call.tenantID(), Audit: auditOf(r.call),
+				Start: r.start, Latency: r.taken, Err: err})
+		}
+		if err == nil {
+			s.m.calls.WithLabelValues(pl.id, r.op, "ok").Inc()
+			return resp, nil
+		}
+		r.died = pl.p.Died(err)
+		r.final = r.died
+		e := withProvider(sdk.AsError(err), pl.id)
+		s.m.calls.WithLabelValues(pl.id, r.op, string(e.Code)).Inc()
+		if e.Code == sdk.CodeRateLimited {
+			pl.limiter.Slow(e.RetryAfter)
+		}
+		return nil, e
+	}
+}
+
+// runtime calls the provider.
+func (pl *pipeline) runtime(ctx context.Context, r *request) (any, error) {
+	r.reach = true
+	r.start = time.Now()
+	resp, err := recovered(ctx, r.impl, pl.id, r.op, r.body)
+	r.taken = time.Since(r.start)
+	return resp, err
+}
+
+func auditOf(c *Call) map[string]string {
+	if c == nil {
+		return nil
+	}
+	return c.Audit
+}
+
+// refuse counts a guard's refusal, marks the error with the provider and
+// makes it final: repeating the call changes nothing.
+func (pl *pipeline) refuse(r *request, reason string, err error) error {
+	r.final = true
+	pl.svc.m.refusals.WithLabelValues(pl.id, reason).Inc()
+	return withProvider(sdk.AsError(err), pl.id)
+}
+
+// withProvider marks an error with the provider it came from.
+func withProvider(e *sdk.Error, id string) *sdk.Error {
+	if e.Provider != "" {
+		return e
+	}
+	c := *e
+	c.Provider = id
+	return &c
+}
+
+// waitError says what a call was waiting for when its deadline came.
+func waitError(id, what string, err error) error {
+	e := sdk.AsError(err)
+	if e.Code == sdk.CodeRateLimited {
+		return e
+	}
+	c := *e
+	c.Message = fmt.Sprintf("provider %s: the deadline passed while waiting for %s", id, what)
+	return &c
+}

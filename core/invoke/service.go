@@ -1,0 +1,371 @@
+package invoke
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/registry"
+	"github.com/recyclegate/recyclegate/core/store"
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// Options are what New builds the pipelines from.
+type Options struct {
+	// Registry holds the providers, already started.
+	Registry *registry.Registry
+	// Guards are the providers' guards blocks by id; a provider without
+	// one gets the defaults (its manifest's limits).
+	Guards map[string]guard.Config
+	// Store keeps counters, rate windows and, when shared (Redis), the
+	// quote cache. New takes it over: Close closes it.
+	Store store.Store
+	// Replicas share the store: each takes its share of max_in_flight, and
+	// of the QPS while the store cannot be reached. Default 1.
+	Replicas int
+	// Tenants' quotas by tenant id.
+	Tenants map[string]*guard.TenantQuotas
+	// Observer hears every call that reached a provider (the audit log).
+	Observer Observer
+	Now      func() time.Time
+	Logger   *slog.Logger
+	// Metrics registers the calls' and guards' series.
+	Metrics prometheus.Registerer
+}
+
+// Service calls providers through their pipelines. It is safe for
+// concurrent use.
+type Service struct {
+	reg     *registry.Registry
+	store   store.Store
+	tenants map[string]*guard.TenantQuotas
+	observe Observer
+	now     func() time.Time
+	log     *slog.Logger
+	m       *metrics
+	flight  guard.Flight[*sdk.QuoteResponse]
+	memo    *quoteMemo
+	byID    map[string]*pipeline
+}
+
+// New builds every provider's pipeline from its manifest (as its
+// Configure answered it) and guards block.
+func New(o Options) (*Service, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = prometheus.NewRegistry()
+	}
+	s := &Service{reg: o.Registry, store: o.Store, tenants: o.Tenants, observe: o.Observer, now: o.Now,
+		log: o.Logger, memo: newQuoteMemo(10000), byID: map[string]*pipeline{}}
+	s.m = newMetrics(o.Metrics)
+	for id := range o.Guards {
+		if _, ok := o.Registry.Get(id); !ok {
+			return nil, fmt.Errorf("guards for provider %q, which is not loaded", id)
+		}
+	}
+	rw, shared := o.Store.(store.RateWindow)
+	replicas := max(o.Replicas, 1)
+	for _, p := range o.Registry.All() {
+		m := p.Manifest()
+		gc := o.Guards[p.ID()]
+		pl := &pipeline{svc: s, p: p, id: p.ID(), perOp: gc.Breaker.PerOperation, settings: gc.Breaker,
+			breakers: map[string]*guard.Breaker{}}
+		qps := m.Limits.QPS
+		if gc.QPS > 0 {
+			qps = gc.QPS
+		}
+		ls := guard.LimitSettings{QPS: qps, Margin: gc.QPSMargin}
+		if shared && qps > 0 {
+			pl.limiter = guard.NewShared(ls, pl.id, rw, replicas, func(err error) { s.storeFailed("rate", err) })
+		} else {
+			pl.limiter = guard.NewLocal(ls)
+		}
+		inFlight := gc.MaxInFlight
+		if inFlight == 0 {
+			inFlight = m.Limits.MaxConcurrency
+		}
+		if inFlight == 0 {
+			inFlight = guard.DefaultMaxInFlight
+		}
+		if shared {
+			inFlight = max(1, inFlight/replicas)
+		}
+		pl.sem = guard.NewSemaphore(inFlight)
+		id := pl.id
+		pl.account = guard.NewAccount(guard.AccountSettingsFor(id, m.Limits, gc), o.Store, s.now,
+			func(period string, spent, limit int64) { s.budgetWarning(id, period, spent, limit) },
+			func(err error) { s.storeFailed("counters", err) })
+		pl.retrier = guard.NewRetrier(gc.Retry)
+		pl.cacheTTL = m.Limits.QuoteCacheTTL.D()
+		if gc.CacheTTL != 0 {
+			pl.cacheTTL = gc.CacheTTL
+		}
+		if !pl.perOp {
+			pl.breakerFor("") // visible as closed from the start
+		}
+		pl.call = pl.build()
+		s.byID[id] = pl
+		s.m.registerGuards(s, id)
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Service) Close() error { return s.store.Close() }
+
+// StoreKind is embedded, memory or redis.
+func (s *Service) StoreKind() string { return s.store.Kind() }
+
+// do runs one operation on provider id through its pipeline.
+func do[Resp any](ctx context.Context, s *Service, id string, c *Call, op string, body any) (*Resp, error) {
+	pl, ok := s.byID[id]
+	if !ok {
+		return nil, &sdk.Error{Code: sdk.CodeNotFound, Message: fmt.Sprintf("no provider %q", id), Field: "provider"}
+	}
+	v, err := pl.call(ctx, &request{call: c, op: op, cap: capabilities[op], body: body})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Resp), nil
+}
+
+// Quote asks provider id for a quote, through the cache, and checks the
+// answer: it carries its provider, a currency, no negative price, and a
+// quote_id when it can be ordered.
+func (s *Service) Quote(ctx context.Context, id string, c *Call, req *sdk.QuoteRequest) (*sdk.Quote, error) {
+	resp, err := do[sdk.QuoteResponse](ctx, s, id, c, sdk.OpQuote, req)
+	if err != nil {
+		return nil, err
+	}
+	q := resp.Quote
+	if q.Provider == "" {
+		q.Provider = id
+	}
+	if err := CheckQuote(&q); err != nil {
+		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: id, Message: err.Error()}
+	}
+	return &q, nil
+}
+
+// QuoteBatch asks provider id to price many items in one call; c.Units
+// should be the number of items.
+func (s *Service) QuoteBatch(ctx context.Context, id string, c *Call, req *sdk.QuoteBatchRequest) (*sdk.QuoteBatchResponse, error) {
+	return do[sdk.QuoteBatchResponse](ctx, s, id, c, sdk.OpQuoteBatch, req)
+}
+
+// SearchCatalog searches provider id's catalog.
+func (s *Service) SearchCatalog(ctx context.Context, id string, c *Call, req *sdk.SearchCatalogRequest) (*sdk.SearchCatalogResponse, error) {
+	return do[sdk.SearchCatalogResponse](ctx, s, id, c, sdk.OpCatalogSearch, req)
+}
+
+// GetCatalogItem reads one entry of provider id's catalog.
+func (s *Service) GetCatalogItem(ctx context.Context, id string, c *Call, req *sdk.GetCatalogItemRequest) (*sdk.GetCatalogItemResponse, error) {
+	return do[sdk.GetCatalogItemResponse](ctx, s, id, c, sdk.OpCatalogGet, req)
+}
+
+// CreateOrder creates an order at provider id (never repeated blindly).
+func (s *Service) CreateOrder(ctx context.Context, id string, c *Call, req *sdk.CreateOrderRequest) (*sdk.CreateOrderResponse, error) {
+	return do[sdk.CreateOrderResponse](ctx, s, id, c, sdk.OpOrderCreate, req)
+}
+
+// GetOrder reads an order at provider id.
+func (s *Service) GetOrder(ctx context.Context, id string, c *Call, req *sdk.GetOrderRequest) (*sdk.GetOrderResponse, error) {
+	return do[sdk.GetOrderResponse](ctx, s, id, c, sdk.OpOrderGet, req)
+}
+
+// TrackOrder reads an order's shipment at provider id.
+func (s *Service) TrackOrder(ctx context.Context, id string, c *Call, req *sdk.TrackOrderRequest) (*sdk.TrackOrderResponse, error) {
+	return do[sdk.TrackOrderResponse](ctx, s, id, c, sdk.OpOrderTrack, req)
+}
+
+// GetInspection reads an order's inspection at provider id.
+func (s *Service) GetInspection(ctx context.Context, id string, c *Call, req *sdk.GetInspectionRequest) (*sdk.GetInspectionResponse, error) {
+	return do[sdk.GetInspectionResponse](ctx, s, id, c, sdk.OpInspection, req)
+}
+
+// GetSettlement reads an order's settlement at provider id.
+func (s *Service) GetSettlement(ctx context.Context, id string, c *Call, req *sdk.GetSettlementRequest) (*sdk.GetSettlementResponse, error) {
+	return do[sdk.GetSettlementResponse](ctx, s, id, c, sdk.OpSettlement, req)
+}
+
+// CreateTradeIn links a recycle order to a new device's order at provider
+// id (never repeated blindly).
+func (s *Service) CreateTradeIn(ctx context.Context, id string, c *Call, req *sdk.CreateTradeInRequest) (*sdk.CreateTradeInResponse, error) {
+	return do[sdk.CreateTradeInResponse](ctx, s, id, c, sdk.OpTradeIn, req)
+}
+
+// CheckQuote refuses a provider answer that would mislead a caller, and
+// fills a missing currency.
+func CheckQuote(q *sdk.Quote) error {
+	if q.Price.Amount < 0 {
+		return fmt.Errorf("provider answered a negative price %s", q.Price)
+	}
+	if q.Price.Currency == "" {
+		q.Price.Currency = sdk.CNY
+	}
+	if q.Orderable && q.QuoteID == "" {
+		return fmt.Errorf("provider answered an orderable quote without a quote_id")
+	}
+	return nil
+}
+
+// batchCacheSuffix keeps the quotes of batch calls apart from single
+// quotes in the cache: a provider's batch call may price differently (a
+// quote that cannot be ordered, say), so a single quote never answers from
+// it; a batch item may answer from either.
+const batchCacheSuffix = "\x00batch"
+
+// CachedQuote answers a quote of provider id from the cache, for a batch
+// item: a single quote's or a batch call's. It counts a cache hit.
+func (s *Service) CachedQuote(ctx context.Context, id string, req *sdk.QuoteRequest) (*sdk.Quote, bool) {
+	pl, ok := s.byID[id]
+	if !ok || pl.cacheTTL <= 0 {
+		return nil, false
+	}
+	key := guard.QuoteKey(id, req)
+	resp, ok := s.cached(ctx, key)
+	if !ok {
+		resp, ok = s.cached(ctx, key+batchCacheSuffix)
+	}
+	if !ok {
+		return nil, false
+	}
+	s.m.cache.WithLabelValues(id, "hit").Inc()
+	q := resp.Quote
+	return &q, true
+}
+
+// CacheBatchQuote keeps a quote of a batch call for as long as the
+// provider's cache TTL and the quote's validity allow.
+func (s *Service) CacheBatchQuote(ctx context.Context, id string, req *sdk.QuoteRequest, q *sdk.Quote) error {
+	pl, ok := s.byID[id]
+	if !ok || pl.cacheTTL <= 0 {
+		return nil
+	}
+	ttl := pl.cacheTTL
+	if !q.ValidUntil.IsZero() {
+		ttl = min(ttl, q.ValidUntil.Sub(s.now()))
+	}
+	if ttl <= 0 {
+		return nil
+	}
+	return s.cachePut(ctx, guard.QuoteKey(id, req)+batchCacheSuffix, &sdk.QuoteResponse{Quote: *q}, ttl)
+}
+
+// cachePut caches a quote for ttl: decoded in this process, and encoded in
+// the shared store when there is one. A store that fails is logged and
+// returned; the cache fails open.
+func (s *Service) cachePut(ctx context.Context, key string, resp *sdk.QuoteResponse, ttl time.Duration) error {
+	if !s.sharedCache() {
+		s.memo.put(key, resp, s.now().Add(ttl))
+		return nil
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := s.store.Set(sctx, key, b, ttl); err != nil {
+		s.storeFailed("cache", err)
+		return err
+	}
+	s.memo.put(key, resp, s.now().Add(ttl))
+	return nil
+}
+
+// sharedCache reports whether quotes are cached in a store other replicas
+// read (Redis). Otherwise the memo of decoded quotes is the whole cache.
+func (s *Service) sharedCache() bool { return s.store.Kind() == "redis" }
+
+// cached returns a cached quote that is still valid. A store that cannot
+// be reached is a miss: the cache fails open (quota and budget, checked
+// next, fail closed).
+func (s *Service) cached(ctx context.Context, key string) (*sdk.QuoteResponse, bool) {
+	if resp, ok := s.memo.get(key, s.now()); ok {
+		return resp, true
+	}
+	if !s.sharedCache() {
+		return nil, false
+	}
+	b, ok, err := s.store.Get(ctx, key)
+	if err != nil {
+		s.storeFailed("cache", err)
+		return nil, false
+	}
+	if !ok {
+		return nil, false
+	}
+	var resp sdk.QuoteResponse
+	if json.Unmarshal(b, &resp) != nil {
+		return nil, false
+	}
+	if vu := resp.Quote.ValidUntil; !vu.IsZero() && !s.now().Before(vu) {
+		return nil, false
+	}
+	return &resp, true
+}
+
+// tenantLimit is the call's tenant's quota at provider id, or nil.
+func (s *Service) tenantLimit(c *Call, id string) *guard.TenantLimit {
+	if c == nil || c.Tenant == nil {
+		return nil
+	}
+	q := s.tenants[c.Tenant.ID]
+	if q == nil {
+		return nil
+	}
+	l := &guard.TenantLimit{ID: c.Tenant.ID, Daily: q.DailyCalls, PerProvider: q.PerProvider[id]}
+	if l.Daily == 0 && l.PerProvider == 0 {
+		return nil
+	}
+	return l
+}
+
+func (s *Service) breakerChanged(id, op, from, to string) {
+	args := []any{"provider", id, "from", from, "to", to}
+	if op != "" {
+		args = append(args, "op", op)
+	}
+	if to == "open" {
+		s.log.Warn("circuit breaker opened: calls fail at once until a probe succeeds", args...)
+	} else {
+		s.log.Info("circuit breaker state changed", args...)
+	}
+	s.m.breakerTransitions.WithLabelValues(id, from, to).Inc()
+}
+
+func (s *Service) budgetWarning(id, period string, spent, limit int64) {
+	s.log.Warn("provider budget nearly spent", "provider", id, "period", period,
+		"spent", sdk.Fen(spent).String(), "budget", sdk.Fen(limit).String())
+	s.m.budgetWarnings.WithLabelValues(id, period).Inc()
+}
+
+func (s *Service) storeFailed(what string, err error) {
+	s.m.storeErrors.WithLabelValues(what).Inc()
+	s.log.Warn("state store unreachable", "use", what, "error", err)
+}
+
+// Has reports whether provider id is loaded.
+func (s *Service) Has(id string) bool {
+	_, ok := s.byID[id]
+	return ok
+}
+
+// Manifest is provider id's manifest (zero for an unknown one).
+func (s *Service) Manifest(id string) sdk.Manifest {
+	if p, ok := s.reg.Get(id); ok {
+		return p.Manifest()
+	}
+	return sdk.Manifest{}
+}

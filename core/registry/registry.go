@@ -1,0 +1,639 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/recyclegate/recyclegate/core/internal/redact"
+	"github.com/recyclegate/recyclegate/core/wasm"
+	"github.com/recyclegate/recyclegate/sdk"
+)
+
+// Provider runtimes.
+const (
+	RuntimeBuiltin   = "builtin"    // linked into the host binary, run as a plugin process by re-executing it
+	RuntimePlugin    = "plugin"     // an external go-plugin binary named by path, verified by sha256
+	RuntimeWASM      = "wasm"       // a .wasm module on wazero
+	RuntimeInProcess = "in-process" // a Go value registered in the host's process
+)
+
+// Provider states, as GET /v1/providers shows them.
+const (
+	StateStarting   = "starting"
+	StateReady      = "ready"
+	StateRestarting = "restarting"
+	StateDown       = "down"
+)
+
+// DefaultTimeout bounds one call to a provider that states no timeout.
+const DefaultTimeout = 10 * time.Second
+
+// Spec is one provider to load.
+type Spec struct {
+	ID      string
+	Runtime string
+	// Config is handed to Configure: keys the manifest lists as secrets
+	// (or that look like one) as secrets, redacted from every log.
+	Config map[string]string
+	// Timeout bounds one call. Zero: the manifest's, else DefaultTimeout.
+	Timeout time.Duration
+
+	// Command starts the plugin process (runtime builtin). Runtime plugin
+	// runs Path.
+	Command func() (*exec.Cmd, error)
+	// Path and SHA256 name the plugin binary or WASM module and the digest
+	// it must have.
+	Path   string
+	SHA256 string
+	// AllowedHosts, MemoryPages and Instances configure a WASM module
+	// (wasm.Config).
+	AllowedHosts []string
+	MemoryPages  uint32
+	Instances    int
+	// Impl is the Go value of runtime in-process.
+	Impl sdk.Provider
+}
+
+// Options are what the registry needs from the host.
+type Options struct {
+	Logger  *slog.Logger
+	Secrets *redact.Set
+	Now     func() time.Time
+	// WASMCacheDir keeps compiled WASM code between starts.
+	WASMCacheDir string
+	// OnRestart hears each restart of a plugin process.
+	OnRestart func(id string)
+}
+
+// Info is what the host tells about a loaded provider.
+type Info struct {
+	ID           string           `json:"id"`
+	Name         string           `json:"name,omitempty"`
+	Version      string           `json:"version"`
+	Status       string           `json:"status,omitempty"`
+	Runtime      string           `json:"runtime"`
+	State        string           `json:"state"`
+	Capabilities []sdk.Capability `json:"capabilities"`
+	Categories   []sdk.Category   `json:"categories"`
+	Limits       sdk.Limits       `json:"limits"`
+	// Latency is the provider's recent call latency (an exponentially
+	// weighted average of its successful calls; 0 until one succeeded).
+	Latency   sdk.Duration `json:"latency,omitempty"`
+	PID       int          `json:"pid,omitempty"`
+	Restarts  int          `json:"restarts"`
+	LastError string       `json:"last_error,omitempty"`
+}
+
+// Registry holds the loaded providers in their routing order.
+type Registry struct {
+	opts      Options
+	order     []*Provider
+	byID      map[string]*Provider
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// New prepares the providers of specs, in order; Start starts them.
+func New(specs []Spec, opts Options) (*Registry, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Secrets == nil {
+		opts.Secrets = &redact.Set{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r := &Registry{opts: opts, byID: map[string]*Provider{}, closing: make(chan struct{})}
+	for _, s := range specs {
+		if _, dup := r.byID[s.ID]; dup {
+			return nil, fmt.Errorf("provider %s is registered twice", s.ID)
+		}
+		p := &Provider{id: s.ID, runtime: s.Runtime, spec: s, reg: r, state: StateStarting,
+			log: opts.Logger.With("provider", s.ID)}
+		if s.Runtime == RuntimeInProcess {
+			p.impl = s.Impl
+			p.manifest = s.Impl.Manifest()
+		}
+		r.byID[s.ID] = p
+		r.order = append(r.order, p)
+	}
+	return r, nil
+}
+
+// Get returns a provider by id.
+func (r *Registry) Get(id string) (*Provider, bool) {
+	p, ok := r.byID[id]
+	return p, ok
+}
+
+// All returns every provider, in routing order. Do not change the slice.
+func (r *Registry) All() []*Provider { return r.order }
+
+// IDs returns the providers' ids, sorted (for messages).
+func (r *Registry) IDs() []string {
+	out := make([]string, 0, len(r.order))
+	for _, p := range r.order {
+		out = append(out, p.id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Start brings every provider up, plugins and modules in parallel. A
+// provider that cannot start fails Start: a host never starts half
+// configured.
+func (r *Registry) Start() error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(r.order))
+	for i, p := range r.order {
+		switch p.runtime {
+		case RuntimeInProcess:
+			if err := p.startInProcess(context.Background()); err != nil {
+				return err
+			}
+			continue
+		case RuntimeBuiltin:
+			if p.spec.Command == nil {
+				return fmt.Errorf("provider %s: not a built-in provider of this binary (runtime builtin); name its binary with runtime plugin", p.id)
+			}
+			p.command = p.spec.Command
+		case RuntimePlugin:
+			sum, err := decodeSHA256(p.spec.SHA256)
+			if err != nil {
+				return fmt.Errorf("provider %s: %w", p.id, err)
+			}
+			p.checksum = sum
+			path := p.spec.Path
+			p.command = func() (*exec.Cmd, error) { return exec.Command(path), nil }
+		case RuntimeWASM:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a first compile takes seconds
+				defer cancel()
+				errs[i] = p.startWASM(ctx)
+			}()
+			continue
+		default:
+			return fmt.Errorf("provider %s: unknown runtime %q", p.id, p.runtime)
+		}
+		p.wake = make(chan struct{}, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			errs[i] = p.startPlugin(ctx)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, p := range r.order {
+		if p.wake != nil {
+			p.done = make(chan struct{})
+			go p.supervise()
+		}
+	}
+	return nil
+}
+
+// Close stops every provider: plugin processes end, modules and
+// in-process providers are closed. It is safe to call more than once.
+func (r *Registry) Close() {
+	r.closeOnce.Do(func() {
+		close(r.closing)
+		for _, p := range r.order {
+			if p.done != nil {
+				<-p.done
+			}
+		}
+		for _, p := range r.order {
+			p.stop()
+		}
+	})
+}
+
+// Provider is one loaded adapter, whatever its runtime.
+type Provider struct {
+	id      string
+	runtime string
+	spec    Spec
+	reg     *Registry
+	log     *slog.Logger
+	latency atomic.Int64 // recent call latency in ns, see NoteLatency
+
+	// set for runtime wasm
+	wasm *wasm.Module
+
+	// set for runtime builtin and plugin
+	command  func() (*exec.Cmd, error)
+	checksum []byte // the plugin file's SHA-256, verified before every start
+
+	mu       sync.RWMutex
+	impl     sdk.Provider
+	manifest sdk.Manifest
+	state    string
+	lastErr  string
+	client   *plugin.Client
+	pid      int
+	restarts int
+	started  time.Time
+	wake     chan struct{}
+	done     chan struct{}
+}
+
+// ID is the provider's id.
+func (p *Provider) ID() string { return p.id }
+
+// Runtime is the provider's runtime.
+func (p *Provider) Runtime() string { return p.runtime }
+
+// Current returns the provider to call, or unavailable at once when it is
+// not ready: a call to a dead plugin never waits for it.
+func (p *Provider) Current() (sdk.Provider, sdk.Manifest, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.state != StateReady || p.impl == nil {
+		msg := fmt.Sprintf("provider %s is %s", p.id, p.state)
+		if p.lastErr != "" {
+			msg += ": " + p.lastErr
+		}
+		return nil, p.manifest, &sdk.Error{Code: sdk.CodeUnavailable, Message: msg, Retryable: true, Provider: p.id}
+	}
+	return p.impl, p.manifest, nil
+}
+
+// Manifest is the provider's manifest as its Configure answered it.
+func (p *Provider) Manifest() sdk.Manifest {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.manifest
+}
+
+// Ready reports whether the provider serves calls now.
+func (p *Provider) Ready() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.state == StateReady
+}
+
+// Info describes the provider now.
+func (p *Provider) Info() Info {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	m := p.manifest
+	return Info{ID: p.id, Name: m.Name, Version: m.Version, Status: m.Status, Runtime: p.runtime,
+		State: p.state, Capabilities: m.Capabilities, Categories: m.Categories, Limits: m.Limits,
+		PID: p.pid, Restarts: p.restarts, LastError: p.lastErr, Latency: sdk.Duration(p.latency.Load())}
+}
+
+// Latency is the provider's recent call latency (0 until a call succeeded).
+func (p *Provider) Latency() time.Duration { return time.Duration(p.latency.Load()) }
+
+// NoteLatency folds a successful call's duration into the provider's
+// recent latency: an exponentially weighted average with weight 1/8, lock
+// free (a lost update under contention only drops one sample).
+func (p *Provider) NoteLatency(d time.Duration) {
+	old := p.latency.Load()
+	if old == 0 {
+		p.latency.Store(int64(d))
+		return
+	}
+	p.latency.Store(old + (int64(d)-old)/8)
+}
+
+// Timeout bounds one call to the provider: the configured one, else the
+// manifest's, else DefaultTimeout.
+func (p *Provider) Timeout() time.Duration {
+	if p.spec.Timeout > 0 {
+		return p.spec.Timeout
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if t := p.manifest.Limits.Timeout.D(); t > 0 {
+		return t
+	}
+	return DefaultTimeout
+}
+
+// Died reports whether a call's error came from the plugin connection
+// itself (the process died or stopped answering) rather than from the
+// provider's answer, and wakes the supervisor when the process is gone:
+// a dead plugin is restarted at once rather than at the next tick.
+func (p *Provider) Died(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := sdk.AsError(err)
+	if p.wake != nil && e.Code == sdk.CodeUnavailable {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+	if e.Code == sdk.CodeUnavailable && strings.HasPrefix(e.Message, "plugin unreachable") {
+		return true
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.client != nil && p.client.Exited()
+}
+
+// configureRequest splits the operator's config into config and secrets by
+// the manifest, and registers the secrets for redaction.
+func (p *Provider) configureRequest(m sdk.Manifest) *sdk.ConfigureRequest {
+	secretNames := map[string]bool{}
+	for _, s := range m.Secrets {
+		secretNames[s.Name] = true
+	}
+	req := &sdk.ConfigureRequest{Config: map[string]string{}, Secrets: map[string]string{}}
+	var vals []string
+	for k, v := range p.spec.Config {
+		if secretNames[k] || looksSecret(k) {
+			req.Secrets[k] = v
+			vals = append(vals, v)
+		} else {
+			req.Config[k] = v
+		}
+	}
+	p.reg.opts.Secrets.Add(vals...)
+	return req
+}
+
+// looksSecret keeps a key out of plain config even when a manifest forgot to
+// list it as a secret.
+func looksSecret(key string) bool {
+	k := strings.ToLower(key)
+	for _, s := range []string{"secret", "password", "token", "private_key", "api_key"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// startInProcess configures an in-process provider.
+func (p *Provider) startInProcess(ctx context.Context) error {
+	m := p.impl.Manifest()
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	req := p.configureRequest(m)
+	req.Logger = p.log
+	if c, ok := p.impl.(sdk.Configurer); ok {
+		resp, err := c.Configure(ctx, req)
+		if err != nil {
+			return fmt.Errorf("configuring provider %s: %w", p.id, err)
+		}
+		m = resp.Manifest
+	}
+	p.mu.Lock()
+	p.manifest, p.state, p.started = m, StateReady, time.Now()
+	p.mu.Unlock()
+	return nil
+}
+
+// startPlugin starts the plugin process, checks its manifest and configures
+// it. On success the provider is ready.
+func (p *Provider) startPlugin(ctx context.Context) error {
+	cmd, err := p.command()
+	if err != nil {
+		return err
+	}
+	// The plugin gets no environment from the host: its config and secrets
+	// arrive through Configure only.
+	cmd.Env = []string{}
+	bindToParent(cmd)
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		Plugins:          plugin.PluginSet{sdk.PluginName: &sdk.GRPCPlugin{}},
+		Cmd:              cmd,
+		SecureConfig:     p.secureConfig(),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		Logger:           newPluginLogger(p.log),
+		StartTimeout:     15 * time.Second,
+	})
+	fail := func(err error) error {
+		client.Kill()
+		return err
+	}
+	rpc, err := client.Client()
+	if err != nil {
+		return fail(fmt.Errorf("starting plugin %s: %w", p.id, err))
+	}
+	raw, err := rpc.Dispense(sdk.PluginName)
+	if err != nil {
+		return fail(fmt.Errorf("plugin %s: %w", p.id, err))
+	}
+	inv, ok := raw.(*sdk.GRPCClient)
+	if !ok {
+		return fail(fmt.Errorf("plugin %s: unexpected client %T", p.id, raw))
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	m, err := sdk.Describe(cctx, inv)
+	if err != nil {
+		return fail(fmt.Errorf("plugin %s: describing: %w", p.id, err))
+	}
+	if err := m.Validate(); err != nil {
+		return fail(fmt.Errorf("plugin %s: %w", p.id, err))
+	}
+	if m.ID != p.id {
+		return fail(fmt.Errorf("plugin %s: the binary is provider %q", p.id, m.ID))
+	}
+	remote := sdk.NewRemote(inv, m)
+	resp, err := remote.Configure(cctx, p.configureRequest(m))
+	if err != nil {
+		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))
+	}
+	pid := 0
+	if rc := client.ReattachConfig(); rc != nil {
+		pid = rc.Pid
+	}
+	p.mu.Lock()
+	p.impl, p.manifest, p.client, p.pid = remote, resp.Manifest, client, pid
+	p.state, p.lastErr, p.started = StateReady, "", time.Now()
+	p.mu.Unlock()
+	p.log.Info("plugin ready", "pid", pid, "version", resp.Manifest.Version)
+	return nil
+}
+
+// supervise restarts the plugin whenever its process ends, with backoff,
+// until the registry closes.
+func (p *Provider) supervise() {
+	defer close(p.done)
+	closing := p.reg.closing
+	backoff := 100 * time.Millisecond
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-closing:
+			return
+		case <-tick.C:
+		case <-p.wake:
+		}
+		p.mu.RLock()
+		client, started := p.client, p.started
+		p.mu.RUnlock()
+		if client != nil && !client.Exited() {
+			continue
+		}
+		if time.Since(started) > 30*time.Second {
+			backoff = 100 * time.Millisecond
+		}
+		p.mu.Lock()
+		p.state, p.impl, p.client, p.pid = StateRestarting, nil, nil, 0
+		if p.lastErr == "" {
+			p.lastErr = "plugin process exited"
+		}
+		p.restarts++
+		p.mu.Unlock()
+		if p.reg.opts.OnRestart != nil {
+			p.reg.opts.OnRestart(p.id)
+		}
+		p.log.Warn("plugin exited; restarting", "backoff", backoff.String())
+		for {
+			select {
+			case <-closing:
+				return
+			case <-time.After(backoff):
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err := p.startPlugin(ctx)
+			cancel()
+			if err == nil {
+				break
+			}
+			p.mu.Lock()
+			p.lastErr = err.Error()
+			p.mu.Unlock()
+			p.log.Error("plugin restart failed", "error", err)
+			backoff = min(backoff*2, 10*time.Second)
+		}
+	}
+}
+
+func (p *Provider) stop() {
+	p.mu.Lock()
+	client, impl, m := p.client, p.impl, p.wasm
+	p.state, p.impl, p.client, p.wasm = StateDown, nil, nil, nil
+	p.mu.Unlock()
+	if client != nil {
+		client.Kill()
+	}
+	if client == nil && m == nil && impl != nil {
+		if c, ok := impl.(sdk.Closer); ok {
+			_ = c.Close()
+		}
+	}
+	if m != nil {
+		_ = m.Close(context.Background())
+	}
+}
+
+// secureConfig makes go-plugin verify the binary's SHA-256 before it runs,
+// at every start and restart (a fresh hash each time).
+func (p *Provider) secureConfig() *plugin.SecureConfig {
+	if p.checksum == nil {
+		return nil
+	}
+	return &plugin.SecureConfig{Checksum: p.checksum, Hash: sha256.New()}
+}
+
+func decodeSHA256(sum string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.ToLower(sum))
+	if err != nil || len(b) != sha256.Size {
+		return nil, fmt.Errorf("sha256 %q is not a hex SHA-256 digest", sum)
+	}
+	return b, nil
+}
+
+// WASMCacheDir is where compiled WASM code is cached: <dataDir>/wasm-cache,
+// or, without a data directory, the user's cache directory (a cache only:
+// nothing there needs keeping).
+func WASMCacheDir(dataDir string) string {
+	if dataDir != "" {
+		return filepath.Join(dataDir, "wasm-cache")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "recyclegate", "wasm-cache")
+	}
+	return filepath.Join(os.TempDir(), "recyclegate-wasm-cache")
+}
+
+// startWASM loads a runtime wasm provider, checks its manifest and
+// configures it. The module watches its file and reloads it when it changes
+// (see wasm.Module.Reload); a WASM provider has no process to supervise.
+func (p *Provider) startWASM(ctx context.Context) error {
+	m, err := wasm.Load(ctx, wasm.Config{
+		Path:         p.spec.Path,
+		SHA256:       p.spec.SHA256,
+		CacheDir:     p.reg.opts.WASMCacheDir,
+		MemoryPages:  p.spec.MemoryPages,
+		Instances:    p.spec.Instances,
+		AllowedHosts: p.spec.AllowedHosts,
+		Logger:       p.log,
+		Now:          p.reg.opts.Now,
+		Watch:        true,
+		OnReload:     p.wasmReloaded,
+	})
+	if err != nil {
+		return fmt.Errorf("provider %s: %w", p.id, err)
+	}
+	fail := func(err error) error {
+		_ = m.Close(context.Background())
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	man, err := sdk.Describe(cctx, m)
+	if err != nil {
+		return fail(fmt.Errorf("provider %s: describing: %w", p.id, err))
+	}
+	if err := man.Validate(); err != nil {
+		return fail(fmt.Errorf("provider %s: %w", p.id, err))
+	}
+	if man.ID != p.id {
+		return fail(fmt.Errorf("provider %s: the module is provider %q", p.id, man.ID))
+	}
+	remote := sdk.NewRemote(m, man)
+	resp, err := remote.Configure(cctx, p.configureRequest(man))
+	if err != nil {
+		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))
+	}
+	p.mu.Lock()
+	p.impl, p.manifest, p.wasm = remote, resp.Manifest, m
+	p.state, p.lastErr, p.started = StateReady, "", time.Now()
+	p.mu.Unlock()
+	p.log.Info("wasm provider ready", "version", resp.Manifest.Version, "sha256", m.Digest())
+	return nil
+}
+
+// wasmReloaded takes the manifest of reloaded code (a reload is not a
+// restart: calls went on throughout).
+func (p *Provider) wasmReloaded(m sdk.Manifest) {
+	p.mu.Lock()
+	p.manifest = m
+	p.mu.Unlock()
+	p.log.Info("wasm provider reloaded", "version", m.Version)
+}
