@@ -57,6 +57,15 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Orders tunes polling, webhooks, idempotency and the audit log.
 	Orders OrdersConfig `yaml:"orders"`
+	// AnswerTTL is how long a quote answer is reused for an identical
+	// request of the same tenant (same item, providers, strategy, detail),
+	// while the policies and the providers' states and breakers are those
+	// it was decided with and its quotes are valid: within it a decision
+	// may lag what changes with every call (quota left, latency, the time
+	// of day). Never for a provider whose quote cache is off, an answer
+	// with a provider error, or one with explain. Default 1s; negative
+	// turns it off.
+	AnswerTTL time.Duration `yaml:"answer_ttl"`
 }
 
 // TenantConfig is one client of the API.

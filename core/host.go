@@ -274,7 +274,8 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		h.Close()
 		return nil, err
 	}
-	h.quotes = quote.New(quote.Options{Invoke: h.invoke, Gate: h.gate, Router: o.router, Now: h.now, Logger: h.log, Metrics: h.reg})
+	h.quotes = quote.New(quote.Options{Invoke: h.invoke, Gate: h.gate, Router: o.router, AnswerTTL: cfg.AnswerTTL,
+		Now: h.now, Logger: h.log, Metrics: h.reg})
 	h.batches = batch.New(batch.Options{Invoke: h.invoke, Quotes: h.quotes, Pin: h.gate.Set, Now: h.now, Logger: h.log})
 	dir := cfg.DataDir
 	if ordersInMemory {

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,11 +50,28 @@ type Server struct {
 	mux     *http.ServeMux
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+	ids     requestIDs
+}
+
+// requestIDs makes request ids: a random prefix per server and a count,
+// unique without a read of the random source per request.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func (g *requestIDs) next() string {
+	var b [40]byte
+	out := append(b[:0], g.prefix...)
+	return string(strconv.AppendUint(out, g.n.Add(1), 16))
 }
 
 // New returns the API handler for h.
 func New(h *core.Host) *Server {
 	s := &Server{host: h, log: h.Logger(), mux: http.NewServeMux()}
+	var p [8]byte
+	_, _ = rand.Read(p[:])
+	s.ids.prefix = hex.EncodeToString(p[:]) + "-"
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "recyclegate_http_requests_total", Help: "HTTP API requests by route and status.",
 	}, []string{"route", "status"})
@@ -116,12 +134,21 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, t *core.Tenant) er
 func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 	route := pattern
 	s.noteRoute(pattern)
+	latency := s.latency.WithLabelValues(route)
+	ok := s.reqs.WithLabelValues(route, "200") // the common case, resolved once
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		rw, wrapped := w.(*statusWriter)
+		if !wrapped { // served without ServeHTTP (a test's mux)
+			rw = &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		}
 		defer func() {
-			s.reqs.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
-			s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			if rw.status == http.StatusOK {
+				ok.Inc()
+			} else {
+				s.reqs.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
+			}
+			latency.Observe(time.Since(start).Seconds())
 		}()
 		var t *core.Tenant
 		if auth {
@@ -166,9 +193,7 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get("X-Request-Id")
 	if !requestIDPattern.MatchString(id) {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+		id = s.ids.next()
 	}
 	w.Header().Set("X-Request-Id", id)
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -180,8 +205,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeProblem(rw, r, &sdk.Error{Code: sdk.CodeProviderError, Message: "internal error"})
 			}
 		}
-		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-			"status", rw.status, "duration", time.Since(start).String())
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", rw.status, "duration", time.Since(start).String())
+		}
 	}()
 	s.mux.ServeHTTP(rw, r)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,12 +31,10 @@ func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenan
 	return writeJSON(w, http.StatusOK, map[string]any{"providers": s.host.Providers()})
 }
 
-// quoteAnswer is the answer of POST /v1/quotes.
-type quoteAnswer struct {
-	RequestID string `json:"request_id"`
-	*core.QuoteResult
-}
-
+// quotes answers POST /v1/quotes: the request id, then the result's
+// fields, as {"request_id": ..., "quotes": [...], ...}. The result's JSON
+// comes from the result (an answer reused for an identical request was
+// encoded once).
 func (s *Server) quotes(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	var body core.QuoteRequest
 	if err := decodeBody(w, r, &body); err != nil {
@@ -45,7 +44,20 @@ func (s *Server) quotes(w http.ResponseWriter, r *http.Request, t *core.Tenant) 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, quoteAnswer{RequestID: requestID(w), QuoteResult: res})
+	id, err := json.Marshal(requestID(w))
+	if err != nil {
+		return err
+	}
+	out := append(append(make([]byte, 0, 2048), `{"request_id":`...), id...)
+	mark := len(out)
+	if out, err = res.AppendJSON(out); err != nil {
+		return err
+	}
+	out[mark] = ',' // the result's own '{' continues the answer's object
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(append(out, '\n'))
+	return err
 }
 
 // catalogSearch is GET /v1/catalog/search?q=...&provider=...&kind=...&page=...&page_size=...

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,8 @@ type Service struct {
 	flight  guard.Flight[*sdk.QuoteResponse]
 	memo    *quoteMemo
 	byID    map[string]*pipeline
+	// trips counts breaker state changes (Epoch).
+	trips atomic.Uint64
 }
 
 // New builds every provider's pipeline from its manifest (as its
@@ -332,7 +335,18 @@ func (s *Service) tenantLimit(c *Call, id string) *guard.TenantLimit {
 	return l
 }
 
+// Epoch counts the changes of what routing reads that does not change with
+// every call: a provider's state or manifest, a breaker's state. Two equal
+// readings mean a decision made at the first still holds at the second
+// (but for quota left and latency, which change with every call).
+func (s *Service) Epoch() uint64 { return s.reg.Epoch() + s.trips.Load() }
+
+// CountCacheHit counts a quote of provider id answered from a cache
+// without asking the pipeline (a reused answer).
+func (s *Service) CountCacheHit(id string) { s.m.cache.WithLabelValues(id, "hit").Inc() }
+
 func (s *Service) breakerChanged(id, op, from, to string) {
+	s.trips.Add(1)
 	args := []any{"provider", id, "from", from, "to", to}
 	if op != "" {
 		args = append(args, "op", op)
@@ -368,4 +382,10 @@ func (s *Service) Manifest(id string) sdk.Manifest {
 		return p.Manifest()
 	}
 	return sdk.Manifest{}
+}
+
+// CachesQuotes reports whether provider id's quotes are cached.
+func (s *Service) CachesQuotes(id string) bool {
+	pl, ok := s.byID[id]
+	return ok && pl.cacheTTL > 0
 }

@@ -75,6 +75,8 @@ type Result struct {
 	Route    Route           `json:"route"`
 	// Explain is the policy trace, when the request asked for it.
 	Explain *policy.Decision `json:"explain,omitempty"`
+
+	encoded []byte // the result's JSON, when it is kept for reuse (answers)
 }
 
 // Route is a routing decision.
@@ -121,10 +123,14 @@ type Options struct {
 	Gate   *gate.Gate
 	// Router routes when the policies do not (none configured) or instead
 	// of them (an embedder's). Default CategoryRouter.
-	Router  Router
-	Now     func() time.Time
-	Logger  *slog.Logger
-	Metrics prometheus.Registerer
+	Router Router
+	// AnswerTTL is how long an answer is reused for an identical request
+	// of the same tenant, while the policies and the providers' states are
+	// those it was decided with. Default DefaultAnswerTTL; negative: never.
+	AnswerTTL time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
+	Metrics   prometheus.Registerer
 }
 
 // Service answers quote requests.
@@ -137,6 +143,8 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	quotes   *prometheus.CounterVec
+	answers  *answers
+	answered prometheus.Counter
 }
 
 // New returns a Service.
@@ -150,13 +158,18 @@ func New(o Options) *Service {
 	if o.Metrics == nil {
 		o.Metrics = prometheus.NewRegistry()
 	}
+	if o.AnswerTTL == 0 {
+		o.AnswerTTL = DefaultAnswerTTL
+	}
 	_, builtin := o.Router.(CategoryRouter)
 	s := &Service{inv: o.Invoke, gate: o.Gate, router: o.Router, byPolicy: builtin, now: o.Now, log: o.Logger,
+		answers: newAnswers(o.AnswerTTL, 10000),
 		quotes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "recyclegate_quote_requests_total",
 			Help: "Quote requests, by outcome: answered (at least one quote), empty, refused.",
 		}, []string{"outcome"})}
 	o.Metrics.MustRegister(s.quotes)
+	s.answered = s.quotes.WithLabelValues("answered")
 	return s
 }
 
@@ -180,10 +193,25 @@ func (s *Service) Validate(req *Request) error {
 // It returns an error only when the request itself is refused: bad input
 // (invalid_argument, naming the field), a compliance denial, or no
 // provider that could serve it.
+//
+// An identical request of the same tenant may get the same answer again
+// (Options.AnswerTTL): treat a result as read-only.
 func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, req *Request) (*Result, error) {
 	if err := s.Validate(req); err != nil {
 		s.Count("refused")
 		return nil, err
+	}
+	var key string
+	set, epoch, now := s.gate.Set(), s.inv.Epoch(), s.now()
+	if s.answers.ttl > 0 && !req.Explain {
+		key = answerKey(tenant, req)
+		if res, ok := s.answers.get(key, set, epoch, now); ok {
+			for _, q := range res.Quotes {
+				s.inv.CountCacheHit(q.Provider)
+			}
+			s.answered.Inc()
+			return res, nil
+		}
 	}
 	infos := s.inv.Providers()
 	d := s.gate.Begin(ctx, nil, s.subject(tenant, req, policy.KindQuote, 1), infos)
@@ -201,9 +229,12 @@ func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, req *Request
 		res.Explain = explain
 	}
 	if len(res.Quotes) > 0 {
-		s.Count("answered")
+		s.answered.Inc()
 	} else {
 		s.Count("empty")
+	}
+	if key != "" {
+		s.answers.put(key, req, res, set, epoch, now, s.inv.CachesQuotes)
 	}
 	return res, nil
 }

@@ -100,6 +100,7 @@ type Info struct {
 
 // Registry holds the loaded providers in their routing order.
 type Registry struct {
+	epoch     atomic.Uint64 // counts changes of any provider's state or manifest
 	opts      Options
 	order     []*Provider
 	byID      map[string]*Provider
@@ -134,6 +135,14 @@ func New(specs []Spec, opts Options) (*Registry, error) {
 	}
 	return r, nil
 }
+
+// Epoch counts the changes of any provider's state or manifest: two equal
+// readings mean nothing a routing decision reads of the registry changed
+// between them.
+func (r *Registry) Epoch() uint64 { return r.epoch.Load() }
+
+// changed records a change of a provider's state or manifest.
+func (p *Provider) changed() { p.reg.epoch.Add(1) }
 
 // Get returns a provider by id.
 func (r *Registry) Get(id string) (*Provider, bool) {
@@ -407,6 +416,7 @@ func (p *Provider) startInProcess(ctx context.Context) error {
 	p.mu.Lock()
 	p.manifest, p.state, p.started = m, StateReady, time.Now()
 	p.mu.Unlock()
+	p.changed()
 	return nil
 }
 
@@ -473,6 +483,7 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	p.impl, p.manifest, p.client, p.pid = remote, resp.Manifest, client, pid
 	p.state, p.lastErr, p.started = StateReady, "", time.Now()
 	p.mu.Unlock()
+	p.changed()
 	p.log.Info("plugin ready", "pid", pid, "version", resp.Manifest.Version)
 	return nil
 }
@@ -508,6 +519,7 @@ func (p *Provider) supervise() {
 		}
 		p.restarts++
 		p.mu.Unlock()
+		p.changed()
 		if p.reg.opts.OnRestart != nil {
 			p.reg.opts.OnRestart(p.id)
 		}
@@ -538,6 +550,7 @@ func (p *Provider) stop() {
 	client, impl, m := p.client, p.impl, p.wasm
 	p.state, p.impl, p.client, p.wasm = StateDown, nil, nil, nil
 	p.mu.Unlock()
+	p.changed()
 	if client != nil {
 		client.Kill()
 	}
@@ -625,6 +638,7 @@ func (p *Provider) startWASM(ctx context.Context) error {
 	p.impl, p.manifest, p.wasm = remote, resp.Manifest, m
 	p.state, p.lastErr, p.started = StateReady, "", time.Now()
 	p.mu.Unlock()
+	p.changed()
 	p.log.Info("wasm provider ready", "version", resp.Manifest.Version, "sha256", m.Digest())
 	return nil
 }
@@ -635,5 +649,6 @@ func (p *Provider) wasmReloaded(m sdk.Manifest) {
 	p.mu.Lock()
 	p.manifest = m
 	p.mu.Unlock()
+	p.changed()
 	p.log.Info("wasm provider reloaded", "version", m.Version)
 }
