@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core"
@@ -205,7 +204,7 @@ func cmdQuote(args []string, stdout, stderr io.Writer) error {
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return fmt.Errorf("decoding the answer: %w", err)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "PROVIDER\tPRICE\tVALID UNTIL\tORDERABLE\tQUOTE ID")
 	for _, q := range res.Quotes {
 		best := ""
@@ -302,7 +301,7 @@ func cmdCatalog(args []string, stdout, stderr io.Writer) error {
 		}
 		items = []sdk.CatalogItem{r.Item}
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "ID\tKIND\tTITLE\tPRICE")
 	for _, it := range items {
 		price := moneyOr(it.Price)
@@ -345,7 +344,7 @@ func cmdPlugins(args []string, stdout, stderr io.Writer) error {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "ID\tVERSION\tRUNTIME\tSTATE\tPID\tRESTARTS\tCAPABILITIES")
 	for _, p := range r.Providers {
 		caps := make([]string, len(p.Capabilities))

@@ -14,7 +14,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core"
@@ -216,7 +215,7 @@ func cmdOrder(args []string, stdout, stderr io.Writer) error {
 		if err := json.Unmarshal(raw, &l); err != nil {
 			return fmt.Errorf("decoding the answer: %w", err)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		tw := newTable(stdout)
 		fmt.Fprintln(tw, "ID\tPROVIDER\tPROVIDER ORDER\tSTATE\tPRICE\tCREATED")
 		for _, o := range l.Orders {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.Provider, o.ProviderOrderID, o.State, moneyOr(o.Price), o.CreatedAt.Local().Format("2006-01-02 15:04"))
@@ -262,7 +261,7 @@ func printOrder(w io.Writer, raw json.RawMessage, asJSON bool) error {
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return fmt.Errorf("decoding the answer: %w", err)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(tw, "%s\t%s\n", k, v)
@@ -307,7 +306,7 @@ func printTracking(w io.Writer, raw json.RawMessage) error {
 		return fmt.Errorf("decoding the answer: %w", err)
 	}
 	fmt.Fprintf(w, "%s %s: %s\n", r.Tracking.Carrier, r.Tracking.TrackingNo, r.Tracking.Status)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	for _, e := range r.Tracking.Events {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04"), e.Location, e.Description)
 	}
@@ -323,7 +322,7 @@ func printInspection(w io.Writer, raw json.RawMessage) error {
 	}
 	in := r.Inspection
 	fmt.Fprintf(w, "%s, condition %s: final price %s (quoted %s)\n", in.Conclusion, in.Condition, in.FinalPrice, moneyOr(in.QuotedPrice))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	for _, c := range in.Checks {
 		mark := "ok"
 		if !c.Passed {
@@ -441,7 +440,7 @@ func cmdTradeIn(args []string, stdout, stderr io.Writer) error {
 }
 
 func printTradeIn(w io.Writer, t *core.TradeIn) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintf(tw, "trade-in\t%s (%s)\n", t.ID, t.State)
 	fmt.Fprintf(tw, "new device\t%s %s\t%s\n", t.NewItemID, t.NewSKUID, t.NewTitle)
 	fmt.Fprintf(tw, "new price\t%s\n", moneyOr(t.NewPrice))
