@@ -29,9 +29,8 @@ import (
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
-const batchUsage = `usage: host batch [flags] devices.csv|devices.xlsx -o report.xlsx|report.csv|report.jsonl
-
-Quotes every device of a list through a running host (POST /v1/quotes/batch)
+// batchDetail follows the synopsis of batch -h.
+const batchDetail = `Quotes every device of a list through a running host (POST /v1/quotes/batch)
 and writes a report: one row per device (price, provider, validity, or the
 reason there is none) and a summary (counts, total value by category and by
 provider). The first row names the columns: category (required), brand,
@@ -46,17 +45,10 @@ When a provider's daily quota runs out the batch stops cleanly and says how
 many devices are left; run the same command again (after 00:00 China time)
 and it resumes where it stopped: the state is kept next to the report, in
 REPORT.batch-state.json, for as long as the input file is unchanged.
-
-Flags:
 `
 
 func cmdBatch(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("batch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, batchUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("batch", stdout, batchDetail)
 	connect := clientFlags(fs)
 	out := fs.String("o", "", "the report: .xlsx, .csv or .jsonl (required)")
 	progress := fs.String("progress", "auto", "auto (a bar on a terminal, else a line every 10s), bar, plain or none")
@@ -64,7 +56,7 @@ func cmdBatch(args []string, stdout, stderr io.Writer) error {
 	// Flags may come before or after the input file.
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {
@@ -74,7 +66,7 @@ func cmdBatch(args []string, stdout, stderr io.Writer) error {
 		args = fs.Args()[1:]
 	}
 	if len(pos) != 1 {
-		return usagef("want one input file (devices.csv or devices.xlsx), got %d; see host batch -h", len(pos))
+		return usagef("want one input file (devices.csv or devices.xlsx), got %d", len(pos))
 	}
 	if *out == "" {
 		return usagef("-o report.xlsx|report.csv|report.jsonl is required")
