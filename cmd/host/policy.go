@@ -27,14 +27,24 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 	return cmdPolicyTest(args[1:], stdout, stderr)
 }
 
+// policyDirArg parses the flags, before or after the one argument, the
+// policy directory, and returns it.
 func policyDirArg(fs *flag.FlagSet, args []string) (string, error) {
-	if err := parseFlags(fs, args); err != nil {
-		return "", err
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return "", err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return "", usagef("want one policy directory, as: %s %s policies", prog(), fs.Name())
 	}
-	dir := filepath.Clean(fs.Arg(0))
+	dir := filepath.Clean(pos[0])
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return "", fmt.Errorf("%s is not a directory", dir)
 	}
