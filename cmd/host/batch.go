@@ -921,10 +921,18 @@ func writeXLSXRows(f *excelize.File, st xlsxStyles, header []string, in *deviceL
 		return err
 	}
 	first := 1 + len(in.header) // reportColumns start after line and the input's columns (from 0)
+	// Quote ids differ in length by provider: their column is as wide as
+	// the longest, within reason.
+	idWidth := 10
+	for i := range rep.rows {
+		if q := rep.rows[i].quote; q != nil {
+			idWidth = min(max(idWidth, len(q.QuoteID)+2), 60)
+		}
+	}
 	for _, w := range []struct {
 		col   int
 		width float64
-	}{{colPrice, 12}, {colQuoteID, 24}, {colValidUntil, 26}} {
+	}{{colPrice, 12}, {colQuoteID, float64(idWidth)}, {colValidUntil, 26}} {
 		c := first + w.col + 1
 		if err := sw.SetColWidth(c, c, w.width); err != nil {
 			return err

@@ -577,6 +577,14 @@ func TestBatchXLSXReportCellByCell(t *testing.T) {
 	if w, err := f.GetColWidth("Report", validCol); err != nil || w < float64(len("2025-03-11 20:00:00 UTC+8")) {
 		t.Errorf("valid_until column %s is %v wide (%v): a date shows as ####", validCol, w, err)
 	}
+	idCol, _ := excelize.ColumnNumberToName(in0 + colQuoteID + 1)
+	for _, rr := range rep.rows {
+		if q := rr.quote; q != nil {
+			if w, err := f.GetColWidth("Report", idCol); err != nil || w < float64(len(q.QuoteID)) {
+				t.Errorf("quote_id column %s is %v wide (%v): %q is cut off by the next cell", idCol, w, err, q.QuoteID)
+			}
+		}
+	}
 
 	// The Summary sheet, every cell.
 	type line struct {
