@@ -29,9 +29,8 @@ import (
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
-const batchUsage = `usage: host batch [flags] devices.csv|devices.xlsx -o report.xlsx|report.csv|report.jsonl
-
-Quotes every device of a list through a running host (POST /v1/quotes/batch)
+// batchDetail follows the synopsis of batch -h.
+const batchDetail = `Quotes every device of a list through a running host (POST /v1/quotes/batch)
 and writes a report: one row per device (price, provider, validity, or the
 reason there is none) and a summary (counts, total value by category and by
 provider). The first row names the columns: category (required), brand,
@@ -46,17 +45,10 @@ When a provider's daily quota runs out the batch stops cleanly and says how
 many devices are left; run the same command again (after 00:00 China time)
 and it resumes where it stopped: the state is kept next to the report, in
 REPORT.batch-state.json, for as long as the input file is unchanged.
-
-Flags:
 `
 
 func cmdBatch(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("batch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, batchUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("batch", stdout, batchDetail)
 	connect := clientFlags(fs)
 	out := fs.String("o", "", "the report: .xlsx, .csv or .jsonl (required)")
 	progress := fs.String("progress", "auto", "auto (a bar on a terminal, else a line every 10s), bar, plain or none")
@@ -64,7 +56,7 @@ func cmdBatch(args []string, stdout, stderr io.Writer) error {
 	// Flags may come before or after the input file.
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {
@@ -74,7 +66,7 @@ func cmdBatch(args []string, stdout, stderr io.Writer) error {
 		args = fs.Args()[1:]
 	}
 	if len(pos) != 1 {
-		return usagef("want one input file (devices.csv or devices.xlsx), got %d; see host batch -h", len(pos))
+		return usagef("want one input file (devices.csv or devices.xlsx), got %d", len(pos))
 	}
 	if *out == "" {
 		return usagef("-o report.xlsx|report.csv|report.jsonl is required")
@@ -736,25 +728,50 @@ func (rr *reportRow) cells() []string {
 	return out
 }
 
-// summaryRows are the summary as label/count/value rows.
-func (rep *report) summaryRows() [][]string {
-	rows := [][]string{{"what", "devices", "value_yuan"}}
-	rows = append(rows,
-		[]string{"devices", strconv.Itoa(len(rep.rows)), ""},
-		[]string{"quoted", strconv.Itoa(rep.counts[statusQuoted]), yuan(rep.total.fen)},
-		[]string{"no quote", strconv.Itoa(rep.counts[statusNoQuote]), ""},
-		[]string{"invalid rows", strconv.Itoa(rep.counts[statusInvalid]), ""},
-		[]string{"left for a later run", strconv.Itoa(rep.counts[statusLeft]), ""},
-		[]string{"duplicates (asked once)", strconv.Itoa(rep.duplicates), ""})
+// summaryRow is one line of the summary: what is counted, how many
+// devices, and their value when the line has one.
+type summaryRow struct {
+	what    string
+	devices int
+	fen     int64
+	valued  bool
+}
+
+var summaryHeader = []string{"what", "devices", "value_yuan"}
+
+// summary is the report's summary, one line per count and per category
+// and provider quoted.
+func (rep *report) summary() []summaryRow {
+	rows := []summaryRow{
+		{what: "devices", devices: len(rep.rows)},
+		{what: "quoted", devices: rep.counts[statusQuoted], fen: rep.total.fen, valued: true},
+		{what: "no quote", devices: rep.counts[statusNoQuote]},
+		{what: "invalid rows", devices: rep.counts[statusInvalid]},
+		{what: "left for a later run", devices: rep.counts[statusLeft]},
+		{what: "duplicates (asked once)", devices: rep.duplicates},
+	}
 	for _, k := range sortedValueKeys(rep.byCategory) {
 		v := rep.byCategory[k]
-		rows = append(rows, []string{"category " + k, strconv.Itoa(v.count), yuan(v.fen)})
+		rows = append(rows, summaryRow{what: "category " + k, devices: v.count, fen: v.fen, valued: true})
 	}
 	for _, k := range sortedValueKeys(rep.byProvider) {
 		v := rep.byProvider[k]
-		rows = append(rows, []string{"provider " + k, strconv.Itoa(v.count), yuan(v.fen)})
+		rows = append(rows, summaryRow{what: "provider " + k, devices: v.count, fen: v.fen, valued: true})
 	}
 	return rows
+}
+
+// summaryText is the summary as text rows under its header (CSV).
+func (rep *report) summaryText() [][]string {
+	out := [][]string{summaryHeader}
+	for _, r := range rep.summary() {
+		value := ""
+		if r.valued {
+			value = yuan(r.fen)
+		}
+		out = append(out, []string{r.what, strconv.Itoa(r.devices), value})
+	}
+	return out
 }
 
 func sortedValueKeys(m map[string]*valueSum) []string {
@@ -808,12 +825,53 @@ func writeCSVReport(path string, header []string, in *deviceList, rep *report) e
 	if err := writeCSVFile(path, rows); err != nil {
 		return err
 	}
-	return writeCSVFile(summaryPath(path, ".csv"), rep.summaryRows())
+	return writeCSVFile(summaryPath(path, ".csv"), rep.summaryText())
 }
 
 func summaryPath(path, ext string) string {
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".summary" + ext
 }
+
+// xlsxDateFormat shows a valid_until cell: an Excel date-time holding the
+// China wall clock, as every time in the report is, with the zone spelled
+// out since Excel dates have none.
+const xlsxDateFormat = `yyyy-mm-dd hh:mm:ss "UTC+8"`
+
+// xlsxStyles are the report's cell styles.
+type xlsxStyles struct {
+	header int // bold
+	money  int // #,##0.00, yuan
+	date   int // xlsxDateFormat
+}
+
+func newXLSXStyles(f *excelize.File) (xlsxStyles, error) {
+	var st xlsxStyles
+	var err error
+	if st.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}}); err != nil {
+		return st, err
+	}
+	if st.money, err = f.NewStyle(&excelize.Style{NumFmt: 4}); err != nil { // #,##0.00
+		return st, err
+	}
+	dateFormat := xlsxDateFormat
+	if st.date, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFormat}); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// The report sheet's columns after the input's own: the positions of
+// reportColumns, from 0.
+const (
+	colStatus = iota
+	colPrice
+	colCurrency
+	colProvider
+	colQuoteID
+	colValidUntil
+	colOrderable
+	colReason
+)
 
 func writeXLSXReport(path string, header []string, in *deviceList, rep *report) error {
 	f := excelize.NewFile()
@@ -824,72 +882,129 @@ func writeXLSXReport(path string, header []string, in *deviceList, rep *report) 
 	if _, err := f.NewSheet("Summary"); err != nil {
 		return err
 	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	st, err := newXLSXStyles(f)
 	if err != nil {
 		return err
 	}
-	money, err := f.NewStyle(&excelize.Style{NumFmt: 4}) // #,##0.00
+	if err := writeXLSXRows(f, st, header, in, rep); err != nil {
+		return err
+	}
+	if err := writeXLSXSummary(f, st, rep); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, buf.Bytes())
+}
+
+// writeXLSXRows writes the Report sheet with a stream writer (a report can
+// hold many thousands of rows): the header row bold, frozen and filtered;
+// line numbers, prices and validity as numbers and dates.
+func writeXLSXRows(f *excelize.File, st xlsxStyles, header []string, in *deviceList, rep *report) error {
+	// The autofilter is part of the worksheet the stream writer starts
+	// from, so it is set before the writer exists; it spans the header and
+	// every row below it.
+	last, err := excelize.CoordinatesToCellName(len(header), len(rep.rows)+1)
 	if err != nil {
+		return err
+	}
+	if err := f.AutoFilter("Report", "A1:"+last, nil); err != nil {
 		return err
 	}
 	sw, err := f.NewStreamWriter("Report")
 	if err != nil {
 		return err
 	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	first := 1 + len(in.header) // reportColumns start after line and the input's columns (from 0)
+	// Quote ids differ in length by provider: their column is as wide as
+	// the longest, within reason.
+	idWidth := 10
+	for i := range rep.rows {
+		if q := rep.rows[i].quote; q != nil {
+			idWidth = min(max(idWidth, len(q.QuoteID)+2), 60)
+		}
+	}
+	for _, w := range []struct {
+		col   int
+		width float64
+	}{{colPrice, 12}, {colQuoteID, float64(idWidth)}, {colValidUntil, 26}} {
+		c := first + w.col + 1
+		if err := sw.SetColWidth(c, c, w.width); err != nil {
+			return err
+		}
+	}
 	hdr := make([]any, len(header))
 	for i, h := range header {
-		hdr[i] = excelize.Cell{Value: h, StyleID: bold}
+		hdr[i] = excelize.Cell{Value: h, StyleID: st.header}
 	}
 	if err := sw.SetRow("A1", hdr); err != nil {
 		return err
 	}
-	priceCol := 1 + len(in.header) + 1 // line, input columns, status, price
 	for i := range rep.rows {
-		vals := rowValues(in, &rep.rows[i])
+		rr := &rep.rows[i]
+		vals := rowValues(in, rr)
 		cells := make([]any, len(vals))
 		for j, v := range vals {
-			cells[j] = v
+			if v != "" {
+				cells[j] = v
+			}
 		}
-		cells[0] = rep.rows[i].row.line
-		if q := rep.rows[i].quote; q != nil {
-			cells[priceCol] = excelize.Cell{Value: float64(q.Price.Amount) / 100, StyleID: money}
-			cells[priceCol+5] = q.Orderable
+		cells[0] = rr.row.line
+		if q := rr.quote; q != nil {
+			cells[first+colPrice] = excelize.Cell{Value: float64(q.Price.Amount) / 100, StyleID: st.money}
+			cells[first+colValidUntil] = excelize.Cell{Value: q.ValidUntil.In(sdk.ChinaTime), StyleID: st.date}
+			cells[first+colOrderable] = q.Orderable
 		}
-		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		cell, err := excelize.CoordinatesToCellName(1, i+2)
+		if err != nil {
+			return err
+		}
 		if err := sw.SetRow(cell, cells); err != nil {
 			return err
 		}
 	}
-	if err := sw.Flush(); err != nil {
+	return sw.Flush()
+}
+
+// writeXLSXSummary writes the Summary sheet: a bold header, counts as
+// numbers, values in yuan as numbers in the money format.
+func writeXLSXSummary(f *excelize.File, st xlsxStyles, rep *report) error {
+	sw, err := f.NewStreamWriter("Summary")
+	if err != nil {
 		return err
 	}
-	for i, r := range rep.summaryRows() {
-		cells := make([]any, len(r))
-		for j, v := range r {
-			cells[j] = v
-			if i > 0 && j == 1 {
-				n, _ := strconv.Atoi(v)
-				cells[j] = n
-			}
-			if i > 0 && j == 2 && v != "" {
-				fen, _ := sdk.ParseYuan(v)
-				cells[j] = excelize.Cell{Value: float64(fen) / 100, StyleID: money}
-			}
-			if i == 0 {
-				cells[j] = excelize.Cell{Value: v, StyleID: bold}
-			}
+	if err := sw.SetColWidth(1, 1, 28); err != nil {
+		return err
+	}
+	if err := sw.SetColWidth(3, 3, 14); err != nil {
+		return err
+	}
+	hdr := make([]any, len(summaryHeader))
+	for i, h := range summaryHeader {
+		hdr[i] = excelize.Cell{Value: h, StyleID: st.header}
+	}
+	if err := sw.SetRow("A1", hdr); err != nil {
+		return err
+	}
+	for i, r := range rep.summary() {
+		cells := []any{r.what, r.devices}
+		if r.valued {
+			cells = append(cells, excelize.Cell{Value: float64(r.fen) / 100, StyleID: st.money})
 		}
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow("Summary", cell, &cells); err != nil {
+		cell, err := excelize.CoordinatesToCellName(1, i+2)
+		if err != nil {
+			return err
+		}
+		if err := sw.SetRow(cell, cells); err != nil {
 			return err
 		}
 	}
-	_ = f.SetColWidth("Summary", "A", "A", 28)
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
-		return err
-	}
-	return writeFileAtomic(path, buf.Bytes())
+	return sw.Flush()
 }
 
 // jsonlRow is one device of a JSON Lines report.
@@ -927,14 +1042,12 @@ func writeJSONLReport(path string, in *deviceList, rep *report) error {
 		return err
 	}
 	sum := map[string]any{}
-	for _, r := range rep.summaryRows()[1:] {
-		n, _ := strconv.Atoi(r[1])
-		entry := map[string]any{"devices": n}
-		if r[2] != "" {
-			fen, _ := sdk.ParseYuan(r[2])
-			entry["value"] = sdk.Fen(fen)
+	for _, r := range rep.summary() {
+		entry := map[string]any{"devices": r.devices}
+		if r.valued {
+			entry["value"] = sdk.Fen(r.fen)
 		}
-		sum[r[0]] = entry
+		sum[r.what] = entry
 	}
 	data, err := json.MarshalIndent(sum, "", "  ")
 	if err != nil {

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"math"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -362,4 +368,298 @@ func TestBatchProgressBarShowsRateAndTimeLeft(t *testing.T) {
 	if s := buf.String(); strings.Contains(s, "\r") || !strings.HasPrefix(s, "batch: 0/10") {
 		t.Errorf("plain progress %q", s)
 	}
+}
+
+// quotedReport asks the real host of e for every device of the list at path
+// and builds the report, as host batch does, so a test can hold the typed
+// answers beside the file written from them.
+func quotedReport(t *testing.T, e *batchEnv, path string) (*deviceList, *report) {
+	t.Helper()
+	in, err := readDevices(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var todo []*deviceRow
+	for _, row := range in.rows {
+		if row.err == "" {
+			todo = append(todo, row)
+		}
+	}
+	c := &client{base: e.url, key: "acme-key", http: &http.Client{}}
+	st := &batchState{Version: 1, InputSHA256: in.hash, Results: map[int]batchAnswer{}}
+	err = c.quoteBatch(context.Background(), todo, func(row *deviceRow, a batchAnswer) {
+		a.Index, a.Line = 0, row.line
+		st.Results[row.line] = a
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, buildReport(in, st)
+}
+
+// xcell is one cell of a written workbook as excelize reads it back.
+type xcell struct {
+	kind  string // empty, string, number or bool
+	raw   string // the stored value: a number's digits, a date's serial
+	shown string // the value as Excel shows it, number format applied
+	style *excelize.Style
+}
+
+func readCell(t *testing.T, f *excelize.File, sheet string, col, row int) xcell {
+	t.Helper()
+	ref, err := excelize.CoordinatesToCellName(col, row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c xcell
+	if c.raw, err = f.GetCellValue(sheet, ref, excelize.Options{RawCellValue: true}); err != nil {
+		t.Fatal(err)
+	}
+	if c.shown, err = f.GetCellValue(sheet, ref); err != nil {
+		t.Fatal(err)
+	}
+	typ, err := f.GetCellType(sheet, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case c.raw == "":
+		c.kind = "empty"
+	case typ == excelize.CellTypeUnset || typ == excelize.CellTypeNumber: // a number has no type attribute
+		c.kind = "number"
+		if _, err := strconv.ParseFloat(c.raw, 64); err != nil {
+			t.Fatalf("%s!%s: a number cell holds %q", sheet, ref, c.raw)
+		}
+	case typ == excelize.CellTypeBool:
+		c.kind = "bool"
+	case typ == excelize.CellTypeInlineString || typ == excelize.CellTypeSharedString:
+		c.kind = "string"
+	default:
+		c.kind = fmt.Sprintf("type %d", typ)
+	}
+	id, err := f.GetCellStyle(sheet, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.style, err = f.GetStyle(id); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c xcell) bold() bool { return c.style.Font != nil && c.style.Font.Bold }
+
+// isMoney reports whether c is a number in the money format (#,##0.00) that
+// holds fen/100 exactly.
+func (c xcell) isMoney(fen int64) bool {
+	got, err := sdk.ParseYuan(c.raw)
+	return c.kind == "number" && err == nil && got == fen && c.style.NumFmt == 4 && c.style.CustomNumFmt == nil
+}
+
+// excelSerial is t's wall clock in loc as an Excel (1900 system) date
+// serial: days since 1899-12-30.
+func excelSerial(t time.Time, loc *time.Location) float64 {
+	w := t.In(loc)
+	wall := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
+	return wall.Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)).Hours() / 24
+}
+
+func TestBatchXLSXReportCellByCell(t *testing.T) {
+	e := newBatchEnv(t, 2000)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "devices.csv"), filepath.Join(dir, "report.xlsx")
+	writeDevicesCSV(t, in)
+	list, rep := quotedReport(t, e, in)
+	if len(rep.rows) != 13 || rep.counts[statusQuoted] != 11 || rep.counts[statusInvalid] != 2 {
+		t.Fatalf("the batch: %d rows, counts %v", len(rep.rows), rep.counts)
+	}
+	if err := writeReport(out, "xlsx", list, rep); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); len(got) != 2 || got[0] != "Report" || got[1] != "Summary" {
+		t.Fatalf("sheets %v, want Report and Summary", got)
+	}
+
+	// The Report sheet: line, the input's columns, then the answer.
+	header := append(append([]string{"line"}, deviceRows[0]...), reportColumns...)
+	width := len(header)
+	for col, h := range header {
+		if c := readCell(t, f, "Report", col+1, 1); c.kind != "string" || c.raw != h || !c.bold() {
+			t.Errorf("Report header %d: %+v, want %q in bold", col+1, c, h)
+		}
+	}
+	in0 := len(deviceRows[0]) + 1 // the column (from 0) of status
+	quotedFen := int64(0)
+	for i, rr := range rep.rows {
+		row := i + 2
+		input := deviceRows[i+1]
+		tag := input[0]
+		want := make([]func(xcell) bool, width+2) // two columns past the last stay empty
+		empty := func(c xcell) bool { return c.kind == "empty" }
+		text := func(s string) func(xcell) bool {
+			if s == "" {
+				return empty
+			}
+			return func(c xcell) bool {
+				return c.kind == "string" && c.raw == s && c.style.NumFmt == 0 && c.style.CustomNumFmt == nil
+			}
+		}
+		for j := range want {
+			want[j] = empty
+		}
+		want[0] = func(c xcell) bool { return c.kind == "number" && c.raw == strconv.Itoa(i+2) && c.shown == c.raw }
+		for j, v := range input {
+			want[1+j] = text(v)
+		}
+		wantStatus := statusQuoted
+		if tag == "A-005" || tag == "A-007" {
+			wantStatus = statusInvalid
+		}
+		if rr.status != wantStatus {
+			t.Fatalf("%s: status %s, want %s", tag, rr.status, wantStatus)
+		}
+		want[in0+colStatus] = text(wantStatus)
+		want[in0+colReason] = text(rr.reason)
+		if q := rr.quote; q != nil {
+			quotedFen += q.Price.Amount
+			want[in0+colPrice] = func(c xcell) bool { return c.isMoney(q.Price.Amount) && c.shown == moneyShown(q.Price.Amount) }
+			want[in0+colCurrency] = text("CNY")
+			want[in0+colProvider] = text("aihuishou")
+			want[in0+colQuoteID] = text(q.QuoteID)
+			vu := q.ValidUntil
+			want[in0+colValidUntil] = func(c xcell) bool {
+				serial, err := strconv.ParseFloat(c.raw, 64)
+				return c.kind == "number" && err == nil && math.Abs(serial-excelSerial(vu, sdk.ChinaTime)) < 1e-8 &&
+					c.style.CustomNumFmt != nil && *c.style.CustomNumFmt == xlsxDateFormat &&
+					c.shown == vu.In(sdk.ChinaTime).Format("2006-01-02 15:04:05")+" UTC+8"
+			}
+			orderable := "0"
+			if q.Orderable {
+				orderable = "1"
+			}
+			want[in0+colOrderable] = func(c xcell) bool { return c.kind == "bool" && c.raw == orderable }
+		} else if rr.reason == "" {
+			t.Errorf("%s: no quote and no reason", tag)
+		}
+		for j, ok := range want {
+			if c := readCell(t, f, "Report", j+1, row); !ok(c) {
+				name := "past the last column"
+				if j < width {
+					name = header[j]
+				}
+				t.Errorf("Report row %d (%s), column %d (%s): %+v (style %+v)", row, tag, j+1, name, c, *c.style)
+			}
+		}
+	}
+	rows, err := f.GetRows("Report")
+	if err != nil || len(rows) != 14 {
+		t.Fatalf("Report: %d rows (%v), want the header and 13", len(rows), err)
+	}
+	panes, err := f.GetPanes("Report")
+	if err != nil || !panes.Freeze || panes.YSplit != 1 || panes.XSplit != 0 || panes.TopLeftCell != "A2" {
+		t.Errorf("Report panes %+v (%v): want the header row frozen", panes, err)
+	}
+	lastCol, _ := excelize.ColumnNumberToName(width)
+	filterRef := "$A$1:$" + lastCol + "$14"
+	var named bool
+	for _, dn := range f.GetDefinedName() {
+		named = named || (dn.Name == "_xlnm._FilterDatabase" && dn.Scope == "Report" && dn.RefersTo == "'Report'!"+filterRef)
+	}
+	if got := sheetAutoFilter(t, out, "xl/worksheets/sheet1.xml"); !named || got != filterRef {
+		t.Errorf("Report autofilter %q (defined name %v: %+v), want %s", got, named, f.GetDefinedName(), filterRef)
+	}
+	validCol, _ := excelize.ColumnNumberToName(in0 + colValidUntil + 1)
+	if w, err := f.GetColWidth("Report", validCol); err != nil || w < float64(len("2025-03-11 20:00:00 UTC+8")) {
+		t.Errorf("valid_until column %s is %v wide (%v): a date shows as ####", validCol, w, err)
+	}
+	idCol, _ := excelize.ColumnNumberToName(in0 + colQuoteID + 1)
+	for _, rr := range rep.rows {
+		if q := rr.quote; q != nil {
+			if w, err := f.GetColWidth("Report", idCol); err != nil || w < float64(len(q.QuoteID)) {
+				t.Errorf("quote_id column %s is %v wide (%v): %q is cut off by the next cell", idCol, w, err, q.QuoteID)
+			}
+		}
+	}
+
+	// The Summary sheet, every cell.
+	type line struct {
+		what    string
+		devices int
+		fen     int64 // -1: no value
+	}
+	wantSum := []line{
+		{"devices", 13, -1}, {"quoted", 11, quotedFen}, {"no quote", 0, -1}, {"invalid rows", 2, -1},
+		{"left for a later run", 0, -1}, {"duplicates (asked once)", 2, -1},
+		{"category phone", 11, quotedFen}, {"provider aihuishou", 11, quotedFen},
+	}
+	for col, h := range []string{"what", "devices", "value_yuan"} {
+		if c := readCell(t, f, "Summary", col+1, 1); c.kind != "string" || c.raw != h || !c.bold() {
+			t.Errorf("Summary header %d: %+v, want %q in bold", col+1, c, h)
+		}
+	}
+	for i, l := range wantSum {
+		row := i + 2
+		if c := readCell(t, f, "Summary", 1, row); c.kind != "string" || c.raw != l.what || c.bold() {
+			t.Errorf("Summary A%d: %+v, want %q", row, c, l.what)
+		}
+		if c := readCell(t, f, "Summary", 2, row); c.kind != "number" || c.raw != strconv.Itoa(l.devices) || c.style.NumFmt != 0 {
+			t.Errorf("Summary B%d (%s): %+v, want the number %d", row, l.what, c, l.devices)
+		}
+		c := readCell(t, f, "Summary", 3, row)
+		if l.fen < 0 && c.kind != "empty" || l.fen >= 0 && (!c.isMoney(l.fen) || c.shown != moneyShown(l.fen)) {
+			t.Errorf("Summary C%d (%s): %+v (style %+v), want %s yuan in the money format", row, l.what, c, *c.style, yuan(l.fen))
+		}
+		if c := readCell(t, f, "Summary", 4, row); c.kind != "empty" {
+			t.Errorf("Summary D%d: %+v, want nothing", row, c)
+		}
+	}
+	if sum, err := f.GetRows("Summary"); err != nil || len(sum) != 1+len(wantSum) {
+		t.Errorf("Summary: %d rows (%v), want %d", len(sum), err, 1+len(wantSum))
+	}
+}
+
+// moneyShown is fen as the money format #,##0.00 shows it.
+func moneyShown(fen int64) string {
+	s := yuan(fen)
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	for i := len(whole) - 3; i > 0; i -= 3 {
+		whole = whole[:i] + "," + whole[i:]
+	}
+	if fen < 0 {
+		whole = "-" + whole
+	}
+	return whole + "." + frac
+}
+
+// sheetAutoFilter reads the autoFilter range of a worksheet part straight
+// from the package: excelize has no getter for it.
+func sheetAutoFilter(t *testing.T, path, part string) string {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	rc, err := zr.Open(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var ws struct {
+		AutoFilter *struct {
+			Ref string `xml:"ref,attr"`
+		} `xml:"autoFilter"`
+	}
+	if err := xml.NewDecoder(rc).Decode(&ws); err != nil {
+		t.Fatal(err)
+	}
+	if ws.AutoFilter == nil {
+		return ""
+	}
+	return ws.AutoFilter.Ref
 }

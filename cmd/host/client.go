@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core"
@@ -140,8 +139,7 @@ func (f *intFlag) Set(s string) error {
 }
 
 func cmdQuote(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("quote", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("quote", stdout, "")
 	connect := clientFlags(fs)
 	var it sdk.Item
 	var car sdk.Car
@@ -158,8 +156,8 @@ func cmdQuote(args []string, stdout, stderr io.Writer) error {
 	strategy := fs.String("strategy", "", "best_price, all or first")
 	detail := fs.Bool("detail", false, "ask for price breakdowns")
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
-	fs.StringVar(&car.TypeID, "car-type", "", "car: type id (host catalog search --provider carvalue --kind car_type)")
-	fs.StringVar(&car.CityID, "city", "", "car: city id (host catalog search --provider carvalue --kind city)")
+	fs.StringVar(&car.TypeID, "car-type", "", "car: type id ("+prog()+" catalog search --provider carvalue --kind car_type)")
+	fs.StringVar(&car.CityID, "city", "", "car: city id ("+prog()+" catalog search --provider carvalue --kind city)")
 	fs.StringVar(&car.FirstRegistration, "registered", "", "car: first registration, YYYY-MM")
 	mileage := fs.Int64("mileage-km", 0, "car: mileage in km")
 	fs.IntVar(&car.Transfers, "transfers", 0, "car: ownership transfers")
@@ -170,7 +168,7 @@ func cmdQuote(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&interior, "interior", "car: interior grade 0-3")
 	fs.Var(&electrical, "electrical", "car: electrical grade 0-2")
 	fs.Var(&engine, "engine", "car: engine and gearbox grade 0-4")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -205,7 +203,7 @@ func cmdQuote(args []string, stdout, stderr io.Writer) error {
 	if err := json.Unmarshal(raw, &res); err != nil {
 		return fmt.Errorf("decoding the answer: %w", err)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "PROVIDER\tPRICE\tVALID UNTIL\tORDERABLE\tQUOTE ID")
 	for _, q := range res.Quotes {
 		best := ""
@@ -240,17 +238,16 @@ func moneyOr(m *sdk.Money) string {
 }
 
 func cmdCatalog(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "search" && args[0] != "get") {
-		return usagef("want 'catalog search --provider P QUERY' or 'catalog get --provider P ID'")
+	if err := groupCommand("catalog", args, stdout); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("catalog "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("catalog "+args[0], stdout, "")
 	connect := clientFlags(fs)
 	provider := fs.String("provider", "", "the provider whose catalog to use (required)")
 	kind := fs.String("kind", "", "product, shop, model, car_type or city")
 	page := fs.Int("page", 0, "page, from 1")
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *provider == "" {
@@ -302,7 +299,7 @@ func cmdCatalog(args []string, stdout, stderr io.Writer) error {
 		}
 		items = []sdk.CatalogItem{r.Item}
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "ID\tKIND\tTITLE\tPRICE")
 	for _, it := range items {
 		price := moneyOr(it.Price)
@@ -318,15 +315,17 @@ func cmdCatalog(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdPlugins(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "list" {
-		return usagef("want 'plugins list'")
+	if err := groupCommand("plugins", args, stdout); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("plugins list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("plugins list", stdout, "")
 	connect := clientFlags(fs)
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	c, err := connect()
 	if err != nil {
@@ -345,7 +344,7 @@ func cmdPlugins(args []string, stdout, stderr io.Writer) error {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "ID\tVERSION\tRUNTIME\tSTATE\tPID\tRESTARTS\tCAPABILITIES")
 	for _, p := range r.Providers {
 		caps := make([]string, len(p.Capabilities))

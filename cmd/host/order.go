@@ -14,7 +14,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core"
@@ -111,15 +110,12 @@ func randomKey() string {
 	return "cli-" + hex.EncodeToString(b[:])
 }
 
-const orderUsage = "want 'order create|get|list|track|inspection|settlement' (host order create -h)"
-
 func cmdOrder(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usagef(orderUsage)
+	if err := groupCommand("order", args, stdout); err != nil {
+		return err
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("order "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("order "+sub, stdout, "")
 	connect := clientFlags(fs)
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
 	ctx := context.Background()
@@ -127,7 +123,7 @@ func cmdOrder(args []string, stdout, stderr io.Writer) error {
 	case "create":
 		var req core.CreateOrderRequest
 		fs.StringVar(&req.Provider, "provider", "", "the quote's provider (may be left out when one provider takes orders)")
-		fs.StringVar(&req.QuoteID, "quote-id", "", "quote_id of an orderable quote (host quote) (required)")
+		fs.StringVar(&req.QuoteID, "quote-id", "", "quote_id of an orderable quote ("+prog()+" quote) (required)")
 		fs.StringVar(&req.Customer.Name, "name", "", "the seller's name (required)")
 		fs.StringVar(&req.Customer.Phone, "phone", "", "the seller's phone, masked: 138****6789 (required)")
 		fs.StringVar(&req.Customer.Address, "address", "", "the seller's address")
@@ -137,7 +133,7 @@ func cmdOrder(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if req.QuoteID == "" {
-			return usagef("--quote-id is required (host quote gives one)")
+			return usagef("--quote-id is required (%s quote gives one)", prog())
 		}
 		c, err := connect()
 		if err != nil {
@@ -216,7 +212,7 @@ func cmdOrder(args []string, stdout, stderr io.Writer) error {
 		if err := json.Unmarshal(raw, &l); err != nil {
 			return fmt.Errorf("decoding the answer: %w", err)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		tw := newTable(stdout)
 		fmt.Fprintln(tw, "ID\tPROVIDER\tPROVIDER ORDER\tSTATE\tPRICE\tCREATED")
 		for _, o := range l.Orders {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.Provider, o.ProviderOrderID, o.State, moneyOr(o.Price), o.CreatedAt.Local().Format("2006-01-02 15:04"))
@@ -229,19 +225,19 @@ func cmdOrder(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	return usagef(orderUsage)
+	return usagef("unknown subcommand %q", sub)
 }
 
 // parse parses flags; with want 1 it takes one argument (an id), before or
 // after the flags, and returns it.
 func parse(fs *flag.FlagSet, args []string, want int) (string, error) {
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return "", err
 	}
 	id := ""
 	if want == 1 && fs.NArg() > 0 {
 		id = fs.Arg(0)
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
+		if err := parseFlags(fs, fs.Args()[1:]); err != nil {
 			return "", err
 		}
 	}
@@ -262,7 +258,7 @@ func printOrder(w io.Writer, raw json.RawMessage, asJSON bool) error {
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return fmt.Errorf("decoding the answer: %w", err)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(tw, "%s\t%s\n", k, v)
@@ -307,7 +303,7 @@ func printTracking(w io.Writer, raw json.RawMessage) error {
 		return fmt.Errorf("decoding the answer: %w", err)
 	}
 	fmt.Fprintf(w, "%s %s: %s\n", r.Tracking.Carrier, r.Tracking.TrackingNo, r.Tracking.Status)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	for _, e := range r.Tracking.Events {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04"), e.Location, e.Description)
 	}
@@ -323,7 +319,7 @@ func printInspection(w io.Writer, raw json.RawMessage) error {
 	}
 	in := r.Inspection
 	fmt.Fprintf(w, "%s, condition %s: final price %s (quoted %s)\n", in.Conclusion, in.Condition, in.FinalPrice, moneyOr(in.QuotedPrice))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	for _, c := range in.Checks {
 		mark := "ok"
 		if !c.Passed {
@@ -350,15 +346,12 @@ func printSettlement(w io.Writer, raw json.RawMessage) error {
 	return nil
 }
 
-const tradeInUsage = "want 'tradein create|get' (host tradein create -h)"
-
 func cmdTradeIn(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usagef(tradeInUsage)
+	if err := groupCommand("tradein", args, stdout); err != nil {
+		return err
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("tradein "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("tradein "+sub, stdout, "")
 	connect := clientFlags(fs)
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
 	ctx := context.Background()
@@ -437,11 +430,11 @@ func cmdTradeIn(args []string, stdout, stderr io.Writer) error {
 		}
 		return printTradeIn(stdout, &t)
 	}
-	return usagef(tradeInUsage)
+	return usagef("unknown subcommand %q", sub)
 }
 
 func printTradeIn(w io.Writer, t *core.TradeIn) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintf(tw, "trade-in\t%s (%s)\n", t.ID, t.State)
 	fmt.Fprintf(tw, "new device\t%s %s\t%s\n", t.NewItemID, t.NewSKUID, t.NewTitle)
 	fmt.Fprintf(tw, "new price\t%s\n", moneyOr(t.NewPrice))

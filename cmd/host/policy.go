@@ -13,39 +13,38 @@ import (
 	"github.com/recyclegate/recyclegate/core/policy"
 )
 
-const policyUsage = `Usage:
-  host policy check DIR   compile every policy file of DIR; print each problem as file:line:col
-  host policy test DIR    run the test cases of DIR/tests (one folder per case: input.yaml, expect.yaml)
-
-Both exit 1 when something is wrong. See policies/README.md.
-`
+// policyDetail follows the synopsis of policy check and policy test.
+const policyDetail = "Exits 1 when something is wrong. See policies/README.md.\n"
 
 // cmdPolicy checks and tests a policy directory without a running host.
 func cmdPolicy(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, policyUsage)
-		return usagef("want check or test")
+	if err := groupCommand("policy", args, stdout); err != nil {
+		return err
 	}
-	switch args[0] {
-	case "check":
+	if args[0] == "check" {
 		return cmdPolicyCheck(args[1:], stdout, stderr)
-	case "test":
-		return cmdPolicyTest(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, policyUsage)
-		return nil
 	}
-	return usagef("unknown subcommand %q; want check or test", args[0])
+	return cmdPolicyTest(args[1:], stdout, stderr)
 }
 
+// policyDirArg parses the flags, before or after the one argument, the
+// policy directory, and returns it.
 func policyDirArg(fs *flag.FlagSet, args []string) (string, error) {
-	if err := fs.Parse(args); err != nil {
-		return "", err
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return "", err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() != 1 {
-		return "", usagef("want one policy directory, as: host policy %s policies", fs.Name())
+	if len(pos) != 1 {
+		return "", usagef("want one policy directory, as: %s %s policies", prog(), fs.Name())
 	}
-	dir := filepath.Clean(fs.Arg(0))
+	dir := filepath.Clean(pos[0])
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return "", fmt.Errorf("%s is not a directory", dir)
 	}
@@ -53,8 +52,7 @@ func policyDirArg(fs *flag.FlagSet, args []string) (string, error) {
 }
 
 func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("policy check", stdout, policyDetail)
 	dir, err := policyDirArg(fs, args)
 	if err != nil {
 		return err
@@ -74,8 +72,7 @@ func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("policy test", stdout, policyDetail)
 	runPattern := fs.String("run", "", "run only the cases whose folder name matches this regular expression")
 	verbose := fs.Bool("v", false, "print each case's decision")
 	dir, err := policyDirArg(fs, args)
@@ -92,7 +89,7 @@ func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
 	var le *policy.LoadError
 	if errors.As(err, &le) {
 		fmt.Fprintln(stdout, le.Error())
-		return fmt.Errorf("%d problem(s) in %s: fix them (host policy check) before testing", len(le.Diagnostics), dir)
+		return fmt.Errorf("%d problem(s) in %s: fix them (%s policy check) before testing", len(le.Diagnostics), dir, prog())
 	}
 	if err != nil {
 		return err

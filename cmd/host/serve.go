@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -97,13 +96,12 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve", stdout, "")
 	configPath := fs.String("config", "", "host.yaml; without it, every built-in provider runs on its sandbox")
 	listen := fs.String("listen", "", "the API's address (default "+core.DefaultListen+")")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -200,11 +198,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 // cmdSandbox runs every built-in sandbox standalone, for people building
 // against them.
 func cmdSandbox(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("sandbox", stdout, "")
 	base := fs.String("listen-base", "127.0.0.1:9100", "the first sandbox listens on the next port, and so on; port 0 picks free ports")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	host, portText, err := net.SplitHostPort(*base)
 	if err != nil {
