@@ -274,6 +274,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		h.Close()
 		return nil, err
 	}
+	h.gate.SetInvoke(h.invoke)
 	h.quotes = quote.New(quote.Options{Invoke: h.invoke, Gate: h.gate, Router: o.router, AnswerTTL: cfg.AnswerTTL,
 		Now: h.now, Logger: h.log, Metrics: h.reg})
 	h.batches = batch.New(batch.Options{Invoke: h.invoke, Quotes: h.quotes, Pin: h.gate.Set, Now: h.now, Logger: h.log})

@@ -130,6 +130,7 @@ type State struct {
 	Breaker   string
 	QuotaLeft int64
 	QPS       float64
+	Latency   time.Duration // recent call latency (0 until a call succeeded)
 }
 
 // StateOf returns provider id's guard state (zero for an unknown one).
@@ -138,7 +139,7 @@ func (s *Service) StateOf(id string) State {
 	if !ok {
 		return State{Breaker: "closed", QuotaLeft: -1}
 	}
-	st := State{Breaker: "closed", QuotaLeft: -1, QPS: pl.limiter.QPS()}
+	st := State{Breaker: "closed", QuotaLeft: -1, QPS: pl.limiter.QPS(), Latency: pl.p.Latency()}
 	pl.mu.Lock()
 	for _, b := range pl.breakers {
 		if bs := b.State(); breakerRank(bs) > breakerRank(st.Breaker) {

@@ -904,5 +904,5 @@ func (o *Service) GetSettlement(ctx context.Context, tenant *invoke.Tenant, id s
 // comply decides an order by the compliance policies (kind order).
 func (o *Service) comply(ctx context.Context, tenant *invoke.Tenant, r *CreateOrderRequest) error {
 	return o.gate.Comply(ctx, tenant, &policy.Order{Provider: r.Provider, QuoteID: r.QuoteID, Logistics: r.Logistics,
-		Customer: policy.Customer{Name: r.Customer.Name, Phone: r.Customer.Phone, Address: r.Customer.Address}}, o.inv.Providers())
+		Customer: policy.Customer{Name: r.Customer.Name, Phone: r.Customer.Phone, Address: r.Customer.Address}})
 }

@@ -74,9 +74,8 @@ func (s *Service) Evaluate(ctx context.Context, tenant *invoke.Tenant, pe *Polic
 			return nil, sdk.InvalidField("policies", "do not compile:\n%v", err)
 		}
 	}
-	infos := s.inv.Providers()
 	if set == nil { // no policies: the built-in routing
-		rt, err := CategoryRouter{}.Route(ctx, RouteInput{Tenant: tenant, Request: req, Providers: infos})
+		rt, err := CategoryRouter{}.Route(ctx, RouteInput{Tenant: tenant, Request: req, Providers: s.inv.Providers()})
 		if err != nil {
 			return nil, err
 		}
@@ -86,5 +85,5 @@ func (s *Service) Evaluate(ctx context.Context, tenant *invoke.Tenant, pe *Polic
 	}
 	sub := s.subject(tenant, req, pe.Kind, pe.BatchSize)
 	sub.Order, sub.As, sub.Quotes = pe.Order, pe.Tenant, pe.Quotes
-	return set.Evaluate(ctx, s.gate.Input(sub, infos)), nil
+	return set.Evaluate(ctx, s.gate.Input(sub)), nil
 }

@@ -213,9 +213,8 @@ func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, req *Request
 			return res, nil
 		}
 	}
-	infos := s.inv.Providers()
-	d := s.gate.Begin(ctx, nil, s.subject(tenant, req, policy.KindQuote, 1), infos)
-	route, err := s.decide(ctx, d, tenant, req, infos)
+	d := s.gate.Begin(ctx, nil, s.subject(tenant, req, policy.KindQuote, 1))
+	route, err := s.decide(ctx, d, tenant, req, nil)
 	if err != nil {
 		d.Finish(ctx)
 		s.Count("refused")
@@ -294,10 +293,13 @@ func (s *Service) subject(tenant *invoke.Tenant, req *Request, kind string, batc
 
 // decide runs compliance and routes: the caller's list when given (each
 // must exist and quote the category), else the policies' route, else the
-// router's.
+// router's. infos are the providers, read when nil and needed.
 func (s *Service) decide(ctx context.Context, d *gate.Decision, tenant *invoke.Tenant, req *Request, infos []invoke.ProviderInfo) (Route, error) {
 	if err := d.Comply(); err != nil {
 		return Route{}, err
+	}
+	if infos == nil && (len(req.Providers) > 0 || !s.byPolicy || !s.gate.Enabled()) {
+		infos = s.inv.Providers()
 	}
 	if len(req.Providers) > 0 {
 		r, err := requested(req, infos)
@@ -410,7 +412,7 @@ func Best(qs []sdk.Quote) *sdk.Quote {
 // RouteItem decides a batch's item: compliance, then its route, by the
 // batch's pinned policy set.
 func (s *Service) RouteItem(ctx context.Context, set *policy.Set, tenant *invoke.Tenant, req *Request, batch int, infos []invoke.ProviderInfo) (Route, error) {
-	d := s.gate.Begin(ctx, set, s.subject(tenant, req, policy.KindBatch, batch), infos)
+	d := s.gate.Begin(ctx, set, s.subject(tenant, req, policy.KindBatch, batch))
 	defer d.Finish(ctx)
 	return s.decide(ctx, d, tenant, req, infos)
 }
@@ -420,7 +422,7 @@ func (s *Service) FilterItem(ctx context.Context, set *policy.Set, tenant *invok
 	if set == nil || len(res.Quotes) == 0 {
 		return
 	}
-	d := s.gate.Begin(ctx, set, s.subject(tenant, req, policy.KindBatch, batch), s.inv.Providers())
+	d := s.gate.Begin(ctx, set, s.subject(tenant, req, policy.KindBatch, batch))
 	Filter(d, res)
 	d.Finish(ctx)
 }
