@@ -108,7 +108,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/catalog/search", true, s.catalogSearch)
 	s.handle("GET /v1/catalog/items/{provider}/{id}", true, s.catalogItem)
 	s.policyRoutes() // GET /v1/policies, POST /v1/policies/evaluate (policies.go)
-	s.orderRoutes()  // orders, trade-ins, audit (orders.go)
+	s.orderRoutes()  // orders, trade-ins, audit (api/orders.go)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, &sdk.Error{Code: sdk.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 	})
