@@ -9,7 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,9 +120,118 @@ func newClient(conc int) *http.Client {
 }
 
 // benchHTTP: cached quotes per second through the API against a bare
-// net/http server answering the same JSON, same client, rounds
-// interleaved, the best round of each kept.
+// net/http server that decodes the same request and answers with the
+// host's own bytes, rounds interleaved. With wrk on the PATH (Debian's
+// wrk) the client is wrk, 2 threads and 32 connections, against `host
+// serve` as a newcomer runs it (plugins, sandboxes, the shipped policies):
+// a light client, so the servers' own cost decides. Without it, Go's client
+// against an in-process host, which shares the CPU with both servers and
+// hides part of the difference.
 func benchHTTP(o options, log io.Writer) ([]row, error) {
+	if _, err := exec.LookPath("wrk"); err == nil {
+		return benchHTTPWrk(o, log)
+	}
+	fmt.Fprintln(log, "  wrk not found: measuring with Go's client against an in-process host (apt-get install wrk for the light client)")
+	return benchHTTPGo(o, log)
+}
+
+// wrkBody is the cached quote both servers answer (as ../shared's P1
+// script asks it).
+const wrkBody = `{"item":{"category":"phone","brand":"Apple","model":"iPhone 14 Pro","storage":"256GB","condition":"excellent"},"providers":["aihuishou"]}`
+
+func benchHTTPWrk(o options, log io.Writer) ([]row, error) {
+	hostURL, _, stop, err := startHostServe()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	answer, err := postQuote(hostURL, core.DemoAPIKey, wrkBody)
+	if err != nil {
+		return nil, err
+	}
+	bareURL, stopBare, err := serve(bareServer(answer))
+	if err != nil {
+		return nil, err
+	}
+	defer stopBare()
+	dir, err := os.MkdirTemp("", "recyclegate-wrk-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	script := filepath.Join(dir, "quote.lua")
+	lua := fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = '%s'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer %s\"\n", wrkBody, core.DemoAPIKey)
+	if err := os.WriteFile(script, []byte(lua), 0o600); err != nil {
+		return nil, err
+	}
+	if _, err := runWrk(script, hostURL+"/v1/quotes", time.Second); err != nil { // warm up
+		return nil, err
+	}
+	var ratios []float64
+	var hosts, bares []float64
+	for i := range 3 {
+		h, err := runWrk(script, hostURL+"/v1/quotes", o.duration)
+		if err != nil {
+			return nil, err
+		}
+		b, err := runWrk(script, bareURL+"/v1/quotes", o.duration)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "  round %d: host %.0f/s, bare %.0f/s, ratio %.3f\n", i+1, h, b, h/b)
+		hosts, bares, ratios = append(hosts, h), append(bares, b), append(ratios, h/b)
+	}
+	sort.Float64s(ratios)
+	sort.Float64s(hosts)
+	sort.Float64s(bares)
+	ratio := ratios[1] // the median round
+	return []row{{
+		what:     fmt.Sprintf("cached quotes/s, host serve (wrk 2 threads, 32 conns, %d B answer)", len(answer)),
+		host:     fmt.Sprintf("%.0f/s", hosts[1]),
+		baseline: fmt.Sprintf("%.0f/s bare net/http", bares[1]),
+		result:   fmt.Sprintf("%.0f%%", 100*ratio),
+		target:   ">= 90%",
+		ok:       yesNo(ratio >= 0.90),
+	}}, nil
+}
+
+// runWrk runs wrk with script against url for d and reads its requests per
+// second. A non-2xx answer fails the run.
+func runWrk(script, url string, d time.Duration) (float64, error) {
+	out, err := exec.Command("wrk", "-t2", "-c32", "-d"+strconv.Itoa(max(1, int(d.Seconds())))+"s", "-s", script, url).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "Non-2xx") {
+		return 0, fmt.Errorf("wrk saw answers other than 200:\n%s", out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Requests/sec:"); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("wrk: no Requests/sec in\n%s", out)
+}
+
+// postQuote asks url's host for a quote and returns its answer's bytes.
+func postQuote(url, key, body string) ([]byte, error) {
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/quotes", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the host answered %d: %s", resp.StatusCode, answer)
+	}
+	return answer, nil
+}
+
+// benchHTTPGo is the measure without wrk: Go's client, an in-process host.
+func benchHTTPGo(o options, log io.Writer) ([]row, error) {
 	_, hostURL, stop, err := newInProcessHost()
 	if err != nil {
 		return nil, err
@@ -125,16 +240,9 @@ func benchHTTP(o options, log io.Writer) ([]row, error) {
 	conc := 4 * runtime.GOMAXPROCS(0)
 	client := newClient(conc)
 	// The host's answer, captured once, is what the bare server sends.
-	req, _ := http.NewRequest(http.MethodPost, hostURL+"/v1/quotes", bytes.NewReader(quoteBody))
-	req.Header.Set("Authorization", "Bearer "+benchKey)
-	resp, err := client.Do(req)
+	answer, err := postQuote(hostURL, benchKey, string(quoteBody))
 	if err != nil {
 		return nil, err
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("the host answered %d: %s", resp.StatusCode, answer)
 	}
 	bareURL, stopBare, err := serve(bareServer(answer))
 	if err != nil {
@@ -157,11 +265,11 @@ func benchHTTP(o options, log io.Writer) ([]row, error) {
 	}
 	ratio := bestHost.perSecond() / bestBare.perSecond()
 	return []row{{
-		what:     fmt.Sprintf("cached quotes/s, HTTP API (%d clients)", conc),
+		what:     fmt.Sprintf("cached quotes/s, HTTP API, Go client (%d clients)", conc),
 		host:     fmt.Sprintf("%.0f/s", bestHost.perSecond()),
 		baseline: fmt.Sprintf("%.0f/s bare net/http", bestBare.perSecond()),
 		result:   fmt.Sprintf("%.0f%%", 100*ratio),
-		target:   ">= 70%",
-		ok:       yesNo(ratio >= 0.70 && bestHost.failed == 0),
+		target:   ">= 90%",
+		ok:       yesNo(ratio >= 0.90 && bestHost.failed == 0),
 	}}, nil
 }
