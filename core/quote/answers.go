@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/internal/bounded"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -101,15 +102,7 @@ func (a *answers) put(key string, req *Request, res *Result, set *policy.Set, ep
 	res.encoded = enc
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.m) >= a.max {
-		keep := a.max - a.max/8
-		for k := range a.m {
-			if len(a.m) <= keep {
-				break
-			}
-			delete(a.m, k)
-		}
-	}
+	bounded.Trim(a.m, a.max)
 	a.m[key] = &answer{res: res, set: set, epoch: epoch, until: until}
 }
 
