@@ -57,6 +57,10 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Orders tunes polling, webhooks, idempotency and the audit log.
 	Orders OrdersConfig `yaml:"orders"`
+	// Log sets the log's level and format for `host serve`; the
+	// RECYCLEGATE_LOG_LEVEL and RECYCLEGATE_LOG_FORMAT environment variables
+	// and the --log-level and --log-format flags win over it.
+	Log LogConfig `yaml:"log"`
 	// AnswerTTL is how long a quote answer is reused for an identical
 	// request of the same tenant (same item, providers, strategy, detail),
 	// while the policies and the providers' states and breakers are those
@@ -66,6 +70,14 @@ type Config struct {
 	// with a provider error, or one with explain. Default 1s; negative
 	// turns it off.
 	AnswerTTL time.Duration `yaml:"answer_ttl"`
+}
+
+// LogConfig is the log section of host.yaml.
+type LogConfig struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is text (default) or json.
+	Format string `yaml:"format"`
 }
 
 // TenantConfig is one client of the API.
@@ -259,6 +271,16 @@ func (c *Config) Validate() error {
 	}
 	if _, ok := seenKey[DemoAPIKey]; ok && !IsLoopback(c.Listen) {
 		return fmt.Errorf("config: the demo API key %q is refused on %s: it is for loopback addresses only", DemoAPIKey, c.Listen)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		return fmt.Errorf("config: log.format %q: want text or json", c.Log.Format)
 	}
 	if err := c.Orders.Validate(); err != nil {
 		return err

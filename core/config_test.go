@@ -97,3 +97,18 @@ func TestEmptyConfigGetsDefaults(t *testing.T) {
 		t.Fatalf("%+v", cfg)
 	}
 }
+
+func TestLogSectionIsChecked(t *testing.T) {
+	cfg, err := core.ParseConfig([]byte("log:\n  level: debug\n  format: json\n"), env(nil))
+	if err != nil || cfg.Log.Level != "debug" || cfg.Log.Format != "json" {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+	for src, want := range map[string]string{
+		"log:\n  level: loud\n": "log.level \"loud\": want debug, info, warn or error",
+		"log:\n  format: xml\n": "log.format \"xml\": want text or json",
+	} {
+		if _, err := core.ParseConfig([]byte(src), env(nil)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", src, err, want)
+		}
+	}
+}
