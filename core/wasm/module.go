@@ -34,6 +34,12 @@ const (
 	// DefaultMaxResponseBytes caps the body of one HTTP response a guest
 	// receives.
 	DefaultMaxResponseBytes = 8 << 20
+	// DefaultInitTimeout bounds an instance's instantiation: its start
+	// function and _initialize (a Go guest's runtime and package init).
+	// A Go guest initialises in tens of milliseconds; 5 s leaves room for
+	// a loaded machine, and a guest that never finishes holds up a host's
+	// start, a reload or a call waiting for a new instance by 5 s at most.
+	DefaultInitTimeout = 5 * time.Second
 	// maxPages is wazero's (and WebAssembly 1.0's) most pages per memory.
 	maxPages = 65536
 )
@@ -65,6 +71,14 @@ type Config struct {
 	// MaxResponseBytes caps one HTTP response body. Default
 	// DefaultMaxResponseBytes.
 	MaxResponseBytes int64
+	// InitTimeout bounds the instantiation of each instance: the module's
+	// start function and its _initialize export, whatever the caller's
+	// context allows (calls' deadlines do not cover it). A guest still
+	// initialising then is stopped and the instance refused: Load fails
+	// naming the file and the limit, a Reload keeps the code in force, and
+	// a call waiting for a new instance fails unavailable. Default
+	// DefaultInitTimeout (5s).
+	InitTimeout time.Duration
 	// Logger receives the guest's log records and its stderr, with the
 	// provider's secrets redacted. Default slog.Default().
 	Logger *slog.Logger
@@ -156,6 +170,9 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 	}
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.InitTimeout <= 0 {
+		cfg.InitTimeout = DefaultInitTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
