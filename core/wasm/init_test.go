@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -232,5 +233,48 @@ func TestReloadToAGuestThatLoopsKeepsTheOldCode(t *testing.T) {
 		if m.Digest() != sum || m.Stats().Generation != 1 {
 			t.Errorf("%s: digest %s, stats %+v", name, m.Digest(), m.Stats())
 		}
+	}
+}
+
+// A module whose imports the host does not provide is refused with every
+// one of them named, not only the first, and why.
+func TestEveryMissingImportIsNamed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "imports.wasm")
+	sum := writeGuest(t, path, handGuest{reply: manifestReply("1"), imports: []handImport{
+		{"env", "a", 0},
+		{abi.ImportModule, abi.ImportNow, 3}, // provided: not named
+		{abi.ImportModule, "v9_teleport", 0},
+		{"wasi_snapshot_preview1", "fd_write", 0}, // provided, as another type
+		{"env", "b", 0},
+	}})
+	_, err := loadWithin(t, time.Minute, Config{Path: path, SHA256: sum, Logger: quietLogger()})
+	if err == nil {
+		t.Fatal("loaded")
+	}
+	msg := err.Error()
+	for _, want := range []string{path, "imports 4 thing(s) the host does not provide",
+		`env.a (no module "env")`, `env.b (no module "env")`, "recyclegate.v9_teleport (no such function)",
+		"wasi_snapshot_preview1.fd_write (as () -> (); the host's is (i32, i32, i32, i32) -> (i32))"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%v\nlacks %q", err, want)
+		}
+	}
+	if strings.Contains(msg, abi.ImportNow) {
+		t.Errorf("names an import the host provides: %v", err)
+	}
+	var se *sdk.Error
+	if errors.As(err, &se) {
+		t.Errorf("a load error is not a call's error: %+v", se)
+	}
+}
+
+// Imports other than functions are named too: the host provides none.
+func TestOtherImportsAreNamed(t *testing.T) {
+	imports := []byte{2,
+		3, 'e', 'n', 'v', 3, 'm', 'e', 'm', 0x02, 0x00, 0x01, // a memory
+		3, 'e', 'n', 'v', 1, 'g', 0x03, 0x7f, 0x00} // a global
+	got, err := otherImports(testModule(imports, nil))
+	if err != nil || strings.Join(got, "; ") != "env.mem (a memory; the host provides functions only); env.g (a global; the host provides functions only)" {
+		t.Fatalf("%q %v", got, err)
 	}
 }

@@ -306,6 +306,53 @@ func exportsName(body []byte, name string) bool {
 	return false
 }
 
+// otherImports lists a module's imports that are not functions, as
+// "module.name (a memory)": the host provides functions only.
+func otherImports(data []byte) ([]string, error) {
+	if len(data) < 8 {
+		return nil, errors.New("not a WebAssembly binary module")
+	}
+	r := &reader{b: data[8:]}
+	for r.more() {
+		id := r.byte()
+		body := r.bytes(int(r.u32()))
+		if r.err != nil {
+			return nil, r.err
+		}
+		if id != 2 {
+			continue
+		}
+		var out []string
+		ir := &reader{b: body}
+		for n := ir.u32(); n > 0 && ir.err == nil; n-- {
+			mod := string(ir.bytes(int(ir.u32())))
+			name := string(ir.bytes(int(ir.u32())))
+			what := ""
+			switch kind := ir.byte(); kind {
+			case 0: // function: checked against the host's
+				ir.u32()
+				continue
+			case 1:
+				ir.byte()
+				ir.limits()
+				what = "a table"
+			case 2:
+				ir.limits()
+				what = "a memory"
+			case 3:
+				ir.byte()
+				ir.byte()
+				what = "a global"
+			default:
+				return out, fmt.Errorf("import of unknown kind %d", kind)
+			}
+			out = append(out, fmt.Sprintf("%s.%s (%s; the host provides functions only)", mod, name, what))
+		}
+		return out, ir.err
+	}
+	return nil, r.err
+}
+
 // countImports counts the imported globals, and reports whether a memory
 // is imported.
 func countImports(body []byte) (globals uint32, memory bool, err error) {

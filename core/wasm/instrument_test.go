@@ -203,5 +203,6 @@ func FuzzInstrument(f *testing.F) {
 	f.Add(testModule([]byte{1, 3, 'e', 'n', 'v', 1, 'g', 0x03, 0x7f, 0x00}, []byte{1, 0x7f, 0x00, 0x41, 0, 0x0b}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = instrument(data) // never panics, whatever the bytes
+		_, _ = otherImports(data)
 	})
 }
