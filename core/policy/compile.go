@@ -16,7 +16,7 @@ import (
 // Options bound the policies. The zero value of a field means its default.
 // The limits on what a set may hold (MaxRules, MaxFileBytes,
 // MaxRequestCost, MaxCost) are checked by Compile, so by LoadDir, an
-// Engine's load and reload, and `host policy check`; a set over any of them
+// Engine's load and reload, and the CLI's `policy check`; a set over any of them
 // is refused with a *LoadError that names the limit, the value found and
 // how to raise it.
 type Options struct {
