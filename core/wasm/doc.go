@@ -22,8 +22,11 @@
 //     before its first call.
 //   - Limits: each instance's memory is capped (MemoryPages); the caller's
 //     deadline stops a runaway guest (an instance is closed when its call's
-//     context ends); a trap, a crash or an exit in the guest fails that call
-//     only, and the instance is thrown away and replaced.
+//     context ends), and InitTimeout one that never finishes initialising
+//     (its start function and _initialize); a trap, a crash or an exit in
+//     the guest fails that call only, and the instance is thrown away and
+//     replaced. A module importing what the host does not provide is
+//     refused with every such import named.
 //   - Host imports under one versioned module (see package
 //     sdk/wasm/abi and docs/wasm-abi.md): HTTP to allowed hosts only, with a
 //     response cap and the caller's deadline; the provider's own config and

@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/recyclegate/recyclegate/sdk"
@@ -34,6 +36,12 @@ const (
 	// DefaultMaxResponseBytes caps the body of one HTTP response a guest
 	// receives.
 	DefaultMaxResponseBytes = 8 << 20
+	// DefaultInitTimeout bounds an instance's instantiation: its start
+	// function and _initialize (a Go guest's runtime and package init).
+	// A Go guest initialises in tens of milliseconds; 5 s leaves room for
+	// a loaded machine, and a guest that never finishes holds up a host's
+	// start, a reload or a call waiting for a new instance by 5 s at most.
+	DefaultInitTimeout = 5 * time.Second
 	// maxPages is wazero's (and WebAssembly 1.0's) most pages per memory.
 	maxPages = 65536
 )
@@ -65,6 +73,14 @@ type Config struct {
 	// MaxResponseBytes caps one HTTP response body. Default
 	// DefaultMaxResponseBytes.
 	MaxResponseBytes int64
+	// InitTimeout bounds the instantiation of each instance: the module's
+	// start function and its _initialize export, whatever the caller's
+	// context allows (calls' deadlines do not cover it). A guest still
+	// initialising then is stopped and the instance refused: Load fails
+	// naming the file and the limit, a Reload keeps the code in force, and
+	// a call waiting for a new instance fails unavailable. Default
+	// DefaultInitTimeout (5s).
+	InitTimeout time.Duration
 	// Logger receives the guest's log records and its stderr, with the
 	// provider's secrets redacted. Default slog.Default().
 	Logger *slog.Logger
@@ -156,6 +172,9 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 	}
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.InitTimeout <= 0 {
+		cfg.InitTimeout = DefaultInitTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -268,11 +287,65 @@ func (m *Module) compile(ctx context.Context, data []byte, sum [sha256.Size]byte
 		_ = compiled.Close(ctx)
 		return nil, fmt.Errorf("wasm %s: the module exports no memory named %q", m.cfg.Path, abi.ExportMemory)
 	}
+	if missing := m.missingImports(compiled, data); len(missing) > 0 {
+		_ = compiled.Close(ctx)
+		return nil, fmt.Errorf("wasm %s: the module imports %d thing(s) the host does not provide: %s (the host provides the %s functions of WASI preview 1 and the %s functions of docs/wasm-abi.md)",
+			m.cfg.Path, len(missing), strings.Join(missing, "; "), wasiModule, abi.ImportModule)
+	}
 	c := &code{compiled: compiled, sum: sum, gen: gen, instrumented: instrumented}
 	if _, ok := exports[abi.ExportWireMarker]; ok {
 		c.wire = sdk.WireVersion
 	}
 	return c, nil
+}
+
+// wasiModule is the name WASI preview 1's functions are imported from.
+const wasiModule = "wasi_snapshot_preview1"
+
+// missingImports lists every import of the module the host does not
+// provide, each with why: a module or function the host does not define, a
+// function of another signature, or a memory, table or global (the host
+// provides functions only). wazero would name the first one only, when
+// the first instance starts.
+func (m *Module) missingImports(compiled wazero.CompiledModule, data []byte) []string {
+	var missing []string
+	for _, f := range compiled.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		host := m.rt.Module(mod)
+		var def api.FunctionDefinition
+		if host != nil {
+			def = host.ExportedFunctionDefinitions()[name]
+		}
+		switch {
+		case host == nil:
+			missing = append(missing, fmt.Sprintf("%s.%s (no module %q)", mod, name, mod))
+		case def == nil:
+			missing = append(missing, fmt.Sprintf("%s.%s (no such function)", mod, name))
+		case !sameSignature(def, f):
+			missing = append(missing, fmt.Sprintf("%s.%s (as %s; the host's is %s)", mod, name, signature(f), signature(def)))
+		}
+	}
+	imports, err := otherImports(data)
+	if err != nil {
+		return append(missing, "(the import section cannot be read: "+err.Error()+")")
+	}
+	return append(missing, imports...)
+}
+
+func sameSignature(a, b api.FunctionDefinition) bool {
+	return slices.Equal(a.ParamTypes(), b.ParamTypes()) && slices.Equal(a.ResultTypes(), b.ResultTypes())
+}
+
+// signature writes a function's type as (i32, i32) -> i64.
+func signature(f api.FunctionDefinition) string {
+	names := func(ts []api.ValueType) string {
+		out := make([]string, len(ts))
+		for i, t := range ts {
+			out[i] = api.ValueTypeName(t)
+		}
+		return strings.Join(out, ", ")
+	}
+	return fmt.Sprintf("(%s) -> (%s)", names(f.ParamTypes()), names(f.ResultTypes()))
 }
 
 // setCode makes c the code in force; the caller holds m.mu or has not
