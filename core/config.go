@@ -57,6 +57,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Orders tunes polling, webhooks, idempotency and the audit log.
 	Orders OrdersConfig `yaml:"orders"`
+	// PolicyLimits bound what the policy directory (and an evaluate
+	// request's inline policies) may hold. Zero fields are the defaults.
+	PolicyLimits PolicyLimits `yaml:"policy_limits"`
 	// Log sets the log's level and format for `host serve`; the
 	// RECYCLEGATE_LOG_LEVEL and RECYCLEGATE_LOG_FORMAT environment variables
 	// and the --log-level and --log-format flags win over it.
@@ -70,6 +73,18 @@ type Config struct {
 	// with a provider error, or one with explain. Default 1s; negative
 	// turns it off.
 	AnswerTTL time.Duration `yaml:"answer_ttl"`
+}
+
+// PolicyLimits bound a policy set (policies/README.md): the zero value of
+// each is its default.
+type PolicyLimits struct {
+	// MaxRules across the set's files. Default 5,000.
+	MaxRules int `yaml:"max_rules"`
+	// MaxFileBytes of one policy file. Default 1 MiB.
+	MaxFileBytes int64 `yaml:"max_file_bytes"`
+	// MaxRequestCost is the estimated cost of one request's evaluation
+	// across all rules. Default 50,000.
+	MaxRequestCost uint64 `yaml:"max_request_cost"`
 }
 
 // LogConfig is the log section of host.yaml.
@@ -141,6 +156,10 @@ type ProviderConfig struct {
 	// Instances is how many calls run at once, each on its own instance.
 	// Default 8.
 	Instances int `yaml:"instances"`
+	// InitTimeout bounds a module's initialisation (its start function,
+	// a Go guest's init): one that runs longer is refused, and a reload to
+	// it keeps the old code. Default 5s.
+	InitTimeout time.Duration `yaml:"init_timeout"`
 }
 
 // DefaultListen is the API's address when none is configured.
@@ -276,6 +295,9 @@ func (c *Config) Validate() error {
 	case "", "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("config: log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.PolicyLimits.MaxRules < 0 || c.PolicyLimits.MaxFileBytes < 0 {
+		return fmt.Errorf("config: policy_limits: max_rules and max_file_bytes must not be negative")
 	}
 	switch c.Log.Format {
 	case "", "text", "json":
@@ -427,7 +449,7 @@ func (c *Config) validateGuards() error {
 func (p *ProviderConfig) validateWASM() error {
 	if p.Runtime != RuntimeWASM {
 		for key, set := range map[string]bool{"allowed_hosts": len(p.AllowedHosts) > 0,
-			"memory_pages": p.MemoryPages != 0, "instances": p.Instances != 0} {
+			"memory_pages": p.MemoryPages != 0, "instances": p.Instances != 0, "init_timeout": p.InitTimeout != 0} {
 			if set {
 				return fmt.Errorf("%s is for runtime wasm", key)
 			}
@@ -437,8 +459,8 @@ func (p *ProviderConfig) validateWASM() error {
 	if p.MemoryPages > 65536 {
 		return fmt.Errorf("memory_pages %d is more than 65536 (4 GiB)", p.MemoryPages)
 	}
-	if p.Instances < 0 {
-		return fmt.Errorf("instances must not be negative")
+	if p.Instances < 0 || p.InitTimeout < 0 {
+		return fmt.Errorf("instances and init_timeout must not be negative")
 	}
 	for j, h := range p.AllowedHosts {
 		if err := wasm.CheckAllowedHost(h); err != nil {

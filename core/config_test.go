@@ -112,3 +112,15 @@ func TestLogSectionIsChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyLimitsAndInitTimeoutAreRead(t *testing.T) {
+	src := "policy_limits:\n  max_rules: 3\n  max_request_cost: 900\n"
+	cfg, err := core.ParseConfig([]byte(src), env(nil))
+	if err != nil || cfg.PolicyLimits.MaxRules != 3 || cfg.PolicyLimits.MaxRequestCost != 900 {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+	bad := "providers:\n  - id: p\n    runtime: builtin\n    init_timeout: 1s\n"
+	if _, err := core.ParseConfig([]byte(bad), env(nil)); err == nil || !strings.Contains(err.Error(), "init_timeout is for runtime wasm") {
+		t.Errorf("init_timeout on a builtin provider: %v", err)
+	}
+}

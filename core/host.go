@@ -20,6 +20,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/internal/redact"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orders"
+	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/core/quote"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/store"
@@ -229,7 +230,9 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		}
 	}
 
-	g, err := gate.New(gate.Options{Dir: cfg.Policies, Tenants: attrs, Logger: h.log, Now: h.now})
+	g, err := gate.New(gate.Options{Dir: cfg.Policies, Tenants: attrs, Logger: h.log, Now: h.now,
+		Limits: policy.Options{MaxRules: cfg.PolicyLimits.MaxRules, MaxFileBytes: cfg.PolicyLimits.MaxFileBytes,
+			MaxRequestCost: cfg.PolicyLimits.MaxRequestCost}})
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +303,7 @@ func providerSpecs(cfg Config, o *options) ([]registry.Spec, map[string]GuardCon
 	for _, pc := range cfg.Providers {
 		specs = append(specs, registry.Spec{ID: pc.ID, Runtime: pc.Runtime, Config: pc.Config, Timeout: pc.Timeout,
 			Command: o.builtins[pc.ID], Path: pc.Path, SHA256: pc.SHA256, AllowedHosts: pc.AllowedHosts,
-			MemoryPages: pc.MemoryPages, Instances: pc.Instances})
+			MemoryPages: pc.MemoryPages, Instances: pc.Instances, InitTimeout: pc.InitTimeout})
 		guards[pc.ID] = pc.Guards
 	}
 	specs = append(specs, o.inProcess...)

@@ -43,6 +43,9 @@ type Options struct {
 	Dir string
 	// Tenants are the tenants' policy attributes by id.
 	Tenants map[string]Tenant
+	// Limits bound what the directory, and a dry run's inline policies,
+	// may hold (zero fields: the defaults).
+	Limits policy.Options
 	// Invoke tells the providers' live state the routing rules read.
 	Invoke *invoke.Service
 	Logger *slog.Logger
@@ -52,6 +55,7 @@ type Options struct {
 // Gate holds the policy engine.
 type Gate struct {
 	engine  *policy.Engine
+	limits  policy.Options
 	tenants map[string]Tenant
 	inv     *invoke.Service
 	log     *slog.Logger
@@ -74,11 +78,11 @@ func New(o Options) (*Gate, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	g := &Gate{tenants: o.Tenants, inv: o.Invoke, log: o.Logger, now: o.Now}
+	g := &Gate{limits: o.Limits, tenants: o.Tenants, inv: o.Invoke, log: o.Logger, now: o.Now}
 	if o.Dir == "" {
 		return g, nil
 	}
-	e, err := policy.NewEngine(o.Dir, policy.EngineOptions{Watch: true, Logger: o.Logger.With("component", "policy")})
+	e, err := policy.NewEngine(o.Dir, policy.EngineOptions{Options: o.Limits, Watch: true, Logger: o.Logger.With("component", "policy")})
 	if err != nil {
 		return nil, fmt.Errorf("policies %s: %w", o.Dir, err)
 	}
@@ -91,6 +95,12 @@ func (g *Gate) Close() {
 	if g.engine != nil {
 		_ = g.engine.Close()
 	}
+}
+
+// Compile compiles policy files under the gate's limits (a dry run's
+// inline policies).
+func (g *Gate) Compile(files []policy.File) (*policy.Set, error) {
+	return policy.Compile(files, g.limits)
 }
 
 // Enabled reports whether policies are configured.

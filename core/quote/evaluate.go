@@ -70,7 +70,7 @@ func (s *Service) Evaluate(ctx context.Context, tenant *invoke.Tenant, pe *Polic
 			files = append(files, policy.File{Name: name, Data: []byte(text)})
 		}
 		var err error
-		if set, err = policy.Compile(files, policy.Options{}); err != nil {
+		if set, err = s.gate.Compile(files); err != nil {
 			return nil, sdk.InvalidField("policies", "do not compile:\n%v", err)
 		}
 	}

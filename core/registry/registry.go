@@ -59,11 +59,12 @@ type Spec struct {
 	// it must have.
 	Path   string
 	SHA256 string
-	// AllowedHosts, MemoryPages and Instances configure a WASM module
+	// AllowedHosts, MemoryPages, Instances and InitTimeout configure a WASM module
 	// (wasm.Config).
 	AllowedHosts []string
 	MemoryPages  uint32
 	Instances    int
+	InitTimeout  time.Duration
 	// Impl is the Go value of runtime in-process.
 	Impl sdk.Provider
 }
@@ -605,6 +606,7 @@ func (p *Provider) startWASM(ctx context.Context) error {
 		MemoryPages:  p.spec.MemoryPages,
 		Instances:    p.spec.Instances,
 		AllowedHosts: p.spec.AllowedHosts,
+		InitTimeout:  p.spec.InitTimeout,
 		Logger:       p.log,
 		Now:          p.reg.opts.Now,
 		Watch:        true,
