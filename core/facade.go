@@ -59,6 +59,15 @@ func (h *Host) Quote(ctx context.Context, tenant *Tenant, req *QuoteRequest) (*Q
 	return h.quotes.Quote(ctx, tenant, req)
 }
 
+// QuoteBody is Quote for a request still encoded as JSON, as an HTTP
+// server has it: a tenant's request of the same bytes as one answered
+// within Config.AnswerTTL gets that answer without being decoded again;
+// otherwise decode fills the request from body (returning the error to
+// answer for bad input) and it is answered as Quote does.
+func (h *Host) QuoteBody(ctx context.Context, tenant *Tenant, body []byte, decode func(*QuoteRequest) error) (*QuoteResult, error) {
+	return h.quotes.QuoteBody(ctx, tenant, body, decode)
+}
+
 // QuoteBatch quotes many requests at the providers' own pace and streams
 // each request's result to emit as soon as it is known (see batch.Service
 // for what it saves and how it paces). It returns an error only when the

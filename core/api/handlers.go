@@ -36,11 +36,11 @@ func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenan
 // comes from the result (an answer reused for an identical request was
 // encoded once).
 func (s *Server) quotes(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
-	var body core.QuoteRequest
-	if err := decodeBody(w, r, &body); err != nil {
+	body, err := readBody(w, r)
+	if err != nil {
 		return err
 	}
-	res, err := s.host.Quote(r.Context(), t, &body)
+	res, err := s.host.QuoteBody(r.Context(), t, body, func(req *core.QuoteRequest) error { return decodeJSON(body, req) })
 	if err != nil {
 		return err
 	}
