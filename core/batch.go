@@ -11,6 +11,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // MaxBatchItems is the most requests one QuoteBatch takes.
@@ -430,7 +431,7 @@ func (l *batchLane) callBatch(items []sdk.Item) (quotes []*sdk.Quote, errs []*sd
 	r := l.run
 	quotes = make([]*sdk.Quote, len(items))
 	errs = make([]*sdk.Error, len(items))
-	resp, err := call(withCallUnits(r.ctx, len(items)), r.h, l.p, sdk.OpQuoteBatch, sdk.CapQuoteBatch, func(ctx context.Context, impl sdk.Provider) (*sdk.QuoteBatchResponse, error) {
+	resp, err := call(withCallUnits(r.ctx, len(items)), r.h, l.p, rpc.OpQuoteBatch, sdk.CapQuoteBatch, func(ctx context.Context, impl sdk.Provider) (*sdk.QuoteBatchResponse, error) {
 		b, ok := impl.(sdk.BatchQuoter)
 		if !ok {
 			return nil, unsupportedImpl(l.id, sdk.CapQuoteBatch)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // BuiltinArg is the first argument with which the host re-executes its own
@@ -360,7 +361,7 @@ func (h *Host) SearchCatalog(ctx context.Context, providerID string, req *sdk.Se
 	if err != nil {
 		return nil, err
 	}
-	return call(ctx, h, p, sdk.OpCatalogSearch, sdk.CapCatalog, func(ctx context.Context, impl sdk.Provider) (*sdk.SearchCatalogResponse, error) {
+	return call(ctx, h, p, rpc.OpCatalogSearch, sdk.CapCatalog, func(ctx context.Context, impl sdk.Provider) (*sdk.SearchCatalogResponse, error) {
 		c, ok := impl.(sdk.Cataloger)
 		if !ok {
 			return nil, unsupportedImpl(p.id, sdk.CapCatalog)
@@ -375,7 +376,7 @@ func (h *Host) GetCatalogItem(ctx context.Context, providerID string, req *sdk.G
 	if err != nil {
 		return nil, err
 	}
-	return call(ctx, h, p, sdk.OpCatalogGet, sdk.CapCatalog, func(ctx context.Context, impl sdk.Provider) (*sdk.GetCatalogItemResponse, error) {
+	return call(ctx, h, p, rpc.OpCatalogGet, sdk.CapCatalog, func(ctx context.Context, impl sdk.Provider) (*sdk.GetCatalogItemResponse, error) {
 		c, ok := impl.(sdk.Cataloger)
 		if !ok {
 			return nil, unsupportedImpl(p.id, sdk.CapCatalog)

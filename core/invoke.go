@@ -9,6 +9,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // call runs one operation on a provider through its guards, in the order
@@ -206,7 +207,7 @@ func cachedQuote(ctx context.Context, h *Host, p *provider, req *sdk.QuoteReques
 	f func(ctx context.Context, impl sdk.Provider) (*sdk.QuoteResponse, error)) (*sdk.QuoteResponse, error) {
 	g := h.guardsOf(p.id)
 	if g == nil || g.cacheTTL <= 0 {
-		return call(ctx, h, p, sdk.OpQuote, sdk.CapQuote, f)
+		return call(ctx, h, p, rpc.OpQuote, sdk.CapQuote, f)
 	}
 	key := guard.QuoteKey(p.id, req)
 	if resp, ok := h.cachedResponse(ctx, key); ok {
@@ -218,7 +219,7 @@ func cachedQuote(ctx context.Context, h *Host, p *provider, req *sdk.QuoteReques
 		if resp, ok := h.cachedResponse(ctx, key); ok {
 			return resp, nil
 		}
-		resp, err := call(ctx, h, p, sdk.OpQuote, sdk.CapQuote, f)
+		resp, err := call(ctx, h, p, rpc.OpQuote, sdk.CapQuote, f)
 		if err != nil {
 			return nil, err
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // The order side of the host: recycle orders created exactly once per
@@ -496,7 +497,7 @@ func (h *Host) CreateOrder(ctx context.Context, tenant *Tenant, key string, req 
 	ctx = context.WithoutCancel(ctx)
 	ctx = h.callAs(ctx, tenant.ID, map[string]string{"quote_id": r.QuoteID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
 	id := newID("ord")
-	resp, err := call(ctx, h, p, sdk.OpOrderCreate, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateOrderResponse, error) {
+	resp, err := call(ctx, h, p, rpc.OpOrderCreate, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateOrderResponse, error) {
 		or, ok := impl.(sdk.Orderer)
 		if !ok {
 			return nil, unsupportedImpl(p.id, sdk.CapOrders)
@@ -551,7 +552,7 @@ func ambiguous(err error) bool {
 
 // lookupByQuote asks the provider for the order made from a quote.
 func (h *Host) lookupByQuote(ctx context.Context, p *provider, quoteID string) (*sdk.Order, error) {
-	resp, err := call(ctx, h, p, sdk.OpOrderGet, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.GetOrderResponse, error) {
+	resp, err := call(ctx, h, p, rpc.OpOrderGet, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.GetOrderResponse, error) {
 		or, ok := impl.(sdk.Orderer)
 		if !ok {
 			return nil, unsupportedImpl(p.id, sdk.CapOrders)
@@ -824,7 +825,7 @@ func orderCall[Resp any](ctx context.Context, h *Host, tenant *Tenant, id, op st
 
 // TrackOrder asks the order's provider for its shipment trace.
 func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*sdk.Tracking, error) {
-	resp, err := orderCall(ctx, h, tenant, id, sdk.OpOrderTrack, sdk.CapTracking, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.TrackOrderResponse, error) {
+	resp, err := orderCall(ctx, h, tenant, id, rpc.OpOrderTrack, sdk.CapTracking, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.TrackOrderResponse, error) {
 		t, ok := impl.(sdk.Tracker)
 		if !ok {
 			return nil, unsupportedImpl(r.Provider, sdk.CapTracking)
@@ -846,7 +847,7 @@ func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*sdk.
 
 // GetInspection asks the order's provider for its inspection report.
 func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*sdk.Inspection, error) {
-	resp, err := orderCall(ctx, h, tenant, id, sdk.OpInspection, sdk.CapInspection, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.GetInspectionResponse, error) {
+	resp, err := orderCall(ctx, h, tenant, id, rpc.OpInspection, sdk.CapInspection, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.GetInspectionResponse, error) {
 		in, ok := impl.(sdk.Inspector)
 		if !ok {
 			return nil, unsupportedImpl(r.Provider, sdk.CapInspection)
@@ -866,7 +867,7 @@ func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*s
 
 // GetSettlement asks the order's provider for its settlement.
 func (h *Host) GetSettlement(ctx context.Context, tenant *Tenant, id string) (*sdk.Settlement, error) {
-	resp, err := orderCall(ctx, h, tenant, id, sdk.OpSettlement, sdk.CapSettlement, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.GetSettlementResponse, error) {
+	resp, err := orderCall(ctx, h, tenant, id, rpc.OpSettlement, sdk.CapSettlement, func(ctx context.Context, impl sdk.Provider, r *orderstore.Order) (*sdk.GetSettlementResponse, error) {
 		s, ok := impl.(sdk.Settler)
 		if !ok {
 			return nil, unsupportedImpl(r.Provider, sdk.CapSettlement)

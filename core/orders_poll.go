@@ -18,6 +18,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // EventOrderStateChanged is the type of the webhook sent when an order's
@@ -126,7 +127,7 @@ func (h *Host) PollOrders(ctx context.Context) (PollResult, error) {
 
 func (h *Host) pollOne(ctx context.Context, p *provider, r *orderstore.Order, next time.Time) (bool, int, error) {
 	cctx := h.callAs(ctx, r.Tenant, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
-	resp, err := call(cctx, h, p, sdk.OpOrderGet, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.GetOrderResponse, error) {
+	resp, err := call(cctx, h, p, rpc.OpOrderGet, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.GetOrderResponse, error) {
 		or, ok := impl.(sdk.Orderer)
 		if !ok {
 			return nil, unsupportedImpl(p.id, sdk.CapOrders)

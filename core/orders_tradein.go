@@ -12,6 +12,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // TradeInRequest is the body of POST /v1/trade-ins: the customer's old
@@ -481,7 +482,7 @@ func (h *Host) tradeInOrder(ctx context.Context, tenant, key string, p *provider
 	if err := h.saveTradeIn(ctx, tenant, key, t, nil); err != nil {
 		return err
 	}
-	resp, err := call(ctx, h, p, sdk.OpOrderCreate, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateOrderResponse, error) {
+	resp, err := call(ctx, h, p, rpc.OpOrderCreate, sdk.CapOrders, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateOrderResponse, error) {
 		or, ok := impl.(sdk.Orderer)
 		if !ok {
 			return nil, unsupportedImpl(p.id, sdk.CapOrders)
@@ -512,7 +513,7 @@ func (h *Host) tradeInLink(ctx context.Context, tenant, key string, p *provider,
 	if err := h.saveTradeIn(ctx, tenant, key, t, nil); err != nil {
 		return err
 	}
-	resp, err := call(ctx, h, p, sdk.OpTradeIn, sdk.CapTradeIn, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateTradeInResponse, error) {
+	resp, err := call(ctx, h, p, rpc.OpTradeIn, sdk.CapTradeIn, func(ctx context.Context, impl sdk.Provider) (*sdk.CreateTradeInResponse, error) {
 		tc, ok := impl.(sdk.TradeInCreator)
 		if !ok {
 			return nil, unsupportedImpl(p.id, sdk.CapTradeIn)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // Provider states, as GET /v1/providers shows them.
@@ -191,8 +192,8 @@ func (p *provider) startPlugin(ctx context.Context) error {
 	cmd.Env = []string{}
 	bindToParent(cmd)
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		Plugins:          plugin.PluginSet{sdk.PluginName: &sdk.GRPCPlugin{}},
+		HandshakeConfig:  rpc.Handshake,
+		Plugins:          plugin.PluginSet{rpc.PluginName: &rpc.GRPCPlugin{}},
 		Cmd:              cmd,
 		SecureConfig:     p.secureConfig(),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -205,21 +206,21 @@ func (p *provider) startPlugin(ctx context.Context) error {
 		client.Kill()
 		return err
 	}
-	rpc, err := client.Client()
+	conn, err := client.Client()
 	if err != nil {
 		return fail(fmt.Errorf("starting plugin %s: %w", p.id, err))
 	}
-	raw, err := rpc.Dispense(sdk.PluginName)
+	raw, err := conn.Dispense(rpc.PluginName)
 	if err != nil {
 		return fail(fmt.Errorf("plugin %s: %w", p.id, err))
 	}
-	inv, ok := raw.(*sdk.GRPCClient)
+	inv, ok := raw.(*rpc.GRPCClient)
 	if !ok {
 		return fail(fmt.Errorf("plugin %s: unexpected client %T", p.id, raw))
 	}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	m, err := sdk.Describe(cctx, inv)
+	m, err := rpc.Describe(cctx, inv)
 	if err != nil {
 		return fail(fmt.Errorf("plugin %s: describing: %w", p.id, err))
 	}
@@ -229,7 +230,7 @@ func (p *provider) startPlugin(ctx context.Context) error {
 	if m.ID != p.id {
 		return fail(fmt.Errorf("plugin %s: the binary is provider %q", p.id, m.ID))
 	}
-	remote := sdk.NewRemote(inv, m)
+	remote := rpc.NewRemote(inv, m)
 	resp, err := remote.Configure(cctx, p.configureRequest(m))
 	if err != nil {
 		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // WASM provider defaults (ProviderConfig's zero values).
@@ -56,7 +57,7 @@ func (p *provider) startWASM(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	man, err := sdk.Describe(cctx, m)
+	man, err := rpc.Describe(cctx, m)
 	if err != nil {
 		return fail(fmt.Errorf("provider %s: describing: %w", p.id, err))
 	}
@@ -66,7 +67,7 @@ func (p *provider) startWASM(ctx context.Context) error {
 	if man.ID != p.id {
 		return fail(fmt.Errorf("provider %s: the module is provider %q", p.id, man.ID))
 	}
-	remote := sdk.NewRemote(m, man)
+	remote := rpc.NewRemote(m, man)
 	resp, err := remote.Configure(cctx, p.configureRequest(man))
 	if err != nil {
 		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))
