@@ -23,9 +23,9 @@
 //   - Errors are *Error with a stable Code, Retryable where a retry may help,
 //     and the provider's own code and message. Bad input is refused before
 //     any provider call with InvalidField.
-//   - Money is Money: integer fen and a currency. Parse a provider's decimals
-//     with ParseAmount, ParseYuan, ParseWan or ParseJSONAmount, never through
-//     float64.
+//   - Money is Money: integer fen and a currency. Parse a provider's amounts
+//     with ParseAmount (its text, as the provider wrote it: "6,800.50",
+//     "39.88万", a JSON number or string), never through float64.
 //   - Provider timestamps are read and written in the provider's zone
 //     (ChinaTime for the built-in providers).
 //

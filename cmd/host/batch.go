@@ -872,7 +872,7 @@ func writeXLSXReport(path string, header []string, in *deviceList, rep *report) 
 				cells[j] = n
 			}
 			if i > 0 && j == 2 && v != "" {
-				fen, _ := sdk.ParseYuan(v)
+				fen, _ := sdk.ParseAmount(v, sdk.UnitYuan)
 				cells[j] = excelize.Cell{Value: float64(fen) / 100, StyleID: money}
 			}
 			if i == 0 {
@@ -931,7 +931,7 @@ func writeJSONLReport(path string, in *deviceList, rep *report) error {
 		n, _ := strconv.Atoi(r[1])
 		entry := map[string]any{"devices": n}
 		if r[2] != "" {
-			fen, _ := sdk.ParseYuan(r[2])
+			fen, _ := sdk.ParseAmount(r[2], sdk.UnitYuan)
 			entry["value"] = sdk.Fen(fen)
 		}
 		sum[r[0]] = entry

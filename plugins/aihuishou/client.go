@@ -350,7 +350,7 @@ func amount(path, field string, raw json.RawMessage, required bool) (*sdk.Money,
 		}
 		return nil, nil
 	}
-	fen, err := sdk.ParseJSONAmount(raw, sdk.UnitYuan)
+	fen, err := sdk.ParseAmount(string(raw), sdk.UnitYuan)
 	if err != nil {
 		return nil, sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: %s: %v", path, field, err)
 	}

@@ -259,7 +259,7 @@ func (a *Adapter) searchProducts(ctx context.Context, req *sdk.SearchCatalogRequ
 		if !ok || strings.TrimSpace(s) == "" {
 			continue
 		}
-		fen, err := sdk.ParseYuan(s)
+		fen, err := sdk.ParseAmount(s, sdk.UnitYuan)
 		if err != nil || fen < 0 {
 			return nil, sdk.InvalidField("filters."+f.key, "must be an amount in yuan such as \"4999.50\", got %q", s)
 		}

@@ -140,7 +140,7 @@ func parsePriceText(s string) (lo, hi int64, err error) {
 	}
 	var v [2]int64
 	for i, p := range parts {
-		f, err := sdk.ParseYuan(p)
+		f, err := sdk.ParseAmount(p, sdk.UnitYuan)
 		if err != nil {
 			return 0, 0, fmt.Errorf("price %q is not an amount in yuan", s)
 		}

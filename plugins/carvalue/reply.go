@@ -282,17 +282,10 @@ func wanAmount(v any) (int64, error) {
 	case json.Number:
 		fen, err = sdk.ParseAmount(string(t), sdk.UnitWan)
 	case string:
-		s := strings.ReplaceAll(strings.TrimSpace(t), ",", "")
-		switch {
-		case s == "":
+		if strings.TrimSpace(t) == "" {
 			return 0, errors.New("empty")
-		case strings.HasSuffix(s, "万元") || strings.HasSuffix(s, "万"):
-			fen, err = sdk.ParseWan(s)
-		case strings.HasSuffix(s, "元"):
-			fen, err = sdk.ParseYuan(s)
-		default:
-			fen, err = sdk.ParseAmount(s, sdk.UnitWan)
 		}
+		fen, err = sdk.ParseAmount(t, sdk.UnitWan) // a text ending in 元 is yuan
 	case nil:
 		return 0, errors.New("missing")
 	default:
