@@ -75,7 +75,7 @@ func attempt[Resp any](ctx, caller context.Context, h *Host, p *provider, g *gua
 		return nil, false, err
 	}
 	if !m.Has(capability) {
-		return nil, false, sdk.Unsupported(p.id, capability)
+		return nil, false, rpc.Unsupported(p.id, capability)
 	}
 	var done func(guard.Outcome)
 	if g != nil {
@@ -306,7 +306,7 @@ func (h *Host) cachedResponse(ctx context.Context, key string) (*sdk.QuoteRespon
 
 // unsupportedImpl is the error for a provider whose manifest lists a
 // capability its Go value does not implement.
-func unsupportedImpl(p string, c sdk.Capability) error { return sdk.Unsupported(p, c) }
+func unsupportedImpl(p string, c sdk.Capability) error { return rpc.Unsupported(p, c) }
 
 // recovered runs f, turning a panic in an in-process provider into a
 // provider_error for this call only: one bad provider never takes the host

@@ -121,7 +121,7 @@ func (d *dispatcher) append(ctx context.Context, dst []byte, op string, payload 
 	case bridge.OpQuote:
 		switch {
 		case d.quoter == nil:
-			return nil, Unsupported(id(), CapQuote)
+			return nil, unsupported(id(), CapQuote)
 		case !bridge.IsWire(payload):
 			return callDecoded(ctx, dst, payload, d.quoter.Quote)
 		}
@@ -137,7 +137,7 @@ func (d *dispatcher) append(ctx context.Context, dst []byte, op string, payload 
 	case bridge.OpQuoteBatch:
 		switch {
 		case d.batch == nil:
-			return nil, Unsupported(id(), CapQuoteBatch)
+			return nil, unsupported(id(), CapQuoteBatch)
 		case !bridge.IsWire(payload):
 			return callDecoded(ctx, dst, payload, d.batch.QuoteBatch)
 		}
@@ -167,42 +167,42 @@ func (d *dispatcher) append(ctx context.Context, dst []byte, op string, payload 
 		if c, ok := p.(Cataloger); ok {
 			return callDecoded(ctx, dst, payload, c.SearchCatalog)
 		}
-		return nil, Unsupported(id(), CapCatalog)
+		return nil, unsupported(id(), CapCatalog)
 	case bridge.OpCatalogGet:
 		if c, ok := p.(Cataloger); ok {
 			return callDecoded(ctx, dst, payload, c.GetCatalogItem)
 		}
-		return nil, Unsupported(id(), CapCatalog)
+		return nil, unsupported(id(), CapCatalog)
 	case bridge.OpOrderCreate:
 		if o, ok := p.(Orderer); ok {
 			return callDecoded(ctx, dst, payload, o.CreateOrder)
 		}
-		return nil, Unsupported(id(), CapOrders)
+		return nil, unsupported(id(), CapOrders)
 	case bridge.OpOrderGet:
 		if o, ok := p.(Orderer); ok {
 			return callDecoded(ctx, dst, payload, o.GetOrder)
 		}
-		return nil, Unsupported(id(), CapOrders)
+		return nil, unsupported(id(), CapOrders)
 	case bridge.OpOrderTrack:
 		if t, ok := p.(Tracker); ok {
 			return callDecoded(ctx, dst, payload, t.TrackOrder)
 		}
-		return nil, Unsupported(id(), CapTracking)
+		return nil, unsupported(id(), CapTracking)
 	case bridge.OpInspection:
 		if t, ok := p.(Inspector); ok {
 			return callDecoded(ctx, dst, payload, t.GetInspection)
 		}
-		return nil, Unsupported(id(), CapInspection)
+		return nil, unsupported(id(), CapInspection)
 	case bridge.OpSettlement:
 		if t, ok := p.(Settler); ok {
 			return callDecoded(ctx, dst, payload, t.GetSettlement)
 		}
-		return nil, Unsupported(id(), CapSettlement)
+		return nil, unsupported(id(), CapSettlement)
 	case bridge.OpTradeIn:
 		if t, ok := p.(TradeInCreator); ok {
 			return callDecoded(ctx, dst, payload, t.CreateTradeIn)
 		}
-		return nil, Unsupported(id(), CapTradeIn)
+		return nil, unsupported(id(), CapTradeIn)
 	}
 	return nil, &Error{Code: CodeUnsupported, Message: fmt.Sprintf("unknown operation %q", op)}
 }

@@ -201,8 +201,9 @@ func validCapability(c Capability) bool {
 	return false
 }
 
-// Unsupported is the error for an operation the provider does not offer.
-func Unsupported(provider string, c Capability) *Error {
+// unsupported is the error for an operation the provider does not offer
+// (the host's side says the same with rpc.Unsupported).
+func unsupported(provider string, c Capability) *Error {
 	return &Error{Code: CodeUnsupported, Provider: provider,
 		Message: fmt.Sprintf("provider %s does not support %s", provider, c)}
 }

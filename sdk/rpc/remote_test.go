@@ -144,3 +144,13 @@ func TestRemoteCallsWire(t *testing.T) {
 		t.Fatalf("a cut answer: %v", err)
 	}
 }
+
+// Unsupported is what the provider's side answers for a capability the
+// provider does not implement.
+func TestUnsupportedIsWhatTheProviderSideSays(t *testing.T) {
+	p := &wireProvider{}
+	_, err := NewRemote(NewDispatcher(p, nil), p.Manifest()).CreateOrder(context.Background(), &sdk.CreateOrderRequest{})
+	if got, want := sdk.AsError(err), Unsupported("w", sdk.CapOrders); *got != *want {
+		t.Fatalf("got %#v, want %#v", got, want)
+	}
+}

@@ -2,7 +2,9 @@ package rpc
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/recyclegate/recyclegate/sdk"
 	"github.com/recyclegate/recyclegate/sdk/internal/bridge"
 )
 
@@ -58,4 +60,11 @@ type WireInvoker interface {
 type WireCaller interface {
 	WireInvoker
 	CallWire(ctx context.Context, op string, enc func([]byte) []byte, dec func(answer []byte) error) error
+}
+
+// Unsupported is the error for an operation the provider does not offer, as
+// the provider's side answers it.
+func Unsupported(provider string, c sdk.Capability) *sdk.Error {
+	return &sdk.Error{Code: sdk.CodeUnsupported, Provider: provider,
+		Message: fmt.Sprintf("provider %s does not support %s", provider, c)}
 }
