@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"os/exec"
 	"strings"
@@ -321,7 +322,7 @@ func (p *provider) stop() {
 		client.Kill()
 	}
 	if client == nil && impl != nil {
-		if c, ok := impl.(sdk.Closer); ok {
+		if c, ok := impl.(io.Closer); ok {
 			_ = c.Close()
 		}
 	}

@@ -28,9 +28,10 @@ var AllCapabilities = []Capability{CapQuote, CapQuoteBatch, CapCatalog, CapOrder
 // Provider is what every adapter implements: it describes itself. All else
 // is optional: implement the capability interfaces the provider supports
 // (Quoter, BatchQuoter, Cataloger, Orderer, Tracker, Inspector, Settler,
-// TradeInCreator) and the lifecycle interfaces it needs (Configurer, Closer).
-// The host calls, in order: Manifest, Configure (once, before any
-// operation), the operations (concurrently), Close.
+// TradeInCreator) and the lifecycle interfaces it needs: Configurer, and
+// io.Closer to release what it holds. The host calls, in order: Manifest,
+// Configure (once, before any operation), the operations (concurrently),
+// Close (once, last).
 type Provider interface {
 	Manifest() Manifest
 }
@@ -40,11 +41,6 @@ type Provider interface {
 // configuration.
 type Configurer interface {
 	Configure(ctx context.Context, req *ConfigureRequest) (*ConfigureResponse, error)
-}
-
-// Closer releases what the provider holds. Called once, last.
-type Closer interface {
-	Close() error
 }
 
 // Quoter prices one item.
