@@ -27,11 +27,6 @@ const (
 	CodeConflict         Code = "conflict"          // the request conflicts with state (in flight, reused key)
 )
 
-// Codes lists every code, in a stable order.
-var Codes = []Code{CodeInvalidArgument, CodeUnauthenticated, CodeForbidden, CodeNotFound,
-	CodeUnsupported, CodeRateLimited, CodeQuotaExhausted, CodeUnavailable,
-	CodeDeadlineExceeded, CodeProviderError, CodeCanceled, CodeConflict}
-
 // Retryable reports whether an error of this code may succeed when repeated.
 func (c Code) Retryable() bool {
 	switch c {

@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// CNY is the currency every built-in provider prices in.
-const CNY = "CNY"
-
-// Units of a provider's decimal amounts, expressed in fen (1 yuan = 100 fen).
+// CNY is the currency every built-in provider prices in; the units are those
+// of a provider's decimal amounts, expressed in fen (1 yuan = 100 fen), for
+// ParseAmount.
 const (
+	CNY            = "CNY"
 	UnitFen  int64 = 1         // amounts already in fen
 	UnitYuan int64 = 100       // 元
 	UnitWan  int64 = 1_000_000 // 万元, ten thousand yuan

@@ -21,10 +21,6 @@ const (
 	CapTradeIn    Capability = "trade_in"    // TradeInCreator
 )
 
-// AllCapabilities lists every capability in a stable order.
-var AllCapabilities = []Capability{CapQuote, CapQuoteBatch, CapCatalog, CapOrders,
-	CapTracking, CapInspection, CapSettlement, CapTradeIn}
-
 // Provider is what every adapter implements: it describes itself. All else
 // is optional: implement the capability interfaces the provider supports
 // (Quoter, BatchQuoter, Cataloger, Orderer, Tracker, Inspector, Settler,
@@ -86,13 +82,6 @@ type Settler interface {
 type TradeInCreator interface {
 	CreateTradeIn(ctx context.Context, req *CreateTradeInRequest) (*CreateTradeInResponse, error)
 }
-
-// Provider statuses.
-const (
-	StatusStable     = "stable"
-	StatusBeta       = "beta"
-	StatusDeprecated = "deprecated"
-)
 
 // ConfigKey documents one configuration key or secret of a provider.
 type ConfigKey struct {
