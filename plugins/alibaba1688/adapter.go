@@ -42,8 +42,6 @@ const (
 	MaxPageSize = 100
 	// DefaultPageSize is the provider's page size when none is sent.
 	DefaultPageSize = 40
-	// maxBody caps a reply.
-	maxBody = 4 << 20
 )
 
 // Adapter is the 1688 catalog provider. Create it with New, call Configure
@@ -161,13 +159,6 @@ func (a *Adapter) now() time.Time {
 		return a.Now()
 	}
 	return time.Now()
-}
-
-func (a *Adapter) client() *http.Client {
-	if a.HTTPClient != nil {
-		return a.HTTPClient
-	}
-	return http.DefaultClient
 }
 
 // The filters SearchCatalog takes.
