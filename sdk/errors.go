@@ -96,12 +96,6 @@ func InvalidField(field, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalidArgument, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
 }
 
-// ProviderFailure returns an error carrying the provider's own code and text.
-func ProviderFailure(code Code, providerCode, providerMessage string) *Error {
-	return &Error{Code: code, Message: providerMessage, Retryable: code.Retryable(),
-		ProviderCode: providerCode, ProviderMessage: providerMessage}
-}
-
 // AsError converts any error to an *Error: an *Error in the chain is returned
 // as is; context cancellation and deadlines get their codes; anything else is
 // a provider_error holding the text. AsError(nil) is nil.
