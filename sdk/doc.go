@@ -3,7 +3,8 @@
 // Start here: write a type that implements Provider (its Manifest), then the
 // capability interfaces your provider supports, one small interface each:
 // Quoter, BatchQuoter, Cataloger, Orderer, Tracker, Inspector, Settler,
-// TradeInCreator. Add Configurer to receive your configuration and secrets.
+// TradeInCreator. Add Configurer to receive your configuration and secrets,
+// and Close (io.Closer) to release what you hold.
 // End each implementation file with interface guards:
 //
 //	var _ sdk.Quoter = (*Adapter)(nil)
@@ -29,6 +30,9 @@
 //   - Provider timestamps are read and written in the provider's zone
 //     (ChinaTime for the built-in providers).
 //
-// Package sandboxkit helps write the sandbox that every provider ships: a
-// faithful stand-in for the provider's test environment.
+// Beside it: package httpkit sends a provider's HTTP calls and turns their
+// failures into *Error (sdk/httpkit); package sandboxkit helps write the
+// sandbox that every provider ships, a faithful stand-in for the provider's
+// test environment. The host's side of the contract (the transport) is
+// package sdk/rpc, which a provider never imports.
 package sdk
