@@ -56,6 +56,9 @@ func exitWithParent(ppid int, every time.Duration) {
 	}
 }
 
+// hclogTime is the timestamp layout of hclog's JSON lines.
+const hclogTime = "2006-01-02T15:04:05.000000Z07:00"
+
 // hclogJSON renames slog's JSON keys to hclog's, which go-plugin parses from
 // a plugin's stderr and forwards to the host's log.
 func hclogJSON(groups []string, a slog.Attr) slog.Attr {
@@ -64,7 +67,10 @@ func hclogJSON(groups []string, a slog.Attr) slog.Attr {
 	}
 	switch a.Key {
 	case slog.TimeKey:
+		// go-plugin reads exactly this layout (microseconds); a line it
+		// cannot read reaches the host raw, at debug, its level lost.
 		a.Key = "@timestamp"
+		a.Value = slog.StringValue(a.Value.Time().Format(hclogTime))
 	case slog.LevelKey:
 		a.Key = "@level"
 		a.Value = slog.StringValue(strings.ToLower(a.Value.String()))
