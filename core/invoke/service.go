@@ -55,6 +55,8 @@ type Service struct {
 	byID    map[string]*pipeline
 	// trips counts breaker state changes (Epoch).
 	trips atomic.Uint64
+	// cachesAny: some provider's quotes are cached.
+	cachesAny bool
 }
 
 // New builds every provider's pipeline from its manifest (as its
@@ -119,6 +121,7 @@ func New(o Options) (*Service, error) {
 		}
 		pl.call = pl.build()
 		s.byID[id] = pl
+		s.cachesAny = s.cachesAny || pl.cacheTTL > 0
 		s.m.registerGuards(s, id)
 	}
 	return s, nil
@@ -384,6 +387,9 @@ func (s *Service) Manifest(id string) sdk.Manifest {
 	}
 	return sdk.Manifest{}
 }
+
+// CachesAnyQuotes reports whether some provider's quotes are cached.
+func (s *Service) CachesAnyQuotes() bool { return s.cachesAny }
 
 // CachesQuotes reports whether provider id's quotes are cached.
 func (s *Service) CachesQuotes(id string) bool {

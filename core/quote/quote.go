@@ -206,7 +206,7 @@ func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, req *Request
 // fills req from body (reporting bad input as it should be answered) and
 // the request is answered as Quote does.
 func (s *Service) QuoteBody(ctx context.Context, tenant *invoke.Tenant, body []byte, decode func(*Request) error) (*Result, error) {
-	if s.answers.ttl > 0 {
+	if s.answers.ttl > 0 && s.inv.CachesAnyQuotes() {
 		id := ""
 		if tenant != nil {
 			id = tenant.ID
@@ -238,7 +238,7 @@ func (s *Service) quote(ctx context.Context, tenant *invoke.Tenant, req *Request
 	}
 	var key string
 	set, epoch, now := s.gate.Set(), s.inv.Epoch(), s.now()
-	if s.answers.ttl > 0 && !req.Explain {
+	if s.answers.ttl > 0 && !req.Explain && s.inv.CachesAnyQuotes() {
 		key = answerKey(tenant, req)
 		if res, ok := s.answers.get(key, set, epoch, now); ok {
 			s.countReuse(res)
