@@ -49,6 +49,13 @@ func (h *Host) Ready() bool {
 	return true
 }
 
+// OrderStoreReady checks the order store answers (its kind: sqlite or
+// postgres). While it does not, order, trade-in and audit requests answer
+// 503 at once and quotes go on.
+func (h *Host) OrderStoreReady(ctx context.Context) (kind string, err error) {
+	return h.orders.StoreKind(), h.orders.Ping(ctx)
+}
+
 // Quote validates the request, routes it, asks the chosen providers
 // concurrently (or in order, for strategy first), and answers with the
 // quotes and every provider's error. It returns an error only when the

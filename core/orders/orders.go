@@ -149,7 +149,7 @@ func New(o Options) (*Service, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := orderstore.Open(ctx, orderstore.Options{Database: o.Database, Dir: o.Dir, Now: s.now})
+	st, err := orderstore.Open(ctx, orderstore.Options{Database: o.Database, Dir: o.Dir, Now: s.now, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ import (
 type Postgres struct {
 	pool   *pgxpool.Pool
 	now    func() time.Time
+	log    *slog.Logger
 	secret string // the URL's password, scrubbed from every error
 
 	down    atomic.Bool
@@ -76,7 +78,11 @@ func OpenPostgres(ctx context.Context, dsn string, o Options) (*Postgres, error)
 	if now == nil {
 		now = time.Now
 	}
-	s := &Postgres{now: now, secret: secret, stop: make(chan struct{}), done: make(chan struct{})}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Postgres{now: now, log: log, secret: secret, stop: make(chan struct{}), done: make(chan struct{})}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("order store: %s", s.scrub(err.Error()))
@@ -153,6 +159,7 @@ func (s *Postgres) watch() {
 		cancel()
 		if err == nil {
 			s.down.Store(false)
+			s.log.Info("the order database answers again")
 		}
 	}
 }
@@ -244,6 +251,7 @@ func (s *Postgres) fail(err error) error {
 	s.mu.Unlock()
 	if !s.down.Swap(true) {
 		s.pool.Reset() // the pool's connections are to a server that is gone
+		s.log.Warn("the order database cannot be reached: order, trade-in and audit requests are refused (503) until it answers; it is tried every 250ms", "error", msg)
 	}
 	return &dbError{msg: ErrUnavailable.Error() + ": " + msg, kind: ErrUnavailable}
 }

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"path"
 	"sort"
@@ -130,6 +131,9 @@ type Options struct {
 	Now func() time.Time
 	// MaxConns bounds the PostgreSQL pool. Default 16.
 	MaxConns int
+	// Logger hears the PostgreSQL store go down and come back. Default
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Open opens the store Options names: PostgreSQL for a postgres:// URL,
