@@ -56,6 +56,10 @@ func (h *Host) OrderStoreReady(ctx context.Context) (kind string, err error) {
 	return h.orders.StoreKind(), h.orders.Ping(ctx)
 }
 
+// Replica is the name this host holds order-side leases and claims in
+// (the host name and a random suffix, new at each start).
+func (h *Host) Replica() string { return h.orders.Replica() }
+
 // Quote validates the request, routes it, asks the chosen providers
 // concurrently (or in order, for strategy first), and answers with the
 // quotes and every provider's error. It returns an error only when the

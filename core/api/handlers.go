@@ -36,7 +36,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *core.Tenant) 
 	if err != nil {
 		notReady = append(notReady, "order_store")
 	}
-	return writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "not_ready": notReady, "providers": states, "order_store": store})
+	return writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "not_ready": notReady, "replica": s.host.Replica(),
+		"providers": states, "order_store": store})
 }
 
 func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
