@@ -306,12 +306,33 @@ func (s *Postgres) BeginIdem(ctx context.Context, in Idem, ttl, lease time.Durat
 		return 0, nil, err
 	}
 	now := s.now()
+	// A new key (or one whose finished record expired) is claimed by one
+	// statement, one round trip: the common case of a create.
+	var claimed bool
+	err := s.pool.QueryRow(ctx, `INSERT INTO idempotency AS i (tenant, key, scope, body_hash, state, recovery, owner, lease_until, created_at, updated_at, expires_at, ttl)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)
+		ON CONFLICT (tenant, key) DO UPDATE SET scope = excluded.scope, body_hash = excluded.body_hash, state = excluded.state, status = 0, body = NULL,
+			resource = '', recovery = excluded.recovery, owner = excluded.owner, lease_until = excluded.lease_until, created_at = excluded.created_at,
+			updated_at = excluded.updated_at, expires_at = excluded.expires_at, ttl = excluded.ttl
+		WHERE i.state <> $5 AND i.expires_at < $9
+		RETURNING true`,
+		in.Tenant, in.Key, in.Scope, in.BodyHash, IdemSending, in.Recovery, in.Owner, nanos(now.Add(lease)), nanos(now), nanos(now.Add(ttl)), int64(ttl)).Scan(&claimed)
+	switch {
+	case err == nil:
+		rec := in
+		rec.State, rec.CreatedAt, rec.UpdatedAt, rec.ExpiresAt, rec.LeaseUntil = IdemSending, now, now, now.Add(ttl), now.Add(lease)
+		return Started, &rec, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return 0, nil, s.fail(err)
+	}
+	// The key has a live record: a replay, a request in flight, another
+	// body, or a request to resume.
 	cur, err := pgGetIdem(ctx, s.pool, in.Tenant, in.Key, false)
-	if err == nil && (cur.State == IdemSending || !cur.ExpiresAt.Before(now)) {
+	if err == nil {
 		if v := verdict(cur, in); v != Resumed {
 			return v, cur, nil
 		}
-	} else if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil, s.fail(err)
 	}
 	var v Begin
@@ -468,52 +489,83 @@ func (s *Postgres) PurgeIdem(ctx context.Context) (int64, error) {
 
 // ---- orders
 
-// InsertOrder records a new order (see Store).
+// InsertOrder records a new order (see Store). The common case, a new
+// order, is one round trip: the transaction is sent as one pipeline.
 func (s *Postgres) InsertOrder(ctx context.Context, o *Order, done *IdemAnswer) (rec *Order, existed bool, err error) {
+	if err := s.ready(); err != nil {
+		return nil, false, err
+	}
 	now := s.now()
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		existed, rec = false, nil
-		tag, err := tx.Exec(ctx, `INSERT INTO orders (id, tenant, provider, provider_order_id, quote_id, state, provider_state, open, data,
-			idempotency_key, created_at, updated_at, next_poll_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-			ON CONFLICT (provider, provider_order_id) DO NOTHING`,
-			o.ID, o.Tenant, o.Provider, o.ProviderOrderID, o.QuoteID, o.State, o.ProviderState, o.Open, o.Data,
-			o.IdempotencyKey, nanos(o.CreatedAt), nanos(o.UpdatedAt), nanos(o.NextPollAt))
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`INSERT INTO orders (id, tenant, provider, provider_order_id, quote_id, state, provider_state, open, data,
+		idempotency_key, created_at, updated_at, next_poll_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (provider, provider_order_id) DO NOTHING`,
+		o.ID, o.Tenant, o.Provider, o.ProviderOrderID, o.QuoteID, o.State, o.ProviderState, o.Open, o.Data,
+		o.IdempotencyKey, nanos(o.CreatedAt), nanos(o.UpdatedAt), nanos(o.NextPollAt))
+	for i, c := range o.History {
+		// Only when the order above was inserted (its id is new).
+		b.Queue(`INSERT INTO order_history (order_id, seq, state, provider_state, at)
+			SELECT $1::text, $2::int, $3::text, $4::text, $5::bigint WHERE EXISTS (SELECT 1 FROM orders WHERE id = $1::text)`,
+			o.ID, i+1, c.State, c.ProviderState, nanos(c.At))
+	}
+	if done != nil {
+		// A record that is gone fails the statement (1/0), and with it the
+		// transaction: the order is not recorded without its key.
+		b.Queue(`WITH u AS (UPDATE idempotency SET state = $1, status = $2, body = $3, resource = $4, updated_at = $5,
+			lease_until = 0, expires_at = $5 + ttl WHERE tenant = $6 AND key = $7 RETURNING 1)
+			SELECT 1 / (SELECT COUNT(*)::int FROM u)`,
+			IdemDone, done.Status, done.Body, done.Resource, nanos(now), done.Tenant, done.Key)
+	}
+	b.Queue(`COMMIT`)
+	err = func() error {
+		br := s.pool.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil { // BEGIN
+			return err
+		}
+		tag, err := br.Exec()
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			existed = true
-			var id string
-			if err := tx.QueryRow(ctx, `SELECT id FROM orders WHERE provider = $1 AND provider_order_id = $2`, o.Provider, o.ProviderOrderID).Scan(&id); err != nil {
+		existed = tag.RowsAffected() == 0
+		for range o.History {
+			if _, err := br.Exec(); err != nil {
 				return err
 			}
-			if rec, err = pgGetOrder(ctx, tx, "", id); err != nil {
-				return err
-			}
-		} else {
-			b := &pgx.Batch{}
-			for i, c := range o.History {
-				b.Queue(`INSERT INTO order_history (order_id, seq, state, provider_state, at) VALUES ($1, $2, $3, $4, $5)`,
-					o.ID, i+1, c.State, c.ProviderState, nanos(c.At))
-			}
-			if b.Len() > 0 {
-				if err := tx.SendBatch(ctx, b).Close(); err != nil {
-					return err
-				}
-			}
-			c := *o
-			c.History = numbered(o.History, 0)
-			rec = &c
 		}
 		if done != nil {
-			return pgCompleteIdem(ctx, tx, *done, now)
+			if _, err := br.Exec(); err != nil {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "22012" {
+					return &dbError{msg: fmt.Sprintf("idempotency record %s of tenant %s is gone", done.Key, done.Tenant)}
+				}
+				return err
+			}
 		}
-		return nil
-	})
+		_, err = br.Exec() // COMMIT
+		return err
+	}()
 	if err != nil {
-		return nil, false, err
+		// A failed pipeline leaves its connection in the aborted
+		// transaction; the pool closes such a connection rather than reuse
+		// it, so nothing of it is committed.
+		return nil, false, s.fail(err)
 	}
-	return rec, existed, nil
+	if !existed {
+		c := *o
+		c.History = numbered(o.History, 0)
+		return &c, false, nil
+	}
+	var id string
+	if err := s.pool.QueryRow(ctx, `SELECT id FROM orders WHERE provider = $1 AND provider_order_id = $2`, o.Provider, o.ProviderOrderID).Scan(&id); err != nil {
+		return nil, false, s.fail(err)
+	}
+	rec, err = pgGetOrder(ctx, s.pool, "", id)
+	if err != nil {
+		return nil, false, s.fail(err)
+	}
+	return rec, true, nil
 }
 
 func pgGetOrder(ctx context.Context, q pgQuerier, tenant, id string) (*Order, error) {

@@ -326,6 +326,16 @@ func TestOrdersAreTheirTenantsOnly(t *testing.T) {
 		if r, _ := s.GetIdem(ctx, "a", "dup-key"); r.State != orderstore.IdemDone {
 			t.Fatalf("key %+v", r)
 		}
+		// An order whose key is gone is not recorded without it.
+		if _, _, err := s.InsertOrder(ctx, order("lost", "a", c.now()), &orderstore.IdemAnswer{Tenant: "a", Key: "no-such-key", Status: 201}); err == nil {
+			t.Fatal("recorded an order whose key is gone")
+		}
+		if _, err := s.GetOrder(ctx, "a", "lost"); err != orderstore.ErrNotFound {
+			t.Fatalf("the order of a gone key: %v", err)
+		}
+		if o, err := s.GetOrder(ctx, "a", "o3"); err != nil || o.ID != "o3" {
+			t.Fatalf("the store after a failed insert: %v", err)
+		}
 	})
 }
 

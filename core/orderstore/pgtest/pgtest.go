@@ -49,11 +49,12 @@ const Password = "pgtest-secret-Pa55"
 
 // Server is a PostgreSQL server of a test process.
 type Server struct {
-	Port int
-	dir  string // the data directory
-	bin  string // the folder of initdb and postgres
-	cred *syscall.Credential
-	dbs  atomic.Int64
+	Port    int
+	durable bool
+	dir     string // the data directory
+	bin     string // the folder of initdb and postgres
+	cred    *syscall.Credential
+	dbs     atomic.Int64
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -84,7 +85,7 @@ func Shared(t testing.TB) *Server {
 	if !inMain.Load() {
 		t.Fatal("pgtest.Shared needs the package's TestMain to call pgtest.Main: func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }")
 	}
-	sharedOnce.Do(func() { shared, sharedErr = start() })
+	sharedOnce.Do(func() { shared, sharedErr = start(false) })
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
 	}
@@ -119,13 +120,33 @@ func version(initdb string) int {
 	return n
 }
 
+// NewServer starts a server of its own, outside a test (cmd/bench); Close
+// it. durable keeps PostgreSQL's defaults (fsync and synchronous commit
+// on), for figures that mean something; tests run without them.
+func NewServer(durable bool) (*Server, error) { return start(durable) }
+
+// CreateDatabase creates database name and returns its URL.
+func (s *Server) CreateDatabase(name string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, s.URL("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", err
+	}
+	return s.URL(name), nil
+}
+
 // start runs initdb and postgres.
-func start() (*Server, error) {
+func start(durable bool) (*Server, error) {
 	bin, err := Binaries()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{bin: bin}
+	s := &Server{bin: bin, durable: durable}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -183,10 +204,12 @@ func freePort() (int, error) {
 
 // run starts postgres on s.Port and waits until it takes connections.
 func (s *Server) run() error {
-	cmd := s.command(filepath.Join(s.bin, "postgres"), "-D", s.dir, "-p", strconv.Itoa(s.Port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=300", "-c", "shared_buffers=32MB")
+	args := []string{"-D", s.dir, "-p", strconv.Itoa(s.Port), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+		"-c", "max_connections=300"}
+	if !s.durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "shared_buffers=32MB")
+	}
+	cmd := s.command(filepath.Join(s.bin, "postgres"), args...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
