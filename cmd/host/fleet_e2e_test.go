@@ -716,4 +716,12 @@ func TestFleetRidesOutAPostgresRestart(t *testing.T) {
 		}
 	}
 	t.Logf("%d orders, %d answers 503 while PostgreSQL was down, %d quotes meanwhile", len(orders), outages.Load(), quotesDown.Load())
+	// The replicas said what happened, never with the database's password.
+	for i := range f.hosts {
+		f.kill(i)
+		logs := f.hosts[i].out.String()
+		if strings.Contains(logs, pgtest.Password) || !strings.Contains(logs, "the order database cannot be reached") || !strings.Contains(logs, "xxxxx") {
+			t.Errorf("replica %d's log:\n%s", i, logs)
+		}
+	}
 }
