@@ -124,3 +124,27 @@ func TestPolicyLimitsAndInitTimeoutAreRead(t *testing.T) {
 		t.Errorf("init_timeout on a builtin provider: %v", err)
 	}
 }
+
+// database: takes ${ENV} like every value; a bad URL is refused saying
+// what is wrong, never echoing it (it holds a password).
+func TestConfigDatabase(t *testing.T) {
+	cfg, err := core.ParseConfig([]byte("database: postgres://rg:${PGPASSWORD}@db.internal:5432/recyclegate?sslmode=require\n"),
+		env(map[string]string{"PGPASSWORD": "pw-9Zq"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database != "postgres://rg:pw-9Zq@db.internal:5432/recyclegate?sslmode=require" {
+		t.Fatalf("database %q", cfg.Database)
+	}
+	for _, c := range []struct{ value, want string }{
+		{"mysql://rg:pw-9Zq@db/x", `scheme "mysql"`},
+		{"postgres://rg:pw-9Zq@/x", "no host"},
+		{"postgres://rg:pw-9Zq@db:5432", "no database name"},
+		{"postgres://rg:pw-9Zq@db:5432/x%zz", "not a URL"},
+	} {
+		_, err := core.ParseConfig([]byte("database: "+c.value+"\n"), env(nil))
+		if err == nil || !strings.Contains(err.Error(), "config: database: "+c.want) || strings.Contains(err.Error(), "pw-9Zq") {
+			t.Errorf("%s: %v", c.value, err)
+		}
+	}
+}

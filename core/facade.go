@@ -153,6 +153,9 @@ func (h *Host) Audit(ctx context.Context, tenant *Tenant, f AuditFilter) (*Audit
 
 // Orders is the host's order side, for operations beside the API: a pass
 // of polling (PollOrders), webhook delivery (DeliverWebhooks) or recovery
-// (RecoverOrders) now, as the background loops do. Tests call them with an
-// injected clock instead of waiting.
+// (RecoverOrders) now, as the background loops do (tests call them with an
+// injected clock instead of waiting); whether its store answers (Ping: while
+// it does not, order, trade-in and audit requests answer 503 at once and
+// quotes go on) and what it is (StoreKind: sqlite or postgres); the name
+// this host holds the fleet's leases in (Replica).
 func (h *Host) Orders() *orders.Service { return h.orders }
