@@ -77,6 +77,11 @@ type Options struct {
 	WASMCacheDir string
 	// OnRestart hears each restart of a plugin process.
 	OnRestart func(id string)
+	// RestartBackoff is the wait before a plugin is restarted, doubled
+	// after each restart soon after the last, up to MaxRestartBackoff.
+	// Defaults 100ms and 10s.
+	RestartBackoff    time.Duration
+	MaxRestartBackoff time.Duration
 }
 
 // Info is what the host tells about a loaded provider.
@@ -119,6 +124,13 @@ func New(specs []Spec, opts Options) (*Registry, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RestartBackoff <= 0 {
+		opts.RestartBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxRestartBackoff <= 0 {
+		opts.MaxRestartBackoff = 10 * time.Second
+	}
+	opts.MaxRestartBackoff = max(opts.MaxRestartBackoff, opts.RestartBackoff)
 	r := &Registry{opts: opts, byID: map[string]*Provider{}, closing: make(chan struct{})}
 	for _, s := range specs {
 		if _, dup := r.byID[s.ID]; dup {
@@ -260,8 +272,7 @@ type Provider struct {
 	manifest sdk.Manifest
 	state    string
 	lastErr  string
-	client   *plugin.Client
-	pid      int
+	proc     *process // the plugin process serving impl
 	restarts int
 	started  time.Time
 	wake     chan struct{}
@@ -310,7 +321,7 @@ func (p *Provider) Info() Info {
 	m := p.manifest
 	return Info{ID: p.id, Name: m.Name, Version: m.Version, Status: m.Status, Runtime: p.runtime,
 		State: p.state, Capabilities: m.Capabilities, Categories: m.Categories, Limits: m.Limits,
-		PID: p.pid, Restarts: p.restarts, LastError: p.lastErr, Latency: sdk.Duration(p.latency.Load())}
+		PID: p.proc.PID(), Restarts: p.restarts, LastError: p.lastErr, Latency: sdk.Duration(p.latency.Load())}
 }
 
 // Latency is the provider's recent call latency (0 until a call succeeded).
@@ -362,7 +373,7 @@ func (p *Provider) Died(err error) bool {
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.client != nil && p.client.Exited()
+	return p.proc != nil && p.proc.client.Exited()
 }
 
 // configureRequest splits the operator's config into config and secrets by
@@ -470,17 +481,18 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	if m.ID != p.id {
 		return fail(fmt.Errorf("plugin %s: the binary is provider %q", p.id, m.ID))
 	}
-	remote := sdk.NewRemote(inv, m)
+	proc := &process{client: client, rpc: rpc}
+	if rc := client.ReattachConfig(); rc != nil {
+		proc.pid = rc.Pid
+	}
+	remote := sdk.NewRemote(&procInvoker{WireInvoker: inv, proc: proc}, m)
 	resp, err := remote.Configure(cctx, p.configureRequest(m))
 	if err != nil {
 		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))
 	}
-	pid := 0
-	if rc := client.ReattachConfig(); rc != nil {
-		pid = rc.Pid
-	}
+	pid := proc.pid
 	p.mu.Lock()
-	p.impl, p.manifest, p.client, p.pid = remote, resp.Manifest, client, pid
+	p.impl, p.manifest, p.proc = remote, resp.Manifest, proc
 	p.state, p.lastErr, p.started = StateReady, "", time.Now()
 	p.mu.Unlock()
 	p.changed()
@@ -493,7 +505,8 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 func (p *Provider) supervise() {
 	defer close(p.done)
 	closing := p.reg.closing
-	backoff := 100 * time.Millisecond
+	minBackoff, maxBackoff := p.reg.opts.RestartBackoff, p.reg.opts.MaxRestartBackoff
+	backoff := minBackoff
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -504,22 +517,23 @@ func (p *Provider) supervise() {
 		case <-p.wake:
 		}
 		p.mu.RLock()
-		client, started := p.client, p.started
+		proc, started := p.proc, p.started
 		p.mu.RUnlock()
-		if client != nil && !client.Exited() {
+		if proc != nil && !proc.client.Exited() {
 			continue
 		}
 		if time.Since(started) > 30*time.Second {
-			backoff = 100 * time.Millisecond
+			backoff = minBackoff
 		}
 		p.mu.Lock()
-		p.state, p.impl, p.client, p.pid = StateRestarting, nil, nil, 0
+		p.state, p.impl, p.proc = StateRestarting, nil, nil
 		if p.lastErr == "" {
 			p.lastErr = "plugin process exited"
 		}
 		p.restarts++
 		p.mu.Unlock()
 		p.changed()
+		proc.closeExited()
 		if p.reg.opts.OnRestart != nil {
 			p.reg.opts.OnRestart(p.id)
 		}
@@ -540,21 +554,22 @@ func (p *Provider) supervise() {
 			p.lastErr = err.Error()
 			p.mu.Unlock()
 			p.log.Error("plugin restart failed", "error", err)
-			backoff = min(backoff*2, 10*time.Second)
+			backoff = min(backoff*2, maxBackoff)
 		}
 	}
 }
 
 func (p *Provider) stop() {
 	p.mu.Lock()
-	client, impl, m := p.client, p.impl, p.wasm
-	p.state, p.impl, p.client, p.wasm = StateDown, nil, nil, nil
+	proc, impl, m := p.proc, p.impl, p.wasm
+	p.state, p.impl, p.proc, p.wasm = StateDown, nil, nil, nil
 	p.mu.Unlock()
 	p.changed()
-	if client != nil {
-		client.Kill()
+	if proc != nil {
+		proc.ended.Store(true)
+		proc.client.Kill()
 	}
-	if client == nil && m == nil && impl != nil {
+	if proc == nil && m == nil && impl != nil {
 		if c, ok := impl.(sdk.Closer); ok {
 			_ = c.Close()
 		}
