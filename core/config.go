@@ -108,6 +108,12 @@ type ProviderConfig struct {
 	// Sandbox points a built-in adapter at its own sandbox, started on
 	// loopback by the host.
 	Sandbox bool `yaml:"sandbox"`
+	// Optional lets the host start and serve without this provider when it
+	// cannot start: it is shown failed (with its last error) in GET
+	// /v1/providers, /readyz and the metrics, and is retried with backoff
+	// until it is up. Default false: a provider that cannot start stops the
+	// host's start, so a broken deploy fails loudly.
+	Optional bool `yaml:"optional"`
 	// Timeout of one call to this provider. Default: the provider's own
 	// stated timeout, else 10s.
 	Timeout time.Duration `yaml:"timeout"`

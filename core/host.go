@@ -298,7 +298,7 @@ func providerSpecs(cfg Config, o *options) ([]registry.Spec, map[string]GuardCon
 	var specs []registry.Spec
 	for _, pc := range cfg.Providers {
 		specs = append(specs, registry.Spec{ID: pc.ID, Runtime: pc.Runtime, Config: pc.Config, Timeout: pc.Timeout,
-			Command: o.builtins[pc.ID], Path: pc.Path, SHA256: pc.SHA256, AllowedHosts: pc.AllowedHosts,
+			Optional: pc.Optional, Command: o.builtins[pc.ID], Path: pc.Path, SHA256: pc.SHA256, AllowedHosts: pc.AllowedHosts,
 			MemoryPages: pc.MemoryPages, Instances: pc.Instances})
 		guards[pc.ID] = pc.Guards
 	}
@@ -329,7 +329,10 @@ func openStore(cfg Config, reg *registry.Registry, guards map[string]GuardConfig
 			durable = durable || t.Quotas != nil
 		}
 		for _, p := range reg.All() {
-			durable = durable || guard.AccountSettingsFor(p.ID(), p.Manifest().Limits, guards[p.ID()]).Durable()
+			m := p.Manifest()
+			// An optional provider not up yet may state a quota or a cost
+			// when it comes: keep its counters where they survive.
+			durable = durable || m.ID == "" || guard.AccountSettingsFor(p.ID(), m.Limits, guards[p.ID()]).Durable()
 		}
 		if inMemory || !durable {
 			kind = "memory"
@@ -344,10 +347,22 @@ func openStore(cfg Config, reg *registry.Registry, guards map[string]GuardConfig
 	return st, nil
 }
 
-// registerProviderGauges adds the providers' readiness, read at each
-// scrape rather than written at each request.
+// registerProviderGauges adds the providers' readiness and state, read at
+// each scrape rather than written at each request.
 func registerProviderGauges(reg prometheus.Registerer, providers *registry.Registry) {
 	for _, p := range providers.All() {
+		for _, state := range registry.States {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name:        "recyclegate_provider_state",
+				Help:        "1 for the provider's state now (starting, ready, restarting, failed, down), 0 for the others.",
+				ConstLabels: prometheus.Labels{"provider": p.ID(), "state": state},
+			}, func() float64 {
+				if p.State() == state {
+					return 1
+				}
+				return 0
+			}))
+		}
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "recyclegate_provider_up",
 			Help:        "1 when the provider is ready to serve, else 0.",

@@ -72,6 +72,7 @@ const (
 	StateStarting   = registry.StateStarting
 	StateReady      = registry.StateReady
 	StateRestarting = registry.StateRestarting
+	StateFailed     = registry.StateFailed
 	StateDown       = registry.StateDown
 )
 

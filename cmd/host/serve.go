@@ -167,7 +167,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "recyclegate %s listening on http://%s\n", versionString(), ln.Addr())
 	ids := make([]string, 0, len(h.Providers()))
 	for _, p := range h.Providers() {
-		ids = append(ids, fmt.Sprintf("%s (%s, pid %d)", p.ID, p.Runtime, p.PID))
+		switch {
+		case p.PID != 0:
+			ids = append(ids, fmt.Sprintf("%s (%s, pid %d)", p.ID, p.Runtime, p.PID))
+		case p.State != core.StateReady: // an optional provider not up yet
+			ids = append(ids, fmt.Sprintf("%s (%s, %s)", p.ID, p.Runtime, p.State))
+		default:
+			ids = append(ids, fmt.Sprintf("%s (%s)", p.ID, p.Runtime))
+		}
 	}
 	sort.Strings(ids)
 	fmt.Fprintf(stdout, "providers: %s\n", strings.Join(ids, ", "))

@@ -14,17 +14,27 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant)
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz is 200 when every provider is ready, else 503 with their states.
+// readyz is 200 when every provider is ready but for optional ones (the
+// host serves without them), else 503. Either way it lists every
+// provider's state, and the optional providers.
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
 	states := map[string]string{}
+	var optional []string
 	for _, p := range s.host.Providers() {
 		states[p.ID] = p.State
+		if p.Optional {
+			optional = append(optional, p.ID)
+		}
 	}
 	status := http.StatusOK
 	if !s.host.Ready() {
 		status = http.StatusServiceUnavailable
 	}
-	return writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "providers": states})
+	body := map[string]any{"ready": status == http.StatusOK, "providers": states}
+	if len(optional) > 0 {
+		body["optional"] = optional
+	}
+	return writeJSON(w, status, body)
 }
 
 func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {

@@ -36,8 +36,15 @@ const (
 	StateStarting   = "starting"
 	StateReady      = "ready"
 	StateRestarting = "restarting"
-	StateDown       = "down"
+	// StateFailed: the provider's last start failed (LastError says why);
+	// the supervisor tries again with backoff. Only an optional provider
+	// is failed at the host's start: any other fails the start.
+	StateFailed = "failed"
+	StateDown   = "down"
 )
+
+// States lists every provider state, for metrics.
+var States = []string{StateStarting, StateReady, StateRestarting, StateFailed, StateDown}
 
 // DefaultTimeout bounds one call to a provider that states no timeout.
 const DefaultTimeout = 10 * time.Second
@@ -66,6 +73,9 @@ type Spec struct {
 	Instances    int
 	// Impl is the Go value of runtime in-process.
 	Impl sdk.Provider
+	// Optional: a provider that cannot start does not fail Start; it is
+	// failed, and the registry keeps trying to start it with backoff.
+	Optional bool
 }
 
 // Options are what the registry needs from the host.
@@ -86,12 +96,14 @@ type Options struct {
 
 // Info is what the host tells about a loaded provider.
 type Info struct {
-	ID           string           `json:"id"`
-	Name         string           `json:"name,omitempty"`
-	Version      string           `json:"version"`
-	Status       string           `json:"status,omitempty"`
-	Runtime      string           `json:"runtime"`
-	State        string           `json:"state"`
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version"`
+	Status  string `json:"status,omitempty"`
+	Runtime string `json:"runtime"`
+	State   string `json:"state"`
+	// Optional: the host serves without it while it cannot start.
+	Optional     bool             `json:"optional,omitempty"`
 	Capabilities []sdk.Capability `json:"capabilities"`
 	Categories   []sdk.Category   `json:"categories"`
 	Limits       sdk.Limits       `json:"limits"`
@@ -176,32 +188,29 @@ func (r *Registry) IDs() []string {
 }
 
 // Start brings every provider up, plugins and modules in parallel. A
-// provider that cannot start fails Start: a host never starts half
-// configured.
+// provider that cannot start fails Start, but for an optional one: a host
+// never starts half configured unless told it may. An optional provider
+// is started in the background, and retried with backoff until it is up:
+// Start does not wait for it. A configuration error (an unknown built-in,
+// a malformed digest, an unknown runtime) fails Start whatever the
+// provider.
 func (r *Registry) Start() error {
+	for _, p := range r.order {
+		if err := p.prepare(); err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(r.order))
 	for i, p := range r.order {
-		switch p.runtime {
-		case RuntimeInProcess:
+		switch {
+		case p.runtime == RuntimeInProcess:
 			if err := p.startInProcess(context.Background()); err != nil {
-				return err
+				errs[i] = err
 			}
-			continue
-		case RuntimeBuiltin:
-			if p.spec.Command == nil {
-				return fmt.Errorf("provider %s: not a built-in provider of this binary (runtime builtin); name its binary with runtime plugin", p.id)
-			}
-			p.command = p.spec.Command
-		case RuntimePlugin:
-			sum, err := decodeSHA256(p.spec.SHA256)
-			if err != nil {
-				return fmt.Errorf("provider %s: %w", p.id, err)
-			}
-			p.checksum = sum
-			path := p.spec.Path
-			p.command = func() (*exec.Cmd, error) { return exec.Command(path), nil }
-		case RuntimeWASM:
+		case p.spec.Optional:
+			// The supervisor starts it.
+		case p.runtime == RuntimeWASM:
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -209,29 +218,55 @@ func (r *Registry) Start() error {
 				defer cancel()
 				errs[i] = p.startWASM(ctx)
 			}()
-			continue
 		default:
-			return fmt.Errorf("provider %s: unknown runtime %q", p.id, p.runtime)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				errs[i] = p.startPlugin(ctx)
+			}()
 		}
-		p.wake = make(chan struct{}, 1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			errs[i] = p.startPlugin(ctx)
-		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	for _, p := range r.order {
-		if p.wake != nil {
+		switch {
+		case p.command != nil:
 			p.done = make(chan struct{})
 			go p.supervise()
+		case p.runtime == RuntimeWASM && p.spec.Optional:
+			p.done = make(chan struct{})
+			go p.startWASMUntilUp()
 		}
 	}
+	return nil
+}
+
+// prepare checks the provider's spec and readies its command.
+func (p *Provider) prepare() error {
+	switch p.runtime {
+	case RuntimeInProcess, RuntimeWASM:
+		return nil
+	case RuntimeBuiltin:
+		if p.spec.Command == nil {
+			return fmt.Errorf("provider %s: not a built-in provider of this binary (runtime builtin); name its binary with runtime plugin", p.id)
+		}
+		p.command = p.spec.Command
+	case RuntimePlugin:
+		sum, err := decodeSHA256(p.spec.SHA256)
+		if err != nil {
+			return fmt.Errorf("provider %s: %w", p.id, err)
+		}
+		p.checksum = sum
+		path := p.spec.Path
+		p.command = func() (*exec.Cmd, error) { return exec.Command(path), nil }
+	default:
+		return fmt.Errorf("provider %s: unknown runtime %q", p.id, p.runtime)
+	}
+	p.wake = make(chan struct{}, 1)
 	return nil
 }
 
@@ -307,6 +342,17 @@ func (p *Provider) Manifest() sdk.Manifest {
 	return p.manifest
 }
 
+// State is the provider's state now.
+func (p *Provider) State() string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.state
+}
+
+// Optional reports whether the host serves without the provider while it
+// cannot start.
+func (p *Provider) Optional() bool { return p.spec.Optional }
+
 // Ready reports whether the provider serves calls now.
 func (p *Provider) Ready() bool {
 	p.mu.RLock()
@@ -320,7 +366,7 @@ func (p *Provider) Info() Info {
 	defer p.mu.RUnlock()
 	m := p.manifest
 	return Info{ID: p.id, Name: m.Name, Version: m.Version, Status: m.Status, Runtime: p.runtime,
-		State: p.state, Capabilities: m.Capabilities, Categories: m.Categories, Limits: m.Limits,
+		State: p.state, Optional: p.spec.Optional, Capabilities: m.Capabilities, Categories: m.Categories, Limits: m.Limits,
 		PID: p.proc.PID(), Restarts: p.restarts, LastError: p.lastErr, Latency: sdk.Duration(p.latency.Load())}
 }
 
@@ -500,8 +546,10 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	return nil
 }
 
-// supervise restarts the plugin whenever its process ends, with backoff,
-// until the registry closes.
+// supervise keeps the plugin running until the registry closes: it starts
+// it when it has no process (an optional provider's first start is left
+// to it), and restarts it whenever its process ends, with backoff between
+// attempts.
 func (p *Provider) supervise() {
 	defer close(p.done)
 	closing := p.reg.closing
@@ -509,53 +557,92 @@ func (p *Provider) supervise() {
 	backoff := minBackoff
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	p.mu.RLock()
+	first := p.proc == nil // an optional provider, not started yet
+	p.mu.RUnlock()
 	for {
-		select {
-		case <-closing:
-			return
-		case <-tick.C:
-		case <-p.wake:
-		}
-		p.mu.RLock()
-		proc, started := p.proc, p.started
-		p.mu.RUnlock()
-		if proc != nil && !proc.client.Exited() {
-			continue
-		}
-		if time.Since(started) > 30*time.Second {
-			backoff = minBackoff
-		}
-		p.mu.Lock()
-		p.state, p.impl, p.proc = StateRestarting, nil, nil
-		if p.lastErr == "" {
-			p.lastErr = "plugin process exited"
-		}
-		p.restarts++
-		p.mu.Unlock()
-		p.changed()
-		proc.closeExited()
-		if p.reg.opts.OnRestart != nil {
-			p.reg.opts.OnRestart(p.id)
-		}
-		p.log.Warn("plugin exited; restarting", "backoff", backoff.String())
-		for {
+		if !first {
 			select {
 			case <-closing:
 				return
-			case <-time.After(backoff):
+			case <-tick.C:
+			case <-p.wake:
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			p.mu.RLock()
+			proc, started := p.proc, p.started
+			p.mu.RUnlock()
+			if proc != nil && !proc.client.Exited() {
+				continue
+			}
+			if time.Since(started) > 30*time.Second {
+				backoff = minBackoff
+			}
+			p.mu.Lock()
+			p.state, p.impl, p.proc = StateRestarting, nil, nil
+			if p.lastErr == "" {
+				p.lastErr = "plugin process exited"
+			}
+			p.restarts++
+			p.mu.Unlock()
+			p.changed()
+			proc.closeExited()
+			if p.reg.opts.OnRestart != nil {
+				p.reg.opts.OnRestart(p.id)
+			}
+			p.log.Warn("plugin exited; restarting", "backoff", backoff.String())
+		}
+		for attempt := 0; ; attempt++ {
+			if !first || attempt > 0 {
+				select {
+				case <-closing:
+					return
+				case <-time.After(backoff):
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			err := p.startPlugin(ctx)
 			cancel()
 			if err == nil {
 				break
 			}
-			p.mu.Lock()
-			p.lastErr = err.Error()
-			p.mu.Unlock()
-			p.log.Error("plugin restart failed", "error", err)
-			backoff = min(backoff*2, maxBackoff)
+			if !first || attempt > 0 {
+				backoff = min(backoff*2, maxBackoff)
+			}
+			p.failed(err, backoff)
 		}
+		first = false
+	}
+}
+
+// failed records a failed start: the provider is failed, with the error,
+// until a later attempt succeeds.
+func (p *Provider) failed(err error, retryIn time.Duration) {
+	p.mu.Lock()
+	p.state, p.lastErr = StateFailed, err.Error()
+	p.mu.Unlock()
+	p.changed()
+	p.log.Error("provider failed to start; retrying", "error", err, "retry_in", retryIn.String())
+}
+
+// startWASMUntilUp loads an optional WASM provider, retrying with backoff
+// until it is up or the registry closes.
+func (p *Provider) startWASMUntilUp() {
+	defer close(p.done)
+	backoff := p.reg.opts.RestartBackoff
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err := p.startWASM(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		p.failed(err, backoff)
+		select {
+		case <-p.reg.closing:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, p.reg.opts.MaxRestartBackoff)
 	}
 }
 
