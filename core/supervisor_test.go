@@ -1,14 +1,18 @@
 package core_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,5 +119,99 @@ func TestOptionalProviderThatCannotStart(t *testing.T) {
 	res, err = quote(t, h, "iPhone 15", 10*time.Second)
 	if err != nil || len(res.Quotes) != 2 {
 		t.Fatalf("both serve: %v %+v", err, res)
+	}
+}
+
+// muteID is a built-in provider of the test binary that never prints its
+// handshake (TestMain): it hangs until killed.
+const muteID = "mute"
+
+// childPIDs lists the processes whose parent is ppid, from /proc.
+func childPIDs(t *testing.T, ppid int) []int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(ppid) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// exists reports whether process pid is still there (a zombie counts:
+// nobody reaped it).
+func exists(pid int) bool { return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
+
+// TestCloseIsBoundedWhileAPluginHangsInItsHandshake: an optional plugin
+// that never says its handshake does not hold the host: it serves the
+// others within seconds, and Close ends within 2s (rather than waiting
+// out the 15s handshake), with no process left.
+func TestCloseIsBoundedWhileAPluginHangsInItsHandshake(t *testing.T) {
+	before := map[int]bool{}
+	for _, pid := range childPIDs(t, os.Getpid()) {
+		before[pid] = true
+	}
+	cfg := core.Config{Providers: []core.ProviderConfig{
+		{ID: "fake", Config: map[string]string{"app_secret": "x"}},
+		{ID: muteID, Optional: true},
+	}}
+	began := time.Now()
+	h, err := core.New(cfg, core.WithBuiltin("fake", core.BuiltinCommand("fake")),
+		core.WithBuiltin(muteID, core.BuiltinCommand(muteID)), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			h.Close()
+		}
+	})
+	res, err := quote(t, h, "iPhone 14 Pro", 10*time.Second)
+	if err != nil || len(res.Quotes) != 1 {
+		t.Fatalf("the others serve: %v %+v", err, res)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Fatalf("the first quote came %s after the start, want within seconds", took)
+	}
+	if st := providerInfo(t, h, muteID).State; st != core.StateStarting {
+		t.Fatalf("the mute plugin is %s, want starting (in its handshake)", st)
+	}
+	var children []int
+	eventually(t, 10*time.Second, "the mute plugin's process", func() bool {
+		children = nil
+		for _, pid := range childPIDs(t, os.Getpid()) {
+			if !before[pid] {
+				children = append(children, pid)
+			}
+		}
+		return len(children) == 2 // fake's and mute's
+	})
+	start := time.Now()
+	h.Close()
+	closed = true
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("Close took %s with a plugin in its handshake, want within 2s", took)
+	} else {
+		t.Logf("Close took %s", took)
+	}
+	for _, pid := range children {
+		if exists(pid) {
+			t.Errorf("plugin process %d outlived Close", pid)
+		}
 	}
 }

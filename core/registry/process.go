@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+	"os/exec"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 
@@ -16,6 +18,7 @@ type process struct {
 	client *plugin.Client
 	rpc    plugin.ClientProtocol // client's gRPC connection, broker and controller
 	pid    int
+	kill   context.CancelFunc // kills the process (SIGKILL), at any time
 	// ended is set once the registry has let the process go: an error of a
 	// call still on its way is then the process's end, not the provider's.
 	ended atomic.Bool
@@ -36,6 +39,42 @@ func (c *process) PID() int {
 func (c *process) closeExited() {
 	c.ended.Store(true)
 	_ = c.rpc.Close()
+	c.kill() // releases the process's context
+}
+
+// stop asks the process to exit (go-plugin's Kill: it closes the
+// connection and waits for the process), and kills it if it has not
+// exited within grace: a plugin that hangs, or is stopped (SIGSTOP), never
+// holds the host's shutdown.
+func (c *process) stop(grace time.Duration) {
+	c.ended.Store(true)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.client.Kill()
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.kill()
+		<-done // the process is gone: go-plugin's Kill returns
+	}
+	c.kill()
+}
+
+// withContext returns cmd as if made by exec.CommandContext(ctx, ...): the
+// process is killed when ctx ends.
+func withContext(ctx context.Context, cmd *exec.Cmd) *exec.Cmd {
+	if cmd.Err != nil {
+		return cmd // starting it fails with that error
+	}
+	c := exec.CommandContext(ctx, cmd.Path)
+	c.Args, c.Env, c.Dir = cmd.Args, cmd.Env, cmd.Dir
+	c.Stdin, c.Stdout, c.Stderr, c.ExtraFiles = cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.ExtraFiles
+	c.SysProcAttr = cmd.SysProcAttr
+	return c
 }
 
 // procInvoker is the host's side of one process's provider.

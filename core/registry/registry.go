@@ -92,6 +92,10 @@ type Options struct {
 	// Defaults 100ms and 10s.
 	RestartBackoff    time.Duration
 	MaxRestartBackoff time.Duration
+	// StopGrace is how long Close lets plugin processes exit by themselves
+	// before it kills them. Default 1s; Close returns within StopGrace and
+	// half a second more whatever the plugins are doing (see Close).
+	StopGrace time.Duration
 }
 
 // Info is what the host tells about a loaded provider.
@@ -123,6 +127,10 @@ type Registry struct {
 	byID      map[string]*Provider
 	closing   chan struct{}
 	closeOnce sync.Once
+	// ctx ends when Close begins: starts in progress are abandoned, and
+	// their processes killed.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New prepares the providers of specs, in order; Start starts them.
@@ -143,7 +151,11 @@ func New(specs []Spec, opts Options) (*Registry, error) {
 		opts.MaxRestartBackoff = 10 * time.Second
 	}
 	opts.MaxRestartBackoff = max(opts.MaxRestartBackoff, opts.RestartBackoff)
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = time.Second
+	}
 	r := &Registry{opts: opts, byID: map[string]*Provider{}, closing: make(chan struct{})}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, s := range specs {
 		if _, dup := r.byID[s.ID]; dup {
 			return nil, fmt.Errorf("provider %s is registered twice", s.ID)
@@ -205,7 +217,7 @@ func (r *Registry) Start() error {
 	for i, p := range r.order {
 		switch {
 		case p.runtime == RuntimeInProcess:
-			if err := p.startInProcess(context.Background()); err != nil {
+			if err := p.startInProcess(r.ctx); err != nil {
 				errs[i] = err
 			}
 		case p.spec.Optional:
@@ -214,7 +226,7 @@ func (r *Registry) Start() error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a first compile takes seconds
+				ctx, cancel := context.WithTimeout(r.ctx, 5*time.Minute) // a first compile takes seconds
 				defer cancel()
 				errs[i] = p.startWASM(ctx)
 			}()
@@ -222,7 +234,7 @@ func (r *Registry) Start() error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 				defer cancel()
 				errs[i] = p.startPlugin(ctx)
 			}()
@@ -272,16 +284,37 @@ func (p *Provider) prepare() error {
 
 // Close stops every provider: plugin processes end, modules and
 // in-process providers are closed. It is safe to call more than once.
+//
+// Close is bounded, whatever the plugins are doing: starts in progress are
+// abandoned (a plugin in its handshake is killed), every provider stops at
+// once, a plugin process that has not exited StopGrace after it was asked
+// to is killed, and Close returns half a second after that at the latest.
+// No plugin process outlives it.
 func (r *Registry) Close() {
 	r.closeOnce.Do(func() {
+		deadline := time.Now().Add(r.opts.StopGrace + 500*time.Millisecond)
 		close(r.closing)
+		r.cancel()
+		var wg sync.WaitGroup
 		for _, p := range r.order {
-			if p.done != nil {
-				<-p.done
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if p.done != nil {
+					<-p.done // its starts are abandoned: it returns at once
+				}
+				p.stop(r.opts.StopGrace)
+			}()
 		}
-		for _, p := range r.order {
-			p.stop()
+		all := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(all)
+		}()
+		select {
+		case <-all:
+		case <-time.After(time.Until(deadline)):
+			r.opts.Logger.Warn("registry: stopping providers took too long; returning without them", "after", (r.opts.StopGrace + 500*time.Millisecond).String())
 		}
 	})
 }
@@ -484,6 +517,12 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The process can be killed at any time, even in its handshake (which
+	// go-plugin waits out otherwise): when the start is abandoned (the
+	// registry closes, the start times out), and at Close.
+	procCtx, kill := context.WithCancel(context.Background())
+	cmd = withContext(procCtx, cmd)
+	abandon := context.AfterFunc(ctx, kill)
 	// The plugin gets no environment from the host: its config and secrets
 	// arrive through Configure only.
 	cmd.Env = []string{}
@@ -500,7 +539,12 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 		StartTimeout:     15 * time.Second,
 	})
 	fail := func(err error) error {
+		abandon()
+		kill()
 		client.Kill()
+		if ctx.Err() != nil && p.reg.ctx.Err() != nil {
+			return fmt.Errorf("plugin %s: not started: the host is stopping", p.id)
+		}
 		return err
 	}
 	rpc, err := client.Client()
@@ -527,7 +571,7 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	if m.ID != p.id {
 		return fail(fmt.Errorf("plugin %s: the binary is provider %q", p.id, m.ID))
 	}
-	proc := &process{client: client, rpc: rpc}
+	proc := &process{client: client, rpc: rpc, kill: kill}
 	if rc := client.ReattachConfig(); rc != nil {
 		proc.pid = rc.Pid
 	}
@@ -538,6 +582,10 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	}
 	pid := proc.pid
 	p.mu.Lock()
+	if !abandon() || p.reg.ctx.Err() != nil { // the registry closed meanwhile
+		p.mu.Unlock()
+		return fail(ctx.Err())
+	}
 	p.impl, p.manifest, p.proc = remote, resp.Manifest, proc
 	p.state, p.lastErr, p.started = StateReady, "", time.Now()
 	p.mu.Unlock()
@@ -599,9 +647,12 @@ func (p *Provider) supervise() {
 				case <-time.After(backoff):
 				}
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(p.reg.ctx, 30*time.Second)
 			err := p.startPlugin(ctx)
 			cancel()
+			if p.reg.ctx.Err() != nil {
+				return
+			}
 			if err == nil {
 				break
 			}
@@ -630,10 +681,10 @@ func (p *Provider) startWASMUntilUp() {
 	defer close(p.done)
 	backoff := p.reg.opts.RestartBackoff
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		ctx, cancel := context.WithTimeout(p.reg.ctx, 5*time.Minute)
 		err := p.startWASM(ctx)
 		cancel()
-		if err == nil {
+		if err == nil || p.reg.ctx.Err() != nil {
 			return
 		}
 		p.failed(err, backoff)
@@ -646,23 +697,23 @@ func (p *Provider) startWASMUntilUp() {
 	}
 }
 
-func (p *Provider) stop() {
+// stop ends the provider: a plugin process is asked to exit and killed
+// if it has not within grace; a module or an in-process provider is closed.
+func (p *Provider) stop(grace time.Duration) {
 	p.mu.Lock()
 	proc, impl, m := p.proc, p.impl, p.wasm
 	p.state, p.impl, p.proc, p.wasm = StateDown, nil, nil, nil
 	p.mu.Unlock()
 	p.changed()
-	if proc != nil {
-		proc.ended.Store(true)
-		proc.client.Kill()
-	}
-	if proc == nil && m == nil && impl != nil {
+	switch {
+	case proc != nil:
+		proc.stop(grace)
+	case m != nil:
+		_ = m.Close(context.Background())
+	case impl != nil:
 		if c, ok := impl.(sdk.Closer); ok {
 			_ = c.Close()
 		}
-	}
-	if m != nil {
-		_ = m.Close(context.Background())
 	}
 }
 
