@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +64,28 @@ func (c *process) stop(grace time.Duration) {
 		<-done // the process is gone: go-plugin's Kill returns
 	}
 	c.kill()
+}
+
+// handshakeError says what a failed handshake means in the host's terms:
+// go-plugin's own words ("Unrecognized remote plugin message", "Incompatible
+// API version") name neither the binary nor the cause.
+func handshakeError(path string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "Unrecognized remote plugin message"):
+		// A go-plugin binary whose magic cookie is not ours exits at once,
+		// printing nothing on stdout; so does a program that is no plugin.
+		return fmt.Errorf("%s is not a recyclegate provider plugin for this host: it ended without the plugin handshake "+
+			"(a plugin of another program, or built for another recyclegate plugin protocol, does that; so does a program that is no plugin)", path)
+	case strings.Contains(strings.ToLower(msg), "incompatible api version with plugin"):
+		theirs := "another version"
+		if _, v, ok := strings.Cut(msg, "Plugin version: "); ok {
+			theirs = "version " + strings.TrimSpace(strings.SplitN(v, ",", 2)[0])
+		}
+		return fmt.Errorf("%s is built for recyclegate plugin protocol %s; this host speaks version %d: rebuild it against this host's sdk",
+			path, theirs, sdk.ProtocolVersion)
+	}
+	return err
 }
 
 // withContext returns cmd as if made by exec.CommandContext(ctx, ...): the

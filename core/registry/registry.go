@@ -549,7 +549,7 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	}
 	rpc, err := client.Client()
 	if err != nil {
-		return fail(fmt.Errorf("starting plugin %s: %w", p.id, err))
+		return fail(fmt.Errorf("starting plugin %s: %w", p.id, handshakeError(cmd.Path, err)))
 	}
 	raw, err := rpc.Dispense(sdk.PluginName)
 	if err != nil {

@@ -1,13 +1,18 @@
 package registry_test
 
 import (
+	"bytes"
 	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/recyclegate/recyclegate/core/internal/faketest"
 	"github.com/recyclegate/recyclegate/core/registry"
@@ -20,10 +25,30 @@ const serveArg = "__registry-test-plugin"
 
 func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == serveArg {
-		sdk.Serve(faketest.New(os.Args[2], 100))
+		switch os.Args[2] {
+		case wrongCookie: // a go-plugin binary of another program
+			servePlugin(goplugin.HandshakeConfig{ProtocolVersion: sdk.ProtocolVersion, MagicCookieKey: "OTHER_PROGRAM_PLUGIN", MagicCookieValue: "other"})
+		case nextProtocol: // a recyclegate plugin built for another protocol version
+			hs := sdk.Handshake
+			hs.ProtocolVersion = sdk.ProtocolVersion + 1
+			servePlugin(hs)
+		default:
+			sdk.Serve(faketest.New(os.Args[2], 100))
+		}
 		return
 	}
 	os.Exit(m.Run())
+}
+
+// Plugins of the test binary that are not for this host.
+const (
+	wrongCookie  = "wrong-cookie"
+	nextProtocol = "next-protocol"
+)
+
+func servePlugin(hs goplugin.HandshakeConfig) {
+	goplugin.Serve(&goplugin.ServeConfig{HandshakeConfig: hs, GRPCServer: goplugin.DefaultGRPCServer,
+		Plugins: goplugin.PluginSet{sdk.PluginName: &sdk.GRPCPlugin{Impl: faketest.New("fake", 100)}}})
 }
 
 // plugin is the spec of provider id served by the test binary.
@@ -145,4 +170,64 @@ func TestRestartsLeakNothing(t *testing.T) {
 	if in := info(t, r, "fake"); in.Restarts != restarts+3 {
 		t.Fatalf("restarts %d, want %d", in.Restarts, restarts+3)
 	}
+}
+
+// TestAPluginOfAnotherHostIsNamed: a binary that is not a recyclegate
+// plugin for this host (another program's magic cookie, or another
+// protocol version) is named, with what it is, rather than go-plugin's
+// "Unrecognized remote plugin message"; at the default log level when the
+// provider is optional.
+func TestAPluginOfAnotherHostIsNamed(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ mode, want string }{
+		{wrongCookie, "is not a recyclegate provider plugin for this host"},
+		{nextProtocol, "is built for recyclegate plugin protocol version 2; this host speaks version 1"},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			spec := plugin(c.mode)
+			r, err := registry.New([]registry.Spec{spec}, registry.Options{Logger: quiet()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = r.Start()
+			r.Close()
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), exe) ||
+				strings.Contains(err.Error(), "Unrecognized remote plugin message") {
+				t.Fatalf("start: %v\nwant %q naming %s", err, c.want, exe)
+			}
+			t.Logf("start: %v", err)
+
+			// Optional: the host starts, and says it in its log at the
+			// default level (info).
+			var logs bytes.Buffer
+			spec.Optional = true
+			r = start(t, registry.Options{Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))}, spec)
+			eventually(t, 20*time.Second, "the provider failed", func() bool {
+				return info(t, r, c.mode).State == registry.StateFailed
+			})
+			r.Close()
+			if in := info(t, r, c.mode); !strings.Contains(in.LastError, c.want) {
+				t.Fatalf("last error %q", in.LastError)
+			}
+			if !strings.Contains(logs.String(), c.want) || !strings.Contains(logs.String(), "level=ERROR") {
+				t.Fatalf("log:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// syncWriter serializes writes to w (the registry logs from many
+// goroutines).
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
