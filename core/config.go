@@ -57,6 +57,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Orders tunes polling, webhooks, idempotency and the audit log.
 	Orders OrdersConfig `yaml:"orders"`
+	// Supervisor tunes how plugin processes are watched: pinged, marked
+	// unresponsive, restarted.
+	Supervisor SupervisorConfig `yaml:"supervisor"`
 	// AnswerTTL is how long a quote answer is reused for an identical
 	// request of the same tenant (same item, providers, strategy, detail),
 	// while the policies and the providers' states and breakers are those
@@ -66,6 +69,22 @@ type Config struct {
 	// with a provider error, or one with explain. Default 1s; negative
 	// turns it off.
 	AnswerTTL time.Duration `yaml:"answer_ttl"`
+}
+
+// SupervisorConfig tunes how the host watches its plugin processes
+// (docs/operations.md). The zero value of each field is its default.
+type SupervisorConfig struct {
+	// PingInterval is how often each plugin process is pinged (go-plugin's
+	// health check). Default 500ms; negative: never.
+	PingInterval time.Duration `yaml:"ping_interval"`
+	// PingTimeout is how long a ping may take: a plugin that does not
+	// answer within it (nor answers a call) is unresponsive, its calls
+	// fail at once (unavailable, retryable) and it is not ready. Default
+	// 1s: a plugin that stops answering is unresponsive within 1.5s.
+	PingTimeout time.Duration `yaml:"ping_timeout"`
+	// RestartUnresponsive is how long a plugin may stay unresponsive before
+	// it is killed and restarted. Default 10s; negative: never.
+	RestartUnresponsive time.Duration `yaml:"restart_unresponsive_after"`
 }
 
 // TenantConfig is one client of the API.
@@ -239,6 +258,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.Supervisor.PingTimeout < 0 {
+		return fmt.Errorf("config: supervisor.ping_timeout must not be negative")
 	}
 	seenTenant := map[string]bool{}
 	seenKey := map[string]string{}

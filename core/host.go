@@ -244,9 +244,16 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		Name: "recyclegate_plugin_restarts_total",
 		Help: "Times a provider's plugin process was restarted after it ended.",
 	}, []string{"provider"})
-	h.reg.MustRegister(restarts)
+	unresponsive := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "recyclegate_plugin_unresponsive_total",
+		Help: "Times a provider's plugin process stopped answering its pings (state unresponsive).",
+	}, []string{"provider"})
+	h.reg.MustRegister(restarts, unresponsive)
+	sv := cfg.Supervisor
 	h.providers, err = registry.New(specs, registry.Options{Logger: h.log, Secrets: h.secrets, Now: h.now, WASMCacheDir: wasmCache,
-		OnRestart: func(id string) { restarts.WithLabelValues(id).Inc() }})
+		PingInterval: sv.PingInterval, PingTimeout: sv.PingTimeout, RestartUnresponsive: sv.RestartUnresponsive,
+		OnRestart:      func(id string) { restarts.WithLabelValues(id).Inc() },
+		OnUnresponsive: func(id string) { unresponsive.WithLabelValues(id).Inc() }})
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -354,7 +361,7 @@ func registerProviderGauges(reg prometheus.Registerer, providers *registry.Regis
 		for _, state := range registry.States {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name:        "recyclegate_provider_state",
-				Help:        "1 for the provider's state now (starting, ready, restarting, failed, down), 0 for the others.",
+				Help:        "1 for the provider's state now (starting, ready, unresponsive, restarting, failed, down), 0 for the others.",
 				ConstLabels: prometheus.Labels{"provider": p.ID(), "state": state},
 			}, func() float64 {
 				if p.State() == state {

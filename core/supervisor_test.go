@@ -18,6 +18,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/sdk"
 )
 
 // flakyBuiltin is the command of built-in provider id that fails to start
@@ -213,5 +214,107 @@ func TestCloseIsBoundedWhileAPluginHangsInItsHandshake(t *testing.T) {
 		if exists(pid) {
 			t.Errorf("plugin process %d outlived Close", pid)
 		}
+	}
+}
+
+func stopProcess(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+}
+
+func continueProcess(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHungPluginIsUnresponsiveThenRevivedOrRestarted stops the plugin's
+// process (SIGSTOP): within seconds it is unresponsive in GET
+// /v1/providers, /readyz and the metrics, the call in flight is cut off
+// and new calls fail at once (unavailable) instead of waiting out the
+// provider's 20s timeout. SIGCONT makes it ready again, the same process;
+// left stopped, it is killed and restarted.
+func TestHungPluginIsUnresponsiveThenRevivedOrRestarted(t *testing.T) {
+	cfg := core.Config{
+		Providers: []core.ProviderConfig{{ID: "fake", Config: map[string]string{"app_secret": "x"},
+			Timeout: 20 * time.Second, Guards: core.GuardConfig{CacheTTL: -1}}},
+		Supervisor: core.SupervisorConfig{RestartUnresponsive: 4 * time.Second},
+	}
+	h, err := core.New(cfg, core.WithBuiltin("fake", core.BuiltinCommand("fake")), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	pid := pluginPID(t, h, "fake")
+
+	// A call in flight when the plugin goes silent.
+	type answer struct {
+		res  *core.QuoteResult
+		err  error
+		took time.Duration
+	}
+	inFlight := make(chan answer, 1)
+	go func() {
+		start := time.Now()
+		res, err := quote(t, h, "sleep", 30*time.Second)
+		inFlight <- answer{res, err, time.Since(start)}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	stopProcess(t, pid)
+	stopped := time.Now()
+	eventually(t, 5*time.Second, "the plugin shown unresponsive", func() bool {
+		return providerInfo(t, h, "fake").State == core.StateUnresponsive
+	})
+	t.Logf("unresponsive %s after SIGSTOP", time.Since(stopped).Round(time.Millisecond))
+	a := <-inFlight
+	if a.err != nil || len(a.res.Errors) != 1 || a.res.Errors[0].Code != sdk.CodeUnavailable || a.took > 10*time.Second {
+		t.Fatalf("the call in flight: %v %+v after %s, want unavailable well before the 20s timeout", a.err, a.res, a.took)
+	}
+	start := time.Now()
+	res, err := quote(t, h, "iPhone 14 Pro", 30*time.Second)
+	if err != nil || len(res.Errors) != 1 || res.Errors[0].Code != sdk.CodeUnavailable || !res.Errors[0].Retryable {
+		t.Fatalf("a call to the unresponsive plugin: %v %+v", err, res)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("a call to the unresponsive plugin took %s, want at once", took)
+	}
+	if code, body := readyz(t, h); code != http.StatusServiceUnavailable || body["providers"].(map[string]any)["fake"] != core.StateUnresponsive {
+		t.Fatalf("/readyz %d %v", code, body)
+	}
+	if v := metric(t, h, "recyclegate_provider_state", map[string]string{"provider": "fake", "state": core.StateUnresponsive}); v != 1 {
+		t.Fatalf("recyclegate_provider_state{state=unresponsive} %v", v)
+	}
+	if v := metric(t, h, "recyclegate_plugin_unresponsive_total", map[string]string{"provider": "fake"}); v != 1 {
+		t.Fatalf("recyclegate_plugin_unresponsive_total %v", v)
+	}
+
+	// It answers again: ready, the same process.
+	continueProcess(t, pid)
+	eventually(t, 5*time.Second, "the plugin ready again", func() bool {
+		return providerInfo(t, h, "fake").State == core.StateReady
+	})
+	if in := providerInfo(t, h, "fake"); in.PID != pid || in.Restarts != 0 {
+		t.Fatalf("revived: %+v, want pid %d and no restart", in.Info, pid)
+	}
+	if res, err := quote(t, h, "iPhone 15", 10*time.Second); err != nil || len(res.Quotes) != 1 {
+		t.Fatalf("after SIGCONT: %v %+v", err, res)
+	}
+
+	// Silent for good: killed and restarted.
+	stopProcess(t, pid)
+	eventually(t, 20*time.Second, "the silent plugin restarted", func() bool {
+		in := providerInfo(t, h, "fake")
+		return in.State == core.StateReady && in.PID != pid
+	})
+	if in := providerInfo(t, h, "fake"); in.Restarts != 1 {
+		t.Fatalf("after the restart: %+v", in.Info)
+	}
+	eventually(t, 5*time.Second, "the silent process gone", func() bool { return !exists(pid) })
+	if res, err := quote(t, h, "iPhone 15 Pro", 10*time.Second); err != nil || len(res.Quotes) != 1 {
+		t.Fatalf("after the restart: %v %+v", err, res)
 	}
 }

@@ -2,9 +2,11 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,9 +23,26 @@ type process struct {
 	rpc    plugin.ClientProtocol // client's gRPC connection, broker and controller
 	pid    int
 	kill   context.CancelFunc // kills the process (SIGKILL), at any time
+	ctx    context.Context    // ends with kill
 	// ended is set once the registry has let the process go: an error of a
 	// call still on its way is then the process's end, not the provider's.
 	ended atomic.Bool
+
+	born      time.Time
+	lastHeard atomic.Int64 // since born: the last answer (health.go)
+
+	mu      sync.Mutex
+	silence context.Context         // done while unresponsive (health.go)
+	hushed  context.CancelCauseFunc // ends silence
+}
+
+func newProcess(ctx context.Context, kill context.CancelFunc, client *plugin.Client, rpc plugin.ClientProtocol) *process {
+	c := &process{client: client, rpc: rpc, kill: kill, ctx: ctx, born: time.Now()}
+	c.silence, c.hushed = context.WithCancelCause(context.Background())
+	if rc := client.ReattachConfig(); rc != nil {
+		c.pid = rc.Pid
+	}
+	return c
 }
 
 // PID is the process id, 0 for none.
@@ -109,11 +128,42 @@ type procInvoker struct {
 
 // Invoke sends one operation to the process. When the process has ended
 // meanwhile, the call's error (its connection closed under it) says so:
-// unavailable, retryable, as a call to a dead plugin is.
+// unavailable, retryable, as a call to a dead plugin is. A process that
+// stops answering (unresponsive) cuts its calls in flight off with the same
+// error, and refuses new ones at once.
 func (c *procInvoker) Invoke(ctx context.Context, op string, payload []byte) ([]byte, error) {
-	out, err := c.WireInvoker.Invoke(ctx, op, payload)
-	if err != nil && ctx.Err() == nil && c.proc.ended.Load() {
-		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Message: "plugin unreachable: its process ended", Retryable: true}
+	silent := c.proc.silent()
+	if silent.Err() != nil {
+		return nil, unreachable(context.Cause(silent))
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(silent, cancel)
+	out, err := c.WireInvoker.Invoke(cctx, op, payload)
+	stop()
+	cancel()
+	switch {
+	case err == nil:
+		c.proc.heard()
+	case ctx.Err() != nil:
+	case c.proc.ended.Load():
+		return nil, unreachable(errors.New("its process ended"))
+	case silent.Err() != nil:
+		return nil, unreachable(context.Cause(silent))
+	default:
+		switch sdk.CodeOf(err) {
+		case sdk.CodeUnavailable, sdk.CodeDeadlineExceeded, sdk.CodeCanceled:
+		default:
+			c.proc.heard() // the provider's own answer
+		}
 	}
 	return out, err
+}
+
+// unreachable is the error of a call the process cannot answer. Its
+// message starts "plugin unreachable", which the pipeline reads as the
+// process's failure rather than the provider's (Provider.Died).
+func unreachable(cause error) error {
+	msg := strings.TrimPrefix(cause.Error(), "plugin unreachable: ")
+	msg = strings.TrimPrefix(msg, "plugin unresponsive: ")
+	return &sdk.Error{Code: sdk.CodeUnavailable, Message: "plugin unreachable: " + msg, Retryable: true}
 }

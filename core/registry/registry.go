@@ -36,6 +36,10 @@ const (
 	StateStarting   = "starting"
 	StateReady      = "ready"
 	StateRestarting = "restarting"
+	// StateUnresponsive: the plugin process is there but does not answer
+	// its pings; its calls fail at once until it does, and it is restarted
+	// if it stays silent (Options.RestartUnresponsive).
+	StateUnresponsive = "unresponsive"
 	// StateFailed: the provider's last start failed (LastError says why);
 	// the supervisor tries again with backoff. Only an optional provider
 	// is failed at the host's start: any other fails the start.
@@ -44,7 +48,7 @@ const (
 )
 
 // States lists every provider state, for metrics.
-var States = []string{StateStarting, StateReady, StateRestarting, StateFailed, StateDown}
+var States = []string{StateStarting, StateReady, StateUnresponsive, StateRestarting, StateFailed, StateDown}
 
 // DefaultTimeout bounds one call to a provider that states no timeout.
 const DefaultTimeout = 10 * time.Second
@@ -96,6 +100,18 @@ type Options struct {
 	// before it kills them. Default 1s; Close returns within StopGrace and
 	// half a second more whatever the plugins are doing (see Close).
 	StopGrace time.Duration
+	// PingInterval is how often each plugin process is pinged, PingTimeout
+	// how long it may take to answer before it is unresponsive, and
+	// RestartUnresponsive how long it may stay so before it is killed and
+	// restarted. Defaults 500ms, 1s and 10s (DefaultPingInterval, ...): a
+	// process that stops answering is unresponsive within 1.5s. A negative
+	// PingInterval pings never; a negative RestartUnresponsive never
+	// restarts a silent process.
+	PingInterval        time.Duration
+	PingTimeout         time.Duration
+	RestartUnresponsive time.Duration
+	// OnUnresponsive hears each time a plugin becomes unresponsive.
+	OnUnresponsive func(id string)
 }
 
 // Info is what the host tells about a loaded provider.
@@ -153,6 +169,15 @@ func New(specs []Spec, opts Options) (*Registry, error) {
 	opts.MaxRestartBackoff = max(opts.MaxRestartBackoff, opts.RestartBackoff)
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = time.Second
+	}
+	if opts.PingInterval == 0 {
+		opts.PingInterval = DefaultPingInterval
+	}
+	if opts.PingTimeout <= 0 {
+		opts.PingTimeout = DefaultPingTimeout
+	}
+	if opts.RestartUnresponsive == 0 {
+		opts.RestartUnresponsive = DefaultRestartUnresponsive
 	}
 	r := &Registry{opts: opts, byID: map[string]*Provider{}, closing: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -327,6 +352,9 @@ type Provider struct {
 	reg     *Registry
 	log     *slog.Logger
 	latency atomic.Int64 // recent call latency in ns, see NoteLatency
+	// revivals counts the times a process became ready to serve: started,
+	// restarted, or answering again after it was unresponsive.
+	revivals atomic.Uint64
 
 	// set for runtime wasm
 	wasm *wasm.Module
@@ -402,6 +430,12 @@ func (p *Provider) Info() Info {
 		State: p.state, Optional: p.spec.Optional, Capabilities: m.Capabilities, Categories: m.Categories, Limits: m.Limits,
 		PID: p.proc.PID(), Restarts: p.restarts, LastError: p.lastErr, Latency: sdk.Duration(p.latency.Load())}
 }
+
+// Revivals counts the times the provider's process became ready to serve:
+// it started, was restarted, or answers again after it was unresponsive.
+// A change means that whatever failed before may not fail now (package
+// invoke lets an open breaker probe it at once).
+func (p *Provider) Revivals() uint64 { return p.revivals.Load() }
 
 // Latency is the provider's recent call latency (0 until a call succeeded).
 func (p *Provider) Latency() time.Duration { return time.Duration(p.latency.Load()) }
@@ -571,10 +605,7 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	if m.ID != p.id {
 		return fail(fmt.Errorf("plugin %s: the binary is provider %q", p.id, m.ID))
 	}
-	proc := &process{client: client, rpc: rpc, kill: kill}
-	if rc := client.ReattachConfig(); rc != nil {
-		proc.pid = rc.Pid
-	}
+	proc := newProcess(procCtx, kill, client, rpc)
 	remote := sdk.NewRemote(&procInvoker{WireInvoker: inv, proc: proc}, m)
 	resp, err := remote.Configure(cctx, p.configureRequest(m))
 	if err != nil {
@@ -588,8 +619,10 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	}
 	p.impl, p.manifest, p.proc = remote, resp.Manifest, proc
 	p.state, p.lastErr, p.started = StateReady, "", time.Now()
+	p.revivals.Add(1)
 	p.mu.Unlock()
 	p.changed()
+	go p.watch(proc)
 	p.log.Info("plugin ready", "pid", pid, "version", resp.Manifest.Version)
 	return nil
 }
