@@ -18,6 +18,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/internal/faketest"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -317,4 +318,68 @@ func TestHungPluginIsUnresponsiveThenRevivedOrRestarted(t *testing.T) {
 	if res, err := quote(t, h, "iPhone 15 Pro", 10*time.Second); err != nil || len(res.Quotes) != 1 {
 		t.Fatalf("after the restart: %v %+v", err, res)
 	}
+}
+
+// TestRevivedPluginIsProbedAtOnce: a breaker opened by a provider's
+// failures does not hold back its plugin once the supervisor has replaced
+// it (kill -9, restart) or it answers again (SIGSTOP, SIGCONT): the next
+// call probes it (half-open) rather than waiting out open_for (1h here).
+func TestRevivedPluginIsProbedAtOnce(t *testing.T) {
+	cfg := core.Config{Providers: []core.ProviderConfig{{ID: "fake", Config: map[string]string{"app_secret": "x"},
+		Guards: core.GuardConfig{CacheTTL: -1, Retry: core.RetryConfig{Attempts: 1},
+			Breaker: core.BreakerConfig{Failures: 2, OpenFor: time.Hour}}}}}
+	h, err := core.New(cfg, core.WithBuiltin("fake", core.BuiltinCommand("fake")), core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	breaker := func() string { return providerInfo(t, h, "fake").Guards.Breaker }
+	open := func() {
+		t.Helper()
+		for i := range 2 {
+			if res, err := quote(t, h, faketest.ModelFail, 5*time.Second); err != nil || len(res.Errors) != 1 {
+				t.Fatalf("failure %d: %v %+v", i, err, res)
+			}
+		}
+		res, err := quote(t, h, "iPhone 14 Pro", 5*time.Second)
+		if err != nil || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "circuit breaker open") || breaker() != "open" {
+			t.Fatalf("the breaker not open: %v %+v (%s)", err, res, breaker())
+		}
+	}
+	probed := func(how string) {
+		t.Helper()
+		if b := breaker(); b != "half-open" {
+			t.Fatalf("%s: breaker %s, want half-open", how, b)
+		}
+		res, err := quote(t, h, "iPhone 15", 5*time.Second)
+		if err != nil || len(res.Quotes) != 1 {
+			t.Fatalf("%s: the first call: %v %+v, want a quote", how, err, res)
+		}
+		if b := breaker(); b != "closed" {
+			t.Fatalf("%s: breaker %s after a good probe", how, b)
+		}
+	}
+
+	open()
+	pid := pluginPID(t, h, "fake")
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the plugin restarted", func() bool {
+		in := providerInfo(t, h, "fake")
+		return in.State == core.StateReady && in.PID != pid
+	})
+	probed("after a restart")
+
+	open()
+	pid = pluginPID(t, h, "fake")
+	stopProcess(t, pid)
+	eventually(t, 5*time.Second, "the plugin unresponsive", func() bool {
+		return providerInfo(t, h, "fake").State == core.StateUnresponsive
+	})
+	continueProcess(t, pid)
+	eventually(t, 5*time.Second, "the plugin ready again", func() bool {
+		return providerInfo(t, h, "fake").State == core.StateReady
+	})
+	probed("after SIGSTOP and SIGCONT")
 }

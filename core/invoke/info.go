@@ -83,6 +83,7 @@ func (s *Service) GuardInfo(id string) *GuardInfo {
 	if !ok {
 		return nil
 	}
+	pl.noteRevivals()
 	l := pl.limits()
 	gi := &GuardInfo{Breaker: "closed", InFlight: l.sem.InFlight(), MaxInFlight: l.sem.Cap(), QPS: l.limiter.QPS(),
 		Store: s.store.Kind()}
@@ -139,6 +140,7 @@ func (s *Service) StateOf(id string) State {
 	if !ok {
 		return State{Breaker: "closed", QuotaLeft: -1}
 	}
+	pl.noteRevivals()
 	l := pl.limits()
 	st := State{Breaker: "closed", QuotaLeft: -1, QPS: l.limiter.QPS()}
 	pl.mu.Lock()

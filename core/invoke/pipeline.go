@@ -32,6 +32,8 @@ type pipeline struct {
 
 	lim     atomic.Pointer[limits] // see limits
 	retrier *guard.Retrier
+	// revivals is the provider's Revivals the breakers last heard of.
+	revivals atomic.Uint64
 
 	call handler // every stage, in order
 }
@@ -88,6 +90,28 @@ func (pl *pipeline) build() handler {
 		h = stages[i](h)
 	}
 	return h
+}
+
+// noteRevivals lets the open breakers probe the provider at once when its
+// process was replaced or answers again since they last looked (a
+// restart, an unresponsive plugin revived): what they counted against the
+// old process says little of the new one, and waiting out open_for would
+// hold back a provider that is back. The supervisor and the breaker meet
+// here only (docs/operations.md).
+func (pl *pipeline) noteRevivals() {
+	n := pl.p.Revivals()
+	if pl.revivals.Load() == n || pl.revivals.Swap(n) == n {
+		return
+	}
+	pl.mu.Lock()
+	bs := make([]*guard.Breaker, 0, len(pl.breakers))
+	for _, b := range pl.breakers {
+		bs = append(bs, b)
+	}
+	pl.mu.Unlock()
+	for _, b := range bs {
+		b.Revive()
+	}
 }
 
 // breakerFor returns the breaker of op.
@@ -235,6 +259,7 @@ func (pl *pipeline) available(next handler) handler {
 // is reserved.
 func (pl *pipeline) breakerCheck(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
+		pl.noteRevivals()
 		b := pl.breakerFor(r.op)
 		if err := b.Check(); err != nil {
 			return nil, pl.refuse(r, "breaker_open", err)

@@ -84,6 +84,7 @@ func New(o Options) (*Service, error) {
 		pl := &pipeline{svc: s, p: p, id: p.ID(), gc: gc, perOp: gc.Breaker.PerOperation, settings: gc.Breaker,
 			breakers: map[string]*guard.Breaker{}}
 		pl.lim.Store(pl.newLimits(p.Manifest()))
+		pl.revivals.Store(p.Revivals())
 		pl.retrier = guard.NewRetrier(gc.Retry)
 		id := pl.id
 		if !pl.perOp {
