@@ -53,6 +53,14 @@ type Config struct {
 	// cannot be reached each limits a provider to its share of the QPS
 	// (qps / replicas), and each takes its share of max_in_flight. Default 1.
 	Replicas int `yaml:"replicas"`
+	// DebugListen serves Go's profiler (net/http/pprof, /debug/pprof/) on a
+	// listener of its own, never the API's: host:port, on loopback unless
+	// DebugAllowRemote. Default empty: no profiler.
+	DebugListen string `yaml:"debug_listen"`
+	// DebugAllowRemote lets DebugListen be an address other than loopback.
+	// Default false: a profile shows the process's memory (secrets in it)
+	// and a CPU or trace profile can stall it.
+	DebugAllowRemote bool `yaml:"debug_allow_remote"`
 	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Orders tunes polling, webhooks, idempotency and the audit log.
@@ -256,6 +264,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		c.DataDir = "data"
 	}
+	if err := c.validateDebugListen(); err != nil {
+		return err
+	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
 	}
@@ -336,6 +347,27 @@ func (c *Config) Validate() error {
 		}
 	}
 	return c.validateGuards()
+}
+
+// validateDebugListen checks debug_listen.
+func (c *Config) validateDebugListen() error {
+	if c.DebugListen == "" {
+		if c.DebugAllowRemote {
+			return fmt.Errorf("config: debug_allow_remote without debug_listen")
+		}
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+		return fmt.Errorf("config: debug_listen %q: want host:port", c.DebugListen)
+	}
+	if _, port, _ := net.SplitHostPort(c.DebugListen); c.DebugListen == c.Listen && port != "0" {
+		return fmt.Errorf("config: debug_listen %q is the API's listen address: the profiler needs a listener of its own", c.DebugListen)
+	}
+	if !IsLoopback(c.DebugListen) && !c.DebugAllowRemote {
+		return fmt.Errorf("config: debug_listen %q is not a loopback address: the profiler shows the process's memory and can stall it; "+
+			"listen on 127.0.0.1 (say 127.0.0.1:6060) and reach it through a tunnel, or set debug_allow_remote: true to serve it there anyway", c.DebugListen)
+	}
+	return nil
 }
 
 // IsLoopback reports whether a host:port address listens on loopback only.

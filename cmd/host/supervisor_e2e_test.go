@@ -125,3 +125,48 @@ providers:
 		}
 	}
 }
+
+// TestServeProfilerOnItsOwnListener: with debug_listen, `host serve`
+// serves net/http/pprof there, and not on the API's listener.
+func TestServeProfilerOnItsOwnListener(t *testing.T) {
+	bin := hostBinary(t)
+	cfg := filepath.Join(t.TempDir(), "host.yaml")
+	yaml := `store: memory
+debug_listen: 127.0.0.1:0
+tenants:
+  - id: demo
+    api_keys: [demo]
+providers:
+  - id: carvalue
+    sandbox: true
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startHost(t, bin, "--config", cfg)
+	var debug string
+	for _, l := range h.banner {
+		if _, after, ok := strings.Cut(l, "profiler (net/http/pprof) on http://"); ok {
+			debug = strings.TrimSuffix(after, "/debug/pprof/")
+		}
+	}
+	if debug == "" || debug == h.addr {
+		t.Fatalf("no profiler address of its own in %q (API %s)", h.banner, h.addr)
+	}
+	get := func(addr, path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/goroutine?debug=1"} {
+		if code := get(debug, path); code != http.StatusOK {
+			t.Errorf("debug listener %s: %d", path, code)
+		}
+		if code := get(h.addr, path); code != http.StatusNotFound {
+			t.Errorf("API listener %s: %d, want 404", path, code)
+		}
+	}
+}
