@@ -181,7 +181,9 @@ func ServeBuiltin(args []string, builtins map[string]func() sdk.Provider) bool {
 
 // New loads every provider of cfg and those given as options, configures
 // them and returns a ready host. A provider that cannot start fails New: a
-// host never starts half configured. Close the host to stop its plugins.
+// host never starts half configured, unless the provider is optional
+// (ProviderConfig.Optional): then New returns without it and it is started
+// in the background. Close the host to stop its plugins (within 2s).
 //
 // The layers are wired here, bottom up: registry (the providers) -> invoke
 // (their guards) -> gate (the policies) -> quote, batch and orders.
