@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -49,6 +50,12 @@ type Config struct {
 	// DataDir, or redis://host:port/db for several replicas (memory keeps
 	// it in the process only, for demos). See docs/guards.md.
 	Store string `yaml:"store"`
+	// Database is where the order side keeps its records (orders,
+	// idempotency records, trade-ins, the audit log, the webhook outbox):
+	// empty for SQLite in DataDir (one host process), or a PostgreSQL URL,
+	// postgres://user:password@host:5432/dbname, that every replica names
+	// (docs/deploy.md). Write the password as ${ENV}; it is never logged.
+	Database string `yaml:"database"`
 	// Replicas is how many host replicas share the store: while Redis
 	// cannot be reached each limits a provider to its share of the QPS
 	// (qps / replicas), and each takes its share of max_in_flight. Default 1.
@@ -68,6 +75,13 @@ type Config struct {
 	// Supervisor tunes how plugin processes are watched: pinged, marked
 	// unresponsive, restarted.
 	Supervisor SupervisorConfig `yaml:"supervisor"`
+	// PolicyLimits bound what the policy directory (and an evaluate
+	// request's inline policies) may hold. Zero fields are the defaults.
+	PolicyLimits PolicyLimits `yaml:"policy_limits"`
+	// Log sets the log's level and format for `host serve`; the
+	// RECYCLEGATE_LOG_LEVEL and RECYCLEGATE_LOG_FORMAT environment variables
+	// and the --log-level and --log-format flags win over it.
+	Log LogConfig `yaml:"log"`
 	// AnswerTTL is how long a quote answer is reused for an identical
 	// request of the same tenant (same item, providers, strategy, detail),
 	// while the policies and the providers' states and breakers are those
@@ -93,6 +107,26 @@ type SupervisorConfig struct {
 	// RestartUnresponsive is how long a plugin may stay unresponsive before
 	// it is killed and restarted. Default 10s; negative: never.
 	RestartUnresponsive time.Duration `yaml:"restart_unresponsive_after"`
+}
+
+// PolicyLimits bound a policy set (policies/README.md): the zero value of
+// each is its default.
+type PolicyLimits struct {
+	// MaxRules across the set's files. Default 5,000.
+	MaxRules int `yaml:"max_rules"`
+	// MaxFileBytes of one policy file. Default 1 MiB.
+	MaxFileBytes int64 `yaml:"max_file_bytes"`
+	// MaxRequestCost is the estimated cost of one request's evaluation
+	// across all rules. Default 50,000.
+	MaxRequestCost uint64 `yaml:"max_request_cost"`
+}
+
+// LogConfig is the log section of host.yaml.
+type LogConfig struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is text (default) or json.
+	Format string `yaml:"format"`
 }
 
 // TenantConfig is one client of the API.
@@ -162,6 +196,10 @@ type ProviderConfig struct {
 	// Instances is how many calls run at once, each on its own instance.
 	// Default 8.
 	Instances int `yaml:"instances"`
+	// InitTimeout bounds a module's initialisation (its start function,
+	// a Go guest's init): one that runs longer is refused, and a reload to
+	// it keeps the old code. Default 5s.
+	InitTimeout time.Duration `yaml:"init_timeout"`
 }
 
 // DefaultListen is the API's address when none is configured.
@@ -298,6 +336,22 @@ func (c *Config) Validate() error {
 	}
 	if _, ok := seenKey[DemoAPIKey]; ok && !IsLoopback(c.Listen) {
 		return fmt.Errorf("config: the demo API key %q is refused on %s: it is for loopback addresses only", DemoAPIKey, c.Listen)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.PolicyLimits.MaxRules < 0 || c.PolicyLimits.MaxFileBytes < 0 {
+		return fmt.Errorf("config: policy_limits: max_rules and max_file_bytes must not be negative")
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		return fmt.Errorf("config: log.format %q: want text or json", c.Log.Format)
+	}
+	if err := orderstore.CheckDatabaseURL(c.Database); err != nil {
+		return fmt.Errorf("config: database: %w", err)
 	}
 	if err := c.Orders.Validate(); err != nil {
 		return err
@@ -465,7 +519,7 @@ func (c *Config) validateGuards() error {
 func (p *ProviderConfig) validateWASM() error {
 	if p.Runtime != RuntimeWASM {
 		for key, set := range map[string]bool{"allowed_hosts": len(p.AllowedHosts) > 0,
-			"memory_pages": p.MemoryPages != 0, "instances": p.Instances != 0} {
+			"memory_pages": p.MemoryPages != 0, "instances": p.Instances != 0, "init_timeout": p.InitTimeout != 0} {
 			if set {
 				return fmt.Errorf("%s is for runtime wasm", key)
 			}
@@ -475,8 +529,8 @@ func (p *ProviderConfig) validateWASM() error {
 	if p.MemoryPages > 65536 {
 		return fmt.Errorf("memory_pages %d is more than 65536 (4 GiB)", p.MemoryPages)
 	}
-	if p.Instances < 0 {
-		return fmt.Errorf("instances must not be negative")
+	if p.Instances < 0 || p.InitTimeout < 0 {
+		return fmt.Errorf("instances and init_timeout must not be negative")
 	}
 	for j, h := range p.AllowedHosts {
 		if err := wasm.CheckAllowedHost(h); err != nil {

@@ -128,3 +128,54 @@ func TestEmptyConfigGetsDefaults(t *testing.T) {
 		t.Fatalf("%+v", cfg)
 	}
 }
+
+func TestLogSectionIsChecked(t *testing.T) {
+	cfg, err := core.ParseConfig([]byte("log:\n  level: debug\n  format: json\n"), env(nil))
+	if err != nil || cfg.Log.Level != "debug" || cfg.Log.Format != "json" {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+	for src, want := range map[string]string{
+		"log:\n  level: loud\n": "log.level \"loud\": want debug, info, warn or error",
+		"log:\n  format: xml\n": "log.format \"xml\": want text or json",
+	} {
+		if _, err := core.ParseConfig([]byte(src), env(nil)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", src, err, want)
+		}
+	}
+}
+
+func TestPolicyLimitsAndInitTimeoutAreRead(t *testing.T) {
+	src := "policy_limits:\n  max_rules: 3\n  max_request_cost: 900\n"
+	cfg, err := core.ParseConfig([]byte(src), env(nil))
+	if err != nil || cfg.PolicyLimits.MaxRules != 3 || cfg.PolicyLimits.MaxRequestCost != 900 {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+	bad := "providers:\n  - id: p\n    runtime: builtin\n    init_timeout: 1s\n"
+	if _, err := core.ParseConfig([]byte(bad), env(nil)); err == nil || !strings.Contains(err.Error(), "init_timeout is for runtime wasm") {
+		t.Errorf("init_timeout on a builtin provider: %v", err)
+	}
+}
+
+// database: takes ${ENV} like every value; a bad URL is refused saying
+// what is wrong, never echoing it (it holds a password).
+func TestConfigDatabase(t *testing.T) {
+	cfg, err := core.ParseConfig([]byte("database: postgres://rg:${PGPASSWORD}@db.internal:5432/recyclegate?sslmode=require\n"),
+		env(map[string]string{"PGPASSWORD": "pw-9Zq"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database != "postgres://rg:pw-9Zq@db.internal:5432/recyclegate?sslmode=require" {
+		t.Fatalf("database %q", cfg.Database)
+	}
+	for _, c := range []struct{ value, want string }{
+		{"mysql://rg:pw-9Zq@db/x", `scheme "mysql"`},
+		{"postgres://rg:pw-9Zq@/x", "no host"},
+		{"postgres://rg:pw-9Zq@db:5432", "no database name"},
+		{"postgres://rg:pw-9Zq@db:5432/x%zz", "not a URL"},
+	} {
+		_, err := core.ParseConfig([]byte("database: "+c.value+"\n"), env(nil))
+		if err == nil || !strings.Contains(err.Error(), "config: database: "+c.want) || strings.Contains(err.Error(), "pw-9Zq") {
+			t.Errorf("%s: %v", c.value, err)
+		}
+	}
+}

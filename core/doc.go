@@ -28,4 +28,11 @@
 //
 // core never names a provider: cmd/host is where the built-in providers are
 // linked in.
+//
+// The package is a facade over the layers that do the work, each a package
+// of its own (docs/ARCHITECTURE.md draws them): quote and batch answer
+// quote requests, orders keeps orders, trade-ins, webhooks and the audit
+// log, gate decides requests by the policies, invoke makes one call to one
+// provider through its guards, registry runs the providers. An embedder
+// needs only this package; its types are the layers' own, named here.
 package core

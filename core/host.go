@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"sync"
@@ -20,6 +21,8 @@ import (
 	"github.com/recyclegate/recyclegate/core/internal/redact"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orders"
+	"github.com/recyclegate/recyclegate/core/orderstore"
+	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/core/quote"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/store"
@@ -231,7 +234,9 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		}
 	}
 
-	g, err := gate.New(gate.Options{Dir: cfg.Policies, Tenants: attrs, Logger: h.log, Now: h.now})
+	g, err := gate.New(gate.Options{Dir: cfg.Policies, Tenants: attrs, Logger: h.log, Now: h.now,
+		Limits: policy.Options{MaxRules: cfg.PolicyLimits.MaxRules, MaxFileBytes: cfg.PolicyLimits.MaxFileBytes,
+			MaxRequestCost: cfg.PolicyLimits.MaxRequestCost}})
 	if err != nil {
 		return nil, err
 	}
@@ -283,6 +288,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		h.Close()
 		return nil, err
 	}
+	h.gate.SetInvoke(h.invoke)
 	h.quotes = quote.New(quote.Options{Invoke: h.invoke, Gate: h.gate, Router: o.router, AnswerTTL: cfg.AnswerTTL,
 		Now: h.now, Logger: h.log, Metrics: h.reg})
 	h.batches = batch.New(batch.Options{Invoke: h.invoke, Quotes: h.quotes, Pin: h.gate.Set, Now: h.now, Logger: h.log})
@@ -290,12 +296,23 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 	if ordersInMemory {
 		dir = ""
 	}
-	h.orders, err = orders.New(orders.Options{Invoke: h.invoke, Gate: h.gate, Dir: dir, Config: cfg.Orders, Tenants: tenants,
+	if cfg.Database != "" {
+		if u, err := url.Parse(cfg.Database); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				h.secrets.Add(pw)
+			}
+		}
+	}
+	h.orders, err = orders.New(orders.Options{Invoke: h.invoke, Gate: h.gate, Dir: dir, Database: cfg.Database, Config: cfg.Orders, Tenants: tenants,
 		Webhooks: webhooks, Revision: revision(h.gate, o.router), Failpoint: o.failpoint, Secrets: h.secrets, Now: h.now, Logger: h.log})
 	if err != nil {
 		h.Close()
 		return nil, err
 	}
+	if cfg.Database != "" {
+		h.log.Info("order store: PostgreSQL, shared by the replicas that name it", "database", orderstore.RedactURL(cfg.Database), "replica", h.orders.Replica())
+	}
+	registerOrderGauges(h.reg, h.orders)
 	h.orders.Start()
 	return h, nil
 }
@@ -308,7 +325,7 @@ func providerSpecs(cfg Config, o *options) ([]registry.Spec, map[string]GuardCon
 	for _, pc := range cfg.Providers {
 		specs = append(specs, registry.Spec{ID: pc.ID, Runtime: pc.Runtime, Config: pc.Config, Timeout: pc.Timeout,
 			Optional: pc.Optional, Command: o.builtins[pc.ID], Path: pc.Path, SHA256: pc.SHA256, AllowedHosts: pc.AllowedHosts,
-			MemoryPages: pc.MemoryPages, Instances: pc.Instances})
+			MemoryPages: pc.MemoryPages, Instances: pc.Instances, InitTimeout: pc.InitTimeout})
 		guards[pc.ID] = pc.Guards
 	}
 	specs = append(specs, o.inProcess...)
@@ -391,6 +408,32 @@ func registerProviderGauges(reg prometheus.Registerer, providers *registry.Regis
 			if p.Ready() {
 				n++
 			}
+		}
+		return float64(n)
+	}))
+}
+
+// registerOrderGauges adds the order store's state, read at each scrape.
+func registerOrderGauges(reg prometheus.Registerer, o *orders.Service) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "recyclegate_order_store_up", Help: "1 when the order store answers, else 0 (order routes answer 503).",
+		ConstLabels: prometheus.Labels{"kind": o.StoreKind()},
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if o.Ping(ctx) != nil {
+			return 0
+		}
+		return 1
+	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "recyclegate_webhooks_pending", Help: "Webhook events not yet delivered, of every replica sharing the store (-1: the store cannot be read).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := o.PendingWebhooks(ctx)
+		if err != nil {
+			return -1
 		}
 		return float64(n)
 	}))

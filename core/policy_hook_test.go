@@ -290,3 +290,15 @@ default:
 		t.Fatalf("routed to %v; want fake twice (its quota is 2), then other", got)
 	}
 }
+
+// TestPolicyLimitsComeFromTheConfig: policy_limits reaches the engine: a
+// directory over max_rules is refused at start, naming the key to raise.
+func TestPolicyLimitsComeFromTheConfig(t *testing.T) {
+	cfg := core.Config{Policies: policyDir(t, testPolicies), PolicyLimits: core.PolicyLimits{MaxRules: 2},
+		Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1"}}}}
+	_, err := core.New(cfg, core.WithProvider(faketest.New("fake", 1), map[string]string{"app_secret": testSecret}),
+		core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err == nil || !strings.Contains(err.Error(), "policy_limits.max_rules") {
+		t.Fatalf("a set of 4 rules with max_rules 2: %v", err)
+	}
+}

@@ -32,6 +32,10 @@ type (
 	PolicyEvaluation = quote.PolicyEvaluation
 )
 
+// DefaultAnswerTTL is how long an answer is reused for an identical
+// request when Config.AnswerTTL is zero.
+const DefaultAnswerTTL = quote.DefaultAnswerTTL
+
 // The strategies (quote.Strategy).
 const (
 	StrategyBestPrice = quote.StrategyBestPrice

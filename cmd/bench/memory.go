@@ -47,55 +47,11 @@ func benchMemory(o options, log io.Writer) ([]row, error) {
 	if runtime.GOOS != "linux" {
 		return []row{{what: "memory (RSS)", result: "n/a: reads /proc, Linux only"}}, nil
 	}
-	root, err := moduleRoot()
+	base, pid, stop, err := startHostServe()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "recyclegate-bench-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "host")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/host")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/host: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--log-level", "error")
-	cmd.Dir = dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-	addr := ""
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if _, after, ok := strings.Cut(sc.Text(), "listening on http://"); ok {
-			addr = after
-			break
-		}
-	}
-	if addr == "" {
-		return nil, fmt.Errorf("host serve did not start")
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	base := "http://" + addr
+	defer stop()
 
 	var providers struct {
 		Providers []core.ProviderInfo `json:"providers"`
@@ -103,7 +59,7 @@ func benchMemory(o options, log io.Writer) ([]row, error) {
 	if err := getJSON(base+"/v1/providers", &providers); err != nil {
 		return nil, err
 	}
-	pids := map[string]int{"host serve": cmd.Process.Pid}
+	pids := map[string]int{"host serve": pid}
 	for _, p := range providers.Providers {
 		if p.PID > 0 {
 			pids["plugin "+p.ID] = p.PID
@@ -213,4 +169,69 @@ func getJSON(u string, v any) error {
 		return fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, bytes.TrimSpace(data))
 	}
 	return json.Unmarshal(data, v)
+}
+
+// startHostServe builds cmd/host and runs `host serve` in sandbox mode
+// (every built-in provider as a plugin process against its sandbox, the
+// shipped policies, the demo key) on a free loopback port. stop ends it.
+func startHostServe() (base string, pid int, stop func(), err error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	dir, err := os.MkdirTemp("", "recyclegate-bench-")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	bin := filepath.Join(dir, "host")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/host")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", 0, nil, fmt.Errorf("go build ./cmd/host: %v\n%s", err, out)
+	}
+	// The shipped policies, as `go run ./cmd/host serve` finds them in the
+	// repository; its data directory in the temporary one.
+	if err := os.Symlink(filepath.Join(root, "policies"), filepath.Join(dir, "policies")); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", 0, nil, err
+	}
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--log-level", "error")
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", 0, nil, err
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", 0, nil, err
+	}
+	stop = func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		_ = os.RemoveAll(dir)
+	}
+	addr := ""
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if _, after, ok := strings.Cut(sc.Text(), "listening on http://"); ok {
+			addr = after
+			break
+		}
+	}
+	if addr == "" {
+		stop()
+		return "", 0, nil, fmt.Errorf("host serve did not start")
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return "http://" + addr, cmd.Process.Pid, stop, nil
 }

@@ -61,7 +61,7 @@ func cmdPolicyCheck(args []string, stdout, stderr io.Writer) error {
 	var le *policy.LoadError
 	if errors.As(err, &le) {
 		fmt.Fprintln(stdout, le.Error())
-		return fmt.Errorf("%d problem(s) in %s; nothing was loaded", len(le.Diagnostics), dir)
+		return fmt.Errorf("%d problem(s) in %s; nothing was loaded", le.Problems(), dir)
 	}
 	if err != nil {
 		return err
@@ -89,7 +89,7 @@ func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
 	var le *policy.LoadError
 	if errors.As(err, &le) {
 		fmt.Fprintln(stdout, le.Error())
-		return fmt.Errorf("%d problem(s) in %s: fix them (%s policy check) before testing", len(le.Diagnostics), dir, prog())
+		return fmt.Errorf("%d problem(s) in %s: fix them (%s policy check) before testing", le.Problems(), dir, prog())
 	}
 	if err != nil {
 		return err

@@ -80,10 +80,28 @@ func closeSandboxes(s []runningSandbox) {
 	}
 }
 
+// The environment variables that set the log's level and format when no
+// flag does; they win over host.yaml's log section.
+const (
+	envLogLevel  = "RECYCLEGATE_LOG_LEVEL"
+	envLogFormat = "RECYCLEGATE_LOG_FORMAT"
+)
+
+// pick is the first value set: a flag, the environment, host.yaml, the
+// default.
+func pick(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+		return nil, usagef("log level %q (--log-level, $%s or log.level): want debug, info, warn or error", level, envLogLevel)
 	}
 	opts := &slog.HandlerOptions{Level: l}
 	switch format {
@@ -92,29 +110,31 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, usagef("--log-format %q: want text or json", format)
+	return nil, usagef("log format %q (--log-format, $%s or log.format): want text or json", format, envLogFormat)
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stdout, "")
 	configPath := fs.String("config", "", "host.yaml; without it, every built-in provider runs on its sandbox")
 	listen := fs.String("listen", "", "the API's address (default "+core.DefaultListen+")")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	logFormat := fs.String("log-format", "text", "text or json")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: log.level in host.yaml, $"+envLogLevel+", else info)")
+	logFormat := fs.String("log-format", "", "text or json (default: log.format in host.yaml, $"+envLogFormat+", else text)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	logger, err := newLogger(stderr, *logLevel, *logFormat)
-	if err != nil {
-		return err
-	}
 	var cfg *core.Config
+	var err error
 	if *configPath == "" {
 		cfg = sandboxConfig()
 	} else if cfg, err = core.LoadConfig(*configPath); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, pick(*logLevel, os.Getenv(envLogLevel), cfg.Log.Level, "info"),
+		pick(*logFormat, os.Getenv(envLogFormat), cfg.Log.Format, "text"))
+	if err != nil {
 		return err
 	}
 	if *configPath == "" {

@@ -10,6 +10,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
@@ -108,7 +109,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/catalog/search", true, s.catalogSearch)
 	s.handle("GET /v1/catalog/items/{provider}/{id}", true, s.catalogItem)
 	s.policyRoutes() // GET /v1/policies, POST /v1/policies/evaluate (policies.go)
-	s.orderRoutes()  // orders, trade-ins, audit (orders.go)
+	s.orderRoutes()  // orders, trade-ins, audit (api/orders.go)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, &sdk.Error{Code: sdk.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 	})
@@ -311,11 +312,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // trailing data and oversize bodies are invalid_argument errors naming the
 // field.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+// readBody reads a request's body, at most MaxBodyBytes, once its
+// Content-Type says JSON (or says nothing).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") &&
 		!strings.HasPrefix(ct, "application/x-www-form-urlencoded") && !strings.HasPrefix(ct, "text/plain") {
-		return sdk.InvalidField("Content-Type", "send application/json, got %q", ct)
+		return nil, sdk.InvalidField("Content-Type", "send application/json, got %q", ct)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	return body, nil
+}
+
+// decodeJSON decodes one JSON object strictly, as decodeBody does.
+func decodeJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

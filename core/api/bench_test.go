@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
@@ -20,8 +21,17 @@ import (
 // guards and the answer's encoding cost a request.
 //
 //	go test -run '^$' -bench CachedQuote -benchmem ./core/api/
+//
+// "reused" answers from the answer kept for an identical request
+// (answer_ttl); "decided" decides every request again (answer_ttl off) and
+// answers from the quote cache.
 func BenchmarkCachedQuote(b *testing.B) {
-	cfg := core.Config{Policies: filepath.Join("..", "..", "policies"),
+	b.Run("reused", func(b *testing.B) { benchCachedQuote(b, 0) })
+	b.Run("decided", func(b *testing.B) { benchCachedQuote(b, -1) })
+}
+
+func benchCachedQuote(b *testing.B, answerTTL time.Duration) {
+	cfg := core.Config{Policies: filepath.Join("..", "..", "policies"), AnswerTTL: answerTTL,
 		Tenants: []core.TenantConfig{{ID: "demo", APIKeys: []string{"demo"}, Admin: true}}}
 	h, err := core.New(cfg, core.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))),
 		core.WithProvider(faketest.New("aihuishou", 282363), map[string]string{"app_secret": "x"}),

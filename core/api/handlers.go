@@ -16,8 +16,13 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant)
 
 // readyz is 200 when every provider is ready but for optional ones (the
 // host serves without them), else 503. Either way it lists every
-// provider's state, and the optional providers.
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
+// provider's state, and the optional providers. It names every part that
+// is not ready in not_ready: "providers", and "order_store" when the order
+// store does not answer. The order store alone does not make it 503: every
+// replica shares it, so a load balancer that dropped the replicas for it
+// would stop the quotes too, which work without it; the order routes
+// answer 503 themselves meanwhile.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *core.Tenant) error {
 	states := map[string]string{}
 	var optional []string
 	for _, p := range s.host.Providers() {
@@ -26,11 +31,19 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) 
 			optional = append(optional, p.ID)
 		}
 	}
+	notReady := []string{}
 	status := http.StatusOK
 	if !s.host.Ready() {
 		status = http.StatusServiceUnavailable
+		notReady = append(notReady, "providers")
 	}
-	body := map[string]any{"ready": status == http.StatusOK, "providers": states}
+	kind, err := s.host.Orders().StoreKind(), s.host.Orders().Ping(r.Context())
+	store := map[string]any{"kind": kind, "ready": err == nil}
+	if err != nil {
+		notReady = append(notReady, "order_store")
+	}
+	body := map[string]any{"ready": status == http.StatusOK, "not_ready": notReady, "replica": s.host.Orders().Replica(),
+		"providers": states, "order_store": store}
 	if len(optional) > 0 {
 		body["optional"] = optional
 	}
@@ -46,11 +59,11 @@ func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenan
 // comes from the result (an answer reused for an identical request was
 // encoded once).
 func (s *Server) quotes(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
-	var body core.QuoteRequest
-	if err := decodeBody(w, r, &body); err != nil {
+	body, err := readBody(w, r)
+	if err != nil {
 		return err
 	}
-	res, err := s.host.Quote(r.Context(), t, &body)
+	res, err := s.host.QuoteBody(r.Context(), t, body, func(req *core.QuoteRequest) error { return decodeJSON(body, req) })
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core/invoke"
@@ -43,16 +43,31 @@ type Options struct {
 	Dir string
 	// Tenants are the tenants' policy attributes by id.
 	Tenants map[string]Tenant
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Limits bound what the directory, and a dry run's inline policies,
+	// may hold (zero fields: the defaults).
+	Limits policy.Options
+	// Invoke tells the providers' live state the routing rules read.
+	Invoke *invoke.Service
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Gate holds the policy engine.
 type Gate struct {
 	engine  *policy.Engine
+	limits  policy.Options
 	tenants map[string]Tenant
+	inv     *invoke.Service
 	log     *slog.Logger
 	now     func() time.Time
+	// static is what the policies read of the providers that changes only
+	// with invoke's epoch (state, manifest, breakers).
+	static atomic.Pointer[staticProviders]
+}
+
+type staticProviders struct {
+	epoch uint64
+	list  []policy.Provider
 }
 
 // New loads the policy directory, which must compile, and watches it.
@@ -63,11 +78,11 @@ func New(o Options) (*Gate, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	g := &Gate{tenants: o.Tenants, log: o.Logger, now: o.Now}
+	g := &Gate{limits: o.Limits, tenants: o.Tenants, inv: o.Invoke, log: o.Logger, now: o.Now}
 	if o.Dir == "" {
 		return g, nil
 	}
-	e, err := policy.NewEngine(o.Dir, policy.EngineOptions{Watch: true, Logger: o.Logger.With("component", "policy")})
+	e, err := policy.NewEngine(o.Dir, policy.EngineOptions{Options: o.Limits, Watch: true, Logger: o.Logger.With("component", "policy")})
 	if err != nil {
 		return nil, fmt.Errorf("policies %s: %w", o.Dir, err)
 	}
@@ -80,6 +95,12 @@ func (g *Gate) Close() {
 	if g.engine != nil {
 		_ = g.engine.Close()
 	}
+}
+
+// Compile compiles policy files under the gate's limits (a dry run's
+// inline policies).
+func (g *Gate) Compile(files []policy.File) (*policy.Set, error) {
+	return policy.Compile(files, g.limits)
 }
 
 // Enabled reports whether policies are configured.
@@ -140,9 +161,13 @@ type Subject struct {
 	As *Tenant
 }
 
+// SetInvoke tells the gate where to read the providers' state, for a gate
+// made before the providers were loaded.
+func (g *Gate) SetInvoke(inv *invoke.Service) { g.inv = inv }
+
 // Input converts a subject and the providers' state into what the
 // policies read.
-func (g *Gate) Input(sub Subject, infos []invoke.ProviderInfo) *policy.Input {
+func (g *Gate) Input(sub Subject) *policy.Input {
 	in := &policy.Input{Now: g.now()}
 	batch := max(sub.BatchSize, 1)
 	in.Request = policy.Request{Kind: sub.Kind, Strategy: sub.Strategy, BatchSize: int64(batch),
@@ -178,37 +203,61 @@ func (g *Gate) Input(sub Subject, infos []invoke.ProviderInfo) *policy.Input {
 			in.Tenant.Categories = append(in.Tenant.Categories, string(c))
 		}
 	}
-	in.Providers = make([]policy.Provider, len(infos))
-	for i, p := range infos {
-		pp := policy.Provider{ID: p.ID, State: p.State, DailyQuota: p.Limits.DailyQuota, QPS: p.Limits.QPS,
-			QuotaRemaining: -1, Breaker: policy.BreakerClosed}
-		for _, c := range p.Categories {
-			pp.Categories = append(pp.Categories, string(c))
-		}
-		for _, c := range p.Capabilities {
-			pp.Capabilities = append(pp.Capabilities, string(c))
-		}
-		if p.Limits.CostPerCall != nil {
-			pp.CostPerCall = p.Limits.CostPerCall.Amount
-		}
-		if gi := p.Guards; gi != nil { // the guards' live state
-			if gi.Breaker != "" {
-				pp.Breaker = strings.ReplaceAll(gi.Breaker, "-", "_")
-			}
-			if gi.Quota != nil {
-				pp.QuotaRemaining = max(gi.Quota.Left, 0)
-			}
-			if gi.QPS > 0 {
-				pp.QPS = gi.QPS
-			}
-		}
-		pp.Latency = p.Latency.D()
-		in.Providers[i] = pp
-	}
+	in.Providers = g.providers()
 	for _, q := range sub.Quotes {
 		in.Quotes = append(in.Quotes, PolicyQuote(&q))
 	}
 	return in
+}
+
+// providers is what the policies read of every provider: the parts that
+// change only with invoke's epoch are converted once per epoch, the rest
+// (quota left, rate, latency, breaker) read now.
+func (g *Gate) providers() []policy.Provider {
+	if g.inv == nil {
+		return []policy.Provider{}
+	}
+	epoch := g.inv.Epoch()
+	st := g.static.Load()
+	if st == nil || st.epoch != epoch {
+		infos := g.inv.Providers()
+		st = &staticProviders{epoch: epoch, list: make([]policy.Provider, len(infos))}
+		for i, p := range infos {
+			pp := policy.Provider{ID: p.ID, State: p.State, DailyQuota: p.Limits.DailyQuota, QPS: p.Limits.QPS,
+				QuotaRemaining: -1, Breaker: policy.BreakerClosed}
+			for _, c := range p.Categories {
+				pp.Categories = append(pp.Categories, string(c))
+			}
+			for _, c := range p.Capabilities {
+				pp.Capabilities = append(pp.Capabilities, string(c))
+			}
+			if p.Limits.CostPerCall != nil {
+				pp.CostPerCall = p.Limits.CostPerCall.Amount
+			}
+			st.list[i] = pp
+		}
+		g.static.Store(st)
+	}
+	out := make([]policy.Provider, len(st.list))
+	copy(out, st.list)
+	for i := range out {
+		pp := &out[i]
+		live := g.inv.StateOf(pp.ID)
+		switch live.Breaker {
+		case "open":
+			pp.Breaker = policy.BreakerOpen
+		case "half-open":
+			pp.Breaker = policy.BreakerHalfOpen
+		}
+		if live.QuotaLeft >= 0 {
+			pp.QuotaRemaining = live.QuotaLeft
+		}
+		if live.QPS > 0 {
+			pp.QPS = live.QPS
+		}
+		pp.Latency = live.Latency
+	}
+	return out
 }
 
 // PolicyQuote is a quote as the filters read it.
@@ -228,7 +277,7 @@ type Decision struct {
 }
 
 // Begin starts a request's decision with set (nil: the set in force).
-func (g *Gate) Begin(ctx context.Context, set *policy.Set, sub Subject, infos []invoke.ProviderInfo) *Decision {
+func (g *Gate) Begin(ctx context.Context, set *policy.Set, sub Subject) *Decision {
 	d := &Decision{g: g}
 	if set == nil {
 		set = g.Set()
@@ -237,7 +286,7 @@ func (g *Gate) Begin(ctx context.Context, set *policy.Set, sub Subject, infos []
 		d.dec = Builtin()
 		return d
 	}
-	d.in = g.Input(sub, infos)
+	d.in = g.Input(sub)
 	d.in.Normalize()
 	d.ev = set.Begin(ctx, d.in)
 	return d
@@ -308,7 +357,16 @@ func (d *Decision) Finish(ctx context.Context) *policy.Decision {
 		dec.Route = d.noted
 	}
 	if d.ev != nil {
-		d.g.log.LogAttrs(ctx, slog.LevelInfo, "policy decision", dec.LogAttrs(d.in)...)
+		// A routine decision (allowed, nothing dropped, no shadow rule or
+		// failure to report) is logged at debug: at thousands of quotes a
+		// second its line would cost more than the decision.
+		level := slog.LevelDebug
+		if notable(dec) {
+			level = slog.LevelInfo
+		}
+		if d.g.log.Enabled(ctx, level) {
+			d.g.log.LogAttrs(ctx, level, "policy decision", dec.LogAttrs(d.in)...)
+		}
 	}
 	return dec
 }
@@ -318,7 +376,7 @@ func (d *Decision) Finish(ctx context.Context) *policy.Decision {
 // order from a provider it is not entitled to, and the customer's phone is
 // there to be checked. The decision log shows the phone masked, never the
 // name or the address.
-func (g *Gate) Comply(ctx context.Context, tenant *invoke.Tenant, order *policy.Order, infos []invoke.ProviderInfo) error {
+func (g *Gate) Comply(ctx context.Context, tenant *invoke.Tenant, order *policy.Order) error {
 	if g.engine == nil {
 		return nil
 	}
@@ -326,7 +384,21 @@ func (g *Gate) Comply(ctx context.Context, tenant *invoke.Tenant, order *policy.
 	if order.Provider != "" {
 		sub.Providers = []string{order.Provider}
 	}
-	d := g.Begin(ctx, nil, sub, infos)
+	d := g.Begin(ctx, nil, sub)
 	defer d.Finish(ctx)
 	return d.Comply()
+}
+
+// notable reports whether a decision is worth a line at info: a denial, a
+// dropped quote, a shadow rule that matched, or a rule that failed.
+func notable(d *policy.Decision) bool {
+	if !d.Allowed || len(d.Dropped) > 0 {
+		return true
+	}
+	for _, r := range d.Rules {
+		if r.Shadow || r.Error != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -1,11 +1,13 @@
 // Package guard holds what stands between a caller and a provider: circuit
 // breakers, rate and concurrency limits, daily quotas and cost budgets, the
-// quote cache with singleflight, and the retry policy. The host (package
-// core) builds one set per provider from its manifest's limits and the
-// operator's config, and runs every provider call through them in this order:
+// quote cache with singleflight, and the retry policy, and Config, a
+// provider's guards block in host.yaml. Package invoke builds one set per
+// provider from its manifest's limits and that block, and runs every
+// provider call through them as the stages of one pipeline:
 //
-//	cache (quotes, singleflight) -> Account (quota, budget, tenant quota)
-//	  -> Breaker -> Semaphore and Limiter -> deadline -> the provider
+//	cache (quotes, singleflight) -> deadline -> Retrier -> Breaker check
+//	  -> Account (quota, budget, tenant quota) -> Breaker
+//	  -> Semaphore and Limiter -> the provider
 //
 // Start with Breaker and Classify (what counts as a provider failure), then
 // Account (counters in a store.Store, all or nothing, fail closed), Limiter
@@ -17,6 +19,6 @@
 // branch on: unavailable (breaker open, state store down), quota_exhausted
 // (quota or budget spent), rate_limited (no slot before the deadline).
 //
-// This package does not import package core; core converts its config into
-// the Settings types here.
+// This package does not import package core: the config types are defined
+// here, once, and core's host.yaml embeds them.
 package guard

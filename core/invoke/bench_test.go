@@ -75,10 +75,16 @@ func BenchmarkQuoteGuards(b *testing.B) {
 	}
 }
 
-func newBenchService(b *testing.B, g guard.Config, kind, redisURL string) *Service {
+func newBenchService(b testing.TB, g guard.Config, kind, redisURL string) *Service {
+	return newService(b, faketest.New("fake", 100), g, kind, redisURL)
+}
+
+// newService serves provider p (id "fake") through a pipeline built from g,
+// its counters in a store of kind ("": memory, "embedded", "redis").
+func newService(b testing.TB, p sdk.Provider, g guard.Config, kind, redisURL string) *Service {
 	log := slog.New(slog.DiscardHandler)
 	reg, err := registry.New([]registry.Spec{{ID: "fake", Runtime: registry.RuntimeInProcess,
-		Impl: faketest.New("fake", 100), Config: map[string]string{"app_secret": "x"}}}, registry.Options{Logger: log})
+		Impl: p, Config: map[string]string{"app_secret": "x"}}}, registry.Options{Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -132,6 +132,7 @@ type State struct {
 	Breaker   string
 	QuotaLeft int64
 	QPS       float64
+	Latency   time.Duration // recent call latency (0 until a call succeeded)
 }
 
 // StateOf returns provider id's guard state (zero for an unknown one).
@@ -142,7 +143,7 @@ func (s *Service) StateOf(id string) State {
 	}
 	pl.noteRevivals()
 	l := pl.limits()
-	st := State{Breaker: "closed", QuotaLeft: -1, QPS: l.limiter.QPS()}
+	st := State{Breaker: "closed", QuotaLeft: -1, QPS: l.limiter.QPS(), Latency: pl.p.Latency()}
 	pl.mu.Lock()
 	for _, b := range pl.breakers {
 		if bs := b.State(); breakerRank(bs) > breakerRank(st.Breaker) {

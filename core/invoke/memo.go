@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/internal/bounded"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -46,14 +47,6 @@ func (q *quoteMemo) put(key string, resp *sdk.QuoteResponse, expires time.Time) 
 	c := *resp
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.m) >= q.max {
-		keep := q.max - q.max/8
-		for k := range q.m {
-			if len(q.m) <= keep {
-				break
-			}
-			delete(q.m, k)
-		}
-	}
+	bounded.Trim(q.m, q.max)
 	q.m[key] = memoEntry{resp: &c, expires: expires}
 }

@@ -133,3 +133,20 @@ func BenchmarkDefaultPolicies(b *testing.B) {
 		ev.Close()
 	}
 }
+
+// BenchmarkCompileDefaultPolicies is one load of the repository's
+// policies/ (what a reload, and an evaluate call with inline files, pay):
+// with the limits, a file's size, the count of rules and the request's
+// cost are checked besides.
+func BenchmarkCompileDefaultPolicies(b *testing.B) {
+	files, err := ReadDir("../../policies")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(files, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,14 +4,21 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"cel.dev/cel-go/cel"
 )
 
 // Options bound the policies. The zero value of a field means its default.
+// The limits on what a set may hold (MaxRules, MaxFileBytes,
+// MaxRequestCost, MaxCost) are checked by Compile, so by LoadDir, an
+// Engine's load and reload, and the CLI's `policy check`; a set over any of them
+// is refused with a *LoadError that names the limit, the value found and
+// how to raise it.
 type Options struct {
 	// MaxCost is the most an expression may cost: one whose estimated cost
 	// (with inputs as large as the host allows) is higher is refused at
@@ -20,12 +27,32 @@ type Options struct {
 	MaxCost uint64
 	// Timeout bounds the evaluation of one request's rules. Default 50ms.
 	Timeout time.Duration
+	// MaxRules is the most rules a set may hold, across its files and
+	// kinds (the default route counts). A set with more is refused once
+	// its files are parsed, before any expression is compiled. Default
+	// DefaultMaxRules; host.yaml policy_limits.max_rules.
+	MaxRules int
+	// MaxFileBytes is the largest policy file: a larger one is refused
+	// before its YAML is parsed (LoadDir and the Engine read no more of it
+	// than that). Default DefaultMaxFileBytes (1 MiB); host.yaml
+	// policy_limits.max_file_bytes.
+	MaxFileBytes int64
+	// MaxRequestCost bounds the estimated cost of one request's
+	// evaluation: the sum, over every rule of the set, of its expressions'
+	// estimated costs (when, select, message_expression) plus one for the
+	// rule itself. A filter counts once, though it runs once per quote.
+	// A set over it is refused at load. Default DefaultMaxRequestCost;
+	// host.yaml policy_limits.max_request_cost. See docs/RATIONALE.md.
+	MaxRequestCost uint64
 }
 
 // Defaults of Options.
 const (
-	DefaultMaxCost = 100_000
-	DefaultTimeout = 50 * time.Millisecond
+	DefaultMaxCost        = 100_000
+	DefaultTimeout        = 50 * time.Millisecond
+	DefaultMaxRules       = 5_000
+	DefaultMaxFileBytes   = 1 << 20
+	DefaultMaxRequestCost = 50_000
 )
 
 func (o Options) withDefaults() Options {
@@ -35,7 +62,22 @@ func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.MaxRules <= 0 {
+		o.MaxRules = DefaultMaxRules
+	}
+	if o.MaxFileBytes <= 0 {
+		o.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if o.MaxRequestCost == 0 {
+		o.MaxRequestCost = DefaultMaxRequestCost
+	}
 	return o
+}
+
+// raiseHint tells how to raise a limit: its host.yaml key, and its Options
+// field and default for an embedder.
+func raiseHint(key, field string, def any) string {
+	return fmt.Sprintf("raise policy_limits.%s in host.yaml (Options.%s; default %v)", key, field, def)
 }
 
 // Set is a compiled, type-checked policy set: what is in force at one
@@ -50,6 +92,7 @@ type Set struct {
 	filters    []*rule
 	opts       Options
 	loadedAt   time.Time
+	cost       uint64 // the estimated cost of one request's evaluation (MaxRequestCost)
 }
 
 // rule is one compiled rule.
@@ -85,8 +128,12 @@ type program struct {
 }
 
 // Compile compiles and type-checks policy files into a Set. Every problem
-// of every file is reported in one *LoadError, each at its file:line:col.
-// Files are read in name order; rules keep their order within each kind.
+// of every file is reported in one *LoadError, each at its file:line:col
+// (at most maxFileDiags per file). Files are read in name order; rules keep
+// their order within each kind. The limits of opts are checked in the
+// order that costs least: a file's size before its YAML is parsed, the
+// number of rules before any expression is compiled, and the estimated
+// cost of a request once every expression compiled.
 func Compile(files []File, opts Options) (*Set, error) {
 	opts = opts.withDefaults()
 	base, filterEnv, err := environments()
@@ -98,6 +145,39 @@ func Compile(files []File, opts Options) (*Set, error) {
 	s := &Set{opts: opts, loadedAt: time.Now()}
 	d := &diags{}
 	h := sha256.New()
+	var parsed []*rawFile
+	nrules := 0
+	var over *rawRule // the first rule past MaxRules
+	var overFile *sourceFile
+	for _, f := range files {
+		hashFile(h, f)
+		s.files = append(s.files, f.Name)
+		if size := f.size(); size > opts.MaxFileBytes {
+			d.add(d.newFile(f.Name, nil), 0, 0, "", "the file is %d bytes, more than the limit of %d bytes, so it was not read: split it, or %s",
+				size, opts.MaxFileBytes, raiseHint("max_file_bytes", "MaxFileBytes", "1048576, 1 MiB"))
+			continue
+		}
+		sf := d.newFile(f.Name, f.Data)
+		rf := parseFile(sf, f.Data, d)
+		if rf == nil {
+			continue
+		}
+		for _, r := range rf.all {
+			if nrules++; nrules == opts.MaxRules+1 {
+				over, overFile = r, sf
+			}
+		}
+		if over == nil {
+			parsed = append(parsed, rf)
+		} else {
+			parsed = nil // nothing will be compiled: the files' trees can go
+		}
+	}
+	if over != nil {
+		d.addSet("the policy set has %d rules, more than the limit of %d (rule %d is at %s:%d), so no expression was compiled: remove rules, or %s",
+			nrules, opts.MaxRules, opts.MaxRules+1, overFile.display, over.node.Line, raiseHint("max_rules", "MaxRules", DefaultMaxRules))
+		return nil, d.err()
+	}
 	type named struct {
 		r    *rule
 		file *sourceFile
@@ -106,21 +186,14 @@ func Compile(files []File, opts Options) (*Set, error) {
 	seen := map[string]named{}
 	var defFile *sourceFile
 	var defRaw *rawRule
-	for _, f := range files {
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f.Name), len(f.Data))
-		h.Write(f.Data)
-		s.files = append(s.files, f.Name)
-		sf := newSourceFile(f)
-		rf := parseFile(sf, f.Data, d)
-		if rf == nil {
-			continue
-		}
+	for _, rf := range parsed {
+		sf := rf.file
 		add := func(raws []*rawRule, env *cel.Env) []*rule {
 			var out []*rule
 			for _, raw := range raws {
 				r := compileRule(env, sf, raw, opts, d)
 				if prev, dup := seen[r.Name]; dup && r.Name != "" {
-					d.add(sf, raw.nameNode.Line, raw.nameNode.Column, "", "rule name %q is used twice: also at %s:%d", r.Name, prev.file.display, prev.raw.node.Line)
+					d.add(sf, raw.nameNode.Line, raw.nameNode.Column, "", "rule name %q is used twice: also at %s:%d", clip(r.Name, maxQuoted), prev.file.display, prev.raw.node.Line)
 				} else if r.Name != "" {
 					seen[r.Name] = named{r, sf, raw}
 				}
@@ -147,9 +220,90 @@ func Compile(files []File, opts Options) (*Set, error) {
 		s.def = &rule{Kind: KindDefault, Name: "default", implicit: true, strategy: StrategyBestPrice,
 			Description: "every provider that quotes the category, best price first (no default route is written)"}
 	}
+	if s.cost = s.requestCost(); s.cost > opts.MaxRequestCost {
+		d.addSet("one request's evaluation has an estimated cost of %d, more than the limit of %d (each rule counts its expressions' estimated cost plus 1; a filter counts once). The costliest rules: %s. Simplify or remove rules, or %s",
+			s.cost, opts.MaxRequestCost, s.costliest(3), raiseHint("max_request_cost", "MaxRequestCost", DefaultMaxRequestCost))
+		return nil, d.err()
+	}
 	s.revision = hex.EncodeToString(h.Sum(nil))[:12]
 	return s, nil
 }
+
+// hashFile adds a file's name (without its directory) and content to the
+// revision's hash. A file cut short when it was read (over MaxFileBytes)
+// counts with its full size.
+func hashFile(h io.Writer, f File) {
+	fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f.Name), f.size())
+	_, _ = h.Write(f.Data)
+}
+
+// all is every rule of the set: compliance, routing, the default route,
+// then the filters (the order of Rules).
+func (s *Set) all() []*rule {
+	out := make([]*rule, 0, len(s.compliance)+len(s.routing)+1+len(s.filters))
+	out = append(append(append(out, s.compliance...), s.routing...), s.def)
+	return append(out, s.filters...)
+}
+
+// cost is the rule's part of a request's estimated cost: its expressions'
+// estimates, plus one for visiting the rule (so that no rule is free).
+func (r *rule) cost() uint64 {
+	c := uint64(1)
+	for _, p := range []*program{r.when, r.sel, r.messageExpr} {
+		if p != nil {
+			c = addSat(c, p.cost)
+		}
+	}
+	return c
+}
+
+// requestCost is the estimated cost of one request's evaluation: the sum of
+// the rules' costs (see Options.MaxRequestCost).
+func (s *Set) requestCost() uint64 {
+	var c uint64
+	for _, r := range s.all() {
+		if !r.implicit {
+			c = addSat(c, r.cost())
+		}
+	}
+	return c
+}
+
+// costliest names the n costliest rules with their place and cost, and
+// what the others cost together.
+func (s *Set) costliest(n int) string {
+	var rules []*rule
+	for _, r := range s.all() {
+		if !r.implicit {
+			rules = append(rules, r)
+		}
+	}
+	sort.SliceStable(rules, func(a, b int) bool { return rules[a].cost() > rules[b].cost() })
+	var parts []string
+	var rest uint64
+	for i, r := range rules {
+		if i < n {
+			parts = append(parts, fmt.Sprintf("%s (%s) %d", clip(r.Name, maxQuoted), r.At, r.cost()))
+		} else {
+			rest = addSat(rest, r.cost())
+		}
+	}
+	if k := len(rules) - n; k > 0 {
+		parts = append(parts, fmt.Sprintf("the other %d rules %d together", k, rest))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func addSat(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
+}
+
+// RequestCost is the estimated cost of one request's evaluation, as checked
+// against Options.MaxRequestCost at load.
+func (s *Set) RequestCost() uint64 { return s.cost }
 
 func compileRule(env *cel.Env, f *sourceFile, raw *rawRule, opts Options, d *diags) *rule {
 	r := &rule{Kind: raw.kind, Name: raw.name, File: f.display, Line: raw.node.Line, Column: raw.node.Column,

@@ -12,8 +12,10 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // TestLoadErrors compiles each folder of testdata/errors, which must be
 // refused, and compares the error text (file:line:col, the source line and
-// a caret) with the folder's want.golden. go test -run TestLoadErrors -update
-// rewrites the golden files.
+// a caret) with the folder's want.golden. A folder's options.yaml, when
+// there is one, sets the limits (max_rules, max_file_bytes,
+// max_request_cost, max_cost). go test -run TestLoadErrors -update rewrites
+// the golden files.
 func TestLoadErrors(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/errors/*")
 	if err != nil || len(dirs) == 0 {
@@ -23,14 +25,29 @@ func TestLoadErrors(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			paths, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 			var files []File
+			var opts Options
 			for _, p := range paths {
+				if filepath.Base(p) == "options.yaml" {
+					var o struct {
+						MaxRules       int    `yaml:"max_rules"`
+						MaxFileBytes   int64  `yaml:"max_file_bytes"`
+						MaxRequestCost uint64 `yaml:"max_request_cost"`
+						MaxCost        uint64 `yaml:"max_cost"`
+					}
+					data, _ := os.ReadFile(p)
+					if err := strictYAML(data, &o); err != nil {
+						t.Fatalf("%s: %v", p, err)
+					}
+					opts = Options{MaxRules: o.MaxRules, MaxFileBytes: o.MaxFileBytes, MaxRequestCost: o.MaxRequestCost, MaxCost: o.MaxCost}
+					continue
+				}
 				data, err := os.ReadFile(p)
 				if err != nil {
 					t.Fatal(err)
 				}
 				files = append(files, File{Name: "policies/" + filepath.Base(p), Data: data})
 			}
-			_, err := Compile(files, Options{})
+			_, err := Compile(files, opts)
 			if err == nil {
 				t.Fatal("compiled; want it refused")
 			}

@@ -16,8 +16,13 @@
 //
 // Expressions are compiled and type-checked once, when a file loads (Compile,
 // LoadDir): a typo, an unknown field or a type error is refused with
-// file:line:col, the source line and a caret, and so is an expression whose
-// estimated cost exceeds Options.MaxCost. An Engine watches its directory and
+// file:line:col, the source line and a caret (an excerpt of a long line; at
+// most 20 problems a file), and so is an expression whose estimated cost
+// exceeds Options.MaxCost. What a set may hold is bounded too: a file over
+// Options.MaxFileBytes is refused before it is parsed, a set of more than
+// Options.MaxRules rules before any expression is compiled, and a set whose
+// request would cost more than Options.MaxRequestCost (the sum of its rules'
+// estimated costs) once compiled. An Engine watches its directory and
 // swaps a new Set in atomically; a change that does not compile is refused
 // and the set in force stays (Status shows why). Evaluation is bounded: the
 // load-time estimate holds for inputs within the sizes it assumes, and a

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -22,7 +23,12 @@ import (
 // it, in name order (sub-folders, such as tests/, are not policies). A
 // directory with no policy file is an error: an empty set would silently
 // drop every compliance rule.
-func ReadDir(dir string) ([]File, error) {
+func ReadDir(dir string) ([]File, error) { return readDir(dir, 0) }
+
+// readDir is ReadDir reading at most limit+1 bytes of each file (0: all of
+// it): enough for Compile to refuse a file over the limit, which keeps its
+// real size.
+func readDir(dir string, limit int64) ([]File, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading policies: %w", err)
@@ -34,14 +40,14 @@ func ReadDir(dir string) ([]File, error) {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		data, err := os.ReadFile(path)
+		f, err := readFile(path, limit)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) { // removed while we read
 				continue
 			}
 			return nil, fmt.Errorf("reading policies: %w", err)
 		}
-		files = append(files, File{Name: path, Data: data})
+		files = append(files, f)
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("reading policies: no policy file (*.yaml) in %s", dir)
@@ -50,9 +56,34 @@ func ReadDir(dir string) ([]File, error) {
 	return files, nil
 }
 
-// LoadDir reads and compiles the policy files of dir.
+// readFile reads path, at most limit+1 bytes of it unless limit is 0.
+func readFile(path string, limit int64) (File, error) {
+	if limit <= 0 {
+		data, err := os.ReadFile(path)
+		return File{Name: path, Data: data}, err
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return File{}, err
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return File{}, err
+	}
+	f := File{Name: path, Data: data}
+	if int64(len(data)) > limit {
+		if fi, err := fh.Stat(); err == nil {
+			f.realSize = fi.Size()
+		}
+	}
+	return f, nil
+}
+
+// LoadDir reads and compiles the policy files of dir. It reads no more of
+// a file than Options.MaxFileBytes allows (and refuses it).
 func LoadDir(dir string, opts Options) (*Set, error) {
-	files, err := ReadDir(dir)
+	files, err := readDir(dir, opts.withDefaults().MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +96,7 @@ func revisionOf(files []File) string {
 	sort.Slice(files, func(a, b int) bool { return files[a].Name < files[b].Name })
 	h := sha256.New()
 	for _, f := range files {
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f.Name), len(f.Data))
-		h.Write(f.Data)
+		hashFile(h, f)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
@@ -136,7 +166,7 @@ func NewEngine(dir string, opts EngineOptions) (*Engine, error) {
 	}
 	opts.Options = opts.Options.withDefaults()
 	e := &Engine{dir: dir, opts: opts, log: opts.Logger, done: make(chan struct{})}
-	files, err := ReadDir(dir)
+	files, err := readDir(dir, opts.MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +203,7 @@ func (e *Engine) Dir() string { return e.dir }
 func (e *Engine) Reload() (bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	files, err := ReadDir(e.dir)
+	files, err := readDir(e.dir, e.opts.MaxFileBytes)
 	if err != nil {
 		e.refuse("", err)
 		return false, err
@@ -204,7 +234,7 @@ func (e *Engine) refuse(rev string, err error) {
 	var le *LoadError
 	if errors.As(err, &le) {
 		re.Diagnostics = le.Diagnostics
-		re.Message = fmt.Sprintf("%d problem(s) in the policy files", len(le.Diagnostics))
+		re.Message = fmt.Sprintf("%d problem(s) in the policy files", le.Problems())
 	}
 	if e.lastErr != nil && e.lastErr.Message == re.Message && e.attempted == rev {
 		return // the same refusal again (a directory still missing): logged already
@@ -260,9 +290,7 @@ func (e *Engine) Status() Status {
 // the default route and the filters.
 func (s *Set) Rules() []RuleInfo {
 	var out []RuleInfo
-	all := append(append(append([]*rule{}, s.compliance...), s.routing...), s.def)
-	all = append(all, s.filters...)
-	for _, r := range all {
+	for _, r := range s.all() {
 		ri := RuleInfo{Name: r.Name, Kind: r.Kind, Description: r.Description, Shadow: r.Shadow, When: r.WhenText,
 			Message: r.message, Select: r.SelectText}
 		if !r.implicit {

@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -188,4 +189,49 @@ func TestHotReload(t *testing.T) {
 		t.Fatalf("%d of %d evaluations failed or mixed two sets", f, evals.Load())
 	}
 	t.Logf("new routing in force after %s; %d evaluations, none failed", took, evals.Load())
+}
+
+// The Engine applies the limits of its options at load and at every
+// reload; a reload over a limit is refused like one that does not compile,
+// and the set in force stays.
+func TestEngineRefusesASetOverALimit(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "routing.yaml")
+	writeFile(t, path, routeTo("aihuishou"))
+	opts := EngineOptions{Options: Options{MaxRules: 2, MaxFileBytes: 400}, Poll: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))}
+	e, err := NewEngine(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	first := e.Set().Revision()
+
+	three := routeTo("aihuishou") + "  - name: cars\n    when: request.item.category == 'car'\n    providers: [carvalue]\n" +
+		"  - name: tablets\n    when: request.item.category == 'tablet'\n    providers: [aihuishou]\n"
+	long := routeTo("aihuishou") + "# " + strings.Repeat("-", 400) + "\n"
+	for _, c := range []struct{ name, content string }{{"too many rules", three}, {"too large a file", long}} {
+		name := c.name
+		writeFile(t, path, c.content)
+		changed, err := e.Reload()
+		if changed || err == nil {
+			t.Fatalf("%s: Reload = %v, %v; want refused", name, changed, err)
+		}
+		if e.Set().Revision() != first || routed(e.Set()) != "aihuishou" {
+			t.Fatalf("%s: the set in force changed", name)
+		}
+		st := e.Status()
+		if st.LastError == nil || len(st.LastError.Diagnostics) != 1 || st.LastError.Message != "1 problem(s) in the policy files" {
+			t.Fatalf("%s: status %+v", name, st.LastError)
+		}
+	}
+	want := fmt.Sprintf("routing.yaml: the file is %d bytes, more than the limit of 400 bytes", len(long))
+	if d := e.Status().LastError.Diagnostics[0]; !strings.Contains(d.String(), want) {
+		t.Errorf("the last refusal: %v", d)
+	}
+	// A directory over a limit does not load at all.
+	writeFile(t, path, three)
+	if _, err := NewEngine(dir, opts); err == nil || !strings.Contains(err.Error(), "policy_limits.max_rules") {
+		t.Errorf("NewEngine over the rule limit: %v", err)
+	}
 }

@@ -445,7 +445,10 @@ func (ev *Evaluation) Filter(quotes []Quote) []bool {
 	for i := range quotes {
 		q := &quotes[i]
 		q.fill(in.Now)
-		o := others(quotes, i)
+		var o Others
+		if ev.ctx.Err() == nil { // past the deadline every rule fails at once: no need to sort
+			o = others(quotes, i)
+		}
 		ev.act.quote, ev.act.others = q, &o
 		keep[i] = true
 		for _, r := range ev.set.filters {

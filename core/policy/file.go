@@ -14,16 +14,31 @@ type File struct {
 	// Name is the file's name as errors show it, as "policies/routing.yaml".
 	Name string
 	Data []byte
+
+	// realSize is the file's size when Data holds only its start: LoadDir
+	// and the Engine read no more of a file than MaxFileBytes+1.
+	realSize int64
 }
 
-// sourceFile is a file being compiled.
+// size is the file's size in bytes.
+func (f File) size() int64 { return max(int64(len(f.Data)), f.realSize) }
+
+// sourceFile is a file being compiled, and its diagnostics.
 type sourceFile struct {
 	display string
 	lines   []string
+	diags   []Diagnostic // at most maxFileDiags
+	more    int          // problems past those
 }
 
-func newSourceFile(f File) *sourceFile {
-	return &sourceFile{display: f.Name, lines: strings.Split(strings.ReplaceAll(string(f.Data), "\r\n", "\n"), "\n")}
+// newSourceFile makes a file's lines from data (none when data is nil: a
+// file that is not read).
+func newSourceFile(name string, data []byte) *sourceFile {
+	f := &sourceFile{display: name}
+	if data != nil {
+		f.lines = strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	}
+	return f
 }
 
 func (f *sourceFile) line(n int) string {
@@ -141,6 +156,7 @@ func (e *exprSrc) segments() []segment {
 // rawFile is a parsed policy file before compilation.
 type rawFile struct {
 	file        *sourceFile
+	all         []*rawRule // every rule, in the file's order
 	description string
 	routing     []*rawRule
 	def         *rawRule
@@ -178,6 +194,18 @@ var ruleKeys = map[Kind][]string{
 	KindCompliance: {"name", "description", "when", "message", "message_expression", "shadow"},
 }
 
+// ruleKeySet is ruleKeys as sets.
+var ruleKeySet = func() map[Kind]map[string]bool {
+	out := map[Kind]map[string]bool{}
+	for k, keys := range ruleKeys {
+		out[k] = map[string]bool{}
+		for _, key := range keys {
+			out[k][key] = true
+		}
+	}
+	return out
+}()
+
 // parseFile reads one policy file; problems go to d.
 func parseFile(f *sourceFile, data []byte, d *diags) *rawFile {
 	rf := &rawFile{file: f}
@@ -206,18 +234,22 @@ func parseFile(f *sourceFile, data []byte, d *diags) *rawFile {
 			rf.description = scalar(f, v, "description", "", d)
 		case "routing":
 			rf.routing = parseRules(f, v, KindRouting, d)
+			rf.all = append(rf.all, rf.routing...)
 		case "filters":
 			rf.filters = parseRules(f, v, KindFilter, d)
+			rf.all = append(rf.all, rf.filters...)
 		case "compliance":
 			rf.compliance = parseRules(f, v, KindCompliance, d)
+			rf.all = append(rf.all, rf.compliance...)
 		case "default":
 			if v.Kind != yaml.MappingNode {
 				d.add(f, v.Line, v.Column, "", "default must be a mapping with providers or select, and strategy")
 				continue
 			}
 			rf.def = parseRule(f, v, KindDefault, d)
+			rf.all = append(rf.all, rf.def)
 		default:
-			d.add(f, k.Line, k.Column, "", "unknown key %q; a policy file has description, routing, default, filters and compliance", k.Value)
+			d.add(f, k.Line, k.Column, "", "unknown key %q; a policy file has description, routing, default, filters and compliance", clip(k.Value, maxQuoted))
 		}
 	}
 	return rf
@@ -246,10 +278,7 @@ func parseRules(f *sourceFile, n *yaml.Node, kind Kind, d *diags) []*rawRule {
 
 func parseRule(f *sourceFile, n *yaml.Node, kind Kind, d *diags) *rawRule {
 	r := &rawRule{kind: kind, node: n}
-	allowed := map[string]bool{}
-	for _, k := range ruleKeys[kind] {
-		allowed[k] = true
-	}
+	allowed := ruleKeySet[kind]
 	// The name first, so every other problem can name the rule.
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == "name" && allowed["name"] {
@@ -264,7 +293,7 @@ func parseRule(f *sourceFile, n *yaml.Node, kind Kind, d *diags) *rawRule {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if !allowed[k.Value] {
-			d.add(f, k.Line, k.Column, r.name, "unknown key %q in a %s rule; want %s", k.Value, kind, strings.Join(ruleKeys[kind], ", "))
+			d.add(f, k.Line, k.Column, r.name, "unknown key %q in a %s rule; want %s", clip(k.Value, maxQuoted), kind, strings.Join(ruleKeys[kind], ", "))
 			continue
 		}
 		if seen[k.Value] {
@@ -314,7 +343,7 @@ func parseRule(f *sourceFile, n *yaml.Node, kind Kind, d *diags) *rawRule {
 		if r.nameNode == nil {
 			d.add(f, line, col, "", "a %s rule needs a name", kind)
 		} else if r.name != "" && !ruleName.MatchString(r.name) {
-			d.add(f, r.nameNode.Line, r.nameNode.Column, "", "rule name %q: use lower-case letters, digits, '-', '_' or '.' (at most 64)", r.name)
+			d.add(f, r.nameNode.Line, r.nameNode.Column, "", "rule name %q: use lower-case letters, digits, '-', '_' or '.' (at most 64)", clip(r.name, maxQuoted))
 		}
 	}
 	switch kind {
@@ -335,7 +364,7 @@ func parseRule(f *sourceFile, n *yaml.Node, kind Kind, d *diags) *rawRule {
 			d.add(f, r.provNode.Line, r.provNode.Column, r.name, "providers is empty")
 		}
 		if r.stratNode != nil && !validStrategy(r.strategy) {
-			d.add(f, r.stratNode.Line, r.stratNode.Column, r.name, "unknown strategy %q; one of best_price, all, first", r.strategy)
+			d.add(f, r.stratNode.Line, r.stratNode.Column, r.name, "unknown strategy %q; one of best_price, all, first", clip(r.strategy, maxQuoted))
 		}
 	}
 	return r

@@ -70,13 +70,12 @@ func (s *Service) Evaluate(ctx context.Context, tenant *invoke.Tenant, pe *Polic
 			files = append(files, policy.File{Name: name, Data: []byte(text)})
 		}
 		var err error
-		if set, err = policy.Compile(files, policy.Options{}); err != nil {
+		if set, err = s.gate.Compile(files); err != nil {
 			return nil, sdk.InvalidField("policies", "do not compile:\n%v", err)
 		}
 	}
-	infos := s.inv.Providers()
 	if set == nil { // no policies: the built-in routing
-		rt, err := CategoryRouter{}.Route(ctx, RouteInput{Tenant: tenant, Request: req, Providers: infos})
+		rt, err := CategoryRouter{}.Route(ctx, RouteInput{Tenant: tenant, Request: req, Providers: s.inv.Providers()})
 		if err != nil {
 			return nil, err
 		}
@@ -86,5 +85,5 @@ func (s *Service) Evaluate(ctx context.Context, tenant *invoke.Tenant, pe *Polic
 	}
 	sub := s.subject(tenant, req, pe.Kind, pe.BatchSize)
 	sub.Order, sub.As, sub.Quotes = pe.Order, pe.Tenant, pe.Quotes
-	return set.Evaluate(ctx, s.gate.Input(sub, infos)), nil
+	return set.Evaluate(ctx, s.gate.Input(sub)), nil
 }

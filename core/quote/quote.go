@@ -197,25 +197,56 @@ func (s *Service) Validate(req *Request) error {
 // An identical request of the same tenant may get the same answer again
 // (Options.AnswerTTL): treat a result as read-only.
 func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, req *Request) (*Result, error) {
+	return s.quote(ctx, tenant, req, nil)
+}
+
+// QuoteBody is Quote for a request still encoded, as an HTTP server has
+// it: a tenant's request of the same bytes as one answered within the
+// answer TTL gets that answer without being decoded; otherwise decode
+// fills req from body (reporting bad input as it should be answered) and
+// the request is answered as Quote does.
+func (s *Service) QuoteBody(ctx context.Context, tenant *invoke.Tenant, body []byte, decode func(*Request) error) (*Result, error) {
+	if s.answers.ttl > 0 && s.inv.CachesAnyQuotes() {
+		id := ""
+		if tenant != nil {
+			id = tenant.ID
+		}
+		if res, ok := s.answers.getBody(id, body, s.gate.Set(), s.inv.Epoch(), s.now()); ok {
+			s.countReuse(res)
+			return res, nil
+		}
+	}
+	var req Request
+	if err := decode(&req); err != nil {
+		s.Count("refused")
+		return nil, err
+	}
+	return s.quote(ctx, tenant, &req, body)
+}
+
+func (s *Service) countReuse(res *Result) {
+	for _, q := range res.Quotes {
+		s.inv.CountCacheHit(q.Provider)
+	}
+	s.answered.Inc()
+}
+
+func (s *Service) quote(ctx context.Context, tenant *invoke.Tenant, req *Request, body []byte) (*Result, error) {
 	if err := s.Validate(req); err != nil {
 		s.Count("refused")
 		return nil, err
 	}
 	var key string
 	set, epoch, now := s.gate.Set(), s.inv.Epoch(), s.now()
-	if s.answers.ttl > 0 && !req.Explain {
+	if s.answers.ttl > 0 && !req.Explain && s.inv.CachesAnyQuotes() {
 		key = answerKey(tenant, req)
 		if res, ok := s.answers.get(key, set, epoch, now); ok {
-			for _, q := range res.Quotes {
-				s.inv.CountCacheHit(q.Provider)
-			}
-			s.answered.Inc()
+			s.countReuse(res)
 			return res, nil
 		}
 	}
-	infos := s.inv.Providers()
-	d := s.gate.Begin(ctx, nil, s.subject(tenant, req, policy.KindQuote, 1), infos)
-	route, err := s.decide(ctx, d, tenant, req, infos)
+	d := s.gate.Begin(ctx, nil, s.subject(tenant, req, policy.KindQuote, 1))
+	route, err := s.decide(ctx, d, tenant, req, nil)
 	if err != nil {
 		d.Finish(ctx)
 		s.Count("refused")
@@ -234,7 +265,11 @@ func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, req *Request
 		s.Count("empty")
 	}
 	if key != "" {
-		s.answers.put(key, req, res, set, epoch, now, s.inv.CachesQuotes)
+		id := ""
+		if tenant != nil {
+			id = tenant.ID
+		}
+		s.answers.put(key, req, res, set, epoch, now, s.inv.CachesQuotes, id, body)
 	}
 	return res, nil
 }
@@ -294,10 +329,13 @@ func (s *Service) subject(tenant *invoke.Tenant, req *Request, kind string, batc
 
 // decide runs compliance and routes: the caller's list when given (each
 // must exist and quote the category), else the policies' route, else the
-// router's.
+// router's. infos are the providers, read when nil and needed.
 func (s *Service) decide(ctx context.Context, d *gate.Decision, tenant *invoke.Tenant, req *Request, infos []invoke.ProviderInfo) (Route, error) {
 	if err := d.Comply(); err != nil {
 		return Route{}, err
+	}
+	if infos == nil && (len(req.Providers) > 0 || !s.byPolicy || !s.gate.Enabled()) {
+		infos = s.inv.Providers()
 	}
 	if len(req.Providers) > 0 {
 		r, err := requested(req, infos)
@@ -410,7 +448,7 @@ func Best(qs []sdk.Quote) *sdk.Quote {
 // RouteItem decides a batch's item: compliance, then its route, by the
 // batch's pinned policy set.
 func (s *Service) RouteItem(ctx context.Context, set *policy.Set, tenant *invoke.Tenant, req *Request, batch int, infos []invoke.ProviderInfo) (Route, error) {
-	d := s.gate.Begin(ctx, set, s.subject(tenant, req, policy.KindBatch, batch), infos)
+	d := s.gate.Begin(ctx, set, s.subject(tenant, req, policy.KindBatch, batch))
 	defer d.Finish(ctx)
 	return s.decide(ctx, d, tenant, req, infos)
 }
@@ -420,7 +458,7 @@ func (s *Service) FilterItem(ctx context.Context, set *policy.Set, tenant *invok
 	if set == nil || len(res.Quotes) == 0 {
 		return
 	}
-	d := s.gate.Begin(ctx, set, s.subject(tenant, req, policy.KindBatch, batch), s.inv.Providers())
+	d := s.gate.Begin(ctx, set, s.subject(tenant, req, policy.KindBatch, batch))
 	Filter(d, res)
 	d.Finish(ctx)
 }

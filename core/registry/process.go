@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // process is one plugin process and the host's connections to it. A
@@ -102,7 +103,7 @@ func handshakeError(path string, err error) error {
 			theirs = "version " + strings.TrimSpace(strings.SplitN(v, ",", 2)[0])
 		}
 		return fmt.Errorf("%s is built for recyclegate plugin protocol %s; this host speaks version %d: rebuild it against this host's sdk",
-			path, theirs, sdk.ProtocolVersion)
+			path, theirs, rpc.ProtocolVersion)
 	}
 	return err
 }
@@ -122,7 +123,7 @@ func withContext(ctx context.Context, cmd *exec.Cmd) *exec.Cmd {
 
 // procInvoker is the host's side of one process's provider.
 type procInvoker struct {
-	sdk.WireInvoker
+	rpc.WireInvoker
 	proc *process
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/internal/redact"
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // Provider runtimes.
@@ -70,11 +72,12 @@ type Spec struct {
 	// it must have.
 	Path   string
 	SHA256 string
-	// AllowedHosts, MemoryPages and Instances configure a WASM module
+	// AllowedHosts, MemoryPages, Instances and InitTimeout configure a WASM module
 	// (wasm.Config).
 	AllowedHosts []string
 	MemoryPages  uint32
 	Instances    int
+	InitTimeout  time.Duration
 	// Impl is the Go value of runtime in-process.
 	Impl sdk.Provider
 	// Optional: a provider that cannot start does not fail Start; it is
@@ -562,8 +565,8 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	cmd.Env = []string{}
 	bindToParent(cmd)
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		Plugins:          plugin.PluginSet{sdk.PluginName: &sdk.GRPCPlugin{}},
+		HandshakeConfig:  rpc.Handshake,
+		Plugins:          plugin.PluginSet{rpc.PluginName: &rpc.GRPCPlugin{}},
 		Cmd:              cmd,
 		SecureConfig:     p.secureConfig(),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -581,21 +584,21 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 		}
 		return err
 	}
-	rpc, err := client.Client()
+	conn, err := client.Client()
 	if err != nil {
 		return fail(fmt.Errorf("starting plugin %s: %w", p.id, handshakeError(cmd.Path, err)))
 	}
-	raw, err := rpc.Dispense(sdk.PluginName)
+	raw, err := conn.Dispense(rpc.PluginName)
 	if err != nil {
 		return fail(fmt.Errorf("plugin %s: %w", p.id, err))
 	}
-	inv, ok := raw.(*sdk.GRPCClient)
+	inv, ok := raw.(*rpc.GRPCClient)
 	if !ok {
 		return fail(fmt.Errorf("plugin %s: unexpected client %T", p.id, raw))
 	}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	m, err := sdk.Describe(cctx, inv)
+	m, err := rpc.Describe(cctx, inv)
 	if err != nil {
 		return fail(fmt.Errorf("plugin %s: describing: %w", p.id, err))
 	}
@@ -605,8 +608,8 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	if m.ID != p.id {
 		return fail(fmt.Errorf("plugin %s: the binary is provider %q", p.id, m.ID))
 	}
-	proc := newProcess(procCtx, kill, client, rpc)
-	remote := sdk.NewRemote(&procInvoker{WireInvoker: inv, proc: proc}, m)
+	proc := newProcess(procCtx, kill, client, conn)
+	remote := rpc.NewRemote(&procInvoker{WireInvoker: inv, proc: proc}, m)
 	resp, err := remote.Configure(cctx, p.configureRequest(m))
 	if err != nil {
 		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))
@@ -744,7 +747,7 @@ func (p *Provider) stop(grace time.Duration) {
 	case m != nil:
 		_ = m.Close(context.Background())
 	case impl != nil:
-		if c, ok := impl.(sdk.Closer); ok {
+		if c, ok := impl.(io.Closer); ok {
 			_ = c.Close()
 		}
 	}
@@ -791,6 +794,7 @@ func (p *Provider) startWASM(ctx context.Context) error {
 		MemoryPages:  p.spec.MemoryPages,
 		Instances:    p.spec.Instances,
 		AllowedHosts: p.spec.AllowedHosts,
+		InitTimeout:  p.spec.InitTimeout,
 		Logger:       p.log,
 		Now:          p.reg.opts.Now,
 		Watch:        true,
@@ -805,7 +809,7 @@ func (p *Provider) startWASM(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	man, err := sdk.Describe(cctx, m)
+	man, err := rpc.Describe(cctx, m)
 	if err != nil {
 		return fail(fmt.Errorf("provider %s: describing: %w", p.id, err))
 	}
@@ -815,7 +819,7 @@ func (p *Provider) startWASM(ctx context.Context) error {
 	if man.ID != p.id {
 		return fail(fmt.Errorf("provider %s: the module is provider %q", p.id, man.ID))
 	}
-	remote := sdk.NewRemote(m, man)
+	remote := rpc.NewRemote(m, man)
 	resp, err := remote.Configure(cctx, p.configureRequest(man))
 	if err != nil {
 		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))

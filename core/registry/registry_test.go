@@ -17,6 +17,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/internal/faketest"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // serveArg re-executes the test binary as a plugin: os.Args[2] names what
@@ -27,10 +28,10 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == serveArg {
 		switch os.Args[2] {
 		case wrongCookie: // a go-plugin binary of another program
-			servePlugin(goplugin.HandshakeConfig{ProtocolVersion: sdk.ProtocolVersion, MagicCookieKey: "OTHER_PROGRAM_PLUGIN", MagicCookieValue: "other"})
+			servePlugin(goplugin.HandshakeConfig{ProtocolVersion: rpc.ProtocolVersion, MagicCookieKey: "OTHER_PROGRAM_PLUGIN", MagicCookieValue: "other"})
 		case nextProtocol: // a recyclegate plugin built for another protocol version
-			hs := sdk.Handshake
-			hs.ProtocolVersion = sdk.ProtocolVersion + 1
+			hs := rpc.Handshake
+			hs.ProtocolVersion = rpc.ProtocolVersion + 1
 			servePlugin(hs)
 		default:
 			sdk.Serve(faketest.New(os.Args[2], 100))
@@ -48,7 +49,7 @@ const (
 
 func servePlugin(hs goplugin.HandshakeConfig) {
 	goplugin.Serve(&goplugin.ServeConfig{HandshakeConfig: hs, GRPCServer: goplugin.DefaultGRPCServer,
-		Plugins: goplugin.PluginSet{sdk.PluginName: &sdk.GRPCPlugin{Impl: faketest.New("fake", 100)}}})
+		Plugins: goplugin.PluginSet{rpc.PluginName: &rpc.GRPCPlugin{Impl: faketest.New("fake", 100)}}})
 }
 
 // plugin is the spec of provider id served by the test binary.

@@ -1,13 +1,13 @@
 // Package wasm runs recyclegate providers compiled to WebAssembly, in the
 // host's process and sandboxed, on wazero. A loaded Module is an
-// sdk.Invoker: wrap it in sdk.NewRemote and the host treats it exactly like a
+// rpc.Invoker: wrap it in rpc.NewRemote and the host treats it exactly like a
 // go-plugin provider (same envelope, same errors, same guards).
 //
 // Start with Load:
 //
 //	m, err := wasm.Load(ctx, wasm.Config{Path: "carvalue.wasm", SHA256: sum, CacheDir: "data/wasm-cache"})
-//	manifest, err := sdk.Describe(ctx, m)
-//	p := sdk.NewRemote(m, manifest)
+//	manifest, err := rpc.Describe(ctx, m)
+//	p := rpc.NewRemote(m, manifest)
 //	p.Configure(ctx, &sdk.ConfigureRequest{Config: cfg, Secrets: secrets})
 //	resp, err := p.Quote(ctx, req)
 //	...
@@ -22,8 +22,11 @@
 //     before its first call.
 //   - Limits: each instance's memory is capped (MemoryPages); the caller's
 //     deadline stops a runaway guest (an instance is closed when its call's
-//     context ends); a trap, a crash or an exit in the guest fails that call
-//     only, and the instance is thrown away and replaced.
+//     context ends), and InitTimeout one that never finishes initialising
+//     (its start function and _initialize); a trap, a crash or an exit in
+//     the guest fails that call only, and the instance is thrown away and
+//     replaced. A module importing what the host does not provide is
+//     refused with every such import named.
 //   - Host imports under one versioned module (see package
 //     sdk/wasm/abi and docs/wasm-abi.md): HTTP to allowed hosts only, with a
 //     response cap and the caller's deadline; the provider's own config and

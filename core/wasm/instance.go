@@ -62,14 +62,19 @@ func instanceFrom(ctx context.Context) *instance {
 }
 
 // instantiate starts a new instance of c: memory, WASI with the real clock
-// and crypto/rand, and the guest's own initialisation (_initialize).
-func (m *Module) instantiate(ctx context.Context, c *code) (*instance, error) {
+// and crypto/rand, and the guest's own initialisation (its start function,
+// then _initialize), within ctx and Config.InitTimeout. A guest still
+// initialising at the deadline is stopped (instrument's checks run in
+// both) and the instance refused.
+func (m *Module) instantiate(parent context.Context, c *code) (*instance, error) {
+	ctx, cancel := context.WithTimeout(parent, m.cfg.InitTimeout)
+	defer cancel()
 	inst := &instance{m: m, code: c, stack: make([]uint64, 5)}
 	inst.stderr = &guestOutput{m: m, inst: inst}
 	now := m.cfg.Now
 	mc := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions(). // _initialize is called below, with a bounded context
+		WithStartFunctions(). // _initialize is called below, with a bounded context (and the start function: see startExport)
 		WithWalltime(func() (int64, int32) {
 			t := now()
 			return t.Unix(), int32(t.Nanosecond())
@@ -102,20 +107,34 @@ func (m *Module) instantiate(ctx context.Context, c *code) (*instance, error) {
 		}
 		inst.stop = g
 	}
-	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
-		ictx := context.WithValue(ctx, instanceKey{}, inst)
+	ictx := context.WithValue(ctx, instanceKey{}, inst)
+	for _, name := range []string{startExport, abi.ExportInitialize} {
+		f := mod.ExportedFunction(name)
+		if f == nil {
+			continue
+		}
 		inst.callCtx = ictx
 		a := inst.arm(ictx)
-		_, err := init.Call(ictx)
-		if inst.disarm(a) && err != nil {
-			err = fmt.Errorf("stopped: %w", context.Cause(ctx))
-		}
+		_, err := f.Call(ictx)
+		stopped := inst.disarm(a)
 		inst.callCtx = nil
-		if err != nil {
-			_ = mod.Close(context.Background())
-			headline, _ := inst.stderr.crash()
-			return nil, fmt.Errorf("wasm %s: initialising the guest: %v %s", m.cfg.Path, firstLine(err.Error()), headline)
+		if err == nil {
+			continue
 		}
+		inst.close()
+		what := "its start function"
+		if name == abi.ExportInitialize {
+			what = abi.ExportInitialize
+		}
+		switch {
+		case stopped && parent.Err() == nil:
+			return nil, fmt.Errorf("wasm %s: refused: the guest was still initialising (%s) after %s, the limit (init_timeout; Config.InitTimeout, default %s); it was stopped",
+				m.cfg.Path, what, m.cfg.InitTimeout, DefaultInitTimeout)
+		case stopped:
+			err = fmt.Errorf("stopped: %w", context.Cause(parent))
+		}
+		headline, _ := inst.stderr.crash()
+		return nil, fmt.Errorf("wasm %s: initialising the guest (%s): %v %s", m.cfg.Path, what, firstLine(err.Error()), headline)
 	}
 	return inst, nil
 }

@@ -12,9 +12,17 @@ import (
 // sets it to 1 to stop the instance, and the guest traps soon after.
 const stopExport = "__recyclegate_stop"
 
+// startExport is the module's start function, which instrument exports under
+// this name instead of leaving it in the start section: wazero runs a start
+// section inside InstantiateModule, where the host cannot stop it yet (it
+// has no handle on the instance's stop flag until instantiation returns);
+// exported, the host calls it right after instantiation, before any other
+// export, under the instantiation's deadline (Config.InitTimeout).
+const startExport = "__recyclegate_start"
+
 // instrumentVersion names what instrument writes; bump it when the checks
 // change, so modules instrumented before are not read back from a cache.
-const instrumentVersion = "2"
+const instrumentVersion = "3"
 
 // instrumentCached is instrument, its result kept in dir (the compilation
 // cache's directory) under the original module's digest: instrumenting an
@@ -76,6 +84,10 @@ const yieldEvery = 1000
 // garbage collection) and traps if the host has set the stop flag. See
 // docs/RATIONALE.md, "WASM: the deadline check counts down, then yields".
 //
+// It also moves the module's start function, if it has one, out of the
+// start section into the export startExport, so that its loops are stopped
+// by the same flag (see startExport).
+//
 // It reads every instruction of every function to find the loops; an
 // opcode it does not know (a proposal wazero does not run either) is an
 // error, and the module is not loaded.
@@ -102,8 +114,19 @@ func instrument(data []byte) ([]byte, error) {
 	// The stop global's index: after the imported globals and the module's own.
 	var importedGlobals, definedGlobals uint32
 	hasMemory := false // the check's memory.grow needs memory 0
+	var start []byte   // the start section's function index, as an export's
 	for _, s := range sections {
 		switch s.id {
+		case 8:
+			sr := &reader{b: s.body}
+			idx := sr.u32()
+			if sr.err != nil || sr.more() {
+				return nil, errors.New("start section: not one function index")
+			}
+			start = binary.AppendUvarint(nil, uint64(len(startExport)))
+			start = append(start, startExport...)
+			start = append(start, 0x00) // a function
+			start = binary.AppendUvarint(start, uint64(idx))
 		case 2:
 			n, mem, err := countImports(s.body)
 			if err != nil {
@@ -176,15 +199,23 @@ func instrument(data []byte) ([]byte, error) {
 			}
 			emit(0, s.body)
 		case 7:
-			if exportsName(s.body, stopExport) {
-				return nil, fmt.Errorf("the module already exports %q", stopExport)
+			for _, name := range []string{stopExport, startExport} {
+				if exportsName(s.body, name) {
+					return nil, fmt.Errorf("the module already exports %q", name)
+				}
 			}
-			body, err := appendEntries(s.body, 1, exportEntry)
+			entries, n := exportEntry, 1
+			if start != nil {
+				entries, n = append(append([]byte(nil), exportEntry...), start...), 2
+			}
+			body, err := appendEntries(s.body, n, entries)
 			if err != nil {
 				return nil, fmt.Errorf("export section: %w", err)
 			}
 			emit(7, body)
 			sawExport = true
+		case 8:
+			// Dropped: the start function is exported as startExport.
 		case 10:
 			body, err := instrumentCode(s.body, check)
 			if err != nil {
@@ -273,6 +304,53 @@ func exportsName(body []byte, name string) bool {
 		r.u32()
 	}
 	return false
+}
+
+// otherImports lists a module's imports that are not functions, as
+// "module.name (a memory)": the host provides functions only.
+func otherImports(data []byte) ([]string, error) {
+	if len(data) < 8 {
+		return nil, errors.New("not a WebAssembly binary module")
+	}
+	r := &reader{b: data[8:]}
+	for r.more() {
+		id := r.byte()
+		body := r.bytes(int(r.u32()))
+		if r.err != nil {
+			return nil, r.err
+		}
+		if id != 2 {
+			continue
+		}
+		var out []string
+		ir := &reader{b: body}
+		for n := ir.u32(); n > 0 && ir.err == nil; n-- {
+			mod := string(ir.bytes(int(ir.u32())))
+			name := string(ir.bytes(int(ir.u32())))
+			what := ""
+			switch kind := ir.byte(); kind {
+			case 0: // function: checked against the host's
+				ir.u32()
+				continue
+			case 1:
+				ir.byte()
+				ir.limits()
+				what = "a table"
+			case 2:
+				ir.limits()
+				what = "a memory"
+			case 3:
+				ir.byte()
+				ir.byte()
+				what = "a global"
+			default:
+				return out, fmt.Errorf("import of unknown kind %d", kind)
+			}
+			out = append(out, fmt.Sprintf("%s.%s (%s; the host provides functions only)", mod, name, what))
+		}
+		return out, ir.err
+	}
+	return nil, r.err
 }
 
 // countImports counts the imported globals, and reports whether a memory

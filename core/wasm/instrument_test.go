@@ -175,10 +175,34 @@ func TestInstrumentRefusesWhatItCannotRead(t *testing.T) {
 	}
 }
 
+// A start function leaves the start section, where instantiation would run
+// it beyond the host's reach, for the export startExport; its loop is
+// stopped by the flag like any other.
+func TestInstrumentExportsTheStartFunction(t *testing.T) {
+	data, err := instrument(handGuest{loopingStart: true, reply: "{}"}.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := instantiateTest(t, data) // returns: the looping start is not run
+	start := mod.ExportedFunction(startExport)
+	if start == nil {
+		t.Fatalf("no %s export", startExport)
+	}
+	mod.ExportedGlobal(stopExport).(api.MutableGlobal).Set(1)
+	if _, err := start.Call(context.Background()); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("the start function with the flag set: %v", err)
+	}
+	if _, err := instrument(handGuest{reply: "{}"}.bytes()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func FuzzInstrument(f *testing.F) {
 	f.Add(testModule(nil, nil))
+	f.Add(handGuest{loopingStart: true, initialize: "nop", reply: "{}", imports: []handImport{{"env", "f", 0}}}.bytes())
 	f.Add(testModule([]byte{1, 3, 'e', 'n', 'v', 1, 'g', 0x03, 0x7f, 0x00}, []byte{1, 0x7f, 0x00, 0x41, 0, 0x0b}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = instrument(data) // never panics, whatever the bytes
+		_, _ = otherImports(data)
 	})
 }

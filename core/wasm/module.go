@@ -11,15 +11,18 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 	"github.com/recyclegate/recyclegate/sdk/wasm/abi"
 )
 
@@ -34,6 +37,12 @@ const (
 	// DefaultMaxResponseBytes caps the body of one HTTP response a guest
 	// receives.
 	DefaultMaxResponseBytes = 8 << 20
+	// DefaultInitTimeout bounds an instance's instantiation: its start
+	// function and _initialize (a Go guest's runtime and package init).
+	// A Go guest initialises in tens of milliseconds; 5 s leaves room for
+	// a loaded machine, and a guest that never finishes holds up a host's
+	// start, a reload or a call waiting for a new instance by 5 s at most.
+	DefaultInitTimeout = 5 * time.Second
 	// maxPages is wazero's (and WebAssembly 1.0's) most pages per memory.
 	maxPages = 65536
 )
@@ -65,6 +74,14 @@ type Config struct {
 	// MaxResponseBytes caps one HTTP response body. Default
 	// DefaultMaxResponseBytes.
 	MaxResponseBytes int64
+	// InitTimeout bounds the instantiation of each instance: the module's
+	// start function and its _initialize export, whatever the caller's
+	// context allows (calls' deadlines do not cover it). A guest still
+	// initialising then is stopped and the instance refused: Load fails
+	// naming the file and the limit, a Reload keeps the code in force, and
+	// a call waiting for a new instance fails unavailable. Default
+	// DefaultInitTimeout (5s).
+	InitTimeout time.Duration
 	// Logger receives the guest's log records and its stderr, with the
 	// provider's secrets redacted. Default slog.Default().
 	Logger *slog.Logger
@@ -88,7 +105,7 @@ type Config struct {
 	noTermination bool
 }
 
-// Module is a loaded WASM provider: an sdk.Invoker over a pool of instances.
+// Module is a loaded WASM provider: an rpc.Invoker over a pool of instances.
 // Its methods are safe for concurrent use.
 type Module struct {
 	cfg     Config
@@ -105,7 +122,7 @@ type Module struct {
 	busy   map[*instance]struct{} // serving a call: Close stops them
 	closed bool
 
-	wire atomic.Int32 // the code in force's binary envelope version (sdk.WireVersion), 0 none
+	wire atomic.Int32 // the code in force's binary envelope version (rpc.WireVersion), 0 none
 
 	conf     atomic.Pointer[configState]
 	manifest atomic.Pointer[sdk.Manifest] // the last manifest described or configured
@@ -156,6 +173,9 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 	}
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.InitTimeout <= 0 {
+		cfg.InitTimeout = DefaultInitTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -268,11 +288,65 @@ func (m *Module) compile(ctx context.Context, data []byte, sum [sha256.Size]byte
 		_ = compiled.Close(ctx)
 		return nil, fmt.Errorf("wasm %s: the module exports no memory named %q", m.cfg.Path, abi.ExportMemory)
 	}
+	if missing := m.missingImports(compiled, data); len(missing) > 0 {
+		_ = compiled.Close(ctx)
+		return nil, fmt.Errorf("wasm %s: the module imports %d thing(s) the host does not provide: %s (the host provides the %s functions of WASI preview 1 and the %s functions of docs/wasm-abi.md)",
+			m.cfg.Path, len(missing), strings.Join(missing, "; "), wasiModule, abi.ImportModule)
+	}
 	c := &code{compiled: compiled, sum: sum, gen: gen, instrumented: instrumented}
 	if _, ok := exports[abi.ExportWireMarker]; ok {
-		c.wire = sdk.WireVersion
+		c.wire = rpc.WireVersion
 	}
 	return c, nil
+}
+
+// wasiModule is the name WASI preview 1's functions are imported from.
+const wasiModule = "wasi_snapshot_preview1"
+
+// missingImports lists every import of the module the host does not
+// provide, each with why: a module or function the host does not define, a
+// function of another signature, or a memory, table or global (the host
+// provides functions only). wazero would name the first one only, when
+// the first instance starts.
+func (m *Module) missingImports(compiled wazero.CompiledModule, data []byte) []string {
+	var missing []string
+	for _, f := range compiled.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		host := m.rt.Module(mod)
+		var def api.FunctionDefinition
+		if host != nil {
+			def = host.ExportedFunctionDefinitions()[name]
+		}
+		switch {
+		case host == nil:
+			missing = append(missing, fmt.Sprintf("%s.%s (no module %q)", mod, name, mod))
+		case def == nil:
+			missing = append(missing, fmt.Sprintf("%s.%s (no such function)", mod, name))
+		case !sameSignature(def, f):
+			missing = append(missing, fmt.Sprintf("%s.%s (as %s; the host's is %s)", mod, name, signature(f), signature(def)))
+		}
+	}
+	imports, err := otherImports(data)
+	if err != nil {
+		return append(missing, "(the import section cannot be read: "+err.Error()+")")
+	}
+	return append(missing, imports...)
+}
+
+func sameSignature(a, b api.FunctionDefinition) bool {
+	return slices.Equal(a.ParamTypes(), b.ParamTypes()) && slices.Equal(a.ResultTypes(), b.ResultTypes())
+}
+
+// signature writes a function's type as (i32, i32) -> i64.
+func signature(f api.FunctionDefinition) string {
+	names := func(ts []api.ValueType) string {
+		out := make([]string, len(ts))
+		for i, t := range ts {
+			out[i] = api.ValueTypeName(t)
+		}
+		return strings.Join(out, ", ")
+	}
+	return fmt.Sprintf("(%s) -> (%s)", names(f.ParamTypes()), names(f.ResultTypes()))
 }
 
 // setCode makes c the code in force; the caller holds m.mu or has not
@@ -282,28 +356,28 @@ func (m *Module) setCode(c *code) {
 	m.wire.Store(c.wire)
 }
 
-// WireVersion implements sdk.WireInvoker: the binary envelope version the
+// WireVersion implements rpc.WireInvoker: the binary envelope version the
 // code in force decodes, 0 when it speaks JSON only.
 func (m *Module) WireVersion() int { return int(m.wire.Load()) }
 
-// Invoke runs one operation on a free instance: it implements sdk.Invoker.
+// Invoke runs one operation on a free instance: it implements rpc.Invoker.
 // A configure call is remembered and replayed on every instance started
 // later, so all instances serve the same configuration.
 func (m *Module) Invoke(ctx context.Context, op string, payload []byte) ([]byte, error) {
-	if op == sdk.OpConfigure {
+	if op == rpc.OpConfigure {
 		return m.configure(ctx, payload)
 	}
 	inst, err := m.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if sdk.IsWire(payload) && inst.code.wire != sdk.WireVersion {
+	if rpc.IsWire(payload) && inst.code.wire != rpc.WireVersion {
 		m.release(inst, true)
 		return nil, errWireGone()
 	}
 	out, err, healthy := inst.call(ctx, op, payload, m.conf.Load(), nil)
 	m.release(inst, healthy)
-	if err == nil && op == sdk.OpDescribe {
+	if err == nil && op == rpc.OpDescribe {
 		m.remember(out, false)
 	}
 	return out, err
@@ -320,7 +394,7 @@ func errWireGone() error {
 // maxScratch is the largest request buffer an instance keeps between calls.
 const maxScratch = 1 << 20
 
-// CallWire implements sdk.WireCaller: the request is encoded into a buffer
+// CallWire implements rpc.WireCaller: the request is encoded into a buffer
 // the instance keeps, and the answer decoded where the guest left it in its
 // memory, two copies of the payload fewer than Invoke.
 func (m *Module) CallWire(ctx context.Context, op string, enc func([]byte) []byte, dec func([]byte) error) error {
@@ -328,7 +402,7 @@ func (m *Module) CallWire(ctx context.Context, op string, enc func([]byte) []byt
 	if err != nil {
 		return err
 	}
-	if inst.code.wire != sdk.WireVersion {
+	if inst.code.wire != rpc.WireVersion {
 		m.release(inst, true)
 		return errWireGone()
 	}
@@ -359,7 +433,7 @@ func (m *Module) configure(ctx context.Context, payload []byte) ([]byte, error) 
 		next.gen = 1
 	}
 	m.mu.Unlock()
-	out, err, healthy := inst.call(ctx, sdk.OpConfigure, payload, next, nil)
+	out, err, healthy := inst.call(ctx, rpc.OpConfigure, payload, next, nil)
 	if err != nil {
 		// The instance may hold half of a configuration that failed: it is
 		// configured afresh (or thrown away) before it serves again.
@@ -461,7 +535,7 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 		m.mu.Unlock()
 	}
 	if conf := m.conf.Load(); conf != nil && inst.cfgGen != conf.gen {
-		if _, err, healthy := inst.call(ctx, sdk.OpConfigure, conf.payload, conf, nil); err != nil {
+		if _, err, healthy := inst.call(ctx, rpc.OpConfigure, conf.payload, conf, nil); err != nil {
 			inst.cfgGen = -1
 			m.release(inst, healthy)
 			return nil, fmt.Errorf("configuring a new WASM instance: %w", err)
@@ -630,7 +704,7 @@ func compilationCache(dir string) (wazero.CompilationCache, error) {
 	return c, nil
 }
 
-var _ sdk.Invoker = (*Module)(nil)
+var _ rpc.Invoker = (*Module)(nil)
 
 // runtimeConfig is the wazero configuration every module runs on. Its
 // deadline checks are instrument's: wazero's own (WithCloseOnContextDone)

@@ -1,0 +1,6 @@
+//go:build race
+
+package policy
+
+// raceEnabled: the race detector makes compiling ten times slower.
+const raceEnabled = true
