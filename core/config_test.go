@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recyclegate/recyclegate/core"
 )
@@ -63,6 +64,11 @@ func TestConfigErrorsSayWhereAndWhat(t *testing.T) {
 		{"bad runtime", "providers:\n  - {id: p, runtime: docker}\n", "runtime \"docker\""},
 		{"demo key off loopback", "listen: 0.0.0.0:8080\ntenants:\n  - {id: demo, api_keys: [demo]}\n", "demo API key"},
 		{"bad listen", "listen: nowhere\n", "want host:port"},
+		{"profiler off loopback", "debug_listen: 0.0.0.0:6060\n", "debug_listen \"0.0.0.0:6060\" is not a loopback address"},
+		{"profiler off loopback says how", "debug_listen: 10.1.2.3:6060\n", "set debug_allow_remote: true"},
+		{"profiler on the API", "listen: 127.0.0.1:8080\ndebug_listen: 127.0.0.1:8080\n", "a listener of its own"},
+		{"bad debug_listen", "debug_listen: 6060\n", "want host:port"},
+		{"negative ping timeout", "supervisor:\n  ping_timeout: -1s\n", "ping_timeout must not be negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,6 +77,31 @@ func TestConfigErrorsSayWhereAndWhat(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestConfigProfilerAndSupervisor(t *testing.T) {
+	yml := `
+debug_listen: 127.0.0.1:6060
+supervisor:
+  ping_interval: 250ms
+  ping_timeout: 2s
+  restart_unresponsive_after: -1s
+providers:
+  - id: recycler
+    optional: true
+`
+	cfg, err := core.ParseConfig([]byte(yml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := cfg.Supervisor
+	if cfg.DebugListen != "127.0.0.1:6060" || sv.PingInterval != 250*time.Millisecond || sv.PingTimeout != 2*time.Second ||
+		sv.RestartUnresponsive != -time.Second || !cfg.Providers[0].Optional {
+		t.Fatalf("%+v", cfg)
+	}
+	if _, err := core.ParseConfig([]byte("debug_listen: 0.0.0.0:6060\ndebug_allow_remote: true\n"), env(nil)); err != nil {
+		t.Fatalf("a remote profiler, explicitly allowed: %v", err)
 	}
 }
 

@@ -30,9 +30,10 @@ func hostBinary(t *testing.T) string {
 
 // runningHost is `host serve` in its own process.
 type runningHost struct {
-	cmd  *exec.Cmd
-	addr string
-	out  *bytes.Buffer
+	cmd    *exec.Cmd
+	addr   string
+	out    *bytes.Buffer
+	banner []string // what it printed up to "listening on"
 }
 
 func startHost(t *testing.T, bin string, args ...string) *runningHost {
@@ -68,6 +69,7 @@ func startHost(t *testing.T, bin string, args ...string) *runningHost {
 			if !ok {
 				t.Fatalf("host exited before listening:\n%s", logs)
 			}
+			h.banner = append(h.banner, l)
 			if _, after, found := strings.Cut(l, "listening on http://"); found {
 				h.addr = after
 			}
