@@ -15,6 +15,21 @@ import (
 // normalized (case, spaces and the order of functional issues do not make a
 // different item), and whether a breakdown was asked for.
 func QuoteKey(provider string, req *sdk.QuoteRequest) string {
+	// The request's binary envelope is canonical (equal requests, equal
+	// bytes) and far cheaper to write than JSON; every request computes its
+	// key, cache hits included.
+	var buf [256]byte
+	b := append(buf[:0], provider...)
+	b = append(b, 0)
+	b = AppendItemKey(b, req)
+	sum := sha256.Sum256(b)
+	return "quote:" + provider + ":" + hex.EncodeToString(sum[:16])
+}
+
+// AppendItemKey appends what makes two quote requests the same to dst:
+// the item normalized as QuoteKey compares it, and the detail flag, in the
+// request's canonical binary envelope.
+func AppendItemKey(dst []byte, req *sdk.QuoteRequest) []byte {
 	it := req.Item
 	it.Brand, it.Model, it.Storage, it.RAM, it.Color = norm(it.Brand), norm(it.Model), norm(it.Storage), norm(it.RAM), norm(it.Color)
 	it.Condition = sdk.Condition(norm(string(it.Condition)))
@@ -32,15 +47,8 @@ func QuoteKey(provider string, req *sdk.QuoteRequest) string {
 		c.TypeID, c.CityID, c.Color = strings.TrimSpace(c.TypeID), strings.TrimSpace(c.CityID), norm(c.Color)
 		it.Car = &c
 	}
-	// The request's binary envelope is canonical (equal requests, equal
-	// bytes) and far cheaper to write than JSON; every request computes its
-	// key, cache hits included.
-	var buf [256]byte
-	b := append(buf[:0], provider...)
-	b = append(b, 0)
-	b, _ = (&sdk.QuoteRequest{Item: it, Detail: req.Detail}).AppendBinary(b)
-	sum := sha256.Sum256(b)
-	return "quote:" + provider + ":" + hex.EncodeToString(sum[:16])
+	dst, _ = (&sdk.QuoteRequest{Item: it, Detail: req.Detail}).AppendBinary(dst)
+	return dst
 }
 
 // norm folds case and runs of spaces: "iPhone  14 Pro" is "iphone 14 pro".

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"hash/maphash"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +26,7 @@ const DefaultAnswerTTL = time.Second
 // what changes with every call (quota left, latency, the time of day).
 // Only answers with quotes and no provider error are kept, never one with
 // explain, nor one from a provider whose quotes are not cached. A reused
-// answer is shared: it is encoded once.
+// answer is shared: it is encoded once, when it is first written.
 type answers struct {
 	ttl  time.Duration
 	max  int
@@ -85,17 +84,14 @@ func (a *answers) getBody(tenant string, body []byte, set *policy.Set, epoch uin
 
 // key identifies a request among a tenant's.
 func answerKey(tenant *invoke.Tenant, req *Request) string {
-	var b strings.Builder
-	b.WriteString(tenantID(tenant))
-	b.WriteByte(0)
-	b.WriteString(string(req.Strategy))
+	var buf [256]byte
+	b := append(buf[:0], tenantID(tenant)...)
+	b = append(append(b, 0), req.Strategy...)
 	for _, p := range req.Providers {
-		b.WriteByte(0)
-		b.WriteString(p)
+		b = append(append(b, 0), p...)
 	}
-	b.WriteByte(0)
-	b.WriteString(guard.QuoteKey("", &sdk.QuoteRequest{Item: req.Item, Detail: req.Detail}))
-	return b.String()
+	b = guard.AppendItemKey(append(b, 0), &sdk.QuoteRequest{Item: req.Item, Detail: req.Detail})
+	return string(b)
 }
 
 // get returns the answer kept for key if it still holds for set and epoch
@@ -110,7 +106,7 @@ func (a *answers) get(key string, set *policy.Set, epoch uint64, now time.Time) 
 	return e.res, true
 }
 
-// put keeps res for key when it may be reused, encoded once: never when a
+// put keeps res for key when it may be reused: never when a
 // routed provider's quotes are not cached (its operator wants every request
 // asked).
 func (a *answers) put(key string, req *Request, res *Result, set *policy.Set, epoch uint64, now time.Time, cached func(id string) bool,
@@ -132,11 +128,7 @@ func (a *answers) put(key string, req *Request, res *Result, set *policy.Set, ep
 	if !now.Before(until) {
 		return
 	}
-	enc, err := json.Marshal(res)
-	if err != nil {
-		return
-	}
-	res.encoded = enc
+	res.kept = true // before it is shared: AppendJSON then keeps its encoding
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	bounded.Trim(a.m, a.max)
@@ -149,14 +141,18 @@ func (a *answers) put(key string, req *Request, res *Result, set *policy.Set, ep
 }
 
 // AppendJSON appends the result's JSON encoding (as encoding/json writes
-// it) to dst. A reused answer was encoded once, when it was kept.
+// it) to dst. An answer kept for reuse is encoded once, by its first
+// caller, and the encoding kept with it.
 func (r *Result) AppendJSON(dst []byte) ([]byte, error) {
-	if r.encoded != nil {
-		return append(dst, r.encoded...), nil
+	if p := r.encoded.Load(); p != nil {
+		return append(dst, *p...), nil
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return dst, err
+	}
+	if r.kept {
+		r.encoded.Store(&b)
 	}
 	return append(dst, b...), nil
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,7 +77,8 @@ type Result struct {
 	// Explain is the policy trace, when the request asked for it.
 	Explain *policy.Decision `json:"explain,omitempty"`
 
-	encoded []byte // the result's JSON, when it is kept for reuse (answers)
+	kept    bool                   // kept for reuse (answers): its encoding is kept too
+	encoded atomic.Pointer[[]byte] // the result's JSON, once a kept result was written
 }
 
 // Route is a routing decision.
