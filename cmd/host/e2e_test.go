@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 )
 
 // hostBinary builds this command once per test run.
@@ -90,7 +92,8 @@ func (h *runningHost) post(t *testing.T, path, key, body string, timeout time.Du
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := apitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}
@@ -107,7 +110,7 @@ func (h *runningHost) providerPID(t *testing.T, id string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+h.addr+"/v1/providers", nil)
 	req.Header.Set("Authorization", "Bearer demo")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

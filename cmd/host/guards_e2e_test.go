@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -146,7 +147,7 @@ func quotaOf(t *testing.T, h *runningHost) (used, left int64) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+h.addr+"/v1/providers", nil)
 	req.Header.Set("Authorization", "Bearer demo")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"github.com/recyclegate/recyclegate/plugins/aihuishou"
 	aihuishousandbox "github.com/recyclegate/recyclegate/plugins/aihuishou/sandbox"
 	"github.com/recyclegate/recyclegate/plugins/alibaba1688"
@@ -118,7 +119,7 @@ func newOrdersEnv(t *testing.T) *ordersEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.h.Close)
-	e.api = httptest.NewServer(api.New(e.h))
+	e.api = httptest.NewServer(apitest.Handler(t, api.New(e.h)))
 	t.Cleanup(e.api.Close)
 	return e
 }
@@ -140,6 +141,9 @@ func (e *ordersEnv) do(t *testing.T, method, path, apiKey, idemKey, body string)
 	req.Header.Set("Authorization", "Bearer "+apiKey)
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -37,8 +37,12 @@ func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenan
 // encoded once).
 func (s *Server) quotes(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	var body core.QuoteRequest
-	if err := decodeBody(w, r, &body); err != nil {
+	data, err := decodeBody(w, r, &body)
+	if err != nil {
 		return err
+	}
+	if e := requireMileage(data, &body.Item, "item"); e != nil {
+		return e
 	}
 	res, err := s.host.Quote(r.Context(), t, &body)
 	if err != nil {

@@ -324,6 +324,9 @@ func (d *Decision) Note(rule, strategy string, providers []string) {
 
 // RouteNote is the trace of a route the policies did not decide.
 func RouteNote(rule, strategy string, providers []string) *policy.RouteDecision {
+	if providers == nil {
+		providers = []string{}
+	}
 	rd := &policy.RouteDecision{Rule: rule, Strategy: strategy, Providers: providers,
 		Choices: make([]policy.ProviderChoice, 0, len(providers))}
 	for _, id := range providers {

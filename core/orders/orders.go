@@ -305,7 +305,7 @@ type Order struct {
 	TradeInID       string            `json:"trade_in_id,omitempty"`
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
-	History         []sdk.StateChange `json:"history"`
+	History         []sdk.StateChange `json:"history,omitempty"` // left out of a list
 }
 
 // orderExtras is what an order row keeps beside its columns.

@@ -3,6 +3,7 @@ package quote
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/recyclegate/recyclegate/core/gate"
@@ -81,9 +82,41 @@ func (s *Service) Evaluate(ctx context.Context, tenant *invoke.Tenant, pe *Polic
 		}
 		dec := gate.Builtin()
 		dec.Route = gate.RouteNote(rt.Rule, string(rt.Strategy), rt.Providers)
+		for _, p := range s.inv.Providers() {
+			if !slices.Contains(rt.Providers, p.ID) {
+				dec.Route.Choices = append(dec.Route.Choices, policy.ProviderChoice{ID: p.ID, Reason: leftOut(p, req.Item.Category)})
+			}
+		}
 		return dec, nil
 	}
 	sub := s.subject(tenant, req, pe.Kind, pe.BatchSize)
 	sub.Order, sub.As, sub.Quotes = pe.Order, pe.Tenant, pe.Quotes
 	return set.Evaluate(ctx, s.gate.Input(sub)), nil
+}
+
+// leftOut says why the built-in routing does not ask a provider.
+func leftOut(p invoke.ProviderInfo, c sdk.Category) string {
+	if !slices.Contains(p.Capabilities, sdk.CapQuote) {
+		return "not asked: it does not quote (capabilities " + joinCaps(p.Capabilities) + ")"
+	}
+	return "not asked: category " + string(c) + " not served (it quotes " + joinCats(p.Categories) + ")"
+}
+
+func joinCaps(cs []sdk.Capability) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
+}
+
+func joinCats(cs []sdk.Category) string {
+	if len(cs) == 0 {
+		return "no category"
+	}
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
 }
