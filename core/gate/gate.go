@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -82,7 +83,8 @@ func New(o Options) (*Gate, error) {
 	if o.Dir == "" {
 		return g, nil
 	}
-	e, err := policy.NewEngine(o.Dir, policy.EngineOptions{Options: o.Limits, Watch: true, Logger: o.Logger.With("component", "policy")})
+	e, err := policy.NewEngine(o.Dir, policy.EngineOptions{Options: o.Limits, Watch: true, Logger: o.Logger.With("component", "policy"),
+		Installed: g.warnUnreachable})
 	if err != nil {
 		return nil, fmt.Errorf("policies %s: %w", o.Dir, err)
 	}
@@ -163,7 +165,30 @@ type Subject struct {
 
 // SetInvoke tells the gate where to read the providers' state, for a gate
 // made before the providers were loaded.
-func (g *Gate) SetInvoke(inv *invoke.Service) { g.inv = inv }
+func (g *Gate) SetInvoke(inv *invoke.Service) {
+	g.inv = inv
+	if g.engine != nil {
+		g.warnUnreachable(g.engine.Set())
+	}
+}
+
+// warnUnreachable warns of each loaded provider that quotes but that no
+// route of set can ever ask.
+func (g *Gate) warnUnreachable(set *policy.Set) {
+	inv := g.inv
+	if inv == nil || set == nil {
+		return
+	}
+	var ids []string
+	for _, p := range inv.Providers() {
+		if slices.Contains(p.Capabilities, sdk.CapQuote) {
+			ids = append(ids, p.ID)
+		}
+	}
+	for _, w := range set.Unreachable(ids) {
+		g.log.Warn(w, "component", "policy", "revision", set.Revision())
+	}
+}
 
 // Input converts a subject and the providers' state into what the
 // policies read.
