@@ -279,3 +279,17 @@ func TestListedOrdersLeaveHistoryOut(t *testing.T) {
 		t.Fatalf("%d %s", r.StatusCode, raw)
 	}
 }
+
+// TestTimesComeBackInOneForm: a provider's valid_until, written in UTC,
+// comes back as every time the host answers: China time, to the second.
+func TestTimesComeBackInOneForm(t *testing.T) {
+	srv := newServer(t, faketest.New("p", 100000))
+	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key", okItem)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %v", resp.StatusCode, m)
+	}
+	q := m["quotes"].([]any)[0].(map[string]any)
+	if q["valid_until"] != "2030-01-01T08:00:00+08:00" { // the fake writes 2030-01-01T00:00:00Z
+		t.Fatalf("valid_until %v", q["valid_until"])
+	}
+}

@@ -113,7 +113,14 @@ func (g *Gate) Status() (st policy.Status, ok bool) {
 	if g.engine == nil {
 		return policy.Status{}, false
 	}
-	return g.engine.Status(), true
+	st = g.engine.Status()
+	st.LoadedAt = invoke.HostTime(st.LoadedAt)
+	if st.LastError != nil {
+		le := *st.LastError
+		le.At = invoke.HostTime(le.At)
+		st.LastError = &le
+	}
+	return st, true
 }
 
 // Reload re-reads the policy directory now. It reports whether a new set is
