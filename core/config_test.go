@@ -106,7 +106,7 @@ providers:
     sha265: 3b1f
     guards:
       breaker:
-        treshold: 5
+        failurs: 5
 `
 	_, err := core.ParseConfig([]byte(yml), env(nil))
 	if err == nil {
@@ -116,7 +116,7 @@ providers:
 	for _, want := range []string{
 		"2 unknown keys",
 		`line 11: unknown key "sha265" in providers[1] (id greenbox) (did you mean sha256?); valid keys: allowed_hosts, config, guards, id, init_timeout, instances, memory_pages, path, runtime, sandbox, sha256, timeout`,
-		`line 14: unknown key "treshold" in providers[1].guards.breaker`,
+		`line 14: unknown key "failurs" in providers[1].guards.breaker (did you mean failures?)`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%s\nwant %q", msg, want)

@@ -40,7 +40,7 @@ func TestCaseFailuresSayWhat(t *testing.T) {
 	want := []string{
 		"error: want allowed, got denied by fragile: request refused: policy rule fragile could not be evaluated; " +
 			"rule fragile (testdata/casefail/routing.yaml:6) could not be evaluated: no such key: region: " +
-			"a key a request may lack needs has() first, as has(tenant.attributes.region) && ...",
+			"check a key a request may lack first, as 'region' in tenant.attributes && ... (or has(tenant.attributes.region))",
 		"wrong: route.rule: want trucks, got cars; route.providers: want [truckvalue], got [carvalue]",
 	}
 	if !slices.Equal(got, want) {

@@ -154,7 +154,7 @@ func runtimeHint(msg, expr string) string {
 		if p := at.FindStringSubmatch(expr); p != nil {
 			base = p[1]
 		}
-		return fmt.Sprintf("%s: a key a request may lack needs has() first, as has(%s.%s) && ...", msg, base, m[1])
+		return fmt.Sprintf("%s: check a key a request may lack first, as '%s' in %s && ... (or has(%s.%s))", msg, m[1], base, base, m[1])
 	}
 	return msg
 }
