@@ -414,6 +414,19 @@ func TestTradeInWithTheCatalog(t *testing.T) {
 	if e.creates() != 1 {
 		t.Fatalf("%d orders created at the sandbox", e.creates())
 	}
+	// A quote already ordered stops the trade-in at step order: 409, a
+	// TradeInProblem naming the step (the contract checks its shape).
+	q := e.quote(t, "key-a")
+	if o := e.do(t, "POST", "/v1/orders", "key-a", "ord-before-ti", orderBody(q, "138****6789")); o.status != 201 {
+		t.Fatalf("order: %d %s", o.status, o.raw)
+	}
+	used := fmt.Sprintf(`{"old":{"provider":"aihuishou","quote_id":%q},
+		"new":{"provider":"alibaba1688","item_id":"680775234380","sku_id":%q,"new_order_id":"JD-2025-0003"},
+		"customer":{"name":"李四","phone":"139****0000","address":"北京市朝阳区建国路 1 号"}}`, q, sku.ID)
+	c := e.do(t, "POST", "/v1/trade-ins", "key-a", "ti-3", used)
+	if c.status != 409 || c.body["step"] != "order" || c.body["code"] != "conflict" || c.body["trade_in_id"] == nil || c.body["trade_in"] == nil {
+		t.Fatalf("a quote already ordered: %d %s", c.status, c.raw)
+	}
 }
 
 // TestOrderCLI drives `host order` and `host tradein` against the API.
