@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -118,5 +119,39 @@ func TestAnAnswerWithAnErrorIsNotReused(t *testing.T) {
 	}
 	if n := fake.Calls.Load(); n != 2 {
 		t.Errorf("provider called %d times, want 2", n)
+	}
+}
+
+func TestTheSameBytesAreAnsweredWithoutDecoding(t *testing.T) {
+	h, fake, _ := answerHost(t, "", core.GuardConfig{})
+	body := []byte(`{"item":{"category":"phone","brand":"Apple","model":"iPhone 13","storage":"256GB","condition":"good"},"providers":["fake"]}`)
+	decoded := 0
+	decode := func(b []byte) func(*core.QuoteRequest) error {
+		return func(req *core.QuoteRequest) error {
+			decoded++
+			return json.Unmarshal(b, req)
+		}
+	}
+	first, err := h.QuoteBody(context.Background(), &core.Tenant{ID: "t1"}, body, decode(body))
+	if err != nil || len(first.Quotes) != 1 {
+		t.Fatalf("%v %+v", err, first)
+	}
+	again, err := h.QuoteBody(context.Background(), &core.Tenant{ID: "t1"}, body, decode(body))
+	if err != nil || again != first || decoded != 1 {
+		t.Fatalf("the same bytes: decoded %d times, reused %v (%v)", decoded, again == first, err)
+	}
+	if _, err := h.QuoteBody(context.Background(), &core.Tenant{ID: "t2"}, body, decode(body)); err != nil || decoded != 2 {
+		t.Fatalf("another tenant's same bytes were not decoded (%d, %v)", decoded, err)
+	}
+	spaced := append([]byte(" "), body...)
+	if res, err := h.QuoteBody(context.Background(), &core.Tenant{ID: "t1"}, spaced, decode(spaced)); err != nil || res != first || decoded != 3 {
+		t.Fatalf("the same request in other bytes: decoded %d, reused %v (%v)", decoded, res == first, err)
+	}
+	bad := []byte(`{"item":{}}`)
+	if _, err := h.QuoteBody(context.Background(), &core.Tenant{ID: "t1"}, bad, decode(bad)); sdk.CodeOf(err) != sdk.CodeInvalidArgument {
+		t.Fatalf("bad input: %v", err)
+	}
+	if n := fake.Calls.Load(); n != 1 {
+		t.Errorf("provider called %d times, want 1", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/internal/strictyaml"
+	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -48,6 +49,12 @@ type Config struct {
 	// DataDir, or redis://host:port/db for several replicas (memory keeps
 	// it in the process only, for demos). See docs/guards.md.
 	Store string `yaml:"store"`
+	// Database is where the order side keeps its records (orders,
+	// idempotency records, trade-ins, the audit log, the webhook outbox):
+	// empty for SQLite in DataDir (one host process), or a PostgreSQL URL,
+	// postgres://user:password@host:5432/dbname, that every replica names
+	// (docs/deploy.md). Write the password as ${ENV}; it is never logged.
+	Database string `yaml:"database"`
 	// Replicas is how many host replicas share the store: while Redis
 	// cannot be reached each limits a provider to its share of the QPS
 	// (qps / replicas), and each takes its share of max_in_flight. Default 1.
@@ -328,6 +335,9 @@ func (c *Config) Validate() error {
 	case "", "text", "json":
 	default:
 		return fmt.Errorf("config: log.format %q: want text or json", c.Log.Format)
+	}
+	if err := orderstore.CheckDatabaseURL(c.Database); err != nil {
+		return fmt.Errorf("config: database: %w", err)
 	}
 	if err := c.Orders.Validate(); err != nil {
 		return err

@@ -52,7 +52,7 @@ policies: ./policies
 
 func TestConfigErrorsSayWhereAndWhat(t *testing.T) {
 	cases := []struct{ name, yml, want string }{
-		{"unknown key with its line", "listen: 127.0.0.1:1\nlisten_addr: x\n", `line 2: unknown key "listen_addr"; valid keys: answer_ttl, data_dir, listen,`},
+		{"unknown key with its line", "listen: 127.0.0.1:1\nlisten_addr: x\n", `line 2: unknown key "listen_addr"; valid keys: answer_ttl, data_dir, database, listen,`},
 		{"unknown nested key", "providers:\n  - id: a\n    runtim: plugin\n", `line 3: unknown key "runtim" in providers[0] (id a) (did you mean runtime?); valid keys: allowed_hosts,`},
 		{"wrong type in plain words", "shutdown_timeout: soon\n", "found !!str `soon` where the file wants a duration such as 30s or 1h"},
 		{"unset env var", "tenants:\n  - id: a\n    api_keys: [\"${NOPE}\"]\n", "line 3: environment variable NOPE is not set"},
@@ -194,5 +194,29 @@ func TestPolicyLimitsAndInitTimeoutAreRead(t *testing.T) {
 	bad := "providers:\n  - id: p\n    runtime: builtin\n    init_timeout: 1s\n"
 	if _, err := core.ParseConfig([]byte(bad), env(nil)); err == nil || !strings.Contains(err.Error(), "init_timeout is for runtime wasm") {
 		t.Errorf("init_timeout on a builtin provider: %v", err)
+	}
+}
+
+// database: takes ${ENV} like every value; a bad URL is refused saying
+// what is wrong, never echoing it (it holds a password).
+func TestConfigDatabase(t *testing.T) {
+	cfg, err := core.ParseConfig([]byte("database: postgres://rg:${PGPASSWORD}@db.internal:5432/recyclegate?sslmode=require\n"),
+		env(map[string]string{"PGPASSWORD": "pw-9Zq"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database != "postgres://rg:pw-9Zq@db.internal:5432/recyclegate?sslmode=require" {
+		t.Fatalf("database %q", cfg.Database)
+	}
+	for _, c := range []struct{ value, want string }{
+		{"mysql://rg:pw-9Zq@db/x", `scheme "mysql"`},
+		{"postgres://rg:pw-9Zq@/x", "no host"},
+		{"postgres://rg:pw-9Zq@db:5432", "no database name"},
+		{"postgres://rg:pw-9Zq@db:5432/x%zz", "not a URL"},
+	} {
+		_, err := core.ParseConfig([]byte("database: "+c.value+"\n"), env(nil))
+		if err == nil || !strings.Contains(err.Error(), "config: database: "+c.want) || strings.Contains(err.Error(), "pw-9Zq") {
+			t.Errorf("%s: %v", c.value, err)
+		}
 	}
 }

@@ -62,6 +62,19 @@ func (h *Host) Quote(ctx context.Context, tenant *Tenant, req *QuoteRequest) (*Q
 	return h.quotes.Quote(ctx, tenant, req)
 }
 
+// QuoteBody is Quote for a request still encoded as JSON, as an HTTP
+// server has it: a tenant's request of the same bytes as one answered
+// within Config.AnswerTTL gets that answer without being decoded again;
+// otherwise decode fills the request from body (returning the error to
+// answer for bad input) and it is answered as Quote does.
+//
+// tenant is as for Quote, as Authenticate gives it from an API key (see
+// Tenant); its reused answers are its own. Nil is allowed: the host's own
+// quote.
+func (h *Host) QuoteBody(ctx context.Context, tenant *Tenant, body []byte, decode func(*QuoteRequest) error) (*QuoteResult, error) {
+	return h.quotes.QuoteBody(ctx, tenant, body, decode)
+}
+
 // QuoteBatch quotes many requests at the providers' own pace and streams
 // each request's result to emit as soon as it is known (see batch.Service
 // for what it saves and how it paces). It returns an error only when the
@@ -184,6 +197,9 @@ func (h *Host) Audit(ctx context.Context, tenant *Tenant, f AuditFilter) (*Audit
 
 // Orders is the host's order side, for operations beside the API: a pass
 // of polling (PollOrders), webhook delivery (DeliverWebhooks) or recovery
-// (RecoverOrders) now, as the background loops do. Tests call them with an
-// injected clock instead of waiting.
+// (RecoverOrders) now, as the background loops do (tests call them with an
+// injected clock instead of waiting); whether its store answers (Ping: while
+// it does not, order, trade-in and audit requests answer 503 at once and
+// quotes go on) and what it is (StoreKind: sqlite or postgres); the name
+// this host holds the fleet's leases in (Replica).
 func (h *Host) Orders() *orders.Service { return h.orders }

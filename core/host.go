@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/internal/redact"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orders"
+	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/core/quote"
 	"github.com/recyclegate/recyclegate/core/registry"
@@ -285,12 +287,23 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 	if ordersInMemory {
 		dir = ""
 	}
-	h.orders, err = orders.New(orders.Options{Invoke: h.invoke, Gate: h.gate, Dir: dir, Config: cfg.Orders, Tenants: tenants,
+	if cfg.Database != "" {
+		if u, err := url.Parse(cfg.Database); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				h.secrets.Add(pw)
+			}
+		}
+	}
+	h.orders, err = orders.New(orders.Options{Invoke: h.invoke, Gate: h.gate, Dir: dir, Database: cfg.Database, Config: cfg.Orders, Tenants: tenants,
 		Webhooks: webhooks, Revision: revision(h.gate, o.router), Failpoint: o.failpoint, Secrets: h.secrets, Now: h.now, Logger: h.log})
 	if err != nil {
 		h.Close()
 		return nil, err
 	}
+	if cfg.Database != "" {
+		h.log.Info("order store: PostgreSQL, shared by the replicas that name it", "database", orderstore.RedactURL(cfg.Database), "replica", h.orders.Replica())
+	}
+	registerOrderGauges(h.reg, h.orders)
 	h.orders.Start()
 	return h, nil
 }
@@ -371,6 +384,32 @@ func registerProviderGauges(reg prometheus.Registerer, providers *registry.Regis
 			if p.Ready() {
 				n++
 			}
+		}
+		return float64(n)
+	}))
+}
+
+// registerOrderGauges adds the order store's state, read at each scrape.
+func registerOrderGauges(reg prometheus.Registerer, o *orders.Service) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "recyclegate_order_store_up", Help: "1 when the order store answers, else 0 (order routes answer 503).",
+		ConstLabels: prometheus.Labels{"kind": o.StoreKind()},
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if o.Ping(ctx) != nil {
+			return 0
+		}
+		return 1
+	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "recyclegate_webhooks_pending", Help: "Webhook events not yet delivered, of every replica sharing the store (-1: the store cannot be read).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := o.PendingWebhooks(ctx)
+		if err != nil {
+			return -1
 		}
 		return float64(n)
 	}))

@@ -3,6 +3,7 @@ package core_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -146,6 +147,38 @@ func TestSecretsAreRedactedFromPluginLogs(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), core.Redacted) {
 		t.Fatalf("expected a redaction marker:\n%s", logs.String())
+	}
+}
+
+// TestPluginLogsArriveWithTheirLevel: a plugin's warning reaches a host
+// logging at info, as a warning, with its message and attributes, its
+// secret redacted.
+func TestPluginLogsArriveWithTheirLevel(t *testing.T) {
+	logs := &logBuffer{}
+	cfg := core.Config{Providers: []core.ProviderConfig{{ID: "fake", Runtime: core.RuntimeBuiltin,
+		Config: map[string]string{"app_secret": testSecret, "base_url": "http://127.0.0.1:1"}}}}
+	h, err := core.New(cfg, core.WithBuiltin("fake", core.BuiltinCommand("fake")),
+		core.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	var warning map[string]any
+	eventually(t, 10*time.Second, "the plugin's warning in the host's log", func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "a fake provider, for tests only" {
+				warning = m
+				return true
+			}
+		}
+		return false
+	})
+	if warning["level"] != "WARN" || warning["mode"] != "test" || warning["provider"] != "fake" || warning["app_secret"] != core.Redacted {
+		t.Errorf("the plugin's warning as the host logged it: %v", warning)
+	}
+	if strings.Contains(logs.String(), testSecret) {
+		t.Errorf("secret leaked:\n%s", logs)
 	}
 }
 

@@ -3,7 +3,8 @@
 // Start here: write a type that implements Provider (its Manifest), then the
 // capability interfaces your provider supports, one small interface each:
 // Quoter, BatchQuoter, Cataloger, Orderer, Tracker, Inspector, Settler,
-// TradeInCreator. Add Configurer to receive your configuration and secrets.
+// TradeInCreator. Add Configurer to receive your configuration and secrets,
+// and Close (io.Closer) to release what you hold.
 // End each implementation file with interface guards:
 //
 //	var _ sdk.Quoter = (*Adapter)(nil)
@@ -23,12 +24,15 @@
 //   - Errors are *Error with a stable Code, Retryable where a retry may help,
 //     and the provider's own code and message. Bad input is refused before
 //     any provider call with InvalidField.
-//   - Money is Money: integer fen and a currency. Parse a provider's decimals
-//     with ParseAmount, ParseYuan, ParseWan or ParseJSONAmount, never through
-//     float64.
+//   - Money is Money: integer fen and a currency. Parse a provider's amounts
+//     with ParseAmount (its text, as the provider wrote it: "6,800.50",
+//     "39.88万", a JSON number or string), never through float64.
 //   - Provider timestamps are read and written in the provider's zone
 //     (ChinaTime for the built-in providers).
 //
-// Package sandboxkit helps write the sandbox that every provider ships: a
-// faithful stand-in for the provider's test environment.
+// Beside it: package httpkit sends a provider's HTTP calls and turns their
+// failures into *Error (sdk/httpkit); package sandboxkit helps write the
+// sandbox that every provider ships, a faithful stand-in for the provider's
+// test environment. The host's side of the contract (the transport) is
+// package sdk/rpc, which a provider never imports.
 package sdk

@@ -27,11 +27,6 @@ const (
 	CodeConflict         Code = "conflict"          // the request conflicts with state (in flight, reused key)
 )
 
-// Codes lists every code, in a stable order.
-var Codes = []Code{CodeInvalidArgument, CodeUnauthenticated, CodeForbidden, CodeNotFound,
-	CodeUnsupported, CodeRateLimited, CodeQuotaExhausted, CodeUnavailable,
-	CodeDeadlineExceeded, CodeProviderError, CodeCanceled, CodeConflict}
-
 // Retryable reports whether an error of this code may succeed when repeated.
 func (c Code) Retryable() bool {
 	switch c {
@@ -99,12 +94,6 @@ func Errorf(code Code, format string, args ...any) *Error {
 // and says what to send instead.
 func InvalidField(field, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalidArgument, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
-}
-
-// ProviderFailure returns an error carrying the provider's own code and text.
-func ProviderFailure(code Code, providerCode, providerMessage string) *Error {
-	return &Error{Code: code, Message: providerMessage, Retryable: code.Retryable(),
-		ProviderCode: providerCode, ProviderMessage: providerMessage}
 }
 
 // AsError converts any error to an *Error: an *Error in the chain is returned

@@ -24,10 +24,6 @@ const (
 	CategoryCar       Category = "car"
 )
 
-// Categories lists every category, in a stable order.
-var Categories = []Category{CategoryPhone, CategoryTablet, CategoryLaptop, CategoryDesktop,
-	CategoryCamera, CategoryWatch, CategoryEarphones, CategoryConsole, CategoryCar}
-
 // Valid reports whether c is one of Categories.
 func (c Category) Valid() bool {
 	for _, k := range Categories {
@@ -51,10 +47,6 @@ const (
 	ConditionPoor      Condition = "poor"      // heavy wear, cracks (60% and below)
 )
 
-// Conditions lists every condition, best first.
-var Conditions = []Condition{ConditionNew, ConditionLikeNew, ConditionExcellent,
-	ConditionGood, ConditionFair, ConditionPoor}
-
 // Valid reports whether c is one of Conditions.
 func (c Condition) Valid() bool {
 	for _, k := range Conditions {
@@ -64,32 +56,6 @@ func (c Condition) Valid() bool {
 	}
 	return false
 }
-
-// The functional issues the host understands. An empty list means the device
-// works fully.
-const (
-	IssueScreenBroken   = "screen_broken"    // cracked glass or display fault
-	IssueScreenBurnIn   = "screen_burn_in"   // burn-in, dead pixels, discolouration
-	IssueBatteryAged    = "battery_aged"     // battery health low or swollen
-	IssueCameraFault    = "camera_fault"     // a camera does not work
-	IssueBiometricFault = "biometric_fault"  // Face ID / Touch ID / fingerprint fails
-	IssueSpeakerFault   = "speaker_fault"    // speaker or microphone fails
-	IssueChargingFault  = "charging_fault"   // does not charge
-	IssueSignalFault    = "signal_fault"     // no cellular signal, Wi-Fi or Bluetooth fault
-	IssueButtonsFault   = "buttons_fault"    // buttons or keyboard fail
-	IssueWaterDamage    = "water_damage"     // liquid damage
-	IssueBootFault      = "boot_fault"       // does not power on
-	IssueAccountLocked  = "account_locked"   // activation or account lock still on
-	IssueHousingDamaged = "housing_damaged"  // frame bent or back glass broken
-	IssueTrackpadFault  = "trackpad_fault"   // trackpad fails (laptops)
-	IssueOther          = "other_functional" // another fault; describe it in repair_history
-)
-
-// FunctionalIssues lists every known functional issue.
-var FunctionalIssues = []string{IssueScreenBroken, IssueScreenBurnIn, IssueBatteryAged,
-	IssueCameraFault, IssueBiometricFault, IssueSpeakerFault, IssueChargingFault,
-	IssueSignalFault, IssueButtonsFault, IssueWaterDamage, IssueBootFault,
-	IssueAccountLocked, IssueHousingDamaged, IssueTrackpadFault, IssueOther}
 
 // Item is the normalized description of a device or a car. Providers map it
 // onto their own vocabulary; Validate checks what every provider needs.

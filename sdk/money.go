@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// CNY is the currency every built-in provider prices in.
-const CNY = "CNY"
-
-// Units of a provider's decimal amounts, expressed in fen (1 yuan = 100 fen).
+// CNY is the currency every built-in provider prices in; the units are those
+// of a provider's decimal amounts, expressed in fen (1 yuan = 100 fen), for
+// ParseAmount.
 const (
+	CNY            = "CNY"
 	UnitFen  int64 = 1         // amounts already in fen
 	UnitYuan int64 = 100       // 元
 	UnitWan  int64 = 1_000_000 // 万元, ten thousand yuan
@@ -53,22 +53,48 @@ func (m Money) String() string {
 	return fmt.Sprintf("%s%d.%02d %s", sign, a/100, a%100, cur)
 }
 
-// ParseAmount parses a provider's decimal amount exactly and converts it to
-// fen. unit is the value of one whole unit of the input in fen: UnitYuan for
-// "6800.00" yuan, UnitWan for "28.16" 万元. The input is read as decimal text,
-// never through a float: "28.16" 万元 is exactly 28,160,000 fen. Digits below
-// one fen are rounded half away from zero. A leading "+" or "-", surrounding
-// spaces, thousands separators (",") and a trailing "万" or "元" unit marker
-// are not accepted here; use ParseYuan or ParseWan for provider texts.
+// ParseAmount parses a provider's amount exactly into fen. unit is the value
+// of one whole unit of the text in fen: UnitYuan for "6800.00" yuan, UnitWan
+// for "28.16" 万元. The text is read as decimal, never through a float:
+// "28.16" 万元 is exactly 28,160,000 fen. Digits below one fen are rounded
+// half away from zero.
+//
+// s is the amount as a provider writes it: a decimal with an optional "-"
+// and exponent ("-12.34", "2.816e1", a JSON number's text), which may stand
+// between spaces, group its thousands with commas ("6,800.50"), start with
+// ¥ or ￥, and end with a unit that then overrides unit: 元 for yuan, 万 or
+// 万元 for ten thousand yuan ("39.88万"). A JSON string ("\"6800.00\"") is
+// unquoted first, so a json.RawMessage that holds a number or a string
+// parses as string(raw); decode a reply with json.Decoder.UseNumber or into
+// json.RawMessage so the number's text is kept: a float64 has already lost
+// the exact value.
 func ParseAmount(s string, unit int64) (int64, error) {
+	orig := s
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, `"`) {
+		if err := json.Unmarshal([]byte(s), &s); err != nil {
+			return 0, fmt.Errorf("parsing amount %s: %w", orig, err)
+		}
+		s = strings.TrimSpace(s)
+	}
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "¥"), "￥")
+	if t, ok := strings.CutSuffix(s, "元"); ok {
+		s, unit = t, UnitYuan
+	}
+	if t, ok := strings.CutSuffix(s, "万"); ok {
+		s, unit = t, UnitWan
+	}
+	s, ok := ungroup(strings.TrimSpace(s))
+	if !ok {
+		return 0, fmt.Errorf("parsing amount %q: commas that do not group thousands", orig)
+	}
 	unitExp := 0
 	for u := unit; u != 1; u /= 10 {
 		if u <= 0 || u%10 != 0 {
-			return 0, fmt.Errorf("parsing amount %q: unit %d is not a power of ten", s, unit)
+			return 0, fmt.Errorf("parsing amount %q: unit %d is not a power of ten", orig, unit)
 		}
 		unitExp++
 	}
-	orig := s
 	neg := false
 	if strings.HasPrefix(s, "-") {
 		neg = true
@@ -106,50 +132,26 @@ func ParseAmount(s string, unit int64) (int64, error) {
 	return v, nil
 }
 
-// ParseYuan parses an amount in yuan ("6800.00", "6800", "¥6,800.50", "6800元")
-// into fen.
-func ParseYuan(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	t = strings.TrimPrefix(t, "¥")
-	t = strings.TrimPrefix(t, "￥")
-	t = strings.TrimSuffix(t, "元")
-	t = strings.ReplaceAll(t, ",", "")
-	return ParseAmount(strings.TrimSpace(t), UnitYuan)
-}
-
-// ParseWan parses an amount in 万元 ("28.16", or "39.88万" as a provider
-// writes a guide price) into fen.
-func ParseWan(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	t = strings.TrimSuffix(t, "元")
-	t = strings.TrimSuffix(t, "万")
-	return ParseAmount(strings.TrimSpace(t), UnitWan)
-}
-
-// ParseJSONAmount parses a JSON value that is either a number or a string
-// holding a decimal, as providers send both, into fen. Decode the reply with
-// json.Decoder.UseNumber or into json.RawMessage so the number's text is
-// kept: a float64 has already lost the exact value.
-func ParseJSONAmount(raw json.RawMessage, unit int64) (int64, error) {
-	t := strings.TrimSpace(string(raw))
-	if t == "" || t == "null" {
-		return 0, fmt.Errorf("parsing amount: missing")
+// ungroup removes the commas that group an amount's thousands ("6,800.50"),
+// and reports false for a comma anywhere else ("12,00", "1,2.5").
+func ungroup(s string) (string, bool) {
+	if !strings.Contains(s, ",") {
+		return s, true
 	}
-	if t[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("parsing amount %s: %w", t, err)
-		}
-		s = strings.TrimSpace(s)
-		s = strings.ReplaceAll(s, ",", "")
-		s = strings.TrimPrefix(s, "¥")
-		s = strings.TrimSuffix(s, "元")
-		if strings.HasSuffix(s, "万") {
-			return ParseAmount(strings.TrimSuffix(s, "万"), UnitWan)
-		}
-		return ParseAmount(s, unit)
+	whole, rest, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	if strings.ContainsRune(rest, ',') {
+		return "", false
 	}
-	return ParseAmount(t, unit)
+	groups := strings.Split(whole, ",")
+	if n := len(groups[0]); n < 1 || n > 3 {
+		return "", false
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 {
+			return "", false
+		}
+	}
+	return strings.ReplaceAll(s, ",", ""), true
 }
 
 // shiftRound returns the decimal digits d times 10^shift, rounded half away

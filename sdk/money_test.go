@@ -39,28 +39,45 @@ func TestParseAmountExact(t *testing.T) {
 }
 
 func TestParseAmountRefusesNonsense(t *testing.T) {
-	for _, in := range []string{"", "abc", "1.2.3", "12,00", "1e99", "99999999999999999999", " 1", "NaN", "-"} {
+	for _, in := range []string{"", "abc", "1.2.3", "12,00", "1,2.5", ",100", "1.234,5", "1e99", "99999999999999999999",
+		"NaN", "-", `"`, `""`, "null", "元", "万"} {
 		if v, err := ParseAmount(in, UnitYuan); err == nil {
 			t.Errorf("ParseAmount(%q) = %d, want an error", in, v)
 		}
 	}
 }
 
-func TestProviderTexts(t *testing.T) {
-	if v, err := ParseWan("39.88万"); err != nil || v != 39880000 {
-		t.Fatalf("ParseWan(39.88万) = %d, %v", v, err)
+// A provider's texts, as the built-in providers send them: the unit they
+// end with wins over the one asked for.
+func TestParseAmountReadsProviderTexts(t *testing.T) {
+	cases := []struct {
+		in   string
+		unit int64
+		want int64
+	}{
+		{"39.88万", UnitYuan, 39880000},
+		{"39.88万", UnitWan, 39880000},
+		{"39.88万元", UnitYuan, 39880000},
+		{" 28.16 ", UnitWan, 28160000},
+		{"¥6,800.50", UnitYuan, 680050},
+		{"￥1,234,567", UnitYuan, 123456700},
+		{"6800元", UnitWan, 680000},
+		{"6800 元", UnitYuan, 680000},
+		{"-1,000.5", UnitYuan, -100050},
+		{`"6800.00"`, UnitYuan, 680000},
+		{` "39.88万" `, UnitYuan, 39880000},
+		{`"\u00a56800"`, UnitYuan, 680000},
+		{`1e2`, UnitYuan, 10000},
 	}
-	if v, err := ParseYuan("¥6,800.50"); err != nil || v != 680050 {
-		t.Fatalf("ParseYuan = %d, %v", v, err)
-	}
-	for raw, want := range map[string]int64{`6800.00`: 680000, `"6800.00"`: 680000, `"39.88万"`: 39880000, `1e2`: 10000} {
-		got, err := ParseJSONAmount(json.RawMessage(raw), UnitYuan)
-		if err != nil || got != want {
-			t.Errorf("ParseJSONAmount(%s) = %d, %v; want %d", raw, got, err, want)
+	for _, c := range cases {
+		got, err := ParseAmount(c.in, c.unit)
+		if err != nil || got != c.want {
+			t.Errorf("ParseAmount(%q, %d) = %d, %v; want %d", c.in, c.unit, got, err, c.want)
 		}
 	}
-	if _, err := ParseJSONAmount(json.RawMessage(`null`), UnitYuan); err == nil {
-		t.Error("null amount must be an error")
+	raw := json.RawMessage(`"6,800.00"`)
+	if got, err := ParseAmount(string(raw), UnitYuan); err != nil || got != 680000 {
+		t.Errorf("a json.RawMessage string: %d, %v", got, err)
 	}
 }
 

@@ -21,16 +21,13 @@ const (
 	CapTradeIn    Capability = "trade_in"    // TradeInCreator
 )
 
-// AllCapabilities lists every capability in a stable order.
-var AllCapabilities = []Capability{CapQuote, CapQuoteBatch, CapCatalog, CapOrders,
-	CapTracking, CapInspection, CapSettlement, CapTradeIn}
-
 // Provider is what every adapter implements: it describes itself. All else
 // is optional: implement the capability interfaces the provider supports
 // (Quoter, BatchQuoter, Cataloger, Orderer, Tracker, Inspector, Settler,
-// TradeInCreator) and the lifecycle interfaces it needs (Configurer, Closer).
-// The host calls, in order: Manifest, Configure (once, before any
-// operation), the operations (concurrently), Close.
+// TradeInCreator) and the lifecycle interfaces it needs: Configurer, and
+// io.Closer to release what it holds. The host calls, in order: Manifest,
+// Configure (once, before any operation), the operations (concurrently),
+// Close (once, last).
 type Provider interface {
 	Manifest() Manifest
 }
@@ -40,11 +37,6 @@ type Provider interface {
 // configuration.
 type Configurer interface {
 	Configure(ctx context.Context, req *ConfigureRequest) (*ConfigureResponse, error)
-}
-
-// Closer releases what the provider holds. Called once, last.
-type Closer interface {
-	Close() error
 }
 
 // Quoter prices one item.
@@ -90,13 +82,6 @@ type Settler interface {
 type TradeInCreator interface {
 	CreateTradeIn(ctx context.Context, req *CreateTradeInRequest) (*CreateTradeInResponse, error)
 }
-
-// Provider statuses.
-const (
-	StatusStable     = "stable"
-	StatusBeta       = "beta"
-	StatusDeprecated = "deprecated"
-)
 
 // ConfigKey documents one configuration key or secret of a provider.
 type ConfigKey struct {
@@ -201,8 +186,9 @@ func validCapability(c Capability) bool {
 	return false
 }
 
-// Unsupported is the error for an operation the provider does not offer.
-func Unsupported(provider string, c Capability) *Error {
+// unsupported is the error for an operation the provider does not offer
+// (the host's side says the same with rpc.Unsupported).
+func unsupported(provider string, c Capability) *Error {
 	return &Error{Code: CodeUnsupported, Provider: provider,
 		Message: fmt.Sprintf("provider %s does not support %s", provider, c)}
 }

@@ -55,13 +55,6 @@ type PriceTiers struct {
 	Guide      *Money `json:"guide,omitempty"`       // the factory guide price when new
 }
 
-// Channels a recycled item can reach the provider by.
-const (
-	ChannelMail  = "mail"  // the customer ships it
-	ChannelDoor  = "door"  // collected at the door
-	ChannelStore = "store" // handed in at a store
-)
-
 // Quote is a provider's price for an item.
 type Quote struct {
 	Provider   string          `json:"provider"`
@@ -107,15 +100,6 @@ type BatchResult struct {
 type QuoteBatchResponse struct {
 	Results []BatchResult `json:"results"`
 }
-
-// Catalog kinds a search can ask for.
-const (
-	KindProduct = "product" // a product on sale (new devices, accessories)
-	KindShop    = "shop"    // a seller's shop
-	KindModel   = "model"   // a device model a provider prices, with its specs
-	KindCarType = "car_type"
-	KindCity    = "city"
-)
 
 // Shop is a seller.
 type Shop struct {
@@ -195,10 +179,6 @@ const (
 	OrderReturned      OrderState = "returned"
 )
 
-// OrderStates lists every state.
-var OrderStates = []OrderState{OrderWaitingToShip, OrderInTransit, OrderReceived,
-	OrderInspecting, OrderInspected, OrderCompleted, OrderCancelled, OrderReturned}
-
 // Final reports whether no further change is expected.
 func (s OrderState) Final() bool {
 	return s == OrderCompleted || s == OrderCancelled || s == OrderReturned
@@ -211,12 +191,6 @@ type Customer struct {
 	Phone   string `json:"phone"`
 	Address string `json:"address,omitempty"`
 }
-
-// Logistics types for an order.
-const (
-	LogisticsExpress = "express" // the customer ships the item
-	LogisticsStore   = "store"   // the customer brings it to a store
-)
 
 // Store is a place to hand an item in.
 type Store struct {

@@ -7,6 +7,8 @@ import (
 	"math"
 	"time"
 	"unsafe"
+
+	"github.com/recyclegate/recyclegate/sdk/internal/bridge"
 )
 
 // The binary envelope: quote and quote_batch, the calls a host makes most
@@ -18,23 +20,19 @@ import (
 // the format for guests in other languages.
 //
 // A payload in the envelope starts with wireMarker (no JSON text starts with
-// a zero byte), then WireVersion, then the message's kind.
+// a zero byte), then wireVersion, then the message's kind. A change to the
+// layout of any message is a new version.
+//
+// The four messages are the only exported face of the codec:
+// AppendBinary and UnmarshalBinary on QuoteRequest, QuoteResponse,
+// QuoteBatchRequest and QuoteBatchResponse, which the host's side (sdk/rpc)
+// builds on. The provider's side (the dispatcher) calls the functions below
+// directly, with the choice of decoding in place.
 
-// WireVersion is the version of the binary envelope this SDK encodes and
-// decodes. A change to the layout of any message is a new version.
-const WireVersion = 1
-
-// WireInvoker is an Invoker whose far side decodes the binary envelope:
-// WireVersion reports the version it speaks, 0 for none. Remote sends quote
-// and quote_batch in the envelope when it matches this SDK's WireVersion,
-// and JSON otherwise. The WASM runtime implements it for a guest that
-// exports the envelope's marker (sdk/wasm does).
-type WireInvoker interface {
-	Invoker
-	WireVersion() int
-}
-
-const wireMarker = 0x00
+const (
+	wireMarker  = bridge.WireMarker
+	wireVersion = bridge.WireVersion
+)
 
 // The kinds of message the envelope carries.
 const (
@@ -43,9 +41,6 @@ const (
 	wireQuoteBatchRequest  byte = 3
 	wireQuoteBatchResponse byte = 4
 )
-
-// IsWire reports whether payload is in the binary envelope (of any version).
-func IsWire(payload []byte) bool { return len(payload) > 0 && payload[0] == wireMarker }
 
 // The encoder is append functions that take and return the buffer, as
 // strconv's do: the buffer's header stays in locals (registers, in a guest
@@ -60,7 +55,7 @@ func grow(dst []byte, kind byte, size int) []byte {
 	if cap(dst)-len(dst) < size+3 {
 		dst = append(make([]byte, 0, len(dst)+size+3), dst...)
 	}
-	return append(dst, wireMarker, WireVersion, kind)
+	return append(dst, wireMarker, wireVersion, kind)
 }
 
 func wUint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
@@ -266,11 +261,6 @@ func appendQuoteRequest(dst []byte, req *QuoteRequest) []byte {
 	b := wItem(grow(dst, wireQuoteRequest, itemSize(&req.Item)), &req.Item)
 	return wBool(b, req.Detail)
 }
-
-// AppendBinary appends r in the binary envelope (docs/wasm-abi.md) to b,
-// implementing encoding.BinaryAppender. The encoding is canonical: equal
-// requests give equal bytes (the host's quote cache keys on it).
-func (r *QuoteRequest) AppendBinary(b []byte) ([]byte, error) { return appendQuoteRequest(b, r), nil }
 
 func appendQuoteResponse(dst []byte, resp *QuoteResponse) []byte {
 	return wQuote(grow(dst, wireQuoteResponse, quoteSize(&resp.Quote)), &resp.Quote)
@@ -591,8 +581,8 @@ func openWire(p []byte, kind byte, kept bool) (wireDec, error) {
 	switch {
 	case len(p) < 3 || p[0] != wireMarker:
 		return wireDec{}, fmt.Errorf("binary envelope: no header")
-	case p[1] != WireVersion:
-		return wireDec{}, fmt.Errorf("binary envelope: version %d, this SDK speaks %d", p[1], WireVersion)
+	case p[1] != wireVersion:
+		return wireDec{}, fmt.Errorf("binary envelope: version %d, this SDK speaks %d", p[1], wireVersion)
 	case p[2] != kind:
 		return wireDec{}, fmt.Errorf("binary envelope: message kind %d where %d was expected", p[2], kind)
 	}
@@ -671,4 +661,54 @@ func decodeQuoteBatchResponse(p []byte, resp *QuoteBatchResponse, kept bool) err
 		}
 	}
 	return d.close()
+}
+
+// AppendBinary appends r in the binary envelope (docs/wasm-abi.md) to b,
+// implementing encoding.BinaryAppender. The encoding is canonical: equal
+// requests give equal bytes (the host's quote cache keys on it). It never
+// fails.
+func (r *QuoteRequest) AppendBinary(b []byte) ([]byte, error) { return appendQuoteRequest(b, r), nil }
+
+// UnmarshalBinary sets r to the request b holds in the binary envelope,
+// implementing encoding.BinaryUnmarshaler. r keeps no reference to b.
+func (r *QuoteRequest) UnmarshalBinary(b []byte) error {
+	*r = QuoteRequest{}
+	return decodeQuoteRequest(b, r, false)
+}
+
+// AppendBinary appends r in the binary envelope to b, implementing
+// encoding.BinaryAppender. It never fails.
+func (r *QuoteResponse) AppendBinary(b []byte) ([]byte, error) { return appendQuoteResponse(b, r), nil }
+
+// UnmarshalBinary sets r to the answer b holds in the binary envelope,
+// implementing encoding.BinaryUnmarshaler. r keeps no reference to b.
+func (r *QuoteResponse) UnmarshalBinary(b []byte) error {
+	*r = QuoteResponse{}
+	return decodeQuoteResponse(b, r, false)
+}
+
+// AppendBinary appends r in the binary envelope to b, implementing
+// encoding.BinaryAppender. It never fails.
+func (r *QuoteBatchRequest) AppendBinary(b []byte) ([]byte, error) {
+	return appendQuoteBatchRequest(b, r), nil
+}
+
+// UnmarshalBinary sets r to the request b holds in the binary envelope,
+// implementing encoding.BinaryUnmarshaler. r keeps no reference to b.
+func (r *QuoteBatchRequest) UnmarshalBinary(b []byte) error {
+	*r = QuoteBatchRequest{}
+	return decodeQuoteBatchRequest(b, r, false)
+}
+
+// AppendBinary appends r in the binary envelope to b, implementing
+// encoding.BinaryAppender. It never fails.
+func (r *QuoteBatchResponse) AppendBinary(b []byte) ([]byte, error) {
+	return appendQuoteBatchResponse(b, r), nil
+}
+
+// UnmarshalBinary sets r to the answer b holds in the binary envelope,
+// implementing encoding.BinaryUnmarshaler. r keeps no reference to b.
+func (r *QuoteBatchResponse) UnmarshalBinary(b []byte) error {
+	*r = QuoteBatchResponse{}
+	return decodeQuoteBatchResponse(b, r, false)
 }

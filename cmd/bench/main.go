@@ -11,7 +11,10 @@
 // calling the adapter directly), policy (20 CEL rules, from core/policy's
 // BenchmarkRequest20Rules), batch (2,000 devices, 30% duplicates, against
 // the Aihuishou sandbox at 5 QPS), memory (resident size of `host serve`
-// and of each plugin process, idle and under load).
+// and of each plugin process, idle and under load), orders (order creation
+// against the Aihuishou sandbox: one replica on SQLite against three on
+// PostgreSQL and Redis behind a round-robin proxy, and the host's added
+// latency per create over the adapter's own).
 //
 // The binary doubles as the plugin binary of the go-plugin and batch parts:
 // the host re-executes it to run a provider in its own process.
@@ -78,6 +81,7 @@ var parts = []part{
 	{"policy", benchPolicy},
 	{"batch", benchBatch},
 	{"memory", benchMemory},
+	{"orders", benchOrders},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -85,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o options
 	fs.BoolVar(&o.quick, "quick", false, "shorter runs: rougher figures, about 40s in all")
-	only := fs.String("only", "", "run only these parts, comma separated: http, latency, policy, batch, memory")
+	only := fs.String("only", "", "run only these parts, comma separated: http, latency, policy, batch, memory, orders")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -453,7 +453,7 @@ func (c xcell) bold() bool { return c.style.Font != nil && c.style.Font.Bold }
 // isMoney reports whether c is a number in the money format (#,##0.00) that
 // holds fen/100 exactly.
 func (c xcell) isMoney(fen int64) bool {
-	got, err := sdk.ParseYuan(c.raw)
+	got, err := sdk.ParseAmount(c.raw, sdk.UnitYuan)
 	return c.kind == "number" && err == nil && got == fen && c.style.NumFmt == 4 && c.style.CustomNumFmt == nil
 }
 

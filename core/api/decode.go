@@ -51,15 +51,25 @@ func checkContentType(r *http.Request, want ...string) error {
 // trailing data and oversize bodies are invalid_argument errors naming the
 // field. It returns the body as read.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
+	data, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if e := decodeStrict(data, v); e != nil {
+		return nil, e
+	}
+	return data, nil
+}
+
+// readBody reads a request's body, at most MaxBodyBytes, once its
+// Content-Type says JSON (or says nothing; another is 415).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if err := checkContentType(r, "application/json"); err != nil {
 		return nil, err
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		return nil, jsonError(err, nil, nil)
-	}
-	if e := decodeStrict(data, v); e != nil {
-		return nil, e
 	}
 	return data, nil
 }

@@ -15,16 +15,29 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant)
 }
 
 // readyz is 200 when every provider is ready, else 503 with their states.
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
+// It names every part that is not ready in not_ready: "providers", and
+// "order_store" when the order store does not answer. The order store
+// alone does not make it 503: every replica shares it, so a load balancer
+// that dropped the replicas for it would stop the quotes too, which work
+// without it; the order routes answer 503 themselves meanwhile.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *core.Tenant) error {
 	states := map[string]string{}
 	for _, p := range s.host.Providers() {
 		states[p.ID] = p.State
 	}
+	notReady := []string{}
 	status := http.StatusOK
 	if !s.host.Ready() {
 		status = http.StatusServiceUnavailable
+		notReady = append(notReady, "providers")
 	}
-	return writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "providers": states})
+	kind, err := s.host.Orders().StoreKind(), s.host.Orders().Ping(r.Context())
+	store := map[string]any{"kind": kind, "ready": err == nil}
+	if err != nil {
+		notReady = append(notReady, "order_store")
+	}
+	return writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "not_ready": notReady, "replica": s.host.Orders().Replica(),
+		"providers": states, "order_store": store})
 }
 
 func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
@@ -36,15 +49,19 @@ func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenan
 // comes from the result (an answer reused for an identical request was
 // encoded once).
 func (s *Server) quotes(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
-	var body core.QuoteRequest
-	data, err := decodeBody(w, r, &body)
+	body, err := readBody(w, r)
 	if err != nil {
 		return err
 	}
-	if e := requireMileage(data, &body.Item, "item"); e != nil {
-		return e
-	}
-	res, err := s.host.Quote(r.Context(), t, &body)
+	res, err := s.host.QuoteBody(r.Context(), t, body, func(req *core.QuoteRequest) error {
+		if e := decodeStrict(body, req); e != nil {
+			return e
+		}
+		if e := requireMileage(body, &req.Item, "item"); e != nil {
+			return e
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

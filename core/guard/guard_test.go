@@ -13,6 +13,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/store"
 	"github.com/recyclegate/recyclegate/core/store/storetest"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 var cst = sdk.ChinaTime
@@ -407,26 +408,26 @@ func TestFlightMakesOneCallAndEachCallerKeepsItsDeadline(t *testing.T) {
 func TestRetryOnlySafeOperationsWithinBudget(t *testing.T) {
 	r := guard.NewRetrier(guard.RetrySettings{Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
 	down := sdk.Errorf(sdk.CodeUnavailable, "down")
-	if _, ok := r.Retry(sdk.OpOrderCreate, 1, down, time.Second); ok {
+	if _, ok := r.Retry(rpc.OpOrderCreate, 1, down, time.Second); ok {
 		t.Fatal("order creation retried")
 	}
-	if _, ok := r.Retry(sdk.OpTradeIn, 1, down, time.Second); ok {
+	if _, ok := r.Retry(rpc.OpTradeIn, 1, down, time.Second); ok {
 		t.Fatal("trade-in creation retried")
 	}
-	if _, ok := r.Retry(sdk.OpQuote, 1, sdk.InvalidField("item", "bad"), time.Second); ok {
+	if _, ok := r.Retry(rpc.OpQuote, 1, sdk.InvalidField("item", "bad"), time.Second); ok {
 		t.Fatal("bad input retried")
 	}
-	if _, ok := r.Retry(sdk.OpQuote, 3, down, time.Second); ok {
+	if _, ok := r.Retry(rpc.OpQuote, 3, down, time.Second); ok {
 		t.Fatal("retried past Attempts")
 	}
-	if _, ok := r.Retry(sdk.OpQuote, 1, &sdk.Error{Code: sdk.CodeRateLimited, Retryable: true, RetryAfter: 2 * time.Second}, time.Second); ok {
+	if _, ok := r.Retry(rpc.OpQuote, 1, &sdk.Error{Code: sdk.CodeRateLimited, Retryable: true, RetryAfter: 2 * time.Second}, time.Second); ok {
 		t.Fatal("retried although Retry-After passes the deadline")
 	}
 	// The budget: 100 first calls that all fail get at most 20 retries (+1).
 	retries := 0
 	for range 100 {
 		r.First()
-		if _, ok := r.Retry(sdk.OpQuote, 1, down, time.Second); ok {
+		if _, ok := r.Retry(rpc.OpQuote, 1, down, time.Second); ok {
 			retries++
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // RetrySettings configure retries of operations safe to repeat (quotes,
@@ -58,13 +59,13 @@ func (s RetrySettings) WithDefaults() RetrySettings {
 // the host never repeats them blindly. Nor are batch quotes: the batch
 // engine splits and repeats them itself.
 var safeOps = map[string]bool{
-	sdk.OpQuote:         true,
-	sdk.OpCatalogSearch: true,
-	sdk.OpCatalogGet:    true,
-	sdk.OpOrderGet:      true,
-	sdk.OpOrderTrack:    true,
-	sdk.OpInspection:    true,
-	sdk.OpSettlement:    true,
+	rpc.OpQuote:         true,
+	rpc.OpCatalogSearch: true,
+	rpc.OpCatalogGet:    true,
+	rpc.OpOrderGet:      true,
+	rpc.OpOrderTrack:    true,
+	rpc.OpInspection:    true,
+	rpc.OpSettlement:    true,
 }
 
 // Safe reports whether an operation may be repeated.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // Tenant is an authenticated client of the host.
@@ -85,22 +86,22 @@ type request struct {
 
 // capabilities says which capability each operation needs.
 var capabilities = map[string]sdk.Capability{
-	sdk.OpQuote:         sdk.CapQuote,
-	sdk.OpQuoteBatch:    sdk.CapQuoteBatch,
-	sdk.OpCatalogSearch: sdk.CapCatalog,
-	sdk.OpCatalogGet:    sdk.CapCatalog,
-	sdk.OpOrderCreate:   sdk.CapOrders,
-	sdk.OpOrderGet:      sdk.CapOrders,
-	sdk.OpOrderTrack:    sdk.CapTracking,
-	sdk.OpInspection:    sdk.CapInspection,
-	sdk.OpSettlement:    sdk.CapSettlement,
-	sdk.OpTradeIn:       sdk.CapTradeIn,
+	rpc.OpQuote:         sdk.CapQuote,
+	rpc.OpQuoteBatch:    sdk.CapQuoteBatch,
+	rpc.OpCatalogSearch: sdk.CapCatalog,
+	rpc.OpCatalogGet:    sdk.CapCatalog,
+	rpc.OpOrderCreate:   sdk.CapOrders,
+	rpc.OpOrderGet:      sdk.CapOrders,
+	rpc.OpOrderTrack:    sdk.CapTracking,
+	rpc.OpInspection:    sdk.CapInspection,
+	rpc.OpSettlement:    sdk.CapSettlement,
+	rpc.OpTradeIn:       sdk.CapTradeIn,
 }
 
 // dispatch is the runtime: the one place an operation meets the
 // provider's Go interface, whatever runtime serves it.
 func dispatch(ctx context.Context, impl sdk.Provider, id, op string, body any) (any, error) {
-	no := func(c sdk.Capability) error { return sdk.Unsupported(id, c) }
+	no := func(c sdk.Capability) error { return rpc.Unsupported(id, c) }
 	switch req := body.(type) {
 	case *sdk.QuoteRequest:
 		if q, ok := impl.(sdk.Quoter); ok {

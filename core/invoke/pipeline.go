@@ -9,6 +9,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // handler is a pipeline from a stage down to the provider.
@@ -191,7 +192,7 @@ func (pl *pipeline) available(next handler) handler {
 			return nil, err
 		}
 		if !m.Has(r.cap) {
-			return nil, sdk.Unsupported(pl.id, r.cap)
+			return nil, rpc.Unsupported(pl.id, r.cap)
 		}
 		r.impl = impl
 		return next(ctx, r)

@@ -9,6 +9,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/internal/faketest"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // The pipeline's stages meet a call in the order build declares. These
@@ -148,7 +149,7 @@ func TestCallsCarryTheirTenantToTheObserver(t *testing.T) {
 	if _, err := s.Quote(context.Background(), "fake", c, phone("iPhone 13")); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Tenant != "acme" || got[0].Op != sdk.OpQuote || got[0].Audit["quote_id"] != "q1" || got[0].Err != nil {
+	if len(got) != 1 || got[0].Tenant != "acme" || got[0].Op != rpc.OpQuote || got[0].Audit["quote_id"] != "q1" || got[0].Err != nil {
 		t.Fatalf("records %+v", got)
 	}
 }

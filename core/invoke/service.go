@@ -14,6 +14,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/store"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // Options are what New builds the pipelines from.
@@ -54,6 +55,8 @@ type Service struct {
 	byID    map[string]*pipeline
 	// trips counts breaker state changes (Epoch).
 	trips atomic.Uint64
+	// cachesAny: some provider's quotes are cached.
+	cachesAny bool
 }
 
 // New builds every provider's pipeline from its manifest (as its
@@ -118,6 +121,7 @@ func New(o Options) (*Service, error) {
 		}
 		pl.call = pl.build()
 		s.byID[id] = pl
+		s.cachesAny = s.cachesAny || pl.cacheTTL > 0
 		s.m.registerGuards(s, id)
 	}
 	return s, nil
@@ -146,7 +150,7 @@ func do[Resp any](ctx context.Context, s *Service, id string, c *Call, op string
 // answer: it carries its provider, a currency, no negative price, and a
 // quote_id when it can be ordered.
 func (s *Service) Quote(ctx context.Context, id string, c *Call, req *sdk.QuoteRequest) (*sdk.Quote, error) {
-	resp, err := do[sdk.QuoteResponse](ctx, s, id, c, sdk.OpQuote, req)
+	resp, err := do[sdk.QuoteResponse](ctx, s, id, c, rpc.OpQuote, req)
 	if err != nil {
 		return nil, err
 	}
@@ -163,48 +167,48 @@ func (s *Service) Quote(ctx context.Context, id string, c *Call, req *sdk.QuoteR
 // QuoteBatch asks provider id to price many items in one call; c.Units
 // should be the number of items.
 func (s *Service) QuoteBatch(ctx context.Context, id string, c *Call, req *sdk.QuoteBatchRequest) (*sdk.QuoteBatchResponse, error) {
-	return do[sdk.QuoteBatchResponse](ctx, s, id, c, sdk.OpQuoteBatch, req)
+	return do[sdk.QuoteBatchResponse](ctx, s, id, c, rpc.OpQuoteBatch, req)
 }
 
 // SearchCatalog searches provider id's catalog.
 func (s *Service) SearchCatalog(ctx context.Context, id string, c *Call, req *sdk.SearchCatalogRequest) (*sdk.SearchCatalogResponse, error) {
-	return do[sdk.SearchCatalogResponse](ctx, s, id, c, sdk.OpCatalogSearch, req)
+	return do[sdk.SearchCatalogResponse](ctx, s, id, c, rpc.OpCatalogSearch, req)
 }
 
 // GetCatalogItem reads one entry of provider id's catalog.
 func (s *Service) GetCatalogItem(ctx context.Context, id string, c *Call, req *sdk.GetCatalogItemRequest) (*sdk.GetCatalogItemResponse, error) {
-	return do[sdk.GetCatalogItemResponse](ctx, s, id, c, sdk.OpCatalogGet, req)
+	return do[sdk.GetCatalogItemResponse](ctx, s, id, c, rpc.OpCatalogGet, req)
 }
 
 // CreateOrder creates an order at provider id (never repeated blindly).
 func (s *Service) CreateOrder(ctx context.Context, id string, c *Call, req *sdk.CreateOrderRequest) (*sdk.CreateOrderResponse, error) {
-	return do[sdk.CreateOrderResponse](ctx, s, id, c, sdk.OpOrderCreate, req)
+	return do[sdk.CreateOrderResponse](ctx, s, id, c, rpc.OpOrderCreate, req)
 }
 
 // GetOrder reads an order at provider id.
 func (s *Service) GetOrder(ctx context.Context, id string, c *Call, req *sdk.GetOrderRequest) (*sdk.GetOrderResponse, error) {
-	return do[sdk.GetOrderResponse](ctx, s, id, c, sdk.OpOrderGet, req)
+	return do[sdk.GetOrderResponse](ctx, s, id, c, rpc.OpOrderGet, req)
 }
 
 // TrackOrder reads an order's shipment at provider id.
 func (s *Service) TrackOrder(ctx context.Context, id string, c *Call, req *sdk.TrackOrderRequest) (*sdk.TrackOrderResponse, error) {
-	return do[sdk.TrackOrderResponse](ctx, s, id, c, sdk.OpOrderTrack, req)
+	return do[sdk.TrackOrderResponse](ctx, s, id, c, rpc.OpOrderTrack, req)
 }
 
 // GetInspection reads an order's inspection at provider id.
 func (s *Service) GetInspection(ctx context.Context, id string, c *Call, req *sdk.GetInspectionRequest) (*sdk.GetInspectionResponse, error) {
-	return do[sdk.GetInspectionResponse](ctx, s, id, c, sdk.OpInspection, req)
+	return do[sdk.GetInspectionResponse](ctx, s, id, c, rpc.OpInspection, req)
 }
 
 // GetSettlement reads an order's settlement at provider id.
 func (s *Service) GetSettlement(ctx context.Context, id string, c *Call, req *sdk.GetSettlementRequest) (*sdk.GetSettlementResponse, error) {
-	return do[sdk.GetSettlementResponse](ctx, s, id, c, sdk.OpSettlement, req)
+	return do[sdk.GetSettlementResponse](ctx, s, id, c, rpc.OpSettlement, req)
 }
 
 // CreateTradeIn links a recycle order to a new device's order at provider
 // id (never repeated blindly).
 func (s *Service) CreateTradeIn(ctx context.Context, id string, c *Call, req *sdk.CreateTradeInRequest) (*sdk.CreateTradeInResponse, error) {
-	return do[sdk.CreateTradeInResponse](ctx, s, id, c, sdk.OpTradeIn, req)
+	return do[sdk.CreateTradeInResponse](ctx, s, id, c, rpc.OpTradeIn, req)
 }
 
 // CheckQuote refuses a provider answer that would mislead a caller, and
@@ -383,6 +387,9 @@ func (s *Service) Manifest(id string) sdk.Manifest {
 	}
 	return sdk.Manifest{}
 }
+
+// CachesAnyQuotes reports whether some provider's quotes are cached.
+func (s *Service) CachesAnyQuotes() bool { return s.cachesAny }
 
 // CachesQuotes reports whether provider id's quotes are cached.
 func (s *Service) CachesQuotes(id string) bool {

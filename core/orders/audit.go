@@ -82,7 +82,7 @@ func maskText(s, name string) string {
 
 // auditWriter writes audit entries in batches off the call path.
 type auditWriter struct {
-	store *orderstore.Store
+	store orderstore.Store
 	log   *slog.Logger
 	ch    chan auditMsg
 	quit  chan struct{}
@@ -94,7 +94,7 @@ type auditMsg struct {
 	flush chan struct{}
 }
 
-func newAuditWriter(st *orderstore.Store, log *slog.Logger) *auditWriter {
+func newAuditWriter(st orderstore.Store, log *slog.Logger) *auditWriter {
 	w := &auditWriter{store: st, log: log, ch: make(chan auditMsg, 4096), quit: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
@@ -129,21 +129,46 @@ func (w *auditWriter) close() {
 	<-w.done
 }
 
+// auditBacklog bounds the entries kept while the store cannot be written
+// (a database down): past it the oldest are dropped, with a warning.
+const auditBacklog = 50000
+
 func (w *auditWriter) run() {
 	defer close(w.done)
 	var batch []orderstore.AuditEntry
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	armed := false
+	failing := false // the last write failed: entries wait for the retry
+	arm := func(d time.Duration) {
+		if !armed {
+			timer.Reset(d)
+			armed = true
+		}
+	}
 	write := func() {
 		if len(batch) == 0 {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := w.store.AppendAudit(ctx, batch); err != nil {
-			w.log.Error("writing the audit log", "entries", len(batch), "error", err)
-		}
+		err := w.store.AppendAudit(ctx, batch)
 		cancel()
+		if err != nil {
+			if !failing {
+				w.log.Error("writing the audit log; its entries are kept and written again every second", "entries", len(batch), "error", err)
+				failing = true
+			}
+			if n := len(batch) - auditBacklog; n > 0 {
+				w.log.Warn("the audit log's backlog is full: dropping its oldest entries", "dropped", n)
+				batch = append(batch[:0], batch[n:]...)
+			}
+			arm(time.Second)
+			return
+		}
+		if failing {
+			w.log.Info("the audit log is written again", "entries", len(batch))
+			failing = false
+		}
 		batch = batch[:0]
 	}
 	for {
@@ -155,11 +180,10 @@ func (w *auditWriter) run() {
 				continue
 			}
 			batch = append(batch, m.entry)
-			if len(batch) >= 256 {
+			if len(batch) >= 256 && !failing {
 				write()
-			} else if !armed {
-				timer.Reset(50 * time.Millisecond)
-				armed = true
+			} else {
+				arm(50 * time.Millisecond)
 			}
 		case <-timer.C:
 			armed = false
@@ -241,6 +265,9 @@ func (o *Service) Audit(ctx context.Context, tenant *invoke.Tenant, f AuditFilte
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, sdk.AsError(err)
+		}
+		if errors.Is(err, orderstore.ErrUnavailable) {
+			return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the audit log is unavailable: its database cannot be reached; retry shortly"}
 		}
 		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the audit log is unavailable: " + err.Error()}
 	}

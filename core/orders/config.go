@@ -23,7 +23,18 @@ type Config struct {
 	// WebhookMaxBackoff caps the wait between retries of a webhook that was
 	// not answered 2xx. Default 5m.
 	WebhookMaxBackoff time.Duration `yaml:"webhook_max_backoff"`
+	// ClaimLease is how long a request in flight (an order or trade-in
+	// create) belongs to the replica running it without a renewal; the
+	// replica renews it every third of it. When a replica dies, another
+	// settles its requests (asking the provider) once their leases end.
+	// Default 30s; at least 1s.
+	ClaimLease time.Duration `yaml:"claim_lease"`
 }
+
+// WebhookLease is how long a replica holds a webhook event it is
+// delivering: twice the delivery's timeout. An event whose replica died
+// is sent by another when it ends.
+func (c *Config) WebhookLease() time.Duration { return 2 * c.WebhookTimeout }
 
 // Defaults of Config.
 const (
@@ -32,6 +43,7 @@ const (
 	DefaultAuditRetention    = 7 * 24 * time.Hour
 	DefaultWebhookTimeout    = 10 * time.Second
 	DefaultWebhookMaxBackoff = 5 * time.Minute
+	DefaultClaimLease        = 30 * time.Second
 )
 
 // Validate checks the orders section and fills its defaults.
@@ -60,6 +72,12 @@ func (c *Config) Validate() error {
 	}
 	if o.WebhookTimeout < 0 || o.WebhookMaxBackoff < 0 {
 		return fmt.Errorf("config: orders.webhook_timeout and webhook_max_backoff must not be negative")
+	}
+	if o.ClaimLease == 0 {
+		o.ClaimLease = DefaultClaimLease
+	}
+	if o.ClaimLease < time.Second {
+		return fmt.Errorf("config: orders.claim_lease %s: must be at least 1s", o.ClaimLease)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -61,9 +62,17 @@ type Options struct {
 	Invoke *invoke.Service
 	// Gate decides orders by the compliance policies.
 	Gate *gate.Gate
-	// Dir holds the order store; empty keeps it in memory.
-	Dir    string
-	Config Config
+	// Dir holds the SQLite order store; empty keeps it in memory. Unused
+	// with Database.
+	Dir string
+	// Database is a postgres:// URL: the order store lives in PostgreSQL,
+	// shared by every replica that names it. Empty: SQLite in Dir.
+	Database string
+	// Replica names this process among the replicas sharing the store
+	// (leases and claims are held in its name). Default: the host name and
+	// a random suffix, new at each start.
+	Replica string
+	Config  Config
 	// Tenants by id, and their webhooks (a tenant without one gets no
 	// events).
 	Tenants  map[string]*invoke.Tenant
@@ -82,7 +91,8 @@ type Options struct {
 type Service struct {
 	inv       *invoke.Service
 	gate      *gate.Gate
-	store     *orderstore.Store
+	store     orderstore.Store
+	replica   string
 	cfg       Config
 	tenants   map[string]*invoke.Tenant
 	webhooks  map[string]Webhook
@@ -95,7 +105,7 @@ type Service struct {
 	client    *http.Client
 
 	flightMu sync.Mutex
-	flights  map[string]int // tenant + "\x00" + key -> requests running in this process
+	flights  map[orderstore.IdemKey]int // requests running in this process, their leases renewed
 
 	pollMu    sync.Mutex
 	deliverMu sync.Mutex
@@ -124,17 +134,22 @@ func New(o Options) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if o.Replica == "" {
+		o.Replica = NewReplicaID()
+	}
 	s := &Service{inv: o.Invoke, gate: o.Gate, cfg: cfg, tenants: o.Tenants, webhooks: o.Webhooks, revision: o.Revision,
-		failpoint: o.Failpoint, secrets: o.Secrets, now: o.Now, log: o.Logger, flights: map[string]int{},
-		kick: make(chan struct{}, 1), stop: make(chan struct{})}
+		failpoint: o.Failpoint, secrets: o.Secrets, now: o.Now, log: o.Logger, flights: map[orderstore.IdemKey]int{},
+		replica: o.Replica, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, w := range o.Webhooks {
 		s.secrets.Add(w.Secret)
 		s.secrets.Add(w.Previous...)
 	}
-	if o.Dir == "" {
+	if o.Dir == "" && o.Database == "" {
 		s.log.Warn("data_dir is not set: orders, idempotency records and the audit log are kept in memory only")
 	}
-	st, err := orderstore.Open(o.Dir, orderstore.Options{Now: s.now})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := orderstore.Open(ctx, orderstore.Options{Database: o.Database, Dir: o.Dir, Now: s.now, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -157,15 +172,80 @@ func (o *Service) Start() {
 	} else if n > 0 {
 		o.log.Info("recovered interrupted orders", "count", n)
 	}
-	o.wg.Add(2)
+	o.wg.Add(3)
 	go o.orderLoop()
 	go o.webhookLoop()
+	go o.leaseLoop()
+}
+
+// NewReplicaID names a replica: the host name and a random suffix.
+func NewReplicaID() string {
+	h, _ := os.Hostname()
+	if h == "" {
+		h = "host"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return h + "-" + hex.EncodeToString(b[:])
+}
+
+// Replica is the name this process holds leases and claims in.
+func (o *Service) Replica() string { return o.replica }
+
+// StoreKind is the order store's kind: "sqlite" or "postgres".
+func (o *Service) StoreKind() string { return o.store.Kind() }
+
+// Ping checks the order store answers: an error means the order routes
+// answer 503 until it does.
+func (o *Service) Ping(ctx context.Context) error { return o.store.Ping(ctx) }
+
+// PendingWebhooks counts the webhook events not yet delivered (by any
+// replica).
+func (o *Service) PendingWebhooks(ctx context.Context) (int64, error) {
+	return o.store.PendingEvents(ctx)
+}
+
+// leaseLoop renews the leases of the requests this process runs, a third
+// of a lease at a time, so no other replica takes them over while they
+// run; a replica that dies stops renewing and its requests are recovered
+// once their leases end.
+func (o *Service) leaseLoop() {
+	defer o.wg.Done()
+	t := time.NewTicker(max(o.cfg.ClaimLease/3, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-o.stop:
+			return
+		case <-t.C:
+		}
+		o.RenewLeases(context.Background())
+	}
+}
+
+// RenewLeases extends the leases of the requests this process runs now
+// (the background loop calls it; tests with an injected clock may too).
+func (o *Service) RenewLeases(ctx context.Context) {
+	o.flightMu.Lock()
+	keys := make([]orderstore.IdemKey, 0, len(o.flights))
+	for k := range o.flights {
+		keys = append(keys, k)
+	}
+	o.flightMu.Unlock()
+	if len(keys) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, max(o.cfg.ClaimLease/3, time.Second))
+	defer cancel()
+	if err := o.store.RenewIdem(ctx, o.replica, keys, o.cfg.ClaimLease); err != nil {
+		o.log.Warn("renewing the leases of requests in flight", "count", len(keys), "error", err)
+	}
 }
 
 // enter marks a request with a key as running in this process (so recovery
 // leaves its record alone) and returns the function that unmarks it.
 func (o *Service) enter(tenant, key string) func() {
-	k := tenant + "\x00" + key
+	k := orderstore.IdemKey{Tenant: tenant, Key: key}
 	o.flightMu.Lock()
 	o.flights[k]++
 	o.flightMu.Unlock()
@@ -181,7 +261,7 @@ func (o *Service) enter(tenant, key string) func() {
 func (o *Service) busy(tenant, key string) bool {
 	o.flightMu.Lock()
 	defer o.flightMu.Unlock()
-	return o.flights[tenant+"\x00"+key] > 0
+	return o.flights[orderstore.IdemKey{Tenant: tenant, Key: key}] > 0
 }
 
 func (o *Service) passFailpoint(name string) {
@@ -515,9 +595,10 @@ func (o *Service) CreateOrder(ctx context.Context, tenant *invoke.Tenant, key st
 	}
 	rec, _ := json.Marshal(orderRecovery{Kind: "order", Provider: p, QuoteID: r.QuoteID})
 	defer o.enter(tenant.ID, key)()
-	verdict, idem, err := o.store.BeginIdem(ctx, orderstore.Idem{Tenant: tenant.ID, Key: key, Scope: scopeOrder, BodyHash: hash, Recovery: rec}, o.cfg.IdempotencyTTL)
+	verdict, idem, err := o.store.BeginIdem(ctx, orderstore.Idem{Tenant: tenant.ID, Key: key, Scope: scopeOrder, BodyHash: hash, Recovery: rec, Owner: o.replica},
+		o.cfg.IdempotencyTTL, o.cfg.ClaimLease)
 	if err != nil {
-		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+		return nil, storeError(err)
 	}
 	switch verdict {
 	case orderstore.Replay:
@@ -703,7 +784,7 @@ func orderView(r *orderstore.Order) *Order {
 func (o *Service) RecoverOrders(ctx context.Context) (int, error) {
 	o.recoverMu.Lock()
 	defer o.recoverMu.Unlock()
-	recs, err := o.store.Sending(ctx)
+	recs, err := o.store.ClaimSending(ctx, o.replica, o.cfg.ClaimLease, 100)
 	if err != nil {
 		return 0, err
 	}
@@ -711,8 +792,9 @@ func (o *Service) RecoverOrders(ctx context.Context) (int, error) {
 	var errs []error
 	for _, rec := range recs {
 		if o.busy(rec.Tenant, rec.Key) {
-			continue
+			continue // this process is running it
 		}
+		leave := o.enter(rec.Tenant, rec.Key) // renewed while it is settled
 		var rv orderRecovery
 		_ = json.Unmarshal(rec.Recovery, &rv)
 		var err error
@@ -724,6 +806,7 @@ func (o *Service) RecoverOrders(ctx context.Context) (int, error) {
 		default:
 			err = o.store.ReleaseIdem(ctx, rec.Tenant, rec.Key)
 		}
+		leave()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("key %s of tenant %s: %w", rec.Key, rec.Tenant, err))
 			continue
@@ -776,9 +859,23 @@ func (o *Service) loadOrder(ctx context.Context, tenant *invoke.Tenant, id strin
 		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "id", Message: fmt.Sprintf("no order %q", id)}
 	}
 	if err != nil {
-		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+		return nil, storeError(err)
 	}
 	return r, nil
+}
+
+// storeError is the answer to a request the order store could not serve:
+// 503 unavailable, retryable, nothing done.
+func storeError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return sdk.AsError(err)
+	}
+	if errors.Is(err, orderstore.ErrUnavailable) {
+		// The database's own words (its address, its user) are for the
+		// operator's log and /readyz, not for a tenant.
+		return &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable; nothing was done: retry shortly (with the same Idempotency-Key)"}
+	}
+	return &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
 }
 
 // OrderFilter selects orders for ListOrders. Zero fields do not filter.
@@ -814,7 +911,7 @@ func (o *Service) ListOrders(ctx context.Context, tenant *invoke.Tenant, f Order
 		return nil, sdk.InvalidField("cursor", "is not a cursor this host made; pass next_cursor as it came")
 	}
 	if err != nil {
-		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+		return nil, storeError(err)
 	}
 	out := &OrderList{Orders: make([]Order, 0, len(rows)), NextCursor: next}
 	for i := range rows {

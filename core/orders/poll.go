@@ -64,8 +64,10 @@ type PollResult struct {
 // provider's quotas and breaker hold: a pass stops at a provider's
 // rate_limited or quota_exhausted answer. Each state change is appended to
 // the order's history, and a webhook event is enqueued for it when the
-// tenant has a webhook_url, in the same transaction. Tests call it with an
-// injected clock (WithClock) instead of waiting for the background loop.
+// tenant has a webhook_url, in the same transaction. Replicas sharing a
+// store share the work: an order is claimed for its interval by the one
+// that takes it first. Tests call it with an injected clock (WithClock)
+// instead of waiting for the background loop.
 func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 	o.pollMu.Lock()
 	defer o.pollMu.Unlock()
@@ -73,7 +75,10 @@ func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 	stopped := map[string]bool{} // providers that refused for quota or rate
 	for {
 		now := o.now()
-		due, err := o.store.DueOrders(ctx, now, 100)
+		next := now.Add(o.pollInterval())
+		// The claim moves each order's next poll: no other replica (nor
+		// this loop) takes it again within the interval.
+		due, err := o.store.ClaimDueOrders(ctx, now, next, 100)
 		if err != nil {
 			return res, err
 		}
@@ -85,16 +90,15 @@ func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 				return res, err
 			}
 			r := &due[i]
-			next := now.Add(o.pollInterval())
 			p := r.Provider
 			if !o.inv.Has(p) || stopped[p] {
-				if err := o.store.SetNextPoll(ctx, r.ID, next); err != nil {
-					return res, err
-				}
-				continue
+				continue // asked again next interval
 			}
 			res.Polled++
 			changed, events, err := o.pollOne(ctx, p, r, next)
+			if errors.Is(err, orderstore.ErrStale) {
+				continue // another poll recorded the change first
+			}
 			if err != nil {
 				res.Failed++
 				o.log.Debug("polling an order", "order", r.ID, "provider", r.Provider, "error", err)
@@ -102,10 +106,10 @@ func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 				case sdk.CodeRateLimited, sdk.CodeQuotaExhausted:
 					stopped[r.Provider] = true
 				case sdk.CodeNotFound:
-					next = now.Add(forgottenBackoff(now.Sub(r.UpdatedAt), o.pollInterval()))
-				}
-				if err := o.store.SetNextPoll(ctx, r.ID, next); err != nil {
-					return res, err
+					later := now.Add(forgottenBackoff(now.Sub(r.UpdatedAt), o.pollInterval()))
+					if err := o.store.SetNextPoll(ctx, r.ID, later); err != nil {
+						return res, err
+					}
 				}
 				continue
 			}
@@ -151,7 +155,7 @@ func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, ne
 		ex.Store = so.Store
 	}
 	data, _ := json.Marshal(ex)
-	u := orderstore.Update{OrderID: r.ID, State: r.State, ProviderState: so.ProviderState, Open: !so.State.Final(), Data: data,
+	u := orderstore.Update{OrderID: r.ID, HistoryLen: len(r.History), State: r.State, ProviderState: so.ProviderState, Open: !so.State.Final(), Data: data,
 		UpdatedAt: r.UpdatedAt, NextPollAt: next, NewChanges: fresh}
 	if len(fresh) > 0 {
 		u.State, u.UpdatedAt = string(so.State), now
@@ -241,6 +245,10 @@ type DeliveryResult struct {
 
 // DeliverWebhooks sends every due webhook event: per order the oldest not
 // yet answered 2xx, then the next, so each order's events arrive in order.
+// Each event is claimed for the delivery (Orders.WebhookLease), so of the
+// replicas sharing a store one at a time sends it; an event whose replica
+// died mid-delivery is sent again by another once the claim ends (the
+// same event id: receivers drop what they have seen).
 // A failed attempt is retried after a backoff (1s, 2s, 4s ... up to
 // Orders.WebhookMaxBackoff) on the host's clock, until it is answered 2xx.
 // The background loop calls it every second; tests call it directly.
@@ -250,7 +258,7 @@ func (o *Service) DeliverWebhooks(ctx context.Context) (DeliveryResult, error) {
 	var res DeliveryResult
 	tried := map[int64]bool{}
 	for {
-		evs, err := o.store.DueEvents(ctx, o.now(), 64)
+		evs, err := o.store.ClaimEvents(ctx, o.replica, o.now(), o.cfg.WebhookLease(), 64)
 		if err != nil {
 			return res, err
 		}

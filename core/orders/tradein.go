@@ -254,9 +254,10 @@ func (o *Service) CreateTradeIn(ctx context.Context, tenant *invoke.Tenant, key 
 	}
 	defer o.enter(tenant.ID, key)()
 	recv, _ := json.Marshal(orderRecovery{Kind: "trade_in"})
-	verdict, idem, err := o.store.BeginIdem(ctx, orderstore.Idem{Tenant: tenant.ID, Key: key, Scope: scopeTradeIn, BodyHash: hash, Recovery: recv}, o.cfg.IdempotencyTTL)
+	verdict, idem, err := o.store.BeginIdem(ctx, orderstore.Idem{Tenant: tenant.ID, Key: key, Scope: scopeTradeIn, BodyHash: hash, Recovery: recv, Owner: o.replica},
+		o.cfg.IdempotencyTTL, o.cfg.ClaimLease)
 	if err != nil {
-		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+		return nil, storeError(err)
 	}
 	switch verdict {
 	case orderstore.Replay:
@@ -294,7 +295,7 @@ func (o *Service) CreateTradeIn(ctx context.Context, tenant *invoke.Tenant, key 
 			return nil, err
 		}
 		if err := o.store.SetIdemResource(ctx, tenant.ID, key, t.ID); err != nil {
-			return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+			return nil, storeError(err)
 		}
 	}
 	t.State, t.FailedStep = TradeInRunning, ""
@@ -390,7 +391,7 @@ func (o *Service) saveTradeIn(ctx context.Context, tenant, key string, t *TradeI
 	}
 	if err := o.store.PutTradeIn(ctx, &orderstore.TradeIn{ID: t.ID, Tenant: tenant, IdempotencyKey: key, State: t.State, Data: data,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}, done); err != nil {
-		return &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+		return storeError(err)
 	}
 	return nil
 }
@@ -458,7 +459,7 @@ func (o *Service) tradeInOrder(ctx context.Context, tenant, key string, p string
 		rec := o.newOrderRecord(tenant, "", id, p, so, t.ID)
 		stored, existed, err := o.store.InsertOrder(ctx, rec, nil)
 		if err != nil {
-			return &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+			return storeError(err)
 		}
 		if existed {
 			var ex orderExtras
@@ -544,7 +545,7 @@ func (o *Service) GetTradeIn(ctx context.Context, tenant *invoke.Tenant, id stri
 		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "id", Message: fmt.Sprintf("no trade-in %q", id)}
 	}
 	if err != nil {
-		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the order store is unavailable: " + err.Error()}
+		return nil, storeError(err)
 	}
 	var t TradeIn
 	if err := json.Unmarshal(rec.Data, &t); err != nil {

@@ -2,189 +2,231 @@ package orderstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"embed"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
-
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
 )
 
-// FileName is the store's file in its data directory.
-const FileName = "orders.db"
+// Store is the contract of the order side's database: core/orders uses
+// nothing else. SQLite (OpenSQLite, one host process) and PostgreSQL
+// (OpenPostgres, any number of replicas) implement it, and both pass the
+// suite in package orderstore/storetest.
+//
+// Whatever several replicas may do at once is decided in the database:
+// a key is claimed by one INSERT; a record in flight belongs to its owner
+// until its lease ends; due orders and webhook events are claimed (their
+// next poll moved, a lease taken) in the statement that finds them, so
+// two replicas never take the same one. An error that means the database
+// cannot be reached wraps ErrUnavailable.
+type Store interface {
+	// Kind is "sqlite" or "postgres".
+	Kind() string
+	// Ping checks the database answers; an error wraps ErrUnavailable.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
 
-// ErrNotFound is returned for a record that does not exist (or belongs to
-// another tenant: callers cannot tell the two apart).
-var ErrNotFound = errors.New("orderstore: not found")
+	// BeginIdem claims (tenant, key) for a request, atomically: of any
+	// number of concurrent calls with one key, on any replicas, exactly
+	// one gets Started (or Resumed), and holds the record for in.Owner
+	// for lease (renewed with RenewIdem). ttl is how long a finished
+	// record is kept; a record in flight never expires. The returned
+	// record is the one stored.
+	BeginIdem(ctx context.Context, in Idem, ttl, lease time.Duration) (Begin, *Idem, error)
+	// GetIdem reads a record.
+	GetIdem(ctx context.Context, tenant, key string) (*Idem, error)
+	// CompleteIdem stores a request's answer: later requests with the key
+	// replay it. The record is kept its time to live from now.
+	CompleteIdem(ctx context.Context, a IdemAnswer) error
+	// ReleaseIdem deletes a record in flight: nothing was done, the key
+	// may be used again.
+	ReleaseIdem(ctx context.Context, tenant, key string) error
+	// FailIdem marks a record as stopped half-way: a retry with the same
+	// body resumes (BeginIdem answers Resumed) within its time to live.
+	// resource names what was started.
+	FailIdem(ctx context.Context, tenant, key, resource string) error
+	// SetIdemResource records what a request in flight has started (so a
+	// recovery can find it).
+	SetIdemResource(ctx context.Context, tenant, key, resource string) error
+	// RenewIdem extends to now+lease the leases of owner's records in
+	// flight among keys.
+	RenewIdem(ctx context.Context, owner string, keys []IdemKey, lease time.Duration) error
+	// ClaimSending takes over, for owner and for lease, up to limit
+	// records in flight whose lease has ended or that owner already
+	// holds, oldest first: the requests a dead replica (or a crash)
+	// interrupted. A replica skips those of its own it is still running.
+	ClaimSending(ctx context.Context, owner string, lease time.Duration, limit int) ([]Idem, error)
+	// PurgeIdem deletes finished records past their time to live.
+	PurgeIdem(ctx context.Context) (int64, error)
 
-// Options configure Open.
+	// InsertOrder records a new order with its first history and, when
+	// done is not nil, completes the idempotency record that created it,
+	// in one transaction. When the provider's order is already recorded
+	// (a recovery raced an answer), nothing is inserted and the recorded
+	// order is returned with existed true; done still completes the key.
+	InsertOrder(ctx context.Context, o *Order, done *IdemAnswer) (rec *Order, existed bool, err error)
+	// GetOrder reads a tenant's order (ErrNotFound when it is another's).
+	GetOrder(ctx context.Context, tenant, id string) (*Order, error)
+	// OrderByProvider reads an order by the provider's order number.
+	OrderByProvider(ctx context.Context, provider, providerOrderID string) (*Order, error)
+	// ListOrders lists a tenant's orders, newest first, with the cursor of
+	// the next page ("" at the end). History is not loaded.
+	ListOrders(ctx context.Context, f Filter) ([]Order, string, error)
+	// ClaimDueOrders takes up to limit open orders due for a poll at now,
+	// the longest waiting first, and moves their next poll to next in the
+	// same statement: across replicas an order is handed out once per
+	// interval.
+	ClaimDueOrders(ctx context.Context, now, next time.Time, limit int) ([]Order, error)
+	// UpdateOrder writes a poll's outcome: the order's state, new history
+	// rows and webhook events, in one transaction (ErrStale when the
+	// history grew since u was computed).
+	UpdateOrder(ctx context.Context, u Update) error
+	// SetNextPoll moves an order's next poll.
+	SetNextPoll(ctx context.Context, id string, at time.Time) error
+
+	// ClaimEvents takes, for owner and for lease, up to limit webhook
+	// events: of each order with undelivered events the oldest, when it is
+	// due at now and no replica holds it. Delivery is in order per order,
+	// and one replica at a time delivers an event; an event whose replica
+	// died is taken again when its lease ends.
+	ClaimEvents(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Event, error)
+	// MarkDelivered records a 2xx answer to an event.
+	MarkDelivered(ctx context.Context, id int64, at time.Time) error
+	// MarkAttemptFailed records a failed delivery and when to try again.
+	MarkAttemptFailed(ctx context.Context, id int64, next time.Time, errText string) error
+	// PendingEvents counts undelivered events.
+	PendingEvents(ctx context.Context) (int64, error)
+
+	// AppendAudit writes entries in one transaction.
+	AppendAudit(ctx context.Context, es []AuditEntry) error
+	// QueryAudit lists entries, newest first.
+	QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// PurgeAudit deletes entries older than before.
+	PurgeAudit(ctx context.Context, before time.Time) (int64, error)
+
+	// PutTradeIn inserts or replaces a trade-in record (a step's
+	// progress); when done is not nil the idempotency record is completed
+	// in the same transaction.
+	PutTradeIn(ctx context.Context, t *TradeIn, done *IdemAnswer) error
+	// GetTradeIn reads a tenant's trade-in (ErrNotFound when it is another's).
+	GetTradeIn(ctx context.Context, tenant, id string) (*TradeIn, error)
+}
+
+// Options configure a store.
 type Options struct {
-	// Now is the store's clock (expiry of idempotency records, due times).
+	// Database is where the records live: empty for SQLite in Dir, or a
+	// postgres:// URL (PostgreSQL, shared by replicas).
+	Database string
+	// Dir holds orders.db (SQLite); empty keeps a SQLite store in memory.
+	Dir string
+	// Now is the store's clock (expiry of idempotency records, leases).
 	// Default time.Now.
 	Now func() time.Time
+	// MaxConns bounds the PostgreSQL pool. Default 16.
+	MaxConns int
+	// Logger hears the PostgreSQL store go down and come back. Default
+	// slog.Default().
+	Logger *slog.Logger
 }
 
-// Store is the order-side database. Safe for concurrent use.
-type Store struct {
-	db   *sql.DB
-	now  func() time.Time
-	path string
-}
-
-// Open opens (creating if needed) orders.db in dir; an empty dir opens a
-// store in memory.
-func Open(dir string, opts Options) (*Store, error) {
-	dsn := "file::memory:?_txlock=immediate"
-	path := ":memory:"
-	if dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("order store: creating %s: %w", dir, err)
-		}
-		path = filepath.Join(dir, FileName)
-		dsn = "file:" + path + "?_txlock=immediate&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+// Open opens the store Options names: PostgreSQL for a postgres:// URL,
+// else SQLite in Dir.
+func Open(ctx context.Context, o Options) (Store, error) {
+	if o.Database == "" {
+		return OpenSQLite(o.Dir, o)
 	}
-	db, err := sql.Open("sqlite", dsn)
+	return OpenPostgres(ctx, o.Database, o)
+}
+
+// CheckDatabaseURL checks a database setting without echoing it (it holds
+// a password): empty, or a postgres:// or postgresql:// URL with a host and
+// a database name.
+func CheckDatabaseURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("order store: %w", err)
+		return fmt.Errorf("not a URL; want postgres://user:password@host:5432/dbname")
 	}
-	// One connection: a memory database exists per connection, SQLite has
-	// one writer at a time anyway, and every statement here is short.
-	db.SetMaxOpenConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	now := opts.Now
-	if now == nil {
-		now = time.Now
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("scheme %q: want postgres://user:password@host:5432/dbname", u.Scheme)
 	}
-	s := &Store{db: db, now: now, path: path}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, stmt := range schema {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("order store %s: creating tables: %w", path, err)
-		}
+	if u.Host == "" {
+		return fmt.Errorf("no host; want postgres://user:password@host:5432/dbname")
 	}
-	return s, nil
-}
-
-// Path is the database file (":memory:" for a store in memory).
-func (s *Store) Path() string { return s.path }
-
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS idempotency (
-		tenant TEXT NOT NULL,
-		key TEXT NOT NULL,
-		scope TEXT NOT NULL,
-		body_hash TEXT NOT NULL,
-		state TEXT NOT NULL,
-		status INTEGER NOT NULL DEFAULT 0,
-		body BLOB,
-		resource TEXT NOT NULL DEFAULT '',
-		recovery BLOB,
-		created_at INTEGER NOT NULL,
-		updated_at INTEGER NOT NULL,
-		expires_at INTEGER NOT NULL,
-		ttl INTEGER NOT NULL, -- nanoseconds a finished record is kept
-		PRIMARY KEY (tenant, key)
-	)`,
-	`CREATE INDEX IF NOT EXISTS idempotency_state ON idempotency(state)`,
-	`CREATE TABLE IF NOT EXISTS orders (
-		id TEXT PRIMARY KEY,
-		tenant TEXT NOT NULL,
-		provider TEXT NOT NULL,
-		provider_order_id TEXT NOT NULL,
-		quote_id TEXT NOT NULL DEFAULT '',
-		state TEXT NOT NULL,
-		provider_state TEXT NOT NULL DEFAULT '',
-		open INTEGER NOT NULL,
-		data BLOB,
-		idempotency_key TEXT NOT NULL DEFAULT '',
-		created_at INTEGER NOT NULL,
-		updated_at INTEGER NOT NULL,
-		next_poll_at INTEGER NOT NULL,
-		UNIQUE (provider, provider_order_id)
-	)`,
-	`CREATE INDEX IF NOT EXISTS orders_tenant ON orders(tenant, created_at, id)`,
-	`CREATE INDEX IF NOT EXISTS orders_poll ON orders(open, next_poll_at)`,
-	`CREATE TABLE IF NOT EXISTS order_history (
-		order_id TEXT NOT NULL,
-		seq INTEGER NOT NULL,
-		state TEXT NOT NULL,
-		provider_state TEXT NOT NULL DEFAULT '',
-		at INTEGER NOT NULL,
-		PRIMARY KEY (order_id, seq)
-	)`,
-	`CREATE TABLE IF NOT EXISTS outbox (
-		id INTEGER PRIMARY KEY AUTOINCREMENT,
-		tenant TEXT NOT NULL,
-		order_id TEXT NOT NULL,
-		type TEXT NOT NULL,
-		payload BLOB NOT NULL,
-		created_at INTEGER NOT NULL,
-		attempts INTEGER NOT NULL DEFAULT 0,
-		next_attempt_at INTEGER NOT NULL,
-		delivered_at INTEGER,
-		last_error TEXT NOT NULL DEFAULT ''
-	)`,
-	`CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(order_id, id) WHERE delivered_at IS NULL`,
-	`CREATE TABLE IF NOT EXISTS audit (
-		id INTEGER PRIMARY KEY AUTOINCREMENT,
-		at INTEGER NOT NULL,
-		tenant TEXT NOT NULL,
-		provider TEXT NOT NULL,
-		op TEXT NOT NULL,
-		outcome TEXT NOT NULL,
-		latency_us INTEGER NOT NULL,
-		policy_revision TEXT NOT NULL DEFAULT '',
-		detail TEXT NOT NULL DEFAULT ''
-	)`,
-	`CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant, id)`,
-	`CREATE INDEX IF NOT EXISTS audit_at ON audit(at)`,
-	`CREATE TABLE IF NOT EXISTS tradeins (
-		id TEXT PRIMARY KEY,
-		tenant TEXT NOT NULL,
-		idempotency_key TEXT NOT NULL,
-		state TEXT NOT NULL,
-		data BLOB NOT NULL,
-		created_at INTEGER NOT NULL,
-		updated_at INTEGER NOT NULL,
-		UNIQUE (tenant, idempotency_key)
-	)`,
-}
-
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
-// tx runs f in one IMMEDIATE transaction (the DSN's _txlock), committing
-// when f returns nil.
-func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	t, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("order store: %w", err)
-	}
-	if err := f(t); err != nil {
-		_ = t.Rollback()
-		return err
-	}
-	if err := t.Commit(); err != nil {
-		return fmt.Errorf("order store: commit: %w", err)
+	if strings.Trim(u.Path, "/") == "" {
+		return fmt.Errorf("no database name; want postgres://user:password@host:5432/dbname")
 	}
 	return nil
+}
+
+// RedactURL is a database URL fit for a log line: the password replaced.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable database URL)"
+	}
+	return u.Redacted()
+}
+
+// migration is one versioned schema change, from migrations/<kind>/NNNN_name.sql.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// migrations lists kind's migrations, in version order.
+func migrations(kind string) ([]migration, error) {
+	dir := path.Join("migrations", kind)
+	entries, err := fs.ReadDir(migrationFiles, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration %s: want NNNN_name.sql", e.Name())
+		}
+		b, err := fs.ReadFile(migrationFiles, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: name, sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migrations of %s: version %d where %d was expected", kind, m.version, i+1)
+		}
+	}
+	return out, nil
+}
+
+// SchemaVersion is the newest schema this build knows for a store kind
+// ("sqlite", "postgres").
+func SchemaVersion(kind string) int {
+	ms, err := migrations(kind)
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// tooNew is the error of a database migrated by a newer build.
+func tooNew(kind string, have, known int) error {
+	return fmt.Errorf("order store (%s): the database schema is at version %d, and this host knows versions up to %d: a newer recyclegate migrated it; run that version (or newer) on every replica, never an older one", kind, have, known)
 }

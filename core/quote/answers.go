@@ -1,7 +1,9 @@
 package quote
 
 import (
+	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"strings"
 	"sync"
 	"time"
@@ -27,11 +29,22 @@ const DefaultAnswerTTL = time.Second
 // explain, nor one from a provider whose quotes are not cached. A reused
 // answer is shared: it is encoded once.
 type answers struct {
-	ttl time.Duration
-	max int
+	ttl  time.Duration
+	max  int
+	seed maphash.Seed
 
 	mu sync.RWMutex
 	m  map[string]*answer
+	// bodies finds an answer by its request's bytes, for a caller that has
+	// not decoded it yet (the HTTP API): keyed by a hash of the tenant and
+	// the bytes, which the entry holds to rule out a collision.
+	bodies map[uint64]*bodyAnswer
+}
+
+type bodyAnswer struct {
+	tenant string
+	body   []byte
+	ans    *answer
 }
 
 type answer struct {
@@ -42,7 +55,32 @@ type answer struct {
 }
 
 func newAnswers(ttl time.Duration, max int) *answers {
-	return &answers{ttl: ttl, max: max, m: map[string]*answer{}}
+	return &answers{ttl: ttl, max: max, seed: maphash.MakeSeed(), m: map[string]*answer{}, bodies: map[uint64]*bodyAnswer{}}
+}
+
+func (a *answers) bodyHash(tenant string, body []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(a.seed)
+	_, _ = h.WriteString(tenant)
+	_ = h.WriteByte(0)
+	_, _ = h.Write(body)
+	return h.Sum64()
+}
+
+// getBody returns the answer kept for a tenant's request of these bytes if
+// it still holds for set and epoch at now.
+func (a *answers) getBody(tenant string, body []byte, set *policy.Set, epoch uint64, now time.Time) (*Result, bool) {
+	k := a.bodyHash(tenant, body)
+	a.mu.RLock()
+	b, ok := a.bodies[k]
+	a.mu.RUnlock()
+	if !ok || b.tenant != tenant || !bytes.Equal(b.body, body) {
+		return nil, false
+	}
+	if e := b.ans; e.set != set || e.epoch != epoch || !now.Before(e.until) {
+		return nil, false
+	}
+	return b.ans.res, true
 }
 
 // key identifies a request among a tenant's.
@@ -77,7 +115,8 @@ func (a *answers) get(key string, set *policy.Set, epoch uint64, now time.Time) 
 // put keeps res for key when it may be reused, encoded once: never when a
 // routed provider's quotes are not cached (its operator wants every request
 // asked).
-func (a *answers) put(key string, req *Request, res *Result, set *policy.Set, epoch uint64, now time.Time, cached func(id string) bool) {
+func (a *answers) put(key string, req *Request, res *Result, set *policy.Set, epoch uint64, now time.Time, cached func(id string) bool,
+	tenant string, body []byte) {
 	if a.ttl <= 0 || req.Explain || len(res.Quotes) == 0 || len(res.Errors) > 0 {
 		return
 	}
@@ -103,7 +142,12 @@ func (a *answers) put(key string, req *Request, res *Result, set *policy.Set, ep
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	bounded.Trim(a.m, a.max)
-	a.m[key] = &answer{res: res, set: set, epoch: epoch, until: until}
+	e := &answer{res: res, set: set, epoch: epoch, until: until}
+	a.m[key] = e
+	if body != nil {
+		bounded.Trim(a.bodies, a.max)
+		a.bodies[a.bodyHash(tenant, body)] = &bodyAnswer{tenant: tenant, body: bytes.Clone(body), ans: e}
+	}
 }
 
 // AppendJSON appends the result's JSON encoding (as encoding/json writes

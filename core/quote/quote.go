@@ -197,19 +197,51 @@ func (s *Service) Validate(req *Request) error {
 // An identical request of the same tenant may get the same answer again
 // (Options.AnswerTTL): treat a result as read-only.
 func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, req *Request) (*Result, error) {
+	return s.quote(ctx, tenant, req, nil)
+}
+
+// QuoteBody is Quote for a request still encoded, as an HTTP server has
+// it: a tenant's request of the same bytes as one answered within the
+// answer TTL gets that answer without being decoded; otherwise decode
+// fills req from body (reporting bad input as it should be answered) and
+// the request is answered as Quote does.
+func (s *Service) QuoteBody(ctx context.Context, tenant *invoke.Tenant, body []byte, decode func(*Request) error) (*Result, error) {
+	if s.answers.ttl > 0 && s.inv.CachesAnyQuotes() {
+		id := ""
+		if tenant != nil {
+			id = tenant.ID
+		}
+		if res, ok := s.answers.getBody(id, body, s.gate.Set(), s.inv.Epoch(), s.now()); ok {
+			s.countReuse(res)
+			return res, nil
+		}
+	}
+	var req Request
+	if err := decode(&req); err != nil {
+		s.Count("refused")
+		return nil, err
+	}
+	return s.quote(ctx, tenant, &req, body)
+}
+
+func (s *Service) countReuse(res *Result) {
+	for _, q := range res.Quotes {
+		s.inv.CountCacheHit(q.Provider)
+	}
+	s.answered.Inc()
+}
+
+func (s *Service) quote(ctx context.Context, tenant *invoke.Tenant, req *Request, body []byte) (*Result, error) {
 	if err := s.Validate(req); err != nil {
 		s.Count("refused")
 		return nil, err
 	}
 	var key string
 	set, epoch, now := s.gate.Set(), s.inv.Epoch(), s.now()
-	if s.answers.ttl > 0 && !req.Explain {
+	if s.answers.ttl > 0 && !req.Explain && s.inv.CachesAnyQuotes() {
 		key = answerKey(tenant, req)
 		if res, ok := s.answers.get(key, set, epoch, now); ok {
-			for _, q := range res.Quotes {
-				s.inv.CountCacheHit(q.Provider)
-			}
-			s.answered.Inc()
+			s.countReuse(res)
 			return res, nil
 		}
 	}
@@ -233,7 +265,11 @@ func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, req *Request
 		s.Count("empty")
 	}
 	if key != "" {
-		s.answers.put(key, req, res, set, epoch, now, s.inv.CachesQuotes)
+		id := ""
+		if tenant != nil {
+			id = tenant.ID
+		}
+		s.answers.put(key, req, res, set, epoch, now, s.inv.CachesQuotes, id, body)
 	}
 	return res, nil
 }

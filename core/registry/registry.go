@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/internal/redact"
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // Provider runtimes.
@@ -433,8 +435,8 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	cmd.Env = []string{}
 	bindToParent(cmd)
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		Plugins:          plugin.PluginSet{sdk.PluginName: &sdk.GRPCPlugin{}},
+		HandshakeConfig:  rpc.Handshake,
+		Plugins:          plugin.PluginSet{rpc.PluginName: &rpc.GRPCPlugin{}},
 		Cmd:              cmd,
 		SecureConfig:     p.secureConfig(),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -447,21 +449,21 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 		client.Kill()
 		return err
 	}
-	rpc, err := client.Client()
+	conn, err := client.Client()
 	if err != nil {
 		return fail(fmt.Errorf("starting plugin %s: %w", p.id, err))
 	}
-	raw, err := rpc.Dispense(sdk.PluginName)
+	raw, err := conn.Dispense(rpc.PluginName)
 	if err != nil {
 		return fail(fmt.Errorf("plugin %s: %w", p.id, err))
 	}
-	inv, ok := raw.(*sdk.GRPCClient)
+	inv, ok := raw.(*rpc.GRPCClient)
 	if !ok {
 		return fail(fmt.Errorf("plugin %s: unexpected client %T", p.id, raw))
 	}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	m, err := sdk.Describe(cctx, inv)
+	m, err := rpc.Describe(cctx, inv)
 	if err != nil {
 		return fail(fmt.Errorf("plugin %s: describing: %w", p.id, err))
 	}
@@ -471,7 +473,7 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	if m.ID != p.id {
 		return fail(fmt.Errorf("plugin %s: the binary is provider %q", p.id, m.ID))
 	}
-	remote := sdk.NewRemote(inv, m)
+	remote := rpc.NewRemote(inv, m)
 	resp, err := remote.Configure(cctx, p.configureRequest(m))
 	if err != nil {
 		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))
@@ -556,7 +558,7 @@ func (p *Provider) stop() {
 		client.Kill()
 	}
 	if client == nil && m == nil && impl != nil {
-		if c, ok := impl.(sdk.Closer); ok {
+		if c, ok := impl.(io.Closer); ok {
 			_ = c.Close()
 		}
 	}
@@ -621,7 +623,7 @@ func (p *Provider) startWASM(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	man, err := sdk.Describe(cctx, m)
+	man, err := rpc.Describe(cctx, m)
 	if err != nil {
 		return fail(fmt.Errorf("provider %s: describing: %w", p.id, err))
 	}
@@ -631,7 +633,7 @@ func (p *Provider) startWASM(ctx context.Context) error {
 	if man.ID != p.id {
 		return fail(fmt.Errorf("provider %s: the module is provider %q", p.id, man.ID))
 	}
-	remote := sdk.NewRemote(m, man)
+	remote := rpc.NewRemote(m, man)
 	resp, err := remote.Configure(cctx, p.configureRequest(man))
 	if err != nil {
 		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))

@@ -11,15 +11,8 @@ import (
 	"github.com/recyclegate/recyclegate/core/wasm/testdata/guest/probe"
 	"github.com/recyclegate/recyclegate/core/wasm/wasmtest"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
-
-// inProcess carries the same envelope as the WASM runtime without leaving
-// the process: sdk.Dispatch on the provider value.
-type inProcess struct{ p sdk.Provider }
-
-func (i inProcess) Invoke(ctx context.Context, op string, payload []byte) ([]byte, error) {
-	return sdk.Dispatch(ctx, i.p, op, payload, nil)
-}
 
 // echoInvoker is the in-process counterpart of the echo guest.
 type echoInvoker struct{}
@@ -57,16 +50,16 @@ func BenchmarkQuote1KB(b *testing.B) {
 	b.Run("in-process", func(b *testing.B) { run(b, probe.New("probe", "1")) })
 	b.Run("in-process-envelope", func(b *testing.B) {
 		p := probe.New("probe", "1")
-		run(b, sdk.NewRemote(inProcess{p}, p.Manifest()))
+		run(b, rpc.NewRemote(rpc.NewDispatcher(p, nil), p.Manifest()))
 	})
 	b.Run("wasm", func(b *testing.B) {
 		path, sum := buildProbe(b, "1")
-		run(b, sdk.NewRemote(loadBench(b, path, sum), sdk.Manifest{}))
+		run(b, rpc.NewRemote(loadBench(b, path, sum), sdk.Manifest{}))
 	})
 	// The same quote from testdata/cprobe, written in C against the ABI:
 	// what the ABI, the envelope and the runtime cost a guest whose language
 	// compiles to compact WebAssembly.
-	b.Run("wasm-c-guest", func(b *testing.B) { run(b, sdk.NewRemote(loadCProbe(b), sdk.Manifest{})) })
+	b.Run("wasm-c-guest", func(b *testing.B) { run(b, rpc.NewRemote(loadCProbe(b), sdk.Manifest{})) })
 	// What the deadline checks cost a Go guest (a host never runs without
 	// them; the first run compiles the module, seconds).
 	b.Run("wasm-without-deadline-checks", func(b *testing.B) {
@@ -77,7 +70,7 @@ func BenchmarkQuote1KB(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { m.Close(ctx) })
-		run(b, sdk.NewRemote(m, sdk.Manifest{}))
+		run(b, rpc.NewRemote(m, sdk.Manifest{}))
 	})
 }
 
@@ -88,10 +81,10 @@ func BenchmarkQuote1KB(b *testing.B) {
 //	go test -run '^$' -bench Invoke1KB ./core/wasm
 func BenchmarkInvoke1KB(b *testing.B) {
 	payload := []byte(strings.Repeat("x", 1024))
-	run := func(b *testing.B, inv sdk.Invoker, ctx context.Context) {
+	run := func(b *testing.B, inv rpc.Invoker, ctx context.Context) {
 		b.ReportAllocs()
 		for b.Loop() {
-			out, err := inv.Invoke(ctx, sdk.OpQuote, payload)
+			out, err := inv.Invoke(ctx, rpc.OpQuote, payload)
 			if err != nil || len(out) != 1024 {
 				b.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 //go:generate clang --target=wasm32 -O2 -mbulk-memory -nostdlib -Wl,--no-entry -o testdata/cprobe/probe.wasm testdata/cprobe/probe.c
@@ -38,10 +39,10 @@ func loadCProbe(t testing.TB) *wasm.Module {
 func TestGuestInC(t *testing.T) {
 	m := loadCProbe(t)
 	ctx := context.Background()
-	if m.WireVersion() != sdk.WireVersion {
+	if m.WireVersion() != rpc.WireVersion {
 		t.Fatalf("WireVersion %d", m.WireVersion())
 	}
-	r := sdk.NewRemote(m, sdk.Manifest{})
+	r := rpc.NewRemote(m, sdk.Manifest{})
 	conf, err := r.Configure(ctx, &sdk.ConfigureRequest{})
 	if err != nil || conf.Manifest.ID != "cprobe" || conf.Manifest.Capabilities[0] != sdk.CapQuote {
 		t.Fatalf("configure: %+v, %v", conf, err)
@@ -67,7 +68,7 @@ func TestGuestInC(t *testing.T) {
 	if se := sdkErr(t, err); se.Code != sdk.CodeUnsupported || se.Field != "item.category" {
 		t.Errorf("a laptop: %+v", se)
 	}
-	_, err = m.Invoke(ctx, sdk.OpQuote, []byte{0, sdk.WireVersion, 1, 0x05, 'p'})
+	_, err = m.Invoke(ctx, rpc.OpQuote, []byte{0, rpc.WireVersion, 1, 0x05, 'p'})
 	if se := sdkErr(t, err); se.Code != sdk.CodeInvalidArgument {
 		t.Errorf("a cut message: %+v", se)
 	}
@@ -94,7 +95,7 @@ func TestInstrumentedModulesAreCached(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer m.Close(ctx)
-		resp, err := sdk.NewRemote(m, sdk.Manifest{}).Quote(ctx, &sdk.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Model: "x"}})
+		resp, err := rpc.NewRemote(m, sdk.Manifest{}).Quote(ctx, &sdk.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Model: "x"}})
 		if err != nil || resp.Quote.Remark != "x" {
 			t.Fatalf("quote: %+v %v", resp, err)
 		}

@@ -1,13 +1,13 @@
 // Package wasm runs recyclegate providers compiled to WebAssembly, in the
 // host's process and sandboxed, on wazero. A loaded Module is an
-// sdk.Invoker: wrap it in sdk.NewRemote and the host treats it exactly like a
+// rpc.Invoker: wrap it in rpc.NewRemote and the host treats it exactly like a
 // go-plugin provider (same envelope, same errors, same guards).
 //
 // Start with Load:
 //
 //	m, err := wasm.Load(ctx, wasm.Config{Path: "carvalue.wasm", SHA256: sum, CacheDir: "data/wasm-cache"})
-//	manifest, err := sdk.Describe(ctx, m)
-//	p := sdk.NewRemote(m, manifest)
+//	manifest, err := rpc.Describe(ctx, m)
+//	p := rpc.NewRemote(m, manifest)
 //	p.Configure(ctx, &sdk.ConfigureRequest{Config: cfg, Secrets: secrets})
 //	resp, err := p.Quote(ctx, req)
 //	...

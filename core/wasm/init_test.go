@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 	"github.com/recyclegate/recyclegate/sdk/wasm/abi"
 )
 
@@ -188,7 +189,7 @@ func TestInitialisationThatLoopsIsRefusedAtItsDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if man, err := sdk.Describe(context.Background(), m); err != nil || man.ID != "hand" {
+	if man, err := rpc.Describe(context.Background(), m); err != nil || man.ID != "hand" {
 		t.Fatalf("describe: %+v %v", man, err)
 	}
 }
@@ -203,7 +204,7 @@ func TestReloadToAGuestThatLoopsKeepsTheOldCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if man, err := sdk.Describe(ctx, m); err != nil || man.Version != "1" {
+	if man, err := rpc.Describe(ctx, m); err != nil || man.Version != "1" {
 		t.Fatalf("describe: %+v %v", man, err)
 	}
 	for name, g := range map[string]handGuest{
@@ -227,7 +228,7 @@ func TestReloadToAGuestThatLoopsKeepsTheOldCode(t *testing.T) {
 		case <-time.After(time.Minute):
 			t.Fatalf("%s: Reload has not returned after a minute", name)
 		}
-		if man, err := sdk.Describe(ctx, m); err != nil || man.Version != "1" {
+		if man, err := rpc.Describe(ctx, m); err != nil || man.Version != "1" {
 			t.Fatalf("%s: after the refused reload: %+v %v", name, man, err)
 		}
 		if m.Digest() != sum || m.Stats().Generation != 1 {

@@ -13,6 +13,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/core/wasm/wasmtest"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // buildProbe builds the probe guest (testdata/guest) with the given version
@@ -44,7 +45,7 @@ func (l *logBuffer) String() string {
 
 type loaded struct {
 	mod    *wasm.Module
-	remote *sdk.Remote
+	remote *rpc.Remote
 	logs   *logBuffer
 }
 
@@ -69,11 +70,11 @@ func load(t *testing.T, cfg wasm.Config, config map[string]string) *loaded {
 		t.Fatalf("Load: %v", err)
 	}
 	t.Cleanup(func() { _ = m.Close(context.Background()) })
-	man, err := sdk.Describe(ctx, m)
+	man, err := rpc.Describe(ctx, m)
 	if err != nil {
 		t.Fatalf("Describe: %v", err)
 	}
-	r := sdk.NewRemote(m, man)
+	r := rpc.NewRemote(m, man)
 	req := &sdk.ConfigureRequest{Config: map[string]string{}, Secrets: map[string]string{}}
 	for k, v := range config {
 		if k == "secret" {

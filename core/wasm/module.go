@@ -22,6 +22,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 	"github.com/recyclegate/recyclegate/sdk/wasm/abi"
 )
 
@@ -104,7 +105,7 @@ type Config struct {
 	noTermination bool
 }
 
-// Module is a loaded WASM provider: an sdk.Invoker over a pool of instances.
+// Module is a loaded WASM provider: an rpc.Invoker over a pool of instances.
 // Its methods are safe for concurrent use.
 type Module struct {
 	cfg     Config
@@ -121,7 +122,7 @@ type Module struct {
 	busy   map[*instance]struct{} // serving a call: Close stops them
 	closed bool
 
-	wire atomic.Int32 // the code in force's binary envelope version (sdk.WireVersion), 0 none
+	wire atomic.Int32 // the code in force's binary envelope version (rpc.WireVersion), 0 none
 
 	conf     atomic.Pointer[configState]
 	manifest atomic.Pointer[sdk.Manifest] // the last manifest described or configured
@@ -294,7 +295,7 @@ func (m *Module) compile(ctx context.Context, data []byte, sum [sha256.Size]byte
 	}
 	c := &code{compiled: compiled, sum: sum, gen: gen, instrumented: instrumented}
 	if _, ok := exports[abi.ExportWireMarker]; ok {
-		c.wire = sdk.WireVersion
+		c.wire = rpc.WireVersion
 	}
 	return c, nil
 }
@@ -355,28 +356,28 @@ func (m *Module) setCode(c *code) {
 	m.wire.Store(c.wire)
 }
 
-// WireVersion implements sdk.WireInvoker: the binary envelope version the
+// WireVersion implements rpc.WireInvoker: the binary envelope version the
 // code in force decodes, 0 when it speaks JSON only.
 func (m *Module) WireVersion() int { return int(m.wire.Load()) }
 
-// Invoke runs one operation on a free instance: it implements sdk.Invoker.
+// Invoke runs one operation on a free instance: it implements rpc.Invoker.
 // A configure call is remembered and replayed on every instance started
 // later, so all instances serve the same configuration.
 func (m *Module) Invoke(ctx context.Context, op string, payload []byte) ([]byte, error) {
-	if op == sdk.OpConfigure {
+	if op == rpc.OpConfigure {
 		return m.configure(ctx, payload)
 	}
 	inst, err := m.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if sdk.IsWire(payload) && inst.code.wire != sdk.WireVersion {
+	if rpc.IsWire(payload) && inst.code.wire != rpc.WireVersion {
 		m.release(inst, true)
 		return nil, errWireGone()
 	}
 	out, err, healthy := inst.call(ctx, op, payload, m.conf.Load(), nil)
 	m.release(inst, healthy)
-	if err == nil && op == sdk.OpDescribe {
+	if err == nil && op == rpc.OpDescribe {
 		m.remember(out, false)
 	}
 	return out, err
@@ -393,7 +394,7 @@ func errWireGone() error {
 // maxScratch is the largest request buffer an instance keeps between calls.
 const maxScratch = 1 << 20
 
-// CallWire implements sdk.WireCaller: the request is encoded into a buffer
+// CallWire implements rpc.WireCaller: the request is encoded into a buffer
 // the instance keeps, and the answer decoded where the guest left it in its
 // memory, two copies of the payload fewer than Invoke.
 func (m *Module) CallWire(ctx context.Context, op string, enc func([]byte) []byte, dec func([]byte) error) error {
@@ -401,7 +402,7 @@ func (m *Module) CallWire(ctx context.Context, op string, enc func([]byte) []byt
 	if err != nil {
 		return err
 	}
-	if inst.code.wire != sdk.WireVersion {
+	if inst.code.wire != rpc.WireVersion {
 		m.release(inst, true)
 		return errWireGone()
 	}
@@ -432,7 +433,7 @@ func (m *Module) configure(ctx context.Context, payload []byte) ([]byte, error) 
 		next.gen = 1
 	}
 	m.mu.Unlock()
-	out, err, healthy := inst.call(ctx, sdk.OpConfigure, payload, next, nil)
+	out, err, healthy := inst.call(ctx, rpc.OpConfigure, payload, next, nil)
 	if err != nil {
 		// The instance may hold half of a configuration that failed: it is
 		// configured afresh (or thrown away) before it serves again.
@@ -534,7 +535,7 @@ func (m *Module) acquire(ctx context.Context) (*instance, error) {
 		m.mu.Unlock()
 	}
 	if conf := m.conf.Load(); conf != nil && inst.cfgGen != conf.gen {
-		if _, err, healthy := inst.call(ctx, sdk.OpConfigure, conf.payload, conf, nil); err != nil {
+		if _, err, healthy := inst.call(ctx, rpc.OpConfigure, conf.payload, conf, nil); err != nil {
 			inst.cfgGen = -1
 			m.release(inst, healthy)
 			return nil, fmt.Errorf("configuring a new WASM instance: %w", err)
@@ -703,7 +704,7 @@ func compilationCache(dir string) (wazero.CompilationCache, error) {
 	return c, nil
 }
 
-var _ sdk.Invoker = (*Module)(nil)
+var _ rpc.Invoker = (*Module)(nil)
 
 // runtimeConfig is the wazero configuration every module runs on. Its
 // deadline checks are instrument's: wazero's own (WithCloseOnContextDone)

@@ -14,6 +14,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // DigestFile is the file beside a module that states the digest a changed
@@ -101,7 +102,7 @@ func (m *Module) tryCode(ctx context.Context, inst *instance) (sdk.Manifest, err
 	var man sdk.Manifest
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err, _ := inst.call(cctx, sdk.OpDescribe, nil, nil, nil)
+	out, err, _ := inst.call(cctx, rpc.OpDescribe, nil, nil, nil)
 	if err != nil {
 		return man, fmt.Errorf("describing: %w", err)
 	}
@@ -115,7 +116,7 @@ func (m *Module) tryCode(ctx context.Context, inst *instance) (sdk.Manifest, err
 		return man, fmt.Errorf("the new file is provider %q, not %q", man.ID, prev.ID)
 	}
 	if conf := m.conf.Load(); conf != nil {
-		out, err, _ := inst.call(cctx, sdk.OpConfigure, conf.payload, conf, nil)
+		out, err, _ := inst.call(cctx, rpc.OpConfigure, conf.payload, conf, nil)
 		if err != nil {
 			return man, fmt.Errorf("configuring: %w", err)
 		}

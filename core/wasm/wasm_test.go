@@ -18,6 +18,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/core/wasm/wasmtest"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 func sdkErr(t *testing.T, err error) *sdk.Error {
@@ -507,7 +508,7 @@ func TestGuestWithoutTheSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close(ctx)
-	man, err := sdk.Describe(ctx, m)
+	man, err := rpc.Describe(ctx, m)
 	if err != nil || man.ID != "echo" {
 		t.Fatalf("describe: %+v %v", man, err)
 	}
@@ -528,11 +529,11 @@ func TestGuestWithoutTheSDK(t *testing.T) {
 	if v := m.WireVersion(); v != 0 {
 		t.Errorf("WireVersion of a guest without the marker: %d", v)
 	}
-	_, err = m.Invoke(ctx, sdk.OpQuote, []byte{0, sdk.WireVersion, 1})
+	_, err = m.Invoke(ctx, rpc.OpQuote, []byte{0, rpc.WireVersion, 1})
 	if se := sdkErr(t, err); se.Code != sdk.CodeUnavailable || !se.Retryable {
 		t.Errorf("envelope to a JSON-only guest: %+v", se)
 	}
-	err = m.CallWire(ctx, sdk.OpQuote, func(b []byte) []byte { return append(b, 0, sdk.WireVersion, 1) },
+	err = m.CallWire(ctx, rpc.OpQuote, func(b []byte) []byte { return append(b, 0, rpc.WireVersion, 1) },
 		func([]byte) error { t.Error("CallWire decoded an answer from a JSON-only guest"); return nil })
 	if se := sdkErr(t, err); se.Code != sdk.CodeUnavailable || !se.Retryable {
 		t.Errorf("CallWire to a JSON-only guest: %+v", se)
@@ -540,7 +541,7 @@ func TestGuestWithoutTheSDK(t *testing.T) {
 }
 
 // A guest built with sdk/wasm reads quotes in the binary envelope, and
-// sdk.Remote sends them so.
+// rpc.Remote sends them so.
 func TestSDKGuestSpeaksTheEnvelope(t *testing.T) {
 	path, sum := buildProbe(t, "1")
 	ctx := context.Background()
@@ -549,11 +550,11 @@ func TestSDKGuestSpeaksTheEnvelope(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close(ctx)
-	if v := m.WireVersion(); v != sdk.WireVersion {
-		t.Fatalf("WireVersion %d, want %d", v, sdk.WireVersion)
+	if v := m.WireVersion(); v != rpc.WireVersion {
+		t.Fatalf("WireVersion %d, want %d", v, rpc.WireVersion)
 	}
 	model := strings.Repeat("型号", 300)
-	resp, err := sdk.NewRemote(m, sdk.Manifest{}).Quote(ctx, &sdk.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Model: model}})
+	resp, err := rpc.NewRemote(m, sdk.Manifest{}).Quote(ctx, &sdk.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Model: model}})
 	if err != nil || resp.Quote.Remark != model || resp.Quote.Price != sdk.Fen(12345) {
 		t.Fatalf("quote through the envelope: %+v, %v", resp, err)
 	}

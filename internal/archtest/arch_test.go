@@ -1,25 +1,38 @@
 // Package archtest checks the import rules that let providers come without a
-// rebuild: cmd -> core, plugins; core -> sdk; plugins -> sdk; sdk imports
-// neither core nor a plugin; a plugin never imports core; core never names a
-// provider.
+// rebuild: cmd -> core, plugins; core -> sdk; plugins -> sdk; sdk and its
+// sub-packages import neither core nor a plugin; a plugin never imports
+// core, nor the host's side of the contract (sdk/rpc); core never names a
+// provider. And it keeps package sdk, what a provider author reads, short.
 package archtest
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const mod = "github.com/recyclegate/recyclegate/"
 
+// TestImportRules reads every package's imports, its tests' included, as
+// the host builds them and as a WASM guest does (sdk/wasm, and the guest
+// mains, build only for GOOS=wasip1).
 func TestImportRules(t *testing.T) {
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}}`, mod+"...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
+	var lines []string
+	for _, env := range [][]string{nil, {"GOOS=wasip1", "GOARCH=wasm"}} {
+		cmd := exec.Command("go", "list", "-e", "-f",
+			`{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`, mod+"...")
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list %v: %v", env, err)
+		}
+		lines = append(lines, strings.Split(strings.TrimSpace(string(out)), "\n")...)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	slices.Sort(lines)
+	for _, line := range slices.Compact(lines) {
 		fields := strings.Fields(line)
 		pkg, imports := strings.TrimPrefix(fields[0], mod), fields[1:]
 		for _, imp := range imports {
@@ -32,6 +45,8 @@ func TestImportRules(t *testing.T) {
 				t.Errorf("%s imports %s: sdk imports neither core nor a plugin", pkg, dep)
 			case under(pkg, "plugins") && (under(dep, "core") || under(dep, "cmd")):
 				t.Errorf("%s imports %s: a plugin never imports core", pkg, dep)
+			case under(pkg, "plugins") && under(dep, "sdk/rpc"):
+				t.Errorf("%s imports %s: a plugin never imports the host's side of the contract", pkg, dep)
 			case under(pkg, "plugins") && under(dep, "plugins") && provider(pkg) != provider(dep):
 				t.Errorf("%s imports %s: a plugin never imports another plugin", pkg, dep)
 			case under(pkg, "core") && (under(dep, "plugins") || under(dep, "cmd")):

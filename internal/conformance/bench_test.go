@@ -12,6 +12,7 @@ import (
 	"github.com/recyclegate/recyclegate/plugins/carvalue"
 	"github.com/recyclegate/recyclegate/plugins/carvalue/sandbox"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // BenchmarkCarvalueQuote is one carvalue valuation against its sandbox on
@@ -53,10 +54,10 @@ func BenchmarkCarvalueQuote(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer m.Close(ctx)
-		man, err := sdk.Describe(ctx, m)
+		man, err := rpc.Describe(ctx, m)
 		if err != nil {
 			b.Fatal(err)
 		}
-		run(b, sdk.NewRemote(m, man))
+		run(b, rpc.NewRemote(m, man))
 	})
 }

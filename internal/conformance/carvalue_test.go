@@ -16,6 +16,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/wasm/wasmtest"
 	"github.com/recyclegate/recyclegate/plugins/carvalue/carvaluetest"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // The carvalue adapter as a go-plugin process, built from its plugin main:
@@ -39,11 +40,11 @@ func TestCarvalueWASM(t *testing.T) {
 			t.Fatalf("loading the module: %v", err)
 		}
 		t.Cleanup(func() { _ = m.Close(context.Background()) })
-		man, err := sdk.Describe(ctx, m)
+		man, err := rpc.Describe(ctx, m)
 		if err != nil {
 			t.Fatalf("describing: %v", err)
 		}
-		return sdk.NewRemote(m, man)
+		return rpc.NewRemote(m, man)
 	})
 }
 
@@ -96,8 +97,8 @@ func startPlugin(t *testing.T, bin string) sdk.Provider {
 	cmd := exec.Command(bin)
 	cmd.Env = []string{}
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		Plugins:          plugin.PluginSet{sdk.PluginName: &sdk.GRPCPlugin{}},
+		HandshakeConfig:  rpc.Handshake,
+		Plugins:          plugin.PluginSet{rpc.PluginName: &rpc.GRPCPlugin{}},
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
@@ -106,20 +107,20 @@ func startPlugin(t *testing.T, bin string) sdk.Provider {
 		StartTimeout:     30 * time.Second,
 	})
 	t.Cleanup(client.Kill)
-	rpc, err := client.Client()
+	conn, err := client.Client()
 	if err != nil {
 		t.Fatalf("starting the plugin: %v", err)
 	}
-	raw, err := rpc.Dispense(sdk.PluginName)
+	raw, err := conn.Dispense(rpc.PluginName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := raw.(*sdk.GRPCClient)
+	inv := raw.(*rpc.GRPCClient)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	man, err := sdk.Describe(ctx, inv)
+	man, err := rpc.Describe(ctx, inv)
 	if err != nil {
 		t.Fatalf("describing: %v", err)
 	}
-	return sdk.NewRemote(inv, man)
+	return rpc.NewRemote(inv, man)
 }

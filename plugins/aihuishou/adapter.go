@@ -33,15 +33,14 @@ const (
 	// How long quotes stay valid: a valuation two days, an inquiry 24 hours.
 	ValuationValidity = 48 * time.Hour
 	InquiryValidity   = 24 * time.Hour
-	maxBody           = 4 << 20
 )
 
 // Adapter is the Aihuishou provider. Create it with New, then Configure it.
 type Adapter struct {
 	// Now tells the time; tests set it. Defaults to time.Now.
 	Now func() time.Time
-	// HTTPClient sends the requests. Defaults to a client without a global
-	// timeout (each call has its own deadline).
+	// HTTPClient sends the requests. Defaults to http.DefaultClient, which
+	// has no global timeout (each call has its own deadline).
 	HTTPClient *http.Client
 
 	cfg atomic.Pointer[config]
@@ -64,13 +63,6 @@ func (a *Adapter) now() time.Time {
 		return a.Now()
 	}
 	return time.Now()
-}
-
-func (a *Adapter) client() *http.Client {
-	if a.HTTPClient != nil {
-		return a.HTTPClient
-	}
-	return http.DefaultClient
 }
 
 // config returns the configuration in force, or an error before Configure.

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/httpkit"
 )
 
 // Provider codes the sandbox documents (plugins/aihuishou/README.md); other
@@ -64,7 +63,7 @@ func (a *Adapter) enterprise(ctx context.Context, path string, params map[string
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("X-AppId", c.appID)
 	req.Header.Set("X-Sign", sign)
-	return a.send(ctx, c, path, req)
+	return a.send(c, path, req)
 }
 
 // open calls the open platform: a form POST signed with HMAC-SHA256 in "sign".
@@ -91,42 +90,18 @@ func (a *Adapter) open(ctx context.Context, path string, params url.Values) (*re
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=UTF-8")
 	req.Header.Set("Accept", "application/json")
-	return a.send(ctx, c, path, req)
+	return a.send(c, path, req)
 }
 
-func (a *Adapter) send(ctx context.Context, c *config, path string, req *http.Request) (*reply, error) {
+func (a *Adapter) send(c *config, path string, req *http.Request) (*reply, error) {
 	start := time.Now()
-	resp, err := a.client().Do(req)
+	resp, body, err := httpkit.Do(a.HTTPClient, req, httpkit.MaxBody, "aihuishou "+path)
 	if err != nil {
-		return nil, transportError(ctx, path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return nil, transportError(ctx, path, err)
-	}
-	if len(body) > maxBody {
-		return nil, sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: reply larger than %d bytes", path, maxBody)
+		return nil, err
 	}
 	r, err := decodeReply(path, resp.StatusCode, resp.Header, body)
 	c.log.Debug("aihuishou call", "path", path, "status", resp.StatusCode, "took", time.Since(start), "ok", err == nil)
 	return r, err
-}
-
-func transportError(ctx context.Context, path string, err error) error {
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return &sdk.Error{Code: sdk.CodeDeadlineExceeded, Retryable: true,
-			Message: fmt.Sprintf("aihuishou %s: no answer before the deadline", path)}
-	case errors.Is(ctx.Err(), context.Canceled):
-		return &sdk.Error{Code: sdk.CodeCanceled, Message: fmt.Sprintf("aihuishou %s: canceled", path)}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // the URL is already known; keep the message short
-	}
-	return &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true,
-		Message: fmt.Sprintf("aihuishou %s: %v", path, err)}
 }
 
 // envelope is {"code": 0, "msg": "success", "data": {...}}. code may come as a
@@ -138,18 +113,10 @@ type envelope struct {
 	Data    json.RawMessage `json:"data"`
 }
 
+// rawText reads a string or a number as text; anything else is "".
 func rawText(r json.RawMessage) string {
-	t := strings.TrimSpace(string(r))
-	if t == "" || t == "null" {
-		return ""
-	}
-	if t[0] == '"' {
-		var s string
-		if json.Unmarshal(r, &s) == nil {
-			return s
-		}
-	}
-	return t
+	s, _ := httpkit.Text(r)
+	return s
 }
 
 // decodeReply turns a status and body into data or an *sdk.Error.
@@ -163,12 +130,12 @@ func decodeReply(path string, status int, h http.Header, body []byte) (*reply, e
 	}
 	if status != http.StatusOK {
 		if envErr != nil || msg == "" {
-			msg = snippet(body)
+			msg = httpkit.Snippet(body)
 		}
 		return nil, statusError(path, status, code, msg, h)
 	}
 	if envErr != nil {
-		return nil, sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: reply is not the documented JSON envelope: %s", path, snippet(body))
+		return nil, sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: reply is not the documented JSON envelope: %s", path, httpkit.Snippet(body))
 	}
 	if code == "" {
 		return nil, sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: reply has no code", path)
@@ -178,17 +145,9 @@ func decodeReply(path string, status int, h http.Header, body []byte) (*reply, e
 	}
 	d := bytes.TrimSpace(env.Data)
 	if len(d) == 0 || d[0] != '{' {
-		return nil, sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: reply data is not an object: %s", path, snippet(d))
+		return nil, sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: reply data is not an object: %s", path, httpkit.Snippet(d))
 	}
 	return &reply{data: d, raw: json.RawMessage(body)}, nil
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return strings.ToValidUTF8(s, "?")
 }
 
 // statusError maps an HTTP status onto an sdk code.
@@ -221,7 +180,7 @@ func statusError(path string, status int, code, msg string, h http.Header) *sdk.
 		e.Message = fmt.Sprintf("aihuishou %s: not found (model not listed, unknown order, or wrong path): %s", path, msg)
 	case http.StatusTooManyRequests:
 		e.Code = sdk.CodeRateLimited
-		e.RetryAfter = retryAfter(h.Get("Retry-After"))
+		e.RetryAfter = max(httpkit.RetryAfter(h), time.Second)
 		e.Message = fmt.Sprintf("aihuishou %s: rate limited (5 calls a second): %s", path, msg)
 	case http.StatusInternalServerError:
 		e.Code = sdk.CodeProviderError
@@ -288,53 +247,19 @@ func isQuotaProblem(code, msg string) bool {
 	return false
 }
 
-// retryAfter reads Retry-After as seconds or an HTTP date; at least a second.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return time.Second
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return max(time.Duration(n)*time.Second, time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), time.Second)
-	}
-	return time.Second
-}
-
 // jstr reads a JSON string, or a number as its text, or null as "".
 type jstr string
 
 // UnmarshalJSON accepts a string, a number or null.
 func (s *jstr) UnmarshalJSON(b []byte) error {
-	t := bytes.TrimSpace(b)
-	switch {
-	case len(t) == 0 || string(t) == "null":
-		*s = ""
-	case t[0] == '"':
-		var v string
-		if err := json.Unmarshal(t, &v); err != nil {
-			return err
-		}
-		*s = jstr(v)
-	case t[0] == '-' || (t[0] >= '0' && t[0] <= '9'):
-		var n json.Number
-		if err := json.Unmarshal(t, &n); err != nil {
-			return err
-		}
-		*s = jstr(n)
-	default:
-		return fmt.Errorf("want a string, got %s", snippet(t))
-	}
-	return nil
+	v, err := httpkit.Text(b)
+	*s = jstr(v)
+	return err
 }
 
 // decodeData decodes a reply's data into v; a wrong shape is a provider_error.
 func decodeData(path string, r *reply, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(r.data))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
+	if err := httpkit.DecodeJSON(r.data, v); err != nil {
 		return sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: reply data is not the documented shape: %v", path, err)
 	}
 	return nil
@@ -350,7 +275,7 @@ func amount(path, field string, raw json.RawMessage, required bool) (*sdk.Money,
 		}
 		return nil, nil
 	}
-	fen, err := sdk.ParseJSONAmount(raw, sdk.UnitYuan)
+	fen, err := sdk.ParseAmount(string(raw), sdk.UnitYuan)
 	if err != nil {
 		return nil, sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: %s: %v", path, field, err)
 	}

@@ -42,8 +42,6 @@ const (
 	MaxPageSize = 100
 	// DefaultPageSize is the provider's page size when none is sent.
 	DefaultPageSize = 40
-	// maxBody caps a reply.
-	maxBody = 4 << 20
 )
 
 // Adapter is the 1688 catalog provider. Create it with New, call Configure
@@ -163,13 +161,6 @@ func (a *Adapter) now() time.Time {
 	return time.Now()
 }
 
-func (a *Adapter) client() *http.Client {
-	if a.HTTPClient != nil {
-		return a.HTTPClient
-	}
-	return http.DefaultClient
-}
-
 // The filters SearchCatalog takes.
 const (
 	FilterShopID     = "shop_id"     // the shop's id (from a shop result): item_search_shop
@@ -259,7 +250,7 @@ func (a *Adapter) searchProducts(ctx context.Context, req *sdk.SearchCatalogRequ
 		if !ok || strings.TrimSpace(s) == "" {
 			continue
 		}
-		fen, err := sdk.ParseYuan(s)
+		fen, err := sdk.ParseAmount(s, sdk.UnitYuan)
 		if err != nil || fen < 0 {
 			return nil, sdk.InvalidField("filters."+f.key, "must be an amount in yuan such as \"4999.50\", got %q", s)
 		}

@@ -3,16 +3,14 @@ package alibaba1688
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/httpkit"
 )
 
 // The provider's reply codes (the "code" field, a string). See README.md.
@@ -58,20 +56,12 @@ func (a *Adapter) call(ctx context.Context, apiName string, callParams map[strin
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "recyclegate-alibaba1688/0.1")
 	start := time.Now()
-	resp, err := a.client().Do(req)
+	resp, body, err := httpkit.Do(a.HTTPClient, req, httpkit.MaxBody, "1688 "+apiName)
 	if err != nil {
-		e := transportError(ctx, apiName, err)
+		e := sdk.AsError(err)
+		e.Provider = ProviderID
 		c.log.Debug("alibaba1688: call failed", "api_name", apiName, "error", e.Message, "elapsed", time.Since(start))
 		return nil, e
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return nil, transportError(ctx, apiName, err)
-	}
-	if len(body) > maxBody {
-		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: ProviderID,
-			Message: fmt.Sprintf("1688 %s: reply larger than %d bytes", apiName, maxBody)}
 	}
 	top, e := decodeReply(apiName, resp.StatusCode, body)
 	if e != nil {
@@ -85,24 +75,6 @@ func (a *Adapter) call(ctx context.Context, apiName string, callParams map[strin
 	return top, nil
 }
 
-// transportError classifies a failure to get a reply at all.
-func transportError(ctx context.Context, apiName string, err error) *sdk.Error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // the URL holds the signed query: keep it out of messages
-	}
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return &sdk.Error{Code: sdk.CodeDeadlineExceeded, Provider: ProviderID, Retryable: true,
-			Message: fmt.Sprintf("1688 %s: no reply before the deadline", apiName)}
-	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
-		return &sdk.Error{Code: sdk.CodeCanceled, Provider: ProviderID,
-			Message: fmt.Sprintf("1688 %s: canceled by the caller", apiName)}
-	}
-	return &sdk.Error{Code: sdk.CodeUnavailable, Provider: ProviderID, Retryable: true,
-		Message: fmt.Sprintf("1688 %s: %v", apiName, err)}
-}
-
 // decodeReply reads a reply: a JSON object whose "code" (a string, or a
 // number from a lenient server) is "200" on success. Anything else becomes
 // an *sdk.Error carrying the provider's code and message. It never panics.
@@ -113,22 +85,22 @@ func decodeReply(apiName string, status int, body []byte) (map[string]json.RawMe
 			return nil, e
 		}
 		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: ProviderID,
-			Message: fmt.Sprintf("1688 %s: the reply is not a JSON object: %s", apiName, snippet(body))}
+			Message: fmt.Sprintf("1688 %s: the reply is not a JSON object: %s", apiName, httpkit.Snippet(body))}
 	}
-	code, err := text(top["code"])
+	code, err := httpkit.Text(top["code"])
 	if err != nil || code == "" {
 		if e := httpStatusError(apiName, status, body); e != nil {
 			return nil, e
 		}
 		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: ProviderID,
-			Message: fmt.Sprintf("1688 %s: the reply has no code: %s", apiName, snippet(body))}
+			Message: fmt.Sprintf("1688 %s: the reply has no code: %s", apiName, httpkit.Snippet(body))}
 	}
 	if code == CodeOK {
 		return top, nil
 	}
 	msg := ""
 	for _, k := range []string{"message", "msg", "error", "error_msg", "reason"} {
-		if s, err := text(top[k]); err == nil && s != "" {
+		if s, err := httpkit.Text(top[k]); err == nil && s != "" {
 			msg = s
 			break
 		}
@@ -187,32 +159,16 @@ func httpStatusError(apiName string, status int, body []byte) *sdk.Error {
 		e.Code = sdk.CodeForbidden
 	case status == http.StatusNotFound:
 		e.Code = sdk.CodeProviderError
-		e.Message = fmt.Sprintf("1688 %s: HTTP 404 for the API path (check base_url): %s", apiName, snippet(body))
+		e.Message = fmt.Sprintf("1688 %s: HTTP 404 for the API path (check base_url): %s", apiName, httpkit.Snippet(body))
 		return e
 	case status >= 500:
 		e.Code, e.Retryable = sdk.CodeUnavailable, true
 	default:
 		e.Code = sdk.CodeProviderError
 	}
-	e.Message = fmt.Sprintf("1688 %s: HTTP %d: %s", apiName, status, snippet(body))
+	e.Message = fmt.Sprintf("1688 %s: HTTP %d: %s", apiName, status, httpkit.Snippet(body))
 	return e
 }
-
-// snippet quotes the start of a body for an error message.
-func snippet(body []byte) string {
-	const max = 120
-	s := strings.ToValidUTF8(string(body), "?")
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return strconv.Quote(s)
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // scrub removes the app secret from a text that came from outside.
 func scrub(s, secret string) string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/httpkit"
 )
 
 // The reply parser is lenient about what the document leaves open (numbers
@@ -67,34 +68,10 @@ func kindOf(t []byte) string {
 	return "a number"
 }
 
-// text reads a JSON string, or a number as its literal text; null or absent
-// is "". Objects, arrays and booleans are an error.
-func text(raw json.RawMessage) (string, error) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || string(t) == "null" {
-		return "", nil
-	}
-	switch {
-	case t[0] == '"':
-		var s string
-		if err := json.Unmarshal(t, &s); err != nil {
-			return "", err
-		}
-		return s, nil
-	case t[0] == '-' || (t[0] >= '0' && t[0] <= '9'):
-		var n json.Number
-		if err := json.Unmarshal(t, &n); err != nil {
-			return "", err
-		}
-		return n.String(), nil
-	}
-	return "", fmt.Errorf("want a string or a number, got %s", kindOf(t))
-}
-
 // str returns the first of keys that is present and not empty.
 func (o object) str(keys ...string) (string, error) {
 	for _, k := range keys {
-		s, err := text(o[k])
+		s, err := httpkit.Text(o[k])
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", k, err)
 		}
@@ -140,7 +117,7 @@ func parsePriceText(s string) (lo, hi int64, err error) {
 	}
 	var v [2]int64
 	for i, p := range parts {
-		f, err := sdk.ParseYuan(p)
+		f, err := sdk.ParseAmount(p, sdk.UnitYuan)
 		if err != nil {
 			return 0, 0, fmt.Errorf("price %q is not an amount in yuan", s)
 		}
@@ -159,7 +136,7 @@ func parsePriceText(s string) (lo, hi int64, err error) {
 // parseSales reads a sales figure: 1523, "1523", "2000+", "1.2万", "成交1523件".
 // What cannot be read is 0: sales are informative only.
 func parseSales(raw json.RawMessage) int64 {
-	s, err := text(raw)
+	s, err := httpkit.Text(raw)
 	if err != nil {
 		return 0
 	}
@@ -215,7 +192,7 @@ func images(o object) ([]string, error) {
 		return nil, fmt.Errorf("item_imgs: %w", err)
 	}
 	for _, r := range list {
-		if u, err := text(r); err == nil {
+		if u, err := httpkit.Text(r); err == nil {
 			add(u)
 			continue
 		}

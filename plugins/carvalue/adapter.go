@@ -55,9 +55,6 @@ const (
 	KeyQuoteValidity = "quote_validity"
 )
 
-// maxBody caps what is read of a reply.
-const maxBody = 4 << 20
-
 // Adapter is the carvalue provider: used-car valuation (二手车估值 精准) with
 // city and car-type look-ups. Create it with New, then Configure it.
 type Adapter struct {

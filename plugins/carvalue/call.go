@@ -2,9 +2,7 @@ package carvalue
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/httpkit"
 )
 
 // formContentType is the Content-Type the document requires on a POST.
@@ -68,17 +67,11 @@ func (a *Adapter) call(ctx context.Context, cfg *config, log *slog.Logger, path 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := a.client().Do(req)
+	// The URL never reaches a message: it carries the sign, the secret
+	// itself in hash mode.
+	resp, body, err := httpkit.Do(a.client(), req, httpkit.MaxBody, "carvalue "+path)
 	if err != nil {
-		return nil, transportError(ctx, cctx, path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return nil, transportError(ctx, cctx, path, err)
-	}
-	if len(body) > maxBody {
-		return nil, sdk.Errorf(sdk.CodeProviderError, "carvalue: reply from %s is larger than %d bytes", path, maxBody)
+		return nil, err
 	}
 	r, derr := decodeReply(body)
 	elapsed := time.Since(start)
@@ -100,22 +93,6 @@ func (a *Adapter) call(ctx context.Context, cfg *config, log *slog.Logger, path 
 	return r, nil
 }
 
-// transportError classifies a failure to get an answer. The request URL
-// (which carries the sign, the secret itself in hash mode) never appears.
-func transportError(caller, call context.Context, path string, err error) *sdk.Error {
-	if ce := caller.Err(); ce != nil {
-		return sdk.AsError(ce)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if call.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
-		return sdk.Errorf(sdk.CodeDeadlineExceeded, "carvalue: no answer from %s within the timeout", path)
-	}
-	return sdk.Errorf(sdk.CodeUnavailable, "carvalue: calling %s: %v", path, err)
-}
-
 // httpStatusError maps an HTTP failure whose body is not a provider reply.
 func httpStatusError(resp *http.Response, path string) *sdk.Error {
 	msg := fmt.Sprintf("carvalue: %s answered HTTP %d without a provider reply", path, resp.StatusCode)
@@ -123,9 +100,7 @@ func httpStatusError(resp *http.Response, path string) *sdk.Error {
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e = sdk.Errorf(sdk.CodeRateLimited, "%s", msg)
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			e.RetryAfter = time.Duration(s) * time.Second
-		}
+		e.RetryAfter = httpkit.RetryAfter(resp.Header)
 	case resp.StatusCode == http.StatusNotFound:
 		e = sdk.Errorf(sdk.CodeNotFound, "%s (check the path config keys)", msg)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:

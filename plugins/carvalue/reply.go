@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/httpkit"
 )
 
 // CodeSuccess is the provider's success status; a reply with it is billed.
@@ -117,7 +118,7 @@ func decodeReply(body []byte) (*reply, error) {
 	default:
 		m := jsonpPattern.FindSubmatch(b)
 		if m == nil {
-			return nil, malformed("neither JSON, XML nor JSONP: %q", snippet(b))
+			return nil, malformed("neither JSON, XML nor JSONP: %s", httpkit.Snippet(b))
 		}
 		inner := bytes.TrimSpace(m[1])
 		v, err := decodeJSON(inner)
@@ -146,24 +147,10 @@ func decodeReply(body []byte) (*reply, error) {
 	return r, nil
 }
 
-func snippet(b []byte) string {
-	if len(b) > 80 {
-		return string(b[:80]) + "..."
-	}
-	return string(b)
-}
-
 func decodeJSON(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the value")
-	}
-	return v, nil
+	err := httpkit.DecodeJSON(b, &v)
+	return v, err
 }
 
 // xmlNode is an element while an XML reply is read.
@@ -282,17 +269,10 @@ func wanAmount(v any) (int64, error) {
 	case json.Number:
 		fen, err = sdk.ParseAmount(string(t), sdk.UnitWan)
 	case string:
-		s := strings.ReplaceAll(strings.TrimSpace(t), ",", "")
-		switch {
-		case s == "":
+		if strings.TrimSpace(t) == "" {
 			return 0, errors.New("empty")
-		case strings.HasSuffix(s, "万元") || strings.HasSuffix(s, "万"):
-			fen, err = sdk.ParseWan(s)
-		case strings.HasSuffix(s, "元"):
-			fen, err = sdk.ParseYuan(s)
-		default:
-			fen, err = sdk.ParseAmount(s, sdk.UnitWan)
 		}
+		fen, err = sdk.ParseAmount(t, sdk.UnitWan) // a text ending in 元 is yuan
 	case nil:
 		return 0, errors.New("missing")
 	default:

@@ -1,5 +1,5 @@
 // Package proto holds the wire contract between the host and provider
-// plugins. Provider authors never use it directly: sdk.Serve and the host
+// plugins. Provider authors never use it directly: sdk.Serve and the host (sdk/rpc)
 // speak it for them. Read providerv1/provider.proto for the contract.
 package proto
 

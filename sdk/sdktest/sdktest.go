@@ -21,42 +21,43 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
 // Start serves p over an in-process gRPC connection through go-plugin's own
 // machinery and returns the host's view of it. Everything is closed when the
 // test ends.
-func Start(t testing.TB, p sdk.Provider) *sdk.Remote {
+func Start(t testing.TB, p sdk.Provider) *rpc.Remote {
 	t.Helper()
 	return StartWithLogger(t, p, slog.New(slog.DiscardHandler))
 }
 
 // StartWithLogger is Start with the logger handed to the provider's Configure.
-func StartWithLogger(t testing.TB, p sdk.Provider, logger *slog.Logger) *sdk.Remote {
+func StartWithLogger(t testing.TB, p sdk.Provider, logger *slog.Logger) *rpc.Remote {
 	t.Helper()
 	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{
-		sdk.PluginName: &sdk.GRPCPlugin{Impl: p, Logger: logger},
+		rpc.PluginName: &rpc.GRPCPlugin{Impl: p, Logger: logger},
 	})
 	t.Cleanup(func() { _ = client.Close() })
-	raw, err := client.Dispense(sdk.PluginName)
+	raw, err := client.Dispense(rpc.PluginName)
 	if err != nil {
 		t.Fatalf("sdktest: dispensing provider: %v", err)
 	}
-	inv := raw.(*sdk.GRPCClient)
+	inv := raw.(*rpc.GRPCClient)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	m, err := sdk.Describe(ctx, inv)
+	m, err := rpc.Describe(ctx, inv)
 	if err != nil {
 		t.Fatalf("sdktest: describing provider: %v", err)
 	}
 	if err := m.Validate(); err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
-	return sdk.NewRemote(inv, m)
+	return rpc.NewRemote(inv, m)
 }
 
 // Configure configures the provider and fails the test on error.
-func Configure(t testing.TB, r *sdk.Remote, config, secrets map[string]string) sdk.Manifest {
+func Configure(t testing.TB, r *rpc.Remote, config, secrets map[string]string) sdk.Manifest {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -12,11 +12,12 @@ import (
 	"unsafe"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/internal/bridge"
 	"github.com/recyclegate/recyclegate/sdk/wasm/abi"
 )
 
 var (
-	served *sdk.Dispatcher
+	served bridge.Dispatcher
 	logger = slog.New(&hostHandler{level: slog.LevelDebug})
 	inBuf  []byte // the region rg_alloc hands out; the host writes op and payload into it
 	outBuf []byte // the last dispatch reply, kept alive until the next call
@@ -31,8 +32,7 @@ var (
 // function of the main package; the host calls the module only after init.
 // It also routes http.DefaultTransport through the host.
 func Serve(p sdk.Provider) {
-	served = sdk.NewDispatcher(p, logger)
-	served.AllocateInBlocks(16)
+	served = bridge.NewDispatcher(p, logger, 16)
 	http.DefaultTransport = Transport{}
 }
 
@@ -47,7 +47,7 @@ var _ = []any{abiVersionMarker, wireVersionMarker, rgAlloc, rgDispatch}
 //go:wasmexport recyclegate_abi_v1
 func abiVersionMarker() {}
 
-// The guest reads quotes in the binary envelope, sdk.WireVersion.
+// The guest reads quotes in the binary envelope, version 1 (bridge.WireVersion).
 //
 //go:wasmexport recyclegate_wire_v1
 func wireVersionMarker() {}
@@ -83,7 +83,7 @@ func rgDispatch(opPtr, opLen, inPtr, inLen uint32, timeoutNS int64) uint64 {
 	outBuf = append(outBuf[:0], byte(abi.StatusOK))
 	var out []byte
 	var err error
-	if sdk.IsWire(in) {
+	if bridge.IsWire(in) {
 		out, err = served.AppendKept(ctx, outBuf, opName(op), keep(in))
 	} else {
 		out, err = served.Append(ctx, outBuf, opName(op), in)
@@ -128,14 +128,14 @@ func keep(p []byte) []byte {
 // opName is the operation's name, without an allocation for the known ones.
 func opName(op []byte) string {
 	switch string(op) {
-	case sdk.OpQuote:
-		return sdk.OpQuote
-	case sdk.OpQuoteBatch:
-		return sdk.OpQuoteBatch
-	case sdk.OpDescribe:
-		return sdk.OpDescribe
-	case sdk.OpConfigure:
-		return sdk.OpConfigure
+	case bridge.OpQuote:
+		return bridge.OpQuote
+	case bridge.OpQuoteBatch:
+		return bridge.OpQuoteBatch
+	case bridge.OpDescribe:
+		return bridge.OpDescribe
+	case bridge.OpConfigure:
+		return bridge.OpConfigure
 	}
 	return string(op)
 }

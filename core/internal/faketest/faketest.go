@@ -54,6 +54,7 @@ func (p *Provider) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk
 	}
 	p.secret = req.Secrets["app_secret"]
 	req.LoggerOf().Info("configured with secret "+p.secret, "app_secret", p.secret, "base_url", req.Config["base_url"])
+	req.LoggerOf().Warn("a fake provider, for tests only", "mode", "test", "app_secret", p.secret)
 	return &sdk.ConfigureResponse{Manifest: p.Manifest()}, nil
 }
 

@@ -8,15 +8,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/httpkit"
 )
 
 // ID is the provider's id.
@@ -136,24 +135,20 @@ func (p *Provider) marketFactor(ctx context.Context, model string) (float64, err
 		return 0, sdk.Errorf(sdk.CodeInvalidArgument, "rates request: %v", err)
 	}
 	req.Header.Set("X-Api-Key", p.apiKey)
-	resp, err := p.HTTPClient.Do(req)
+	resp, body, err := httpkit.Do(p.HTTPClient, req, 1<<16, "tidebox rates service")
 	if err != nil {
-		e := sdk.AsError(err)
-		if e.Code == sdk.CodeProviderError {
-			e = sdk.Errorf(sdk.CodeUnavailable, "tidebox rates service: %v", err)
-		}
-		return 0, e
+		return 0, err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode != http.StatusOK {
-		return 0, sdk.ProviderFailure(sdk.CodeUnavailable, fmt.Sprintf("HTTP %d", resp.StatusCode), strings.TrimSpace(string(body)))
+		return 0, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true,
+			Message:      fmt.Sprintf("tidebox rates service: HTTP %d: %s", resp.StatusCode, httpkit.Snippet(body)),
+			ProviderCode: fmt.Sprintf("HTTP %d", resp.StatusCode), ProviderMessage: strings.TrimSpace(string(body))}
 	}
 	var r struct {
 		Factor float64 `json:"factor"`
 	}
-	if err := json.Unmarshal(body, &r); err != nil || r.Factor <= 0.5 || r.Factor > 1.5 {
-		return 0, sdk.Errorf(sdk.CodeProviderError, "tidebox rates service answered %q", body)
+	if err := httpkit.DecodeJSON(body, &r); err != nil || r.Factor <= 0.5 || r.Factor > 1.5 {
+		return 0, sdk.Errorf(sdk.CodeProviderError, "tidebox rates service answered %s", httpkit.Snippet(body))
 	}
 	return r.Factor, nil
 }

@@ -93,7 +93,7 @@ func parseOptions(m model) []option {
 	var out []option
 	for _, o := range strings.Split(m.opts, "|") {
 		label, yuan, ok := strings.Cut(o, "=")
-		fen, err := sdk.ParseYuan(yuan)
+		fen, err := sdk.ParseAmount(yuan, sdk.UnitYuan)
 		if !ok || err != nil || fen <= 0 {
 			panic(fmt.Sprintf("sandbox catalogue: model %q: bad option %q", m.name, o))
 		}

@@ -444,7 +444,7 @@ func (s *Sandbox) searchSpec(params map[string]string) (*searchSpec, string) {
 		v    *int64
 	}{{"start_price", &spec.loFen}, {"end_price", &spec.hiFen}} {
 		if v := strings.TrimSpace(params[f.name]); v != "" {
-			fen, err := sdk.ParseYuan(v)
+			fen, err := sdk.ParseAmount(v, sdk.UnitYuan)
 			if err != nil || fen < 0 {
 				return nil, "参数错误: " + f.name + " must be an amount in yuan, such as 4999.50"
 			}

@@ -62,7 +62,7 @@ func (*FeaturesRequest) Descriptor() ([]byte, []int) {
 
 type FeaturesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The binary envelope version (sdk.WireVersion) in which the plugin reads
+	// The binary envelope version (rpc.WireVersion) in which the plugin reads
 	// quote and quote_batch requests; 0 for none.
 	WireVersion   int32 `protobuf:"varint,1,opt,name=wire_version,json=wireVersion,proto3" json:"wire_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
