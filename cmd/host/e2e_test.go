@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,6 +115,34 @@ func (h *runningHost) post(t *testing.T, path, key, body string, timeout time.Du
 	return resp.StatusCode, m, resp.Header
 }
 
+// get sends GET path and answers the status and the body.
+func (h *runningHost) get(t *testing.T, path, key string) (int, string) {
+	t.Helper()
+	return h.do(t, http.MethodGet, path, key, "", "")
+}
+
+// do sends a request with a body of the content type given, checked
+// against the document.
+func (h *runningHost) do(t *testing.T, method, path, key, contentType, body string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, "http://"+h.addr+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := apitest.Client(t).Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
 func (h *runningHost) providerPID(t *testing.T, id string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+h.addr+"/v1/providers", nil)
@@ -200,6 +229,32 @@ func TestServeEndToEnd(t *testing.T) {
 			if status != http.StatusBadRequest || body["field"] != c.field || hdr.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("%s: %d %v", c.body, status, body)
 			}
+		}
+	})
+
+	t.Run("every other operation a newcomer tries matches the document", func(t *testing.T) {
+		for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/providers", "/v1/policies",
+			"/v1/catalog/search?provider=carvalue&kind=car_type&q=" + url.QueryEscape("奥迪"),
+			"/v1/catalog/items/carvalue/52?kind=car_type"} {
+			if status, data := h.get(t, path, "demo"); status != http.StatusOK {
+				t.Errorf("GET %s: %d %s", path, status, data)
+			}
+		}
+		// The document's own example of a dry run, a car as the README writes it.
+		status, body, _ := h.post(t, "/v1/policies/evaluate", "demo", `{"request":{"item":{"category":"car","car":{"type_id":"52",
+			"city_id":"101100","first_registration":"2022-01","mileage_km":36200,"color":"white","accident":0,"appearance":1,
+			"interior":1,"electrical":0,"engine":0}}},"quotes":[{"provider":"carvalue","quote_id":"c1",
+			"price":{"amount":0,"currency":"CNY"},"valid_until":"2030-01-01T08:00:00+08:00","orderable":false}]}`, 5*time.Second)
+		if status != http.StatusOK {
+			t.Errorf("dry run: %d %v", status, body)
+		}
+		// The wrong method and the wrong body format say what to do.
+		if status, data := h.do(t, "DELETE", "/v1/quotes", "demo", "", ""); status != http.StatusMethodNotAllowed || !strings.Contains(data, "it takes POST") {
+			t.Errorf("DELETE /v1/quotes: %d %s", status, data)
+		}
+		if status, data := h.do(t, "POST", "/v1/quotes", "demo", "application/x-www-form-urlencoded", iphone); status != http.StatusUnsupportedMediaType ||
+			!strings.Contains(data, "send Content-Type: application/json") {
+			t.Errorf("a form body: %d %s", status, data)
 		}
 	})
 
