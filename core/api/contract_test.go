@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -292,4 +293,38 @@ func TestTimesComeBackInOneForm(t *testing.T) {
 	if q["valid_until"] != "2030-01-01T08:00:00+08:00" { // the fake writes 2030-01-01T00:00:00Z
 		t.Fatalf("valid_until %v", q["valid_until"])
 	}
+}
+
+// TestExplainNamesTheProvidersLeftOut: without policies too, explain and
+// the dry run say why each provider a route does not ask is left out.
+func TestExplainNamesTheProvidersLeftOut(t *testing.T) {
+	srv := newServer(t, faketest.New("a", 100000), faketest.New("b", 100000))
+	body := `{"explain":true,"providers":["a"],"item":{"category":"phone","model":"x","condition":"good"}}`
+	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key", body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %v", resp.StatusCode, m)
+	}
+	if got := choices(m["explain"]); got["b"] != "false not asked: the request names its providers" || got["a"] == "" {
+		t.Fatalf("choices %v", got)
+	}
+	resp, m = do(t, srv, "POST", "/v1/policies/evaluate", "acme-key",
+		`{"request":{"item":{"category":"car","car":{"type_id":"52","city_id":"1","first_registration":"2022-01","mileage_km":0,"accident":0,"appearance":0,"interior":0,"electrical":0,"engine":0}}}}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %v", resp.StatusCode, m)
+	}
+	if got := choices(m); got["a"] != "false not asked: it does not quote category car (it quotes phone, tablet)" {
+		t.Fatalf("choices %v", got)
+	}
+}
+
+func choices(explain any) map[string]string {
+	out := map[string]string{}
+	ex, _ := explain.(map[string]any)
+	route, _ := ex["route"].(map[string]any)
+	cs, _ := route["choices"].([]any)
+	for _, c := range cs {
+		c := c.(map[string]any)
+		out[c["id"].(string)] = fmt.Sprintf("%v %v", c["chosen"], c["reason"])
+	}
+	return out
 }

@@ -354,6 +354,14 @@ func (d *Decision) Note(rule, strategy string, providers []string) {
 	d.noted = RouteNote(rule, strategy, providers)
 }
 
+// LeftOut adds, to a noted route's trace, the providers it does not ask
+// and why (for explain: the policies' own routes say it themselves).
+func (d *Decision) LeftOut(choices []policy.ProviderChoice) {
+	if d.noted != nil {
+		d.noted.Choices = append(d.noted.Choices, choices...)
+	}
+}
+
 // RouteNote is the trace of a route the policies did not decide.
 func RouteNote(rule, strategy string, providers []string) *policy.RouteDecision {
 	if providers == nil {

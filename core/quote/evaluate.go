@@ -9,6 +9,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/gate"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/policy"
+	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -82,11 +83,7 @@ func (s *Service) Evaluate(ctx context.Context, tenant *invoke.Tenant, pe *Polic
 		}
 		dec := gate.Builtin()
 		dec.Route = gate.RouteNote(rt.Rule, string(rt.Strategy), rt.Providers)
-		for _, p := range s.inv.Providers() {
-			if !slices.Contains(rt.Providers, p.ID) {
-				dec.Route.Choices = append(dec.Route.Choices, policy.ProviderChoice{ID: p.ID, Reason: leftOut(p, req.Item.Category)})
-			}
-		}
+		dec.Route.Choices = append(dec.Route.Choices, leftOutOf(s.inv.Providers(), rt.Providers, req.Item.Category, "")...)
 		return dec, nil
 	}
 	sub := s.subject(tenant, req, pe.Kind, pe.BatchSize)
@@ -94,12 +91,30 @@ func (s *Service) Evaluate(ctx context.Context, tenant *invoke.Tenant, pe *Polic
 	return set.Evaluate(ctx, s.gate.Input(sub)), nil
 }
 
-// leftOut says why the built-in routing does not ask a provider.
-func leftOut(p invoke.ProviderInfo, c sdk.Category) string {
-	if !slices.Contains(p.Capabilities, sdk.CapQuote) {
-		return "not asked: it does not quote (capabilities " + joinCaps(p.Capabilities) + ")"
+// leftOutOf says why each provider of infos but those chosen is not
+// asked: it does not quote, or not the category, or else why (a route
+// that could have asked it did not).
+func leftOutOf(infos []invoke.ProviderInfo, chosen []string, c sdk.Category, why string) []policy.ProviderChoice {
+	var out []policy.ProviderChoice
+	for _, p := range infos {
+		if slices.Contains(chosen, p.ID) {
+			continue
+		}
+		reason := why
+		switch {
+		case !slices.Contains(p.Capabilities, sdk.CapQuote):
+			reason = "not asked: it does not quote (capabilities " + joinCaps(p.Capabilities) + ")"
+		case !slices.Contains(p.Categories, c):
+			reason = "not asked: it does not quote category " + string(c) + " (it quotes " + joinCats(p.Categories) + ")"
+		case reason == "":
+			reason = "not asked"
+		}
+		if p.State != "" && p.State != registry.StateReady {
+			reason += " (state " + p.State + ")"
+		}
+		out = append(out, policy.ProviderChoice{ID: p.ID, Reason: reason})
 	}
-	return "not asked: category " + string(c) + " not served (it quotes " + joinCats(p.Categories) + ")"
+	return out
 }
 
 func joinCaps(cs []sdk.Capability) string {
