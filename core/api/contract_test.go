@@ -230,10 +230,23 @@ func TestMountedUnderAPrefix(t *testing.T) {
 			t.Errorf("%s (X-Forwarded-Prefix %q): servers %v, want %s", c.path, c.fwd, doc.Servers, c.server)
 		}
 	}
-	// A forwarded prefix that is not a path is not believed.
-	req, _ := http.NewRequest("POST", srv.URL+"/v1/quotes", strings.NewReader(`{}`))
-	req.Header.Set("X-Forwarded-Prefix", `/"><script>`)
+	// A path with escaped characters keeps its mount.
+	req, _ := http.NewRequest("GET", srv.URL+"/buyback/v1/catalog/items/p/%E4%B8%AD", nil)
+	req.Header.Set("Authorization", "Bearer acme-key")
 	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nf map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&nf)
+	resp.Body.Close()
+	if nf["instance"] != "/buyback/v1/catalog/items/p/中" {
+		t.Errorf("escaped path: instance %v", nf["instance"])
+	}
+	// A forwarded prefix that is not a path is not believed.
+	req, _ = http.NewRequest("POST", srv.URL+"/v1/quotes", strings.NewReader(`{}`))
+	req.Header.Set("X-Forwarded-Prefix", `/"><script>`)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,8 +38,8 @@ func (s *Server) base(r *http.Request) string {
 	}
 	// http.StripPrefix (and its like) leave the request line as sent.
 	sent, _, _ := strings.Cut(r.RequestURI, "?")
-	if strings.HasPrefix(sent, "/") && r.URL.Path != "" && strings.HasSuffix(sent, r.URL.Path) {
-		if took := strings.TrimSuffix(sent, r.URL.Path); safePrefix.MatchString(took) {
+	if p := r.URL.EscapedPath(); strings.HasPrefix(sent, "/") && p != "" && strings.HasSuffix(sent, p) {
+		if took := strings.TrimSuffix(sent, p); safePrefix.MatchString(took) {
 			b += took
 		}
 	}

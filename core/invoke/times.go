@@ -26,38 +26,63 @@ func HostTimePtr(t *time.Time) *time.Time {
 	return &v
 }
 
-// hostTimes puts the times of a provider's answer in the host's form, in
-// place: it is done here, once for every runtime, and not in each adapter.
-func hostTimes(resp any) {
+// hostTimes answers a provider's answer with its times in the host's
+// form: it is done here, once for every runtime, and not in each adapter.
+// The answer is copied where a time changes, never changed in place: an
+// in-process provider may keep what it returned.
+func hostTimes(resp any) any {
 	switch r := resp.(type) {
 	case *sdk.QuoteResponse:
-		r.Quote.ValidUntil = HostTime(r.Quote.ValidUntil)
+		c := *r
+		c.Quote.ValidUntil = HostTime(r.Quote.ValidUntil)
+		return &c
 	case *sdk.QuoteBatchResponse:
-		for i := range r.Results {
-			if q := r.Results[i].Quote; q != nil {
-				q.ValidUntil = HostTime(q.ValidUntil)
+		c := *r
+		c.Results = append([]sdk.BatchResult(nil), r.Results...)
+		for i := range c.Results {
+			if q := c.Results[i].Quote; q != nil {
+				qc := *q
+				qc.ValidUntil = HostTime(q.ValidUntil)
+				c.Results[i].Quote = &qc
 			}
 		}
+		return &c
 	case *sdk.CreateOrderResponse:
-		orderTimes(&r.Order)
+		c := *r
+		c.Order = orderTimes(r.Order)
+		return &c
 	case *sdk.GetOrderResponse:
-		orderTimes(&r.Order)
+		c := *r
+		c.Order = orderTimes(r.Order)
+		return &c
 	case *sdk.TrackOrderResponse:
-		for i := range r.Tracking.Events {
-			r.Tracking.Events[i].At = HostTime(r.Tracking.Events[i].At)
+		c := *r
+		c.Tracking.Events = append([]sdk.TrackingEvent(nil), r.Tracking.Events...)
+		for i := range c.Tracking.Events {
+			c.Tracking.Events[i].At = HostTime(c.Tracking.Events[i].At)
 		}
+		return &c
 	case *sdk.GetInspectionResponse:
-		r.Inspection.InspectedAt = HostTime(r.Inspection.InspectedAt)
+		c := *r
+		c.Inspection.InspectedAt = HostTime(r.Inspection.InspectedAt)
+		return &c
 	case *sdk.GetSettlementResponse:
-		r.Settlement.PaidAt = HostTimePtr(r.Settlement.PaidAt)
+		c := *r
+		c.Settlement.PaidAt = HostTimePtr(r.Settlement.PaidAt)
+		return &c
 	case *sdk.CreateTradeInResponse:
-		r.TradeIn.CreatedAt = HostTime(r.TradeIn.CreatedAt)
+		c := *r
+		c.TradeIn.CreatedAt = HostTime(r.TradeIn.CreatedAt)
+		return &c
 	}
+	return resp
 }
 
-func orderTimes(o *sdk.Order) {
+func orderTimes(o sdk.Order) sdk.Order {
 	o.CreatedAt, o.UpdatedAt = HostTime(o.CreatedAt), HostTime(o.UpdatedAt)
+	o.History = append([]sdk.StateChange(nil), o.History...)
 	for i := range o.History {
 		o.History[i].At = HostTime(o.History[i].At)
 	}
+	return o
 }
