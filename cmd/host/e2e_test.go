@@ -12,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,6 +38,9 @@ type runningHost struct {
 	cmd  *exec.Cmd
 	addr string
 	out  *bytes.Buffer
+	// said is what the host printed on its standard output.
+	mu   sync.Mutex
+	said []string
 	// unchecked: post does not check its exchanges against the OpenAPI
 	// document (a load test, whose timing the checks would disturb: the
 	// sandbox it hammers shares the test's process).
@@ -75,6 +80,9 @@ func startHost(t *testing.T, bin string, args ...string) *runningHost {
 			if !ok {
 				t.Fatalf("host exited before listening:\n%s", logs)
 			}
+			h.mu.Lock()
+			h.said = append(h.said, l)
+			h.mu.Unlock()
 			if _, after, found := strings.Cut(l, "listening on http://"); found {
 				h.addr = after
 			}
@@ -83,7 +91,10 @@ func startHost(t *testing.T, bin string, args ...string) *runningHost {
 		}
 	}
 	go func() {
-		for range lines { // keep the pipe drained
+		for l := range lines { // keep the pipe drained
+			h.mu.Lock()
+			h.said = append(h.said, l)
+			h.mu.Unlock()
 		}
 	}()
 	return h
@@ -210,6 +221,52 @@ func TestServeEndToEnd(t *testing.T) {
 	if q["provider"] != "aihuishou" || !ok || amount <= 0 || amount != float64(int64(amount)) || price["currency"] != "CNY" {
 		t.Fatalf("quote %v", q)
 	}
+
+	t.Run("the curl the host suggests works as printed", func(t *testing.T) {
+		// sandbox mode: try
+		//   curl -H 'Authorization: Bearer demo' -H 'Content-Type: application/json' -d '{...}' http://127.0.0.1:port/v1/quotes
+		var line string
+		for deadline := time.Now().Add(10 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			h.mu.Lock()
+			for _, l := range h.said {
+				if strings.HasPrefix(strings.TrimSpace(l), "curl ") {
+					line = strings.TrimSpace(l)
+				}
+			}
+			h.mu.Unlock()
+		}
+		args := regexp.MustCompile(`'[^']*'|\S+`).FindAllString(line, -1)
+		if len(args) < 2 {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			t.Fatalf("no curl suggested:\n%s", strings.Join(h.said, "\n"))
+		}
+		req, _ := http.NewRequest(http.MethodGet, args[len(args)-1], nil)
+		for i := 1; i < len(args)-1; i++ {
+			v := strings.Trim(args[i+min(1, len(args)-2-i)], "'")
+			switch args[i] {
+			case "-H":
+				k, val, _ := strings.Cut(v, ": ")
+				req.Header.Set(k, val)
+				i++
+			case "-d":
+				req.Method, req.Body = http.MethodPost, io.NopCloser(strings.NewReader(v))
+				if req.Header.Get("Content-Type") == "" { // what curl -d sends
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+				i++
+			}
+		}
+		resp, err := apitest.Client(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(data), `"quotes":[{`) {
+			t.Fatalf("%s\n-> %d %s", line, resp.StatusCode, data)
+		}
+	})
 
 	t.Run("no key is 401", func(t *testing.T) {
 		status, body, _ := h.post(t, "/v1/quotes", "", iphone, 5*time.Second)
