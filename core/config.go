@@ -59,10 +59,21 @@ type Config struct {
 	// cannot be reached each limits a provider to its share of the QPS
 	// (qps / replicas), and each takes its share of max_in_flight. Default 1.
 	Replicas int `yaml:"replicas"`
+	// DebugListen serves Go's profiler (net/http/pprof, /debug/pprof/) on a
+	// listener of its own, never the API's: host:port, on loopback unless
+	// DebugAllowRemote. Default empty: no profiler.
+	DebugListen string `yaml:"debug_listen"`
+	// DebugAllowRemote lets DebugListen be an address other than loopback.
+	// Default false: a profile shows the process's memory (secrets in it)
+	// and a CPU or trace profile can stall it.
+	DebugAllowRemote bool `yaml:"debug_allow_remote"`
 	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Orders tunes polling, webhooks, idempotency and the audit log.
 	Orders OrdersConfig `yaml:"orders"`
+	// Supervisor tunes how plugin processes are watched: pinged, marked
+	// unresponsive, restarted.
+	Supervisor SupervisorConfig `yaml:"supervisor"`
 	// PolicyLimits bound what the policy directory (and an evaluate
 	// request's inline policies) may hold. Zero fields are the defaults.
 	PolicyLimits PolicyLimits `yaml:"policy_limits"`
@@ -79,6 +90,22 @@ type Config struct {
 	// with a provider error, or one with explain. Default 1s; negative
 	// turns it off.
 	AnswerTTL time.Duration `yaml:"answer_ttl"`
+}
+
+// SupervisorConfig tunes how the host watches its plugin processes
+// (docs/operations.md). The zero value of each field is its default.
+type SupervisorConfig struct {
+	// PingInterval is how often each plugin process is pinged (go-plugin's
+	// health check). Default 500ms; negative: never.
+	PingInterval time.Duration `yaml:"ping_interval"`
+	// PingTimeout is how long a ping may take: a plugin that does not
+	// answer within it (nor answers a call) is unresponsive, its calls
+	// fail at once (unavailable, retryable) and it is not ready. Default
+	// 1s: a plugin that stops answering is unresponsive within 1.5s.
+	PingTimeout time.Duration `yaml:"ping_timeout"`
+	// RestartUnresponsive is how long a plugin may stay unresponsive before
+	// it is killed and restarted. Default 10s; negative: never.
+	RestartUnresponsive time.Duration `yaml:"restart_unresponsive_after"`
 }
 
 // PolicyLimits bound a policy set (policies/README.md): the zero value of
@@ -144,6 +171,12 @@ type ProviderConfig struct {
 	// Sandbox points a built-in adapter at its own sandbox, started on
 	// loopback by the host.
 	Sandbox bool `yaml:"sandbox"`
+	// Optional lets the host start and serve without this provider when it
+	// cannot start: it is shown failed (with its last error) in GET
+	// /v1/providers, /readyz and the metrics, and is retried with backoff
+	// until it is up. Default false: a provider that cannot start stops the
+	// host's start, so a broken deploy fails loudly.
+	Optional bool `yaml:"optional"`
 	// Timeout of one call to this provider. Default: the provider's own
 	// stated timeout, else 10s.
 	Timeout time.Duration `yaml:"timeout"`
@@ -294,8 +327,14 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		c.DataDir = "data"
 	}
+	if err := c.validateDebugListen(); err != nil {
+		return err
+	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.Supervisor.PingTimeout < 0 {
+		return fmt.Errorf("config: supervisor.ping_timeout must not be negative")
 	}
 	seenTenant := map[string]bool{}
 	seenKey := map[string]string{}
@@ -387,6 +426,27 @@ func (c *Config) Validate() error {
 		}
 	}
 	return c.validateGuards()
+}
+
+// validateDebugListen checks debug_listen.
+func (c *Config) validateDebugListen() error {
+	if c.DebugListen == "" {
+		if c.DebugAllowRemote {
+			return fmt.Errorf("config: debug_allow_remote without debug_listen")
+		}
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+		return fmt.Errorf("config: debug_listen %q: want host:port", c.DebugListen)
+	}
+	if _, port, _ := net.SplitHostPort(c.DebugListen); c.DebugListen == c.Listen && port != "0" {
+		return fmt.Errorf("config: debug_listen %q is the API's listen address: the profiler needs a listener of its own", c.DebugListen)
+	}
+	if !IsLoopback(c.DebugListen) && !c.DebugAllowRemote {
+		return fmt.Errorf("config: debug_listen %q is not a loopback address: the profiler shows the process's memory and can stall it; "+
+			"listen on 127.0.0.1 (say 127.0.0.1:6060) and reach it through a tunnel, or set debug_allow_remote: true to serve it there anyway", c.DebugListen)
+	}
+	return nil
 }
 
 // IsLoopback reports whether a host:port address listens on loopback only.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recyclegate/recyclegate/core"
 )
@@ -52,7 +53,7 @@ policies: ./policies
 
 func TestConfigErrorsSayWhereAndWhat(t *testing.T) {
 	cases := []struct{ name, yml, want string }{
-		{"unknown key with its line", "listen: 127.0.0.1:1\nlisten_addr: x\n", `line 2: unknown key "listen_addr"; valid keys: answer_ttl, data_dir, database, listen,`},
+		{"unknown key with its line", "listen: 127.0.0.1:1\nlisten_addr: x\n", `line 2: unknown key "listen_addr"; valid keys: answer_ttl, data_dir,`},
 		{"unknown nested key", "providers:\n  - id: a\n    runtim: plugin\n", `line 3: unknown key "runtim" in providers[0] (id a) (did you mean runtime?); valid keys: allowed_hosts,`},
 		{"wrong type in plain words", "shutdown_timeout: soon\n", "found !!str `soon` where the file wants a duration such as 30s or 1h"},
 		{"unset env var", "tenants:\n  - id: a\n    api_keys: [\"${NOPE}\"]\n", "line 3: environment variable NOPE is not set"},
@@ -64,6 +65,11 @@ func TestConfigErrorsSayWhereAndWhat(t *testing.T) {
 		{"bad runtime", "providers:\n  - {id: p, runtime: docker}\n", "runtime \"docker\""},
 		{"demo key off loopback", "listen: 0.0.0.0:8080\ntenants:\n  - {id: demo, api_keys: [demo]}\n", "demo API key"},
 		{"bad listen", "listen: nowhere\n", "want host:port"},
+		{"profiler off loopback", "debug_listen: 0.0.0.0:6060\n", "debug_listen \"0.0.0.0:6060\" is not a loopback address"},
+		{"profiler off loopback says how", "debug_listen: 10.1.2.3:6060\n", "set debug_allow_remote: true"},
+		{"profiler on the API", "listen: 127.0.0.1:8080\ndebug_listen: 127.0.0.1:8080\n", "a listener of its own"},
+		{"bad debug_listen", "debug_listen: 6060\n", "want host:port"},
+		{"negative ping timeout", "supervisor:\n  ping_timeout: -1s\n", "ping_timeout must not be negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -72,6 +78,31 @@ func TestConfigErrorsSayWhereAndWhat(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestConfigProfilerAndSupervisor(t *testing.T) {
+	yml := `
+debug_listen: 127.0.0.1:6060
+supervisor:
+  ping_interval: 250ms
+  ping_timeout: 2s
+  restart_unresponsive_after: -1s
+providers:
+  - id: recycler
+    optional: true
+`
+	cfg, err := core.ParseConfig([]byte(yml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := cfg.Supervisor
+	if cfg.DebugListen != "127.0.0.1:6060" || sv.PingInterval != 250*time.Millisecond || sv.PingTimeout != 2*time.Second ||
+		sv.RestartUnresponsive != -time.Second || !cfg.Providers[0].Optional {
+		t.Fatalf("%+v", cfg)
+	}
+	if _, err := core.ParseConfig([]byte("debug_listen: 0.0.0.0:6060\ndebug_allow_remote: true\n"), env(nil)); err != nil {
+		t.Fatalf("a remote profiler, explicitly allowed: %v", err)
 	}
 }
 
@@ -115,7 +146,8 @@ providers:
 	msg := err.Error()
 	for _, want := range []string{
 		"2 unknown keys",
-		`line 11: unknown key "sha265" in providers[1] (id greenbox) (did you mean sha256?); valid keys: allowed_hosts, config, guards, id, init_timeout, instances, memory_pages, path, runtime, sandbox, sha256, timeout`,
+		`line 11: unknown key "sha265" in providers[1] (id greenbox) (did you mean sha256?); valid keys: allowed_hosts, config, guards, id,`,
+		", path, runtime, sandbox, sha256, timeout",
 		`line 14: unknown key "failurs" in providers[1].guards.breaker (did you mean failures?)`,
 	} {
 		if !strings.Contains(msg, want) {

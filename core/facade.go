@@ -37,10 +37,11 @@ func (h *Host) Authenticate(apiKey string) (*Tenant, bool) {
 // live state of its guards.
 func (h *Host) Providers() []ProviderInfo { return h.invoke.Providers() }
 
-// Ready reports whether every provider is ready.
+// Ready reports whether every provider is ready, but for optional ones:
+// the host serves without them.
 func (h *Host) Ready() bool {
 	for _, p := range h.providers.All() {
-		if !p.Ready() {
+		if !p.Ready() && !p.Optional() {
 			return false
 		}
 	}

@@ -325,8 +325,11 @@ func TestKillDuringFiveHundredConcurrentQuotes(t *testing.T) {
 	if back.IsZero() {
 		t.Fatalf("no restart in the log:\n%s", logs)
 	}
-	if d := back.Sub(time.Unix(0, killed.Load())); d > 2*time.Second {
-		t.Fatalf("plugin back %s after kill -9, want within 2s", d)
+	// 5s: a restart under the race detector, on two cores busy with 450
+	// callers, takes 1.5-3.5s; a supervisor that waits for its next tick or
+	// a long backoff takes more.
+	if d := back.Sub(time.Unix(0, killed.Load())); d > 5*time.Second {
+		t.Fatalf("plugin back %s after kill -9, want within 5s", d)
 	} else {
 		t.Logf("plugin back %s after kill -9", d)
 	}

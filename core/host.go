@@ -184,7 +184,9 @@ func ServeBuiltin(args []string, builtins map[string]func() sdk.Provider) bool {
 
 // New loads every provider of cfg and those given as options, configures
 // them and returns a ready host. A provider that cannot start fails New: a
-// host never starts half configured. Close the host to stop its plugins.
+// host never starts half configured, unless the provider is optional
+// (ProviderConfig.Optional): then New returns without it and it is started
+// in the background. Close the host to stop its plugins (within 2s).
 //
 // The layers are wired here, bottom up: registry (the providers) -> invoke
 // (their guards) -> gate (the policies) -> quote, batch and orders.
@@ -249,9 +251,16 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		Name: "recyclegate_plugin_restarts_total",
 		Help: "Times a provider's plugin process was restarted after it ended.",
 	}, []string{"provider"})
-	h.reg.MustRegister(restarts)
+	unresponsive := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "recyclegate_plugin_unresponsive_total",
+		Help: "Times a provider's plugin process stopped answering its pings (state unresponsive).",
+	}, []string{"provider"})
+	h.reg.MustRegister(restarts, unresponsive)
+	sv := cfg.Supervisor
 	h.providers, err = registry.New(specs, registry.Options{Logger: h.log, Secrets: h.secrets, Now: h.now, WASMCacheDir: wasmCache,
-		OnRestart: func(id string) { restarts.WithLabelValues(id).Inc() }})
+		PingInterval: sv.PingInterval, PingTimeout: sv.PingTimeout, RestartUnresponsive: sv.RestartUnresponsive,
+		OnRestart:      func(id string) { restarts.WithLabelValues(id).Inc() },
+		OnUnresponsive: func(id string) { unresponsive.WithLabelValues(id).Inc() }})
 	if err != nil {
 		h.Close()
 		return nil, err
@@ -315,7 +324,7 @@ func providerSpecs(cfg Config, o *options) ([]registry.Spec, map[string]GuardCon
 	var specs []registry.Spec
 	for _, pc := range cfg.Providers {
 		specs = append(specs, registry.Spec{ID: pc.ID, Runtime: pc.Runtime, Config: pc.Config, Timeout: pc.Timeout,
-			Command: o.builtins[pc.ID], Path: pc.Path, SHA256: pc.SHA256, AllowedHosts: pc.AllowedHosts,
+			Optional: pc.Optional, Command: o.builtins[pc.ID], Path: pc.Path, SHA256: pc.SHA256, AllowedHosts: pc.AllowedHosts,
 			MemoryPages: pc.MemoryPages, Instances: pc.Instances, InitTimeout: pc.InitTimeout})
 		guards[pc.ID] = pc.Guards
 	}
@@ -346,7 +355,10 @@ func openStore(cfg Config, reg *registry.Registry, guards map[string]GuardConfig
 			durable = durable || t.Quotas != nil
 		}
 		for _, p := range reg.All() {
-			durable = durable || guard.AccountSettingsFor(p.ID(), p.Manifest().Limits, guards[p.ID()]).Durable()
+			m := p.Manifest()
+			// An optional provider not up yet may state a quota or a cost
+			// when it comes: keep its counters where they survive.
+			durable = durable || m.ID == "" || guard.AccountSettingsFor(p.ID(), m.Limits, guards[p.ID()]).Durable()
 		}
 		if inMemory || !durable {
 			kind = "memory"
@@ -361,10 +373,22 @@ func openStore(cfg Config, reg *registry.Registry, guards map[string]GuardConfig
 	return st, nil
 }
 
-// registerProviderGauges adds the providers' readiness, read at each
-// scrape rather than written at each request.
+// registerProviderGauges adds the providers' readiness and state, read at
+// each scrape rather than written at each request.
 func registerProviderGauges(reg prometheus.Registerer, providers *registry.Registry) {
 	for _, p := range providers.All() {
+		for _, state := range registry.States {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name:        "recyclegate_provider_state",
+				Help:        "1 for the provider's state now (starting, ready, unresponsive, restarting, failed, down), 0 for the others.",
+				ConstLabels: prometheus.Labels{"provider": p.ID(), "state": state},
+			}, func() float64 {
+				if p.State() == state {
+					return 1
+				}
+				return 0
+			}))
+		}
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "recyclegate_provider_up",
 			Help:        "1 when the provider is ready to serve, else 0.",

@@ -22,6 +22,11 @@ import (
 // The test binary doubles as the plugin binary: the host re-executes it with
 // core.BuiltinArg to run a provider as a real go-plugin process.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == core.BuiltinArg && os.Args[2] == muteID {
+		// A plugin that never says its handshake: it hangs until killed.
+		time.Sleep(time.Hour)
+		return
+	}
 	if core.ServeBuiltin(os.Args, map[string]func() sdk.Provider{
 		"fake":  func() sdk.Provider { return faketest.New("fake", 680000) },
 		"other": func() sdk.Provider { return faketest.New("other", 650000) },

@@ -92,10 +92,12 @@ type (
 
 // Provider states, as GET /v1/providers shows them.
 const (
-	StateStarting   = registry.StateStarting
-	StateReady      = registry.StateReady
-	StateRestarting = registry.StateRestarting
-	StateDown       = registry.StateDown
+	StateStarting     = registry.StateStarting
+	StateReady        = registry.StateReady
+	StateRestarting   = registry.StateRestarting
+	StateFailed       = registry.StateFailed
+	StateUnresponsive = registry.StateUnresponsive
+	StateDown         = registry.StateDown
 )
 
 // Guards (package guard): a provider's guards block.

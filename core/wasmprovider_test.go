@@ -64,7 +64,7 @@ func TestWASMProviderInTheHost(t *testing.T) {
 	logs := &syncBuffer{}
 	cfg := core.Config{DataDir: dir, Providers: []core.ProviderConfig{{
 		ID: "probe", Runtime: core.RuntimeWASM, Path: path, SHA256: sum1,
-		Timeout: 500 * time.Millisecond, MemoryPages: 512, Instances: 2,
+		Timeout: 2 * time.Second, MemoryPages: 512, Instances: 2, // room for a fresh instance to start after the runaway, under -race on a busy machine
 		Config: map[string]string{"secret": secret},
 	}}}
 	h, err := core.New(cfg, core.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))

@@ -35,10 +35,11 @@ func hostBinary(t *testing.T) string {
 
 // runningHost is `host serve` in its own process.
 type runningHost struct {
-	cmd  *exec.Cmd
-	addr string
-	out  *bytes.Buffer
-	// said is what the host printed on its standard output.
+	cmd    *exec.Cmd
+	addr   string
+	out    *bytes.Buffer
+	banner []string // what it printed up to "listening on"
+	// said is all it printed on its standard output.
 	mu   sync.Mutex
 	said []string
 	// unchecked: post does not check its exchanges against the OpenAPI
@@ -80,6 +81,7 @@ func startHost(t *testing.T, bin string, args ...string) *runningHost {
 			if !ok {
 				t.Fatalf("host exited before listening:\n%s", logs)
 			}
+			h.banner = append(h.banner, l)
 			h.mu.Lock()
 			h.said = append(h.said, l)
 			h.mu.Unlock()

@@ -183,11 +183,32 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	var debug *http.Server
+	if cfg.DebugListen != "" {
+		dln, err := net.Listen("tcp", cfg.DebugListen)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("debug_listen %s: %w", cfg.DebugListen, err)
+		}
+		debug = &http.Server{Handler: api.Debug(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go func() { _ = debug.Serve(dln) }()
+		defer debug.Close()
+		logger.Info("profiler listening (debug_listen)", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
+		fmt.Fprintf(stdout, "profiler (net/http/pprof) on http://%s/debug/pprof/\n", dln.Addr())
+	}
 
 	fmt.Fprintf(stdout, "recyclegate %s listening on http://%s\n", versionString(), ln.Addr())
 	ids := make([]string, 0, len(h.Providers()))
 	for _, p := range h.Providers() {
-		ids = append(ids, fmt.Sprintf("%s (%s, pid %d)", p.ID, p.Runtime, p.PID))
+		switch {
+		case p.PID != 0:
+			ids = append(ids, fmt.Sprintf("%s (%s, pid %d)", p.ID, p.Runtime, p.PID))
+		case p.State != core.StateReady: // an optional provider not up yet
+			ids = append(ids, fmt.Sprintf("%s (%s, %s)", p.ID, p.Runtime, p.State))
+		default:
+			ids = append(ids, fmt.Sprintf("%s (%s)", p.ID, p.Runtime))
+		}
 	}
 	sort.Strings(ids)
 	fmt.Fprintf(stdout, "providers: %s\n", strings.Join(ids, ", "))

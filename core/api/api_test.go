@@ -298,3 +298,27 @@ func FuzzQuoteBody(f *testing.F) {
 }
 
 var _ = sdk.CNY
+
+// TestProfilerOnlyOnTheDebugListener: net/http/pprof is absent from the
+// API's handler and present on the debug one (host.yaml debug_listen).
+func TestProfilerOnlyOnTheDebugListener(t *testing.T) {
+	srv := newServer(t, faketest.New("fake", 100))
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline", "/debug/pprof/goroutine?debug=1"} {
+		resp, _ := do(t, srv, http.MethodGet, path, "acme-key", "")
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("API %s: %d, want 404", path, resp.StatusCode)
+		}
+	}
+	debug := httptest.NewServer(api.Debug())
+	t.Cleanup(debug.Close)
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline", "/debug/pprof/goroutine?debug=1"} {
+		resp, err := debug.Client().Get(debug.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("debug %s: %d, want 200", path, resp.StatusCode)
+		}
+	}
+}

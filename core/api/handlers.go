@@ -14,16 +14,22 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ *core.Tenant)
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz is 200 when every provider is ready, else 503 with their states.
-// It names every part that is not ready in not_ready: "providers", and
-// "order_store" when the order store does not answer. The order store
-// alone does not make it 503: every replica shares it, so a load balancer
-// that dropped the replicas for it would stop the quotes too, which work
-// without it; the order routes answer 503 themselves meanwhile.
+// readyz is 200 when every provider is ready but for optional ones (the
+// host serves without them), else 503. Either way it lists every
+// provider's state, and the optional providers. It names every part that
+// is not ready in not_ready: "providers", and "order_store" when the order
+// store does not answer. The order store alone does not make it 503: every
+// replica shares it, so a load balancer that dropped the replicas for it
+// would stop the quotes too, which work without it; the order routes
+// answer 503 themselves meanwhile.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *core.Tenant) error {
 	states := map[string]string{}
+	var optional []string
 	for _, p := range s.host.Providers() {
 		states[p.ID] = p.State
+		if p.Optional {
+			optional = append(optional, p.ID)
+		}
 	}
 	notReady := []string{}
 	status := http.StatusOK
@@ -36,8 +42,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *core.Tenant) 
 	if err != nil {
 		notReady = append(notReady, "order_store")
 	}
-	return writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "not_ready": notReady, "replica": s.host.Orders().Replica(),
-		"providers": states, "order_store": store})
+	body := map[string]any{"ready": status == http.StatusOK, "not_ready": notReady, "replica": s.host.Orders().Replica(),
+		"providers": states, "order_store": store}
+	if len(optional) > 0 {
+		body["optional"] = optional
+	}
+	return writeJSON(w, status, body)
 }
 
 func (s *Server) providers(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -101,26 +102,43 @@ var (
 
 // Breaker is a circuit breaker (sony/gobreaker) for one provider, or one
 // provider operation.
+//
+// Revive lets an open breaker probe at once, without waiting out OpenFor:
+// the host calls it when the provider's process was replaced or answers
+// again, so the breaker's verdict on the old one does not hold the new one
+// back. It is half-open then, with the same probes as after OpenFor.
 type Breaker struct {
-	name string
-	cb   *gobreaker.TwoStepCircuitBreaker[struct{}]
-	open time.Duration
+	name     string
+	s        BreakerSettings
+	onChange func(from, to string)
+	openedAt atomic.Int64 // unix nanos of the last opening
 
-	mu       sync.Mutex
-	openedAt time.Time
+	mu sync.Mutex
+	cb *gobreaker.TwoStepCircuitBreaker[struct{}]
+	// revived: an open breaker whose provider was revived, half-open
+	// until its probes tell (gobreaker cannot be moved to half-open).
+	revived bool
+	probing uint32 // probes let through while revived
+	passed  uint32 // of which succeeded
 }
 
 // NewBreaker returns a closed breaker. onChange, if not nil, hears every
 // state change ("closed", "half-open", "open"); it must not block.
 func NewBreaker(name string, s BreakerSettings, onChange func(from, to string)) *Breaker {
-	s = s.WithDefaults()
-	b := &Breaker{name: name, open: s.OpenFor}
-	bucket := s.Interval / 6
-	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:         name,
+	b := &Breaker{name: name, s: s.WithDefaults(), onChange: onChange}
+	b.cb = b.newCB(nil)
+	return b
+}
+
+// newCB makes the gobreaker. quiet, while set, keeps its state changes
+// from onChange.
+func (b *Breaker) newCB(quiet *atomic.Bool) *gobreaker.TwoStepCircuitBreaker[struct{}] {
+	s := b.s
+	return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:         b.name,
 		MaxRequests:  s.Probes,
 		Interval:     s.Interval,
-		BucketPeriod: bucket,
+		BucketPeriod: s.Interval / 6,
 		Timeout:      s.OpenFor,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
 			if c.ConsecutiveFailures >= s.Failures {
@@ -132,23 +150,39 @@ func NewBreaker(name string, s BreakerSettings, onChange func(from, to string)) 
 		IsExcluded:   func(err error) bool { return errors.Is(err, errExcluded) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			if to == gobreaker.StateOpen {
-				b.mu.Lock()
-				b.openedAt = time.Now()
-				b.mu.Unlock()
+				b.openedAt.Store(time.Now().UnixNano())
 			}
-			if onChange != nil {
-				onChange(from.String(), to.String())
+			if b.onChange != nil && (quiet == nil || !quiet.Load()) {
+				b.onChange(from.String(), to.String())
 			}
 		},
 	})
-	return b
+}
+
+// current is the gobreaker in force and whether the breaker is revived.
+func (b *Breaker) current() (*gobreaker.TwoStepCircuitBreaker[struct{}], bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cb, b.revived
 }
 
 // Allow asks to make a call. It answers a done function to report the
 // call's outcome, or an *sdk.Error (unavailable, wrapping ErrOpen) at once
 // when the breaker is open or its half-open probes are taken.
 func (b *Breaker) Allow() (done func(Outcome), err error) {
-	report, err := b.cb.Allow()
+	b.mu.Lock()
+	if b.revived {
+		if b.probing >= b.s.Probes {
+			b.mu.Unlock()
+			return nil, b.refusal()
+		}
+		b.probing++
+		b.mu.Unlock()
+		return b.probed, nil
+	}
+	cb := b.cb
+	b.mu.Unlock()
+	report, err := cb.Allow()
 	if err != nil {
 		return nil, b.refusal()
 	}
@@ -164,6 +198,57 @@ func (b *Breaker) Allow() (done func(Outcome), err error) {
 	}, nil
 }
 
+// Revive lets an open breaker probe the provider now (see Breaker): the
+// next calls, as many as Probes, go through; if they succeed the breaker
+// closes, if one fails it opens again for OpenFor. A breaker that is not
+// open is left as it is.
+func (b *Breaker) Revive() {
+	b.mu.Lock()
+	if b.revived || b.cb.State() != gobreaker.StateOpen {
+		b.mu.Unlock()
+		return
+	}
+	b.revived, b.probing, b.passed = true, 0, 0
+	b.mu.Unlock()
+	if b.onChange != nil {
+		b.onChange(gobreaker.StateOpen.String(), gobreaker.StateHalfOpen.String())
+	}
+}
+
+// probed hears the outcome of a probe of a revived breaker.
+func (b *Breaker) probed(o Outcome) {
+	b.mu.Lock()
+	if !b.revived {
+		b.mu.Unlock()
+		return
+	}
+	to := ""
+	switch o {
+	case Success:
+		if b.passed++; b.passed >= b.s.Probes {
+			b.revived, b.cb, to = false, b.newCB(nil), gobreaker.StateClosed.String()
+		}
+	case Failure:
+		// Open again, for OpenFor from now: a new gobreaker, tripped.
+		var quiet atomic.Bool
+		quiet.Store(true)
+		cb := b.newCB(&quiet)
+		for range b.s.Failures {
+			if report, err := cb.Allow(); err == nil {
+				report(errFailure)
+			}
+		}
+		quiet.Store(false)
+		b.revived, b.cb, to = false, cb, gobreaker.StateOpen.String()
+	default:
+		b.probing-- // the probe said nothing: another may
+	}
+	b.mu.Unlock()
+	if to != "" && b.onChange != nil {
+		b.onChange(gobreaker.StateHalfOpen.String(), to)
+	}
+}
+
 // Check answers the refusal Allow would give while the breaker is open, and
 // nil otherwise, without taking a half-open probe: callers check it before
 // they reserve anything.
@@ -176,22 +261,28 @@ func (b *Breaker) Check() error {
 
 // Open reports whether the breaker refuses calls now (open, not yet due to
 // probe). It changes nothing.
-func (b *Breaker) Open() bool { return b.cb.State() == gobreaker.StateOpen }
+func (b *Breaker) Open() bool {
+	cb, revived := b.current()
+	return !revived && cb.State() == gobreaker.StateOpen
+}
 
 // State is "closed", "half-open" or "open".
-func (b *Breaker) State() string { return b.cb.State().String() }
+func (b *Breaker) State() string {
+	cb, revived := b.current()
+	if revived {
+		return gobreaker.StateHalfOpen.String()
+	}
+	return cb.State().String()
+}
 
 // refusal is the error of a refused call, with the time until the next probe.
 func (b *Breaker) refusal() error {
-	b.mu.Lock()
-	wait := b.open - time.Since(b.openedAt)
-	b.mu.Unlock()
+	wait := b.s.OpenFor - time.Since(time.Unix(0, b.openedAt.Load()))
 	if wait < 0 {
 		wait = 0
 	}
-	state := b.cb.State()
 	msg := fmt.Sprintf("%s: circuit breaker open after repeated failures; next probe in %s", b.name, wait.Round(time.Millisecond))
-	if state == gobreaker.StateHalfOpen {
+	if b.State() == gobreaker.StateHalfOpen.String() {
 		msg = fmt.Sprintf("%s: circuit breaker half-open, its probe is in flight", b.name)
 		wait = 0
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -456,5 +457,75 @@ func TestQuoteKeyNormalizes(t *testing.T) {
 	d.Item.Storage = "512GB"
 	if guard.QuoteKey("p", b) == guard.QuoteKey("p", &d) {
 		t.Fatal("two items share a key")
+	}
+}
+
+// TestRevivedBreakerProbesAtOnce: Revive lets an open breaker probe now,
+// not after OpenFor: a probe that succeeds closes it, one that fails opens
+// it again for OpenFor; a breaker that is not open is left alone.
+func TestRevivedBreakerProbesAtOnce(t *testing.T) {
+	var mu sync.Mutex
+	var changes []string
+	b := guard.NewBreaker("p", guard.BreakerSettings{Failures: 2, OpenFor: time.Hour}, func(from, to string) {
+		mu.Lock()
+		changes = append(changes, from+">"+to)
+		mu.Unlock()
+	})
+	b.Revive() // closed: nothing to do
+	if b.State() != "closed" {
+		t.Fatalf("a closed breaker revived: %s", b.State())
+	}
+	open := func() {
+		t.Helper()
+		for range 2 {
+			done, err := b.Allow()
+			if err != nil {
+				t.Fatal(err)
+			}
+			done(guard.Failure)
+		}
+		if !b.Open() || b.Check() == nil {
+			t.Fatalf("not open: %s", b.State())
+		}
+	}
+	open()
+	b.Revive()
+	if b.State() != "half-open" || b.Open() || b.Check() != nil {
+		t.Fatalf("revived: %s", b.State())
+	}
+	done, err := b.Allow()
+	if err != nil {
+		t.Fatalf("the probe: %v", err)
+	}
+	if _, err := b.Allow(); !errors.Is(err, guard.ErrOpen) {
+		t.Fatalf("a second call while the probe is in flight: %v", err)
+	}
+	done(guard.Failure)
+	if !b.Open() {
+		t.Fatalf("after a failed probe: %s", b.State())
+	}
+	if ra := sdk.AsError(b.Check()).RetryAfter; ra < 59*time.Minute {
+		t.Fatalf("open again for %s, want OpenFor (1h) from the failed probe", ra)
+	}
+	b.Revive()
+	done, err = b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done(guard.Ignore) // says nothing: another may probe
+	done, err = b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done(guard.Success)
+	if b.State() != "closed" {
+		t.Fatalf("after a good probe: %s", b.State())
+	}
+	open() // the closed breaker counts afresh
+	mu.Lock()
+	defer mu.Unlock()
+	want := "closed>open open>half-open half-open>open open>half-open half-open>closed closed>open"
+	if got := strings.Join(changes, " "); got != want {
+		t.Fatalf("changes %q, want %q", got, want)
 	}
 }

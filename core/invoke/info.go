@@ -83,10 +83,12 @@ func (s *Service) GuardInfo(id string) *GuardInfo {
 	if !ok {
 		return nil
 	}
-	gi := &GuardInfo{Breaker: "closed", InFlight: pl.sem.InFlight(), MaxInFlight: pl.sem.Cap(), QPS: pl.limiter.QPS(),
+	pl.noteRevivals()
+	l := pl.limits()
+	gi := &GuardInfo{Breaker: "closed", InFlight: l.sem.InFlight(), MaxInFlight: l.sem.Cap(), QPS: l.limiter.QPS(),
 		Store: s.store.Kind()}
-	if pl.cacheTTL > 0 {
-		gi.CacheTTL = sdk.Duration(pl.cacheTTL)
+	if l.cacheTTL > 0 {
+		gi.CacheTTL = sdk.Duration(l.cacheTTL)
 	}
 	pl.mu.Lock()
 	for op, b := range pl.breakers {
@@ -102,11 +104,11 @@ func (s *Service) GuardInfo(id string) *GuardInfo {
 		}
 	}
 	pl.mu.Unlock()
-	as := pl.account.Settings()
+	as := l.account.Settings()
 	if as.DailyQuota == 0 && as.CostPerCall == 0 && len(as.Tiers) == 0 {
 		return gi
 	}
-	u := pl.account.Usage(usageMaxAge)
+	u := l.account.Usage(usageMaxAge)
 	if as.DailyQuota > 0 {
 		gi.Quota = &QuotaInfo{Limit: as.DailyQuota, Used: u.QuotaUsed, Left: max(0, as.DailyQuota-u.QuotaUsed), ResetsAt: HostTime(u.ResetsAt)}
 	}
@@ -139,7 +141,9 @@ func (s *Service) StateOf(id string) State {
 	if !ok {
 		return State{Breaker: "closed", QuotaLeft: -1}
 	}
-	st := State{Breaker: "closed", QuotaLeft: -1, QPS: pl.limiter.QPS(), Latency: pl.p.Latency()}
+	pl.noteRevivals()
+	l := pl.limits()
+	st := State{Breaker: "closed", QuotaLeft: -1, QPS: l.limiter.QPS(), Latency: pl.p.Latency()}
 	pl.mu.Lock()
 	for _, b := range pl.breakers {
 		if bs := b.State(); breakerRank(bs) > breakerRank(st.Breaker) {
@@ -147,8 +151,8 @@ func (s *Service) StateOf(id string) State {
 		}
 	}
 	pl.mu.Unlock()
-	if q := pl.account.Settings().DailyQuota; q > 0 {
-		st.QuotaLeft = max(0, q-pl.account.Usage(usageMaxAge).QuotaUsed)
+	if q := l.account.Settings().DailyQuota; q > 0 {
+		st.QuotaLeft = max(0, q-l.account.Usage(usageMaxAge).QuotaUsed)
 	}
 	return st
 }

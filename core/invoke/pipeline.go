@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core/guard"
@@ -24,18 +25,51 @@ type pipeline struct {
 	p   *registry.Provider
 	id  string
 
+	gc       guard.Config
 	perOp    bool
 	settings guard.BreakerSettings
 	mu       sync.Mutex
 	breakers map[string]*guard.Breaker // by operation; "" when one for all
 
+	lim     atomic.Pointer[limits] // see limits
+	retrier *guard.Retrier
+	// revivals is the provider's Revivals the breakers last heard of.
+	revivals atomic.Uint64
+
+	call handler // every stage, in order
+}
+
+// limits are the guards built from the provider's manifest and its guards
+// block.
+type limits struct {
 	limiter  guard.Limiter
 	sem      *guard.Semaphore
 	account  *guard.Account
-	retrier  *guard.Retrier
 	cacheTTL time.Duration
+	// provisional: built before the manifest was known (an optional
+	// provider that had not started yet), from the guards block alone.
+	provisional bool
+}
 
-	call handler // every stage, in order
+// limits returns the guards in force. Provisional ones are replaced, once,
+// as soon as the provider's manifest is known: no call reaches a provider
+// before it is (it is not ready until then).
+func (pl *pipeline) limits() *limits {
+	l := pl.lim.Load()
+	if !l.provisional {
+		return l
+	}
+	m := pl.p.Manifest()
+	if m.ID == "" {
+		return l
+	}
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if l = pl.lim.Load(); l.provisional {
+		l = pl.newLimits(m)
+		pl.lim.Store(l)
+	}
+	return l
 }
 
 // build chains the stages. This is the one place their order is declared.
@@ -57,6 +91,28 @@ func (pl *pipeline) build() handler {
 		h = stages[i](h)
 	}
 	return h
+}
+
+// noteRevivals lets the open breakers probe the provider at once when its
+// process was replaced or answers again since they last looked (a
+// restart, an unresponsive plugin revived): what they counted against the
+// old process says little of the new one, and waiting out open_for would
+// hold back a provider that is back. The supervisor and the breaker meet
+// here only (docs/operations.md).
+func (pl *pipeline) noteRevivals() {
+	n := pl.p.Revivals()
+	if pl.revivals.Load() == n || pl.revivals.Swap(n) == n {
+		return
+	}
+	pl.mu.Lock()
+	bs := make([]*guard.Breaker, 0, len(pl.breakers))
+	for _, b := range pl.breakers {
+		bs = append(bs, b)
+	}
+	pl.mu.Unlock()
+	for _, b := range bs {
+		b.Revive()
+	}
 }
 
 // breakerFor returns the breaker of op.
@@ -87,7 +143,8 @@ func (pl *pipeline) cache(next handler) handler {
 	s := pl.svc
 	return func(ctx context.Context, r *request) (any, error) {
 		req, ok := r.body.(*sdk.QuoteRequest)
-		if !ok || pl.cacheTTL <= 0 {
+		cacheTTL := pl.limits().cacheTTL
+		if !ok || cacheTTL <= 0 {
 			return next(ctx, r)
 		}
 		key := guard.QuoteKey(pl.id, req)
@@ -105,7 +162,7 @@ func (pl *pipeline) cache(next handler) handler {
 				return nil, err
 			}
 			resp := v.(*sdk.QuoteResponse)
-			ttl := pl.cacheTTL
+			ttl := cacheTTL
 			if vu := resp.Quote.ValidUntil; !vu.IsZero() {
 				ttl = min(ttl, vu.Sub(s.now()))
 			}
@@ -203,6 +260,7 @@ func (pl *pipeline) available(next handler) handler {
 // is reserved.
 func (pl *pipeline) breakerCheck(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
+		pl.noteRevivals()
 		b := pl.breakerFor(r.op)
 		if err := b.Check(); err != nil {
 			return nil, pl.refuse(r, "breaker_open", err)
@@ -217,7 +275,7 @@ func (pl *pipeline) breakerCheck(next handler) handler {
 // refused (the provider was never asked).
 func (pl *pipeline) reserve(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
-		ticket, err := pl.account.Reserve(ctx, pl.svc.tenantLimit(r.call, pl.id), r.call.units())
+		ticket, err := pl.limits().account.Reserve(ctx, pl.svc.tenantLimit(r.call, pl.id), r.call.units())
 		if err != nil {
 			reason := "quota"
 			if sdk.CodeOf(err) == sdk.CodeUnavailable {
@@ -256,10 +314,11 @@ func (pl *pipeline) breaker(next handler) handler {
 // concurrency holds one of the provider's max_in_flight slots for the call.
 func (pl *pipeline) concurrency(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
-		if err := pl.sem.Acquire(ctx); err != nil {
+		sem := pl.limits().sem
+		if err := sem.Acquire(ctx); err != nil {
 			return nil, pl.refuse(r, "concurrency", waitError(pl.id, "a free slot (max_in_flight)", err))
 		}
-		defer pl.sem.Release()
+		defer sem.Release()
 		return next(ctx, r)
 	}
 }
@@ -267,7 +326,7 @@ func (pl *pipeline) concurrency(next handler) handler {
 // rate waits for a slot of the provider's rate limit, up to the deadline.
 func (pl *pipeline) rate(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
-		if err := pl.limiter.Wait(ctx); err != nil {
+		if err := pl.limits().limiter.Wait(ctx); err != nil {
 			return nil, pl.refuse(r, "rate_limited", waitError(pl.id, "the rate limit", err))
 		}
 		return next(ctx, r)
@@ -300,7 +359,7 @@ func (pl *pipeline) measure(next handler) handler {
 		e := withProvider(sdk.AsError(err), pl.id)
 		s.m.calls.WithLabelValues(pl.id, r.op, string(e.Code)).Inc()
 		if e.Code == sdk.CodeRateLimited {
-			pl.limiter.Slow(e.RetryAfter)
+			pl.limits().limiter.Slow(e.RetryAfter)
 		}
 		return nil, e
 	}

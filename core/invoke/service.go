@@ -53,6 +53,8 @@ type Service struct {
 	flight  guard.Flight[*sdk.QuoteResponse]
 	memo    *quoteMemo
 	byID    map[string]*pipeline
+	// replicas share the store (Options.Replicas, at least 1).
+	replicas int
 	// trips counts breaker state changes (Epoch).
 	trips atomic.Uint64
 	// cachesAny: some provider's quotes are cached.
@@ -79,52 +81,65 @@ func New(o Options) (*Service, error) {
 			return nil, fmt.Errorf("guards for provider %q, which is not loaded", id)
 		}
 	}
-	rw, shared := o.Store.(store.RateWindow)
-	replicas := max(o.Replicas, 1)
+	s.replicas = max(o.Replicas, 1)
 	for _, p := range o.Registry.All() {
-		m := p.Manifest()
 		gc := o.Guards[p.ID()]
-		pl := &pipeline{svc: s, p: p, id: p.ID(), perOp: gc.Breaker.PerOperation, settings: gc.Breaker,
+		pl := &pipeline{svc: s, p: p, id: p.ID(), gc: gc, perOp: gc.Breaker.PerOperation, settings: gc.Breaker,
 			breakers: map[string]*guard.Breaker{}}
-		qps := m.Limits.QPS
-		if gc.QPS > 0 {
-			qps = gc.QPS
-		}
-		ls := guard.LimitSettings{QPS: qps, Margin: gc.QPSMargin}
-		if shared && qps > 0 {
-			pl.limiter = guard.NewShared(ls, pl.id, rw, replicas, func(err error) { s.storeFailed("rate", err) })
-		} else {
-			pl.limiter = guard.NewLocal(ls)
-		}
-		inFlight := gc.MaxInFlight
-		if inFlight == 0 {
-			inFlight = m.Limits.MaxConcurrency
-		}
-		if inFlight == 0 {
-			inFlight = guard.DefaultMaxInFlight
-		}
-		if shared {
-			inFlight = max(1, inFlight/replicas)
-		}
-		pl.sem = guard.NewSemaphore(inFlight)
-		id := pl.id
-		pl.account = guard.NewAccount(guard.AccountSettingsFor(id, m.Limits, gc), o.Store, s.now,
-			func(period string, spent, limit int64) { s.budgetWarning(id, period, spent, limit) },
-			func(err error) { s.storeFailed("counters", err) })
+		pl.lim.Store(pl.newLimits(p.Manifest()))
+		pl.revivals.Store(p.Revivals())
 		pl.retrier = guard.NewRetrier(gc.Retry)
-		pl.cacheTTL = m.Limits.QuoteCacheTTL.D()
-		if gc.CacheTTL != 0 {
-			pl.cacheTTL = gc.CacheTTL
-		}
+		id := pl.id
 		if !pl.perOp {
 			pl.breakerFor("") // visible as closed from the start
 		}
 		pl.call = pl.build()
 		s.byID[id] = pl
-		s.cachesAny = s.cachesAny || pl.cacheTTL > 0
+		// A provider not up yet (optional) may cache its quotes when it comes.
+		l := pl.lim.Load()
+		s.cachesAny = s.cachesAny || l.cacheTTL > 0 || l.provisional
 		s.m.registerGuards(s, id)
 	}
 	return s, nil
+}
+
+// newLimits builds the guards that read the provider's manifest (QPS,
+// max_in_flight, quota and budget, cache TTL) from it and the guards
+// block. A manifest not known yet (an optional provider that has not
+// started) gives provisional limits, rebuilt once it is known.
+func (pl *pipeline) newLimits(m sdk.Manifest) *limits {
+	s, gc, id := pl.svc, pl.gc, pl.id
+	l := &limits{provisional: m.ID == ""}
+	qps := m.Limits.QPS
+	if gc.QPS > 0 {
+		qps = gc.QPS
+	}
+	ls := guard.LimitSettings{QPS: qps, Margin: gc.QPSMargin}
+	rw, shared := s.store.(store.RateWindow)
+	if shared && qps > 0 {
+		l.limiter = guard.NewShared(ls, id, rw, s.replicas, func(err error) { s.storeFailed("rate", err) })
+	} else {
+		l.limiter = guard.NewLocal(ls)
+	}
+	inFlight := gc.MaxInFlight
+	if inFlight == 0 {
+		inFlight = m.Limits.MaxConcurrency
+	}
+	if inFlight == 0 {
+		inFlight = guard.DefaultMaxInFlight
+	}
+	if shared {
+		inFlight = max(1, inFlight/s.replicas)
+	}
+	l.sem = guard.NewSemaphore(inFlight)
+	l.account = guard.NewAccount(guard.AccountSettingsFor(id, m.Limits, gc), s.store, s.now,
+		func(period string, spent, limit int64) { s.budgetWarning(id, period, spent, limit) },
+		func(err error) { s.storeFailed("counters", err) })
+	l.cacheTTL = m.Limits.QuoteCacheTTL.D()
+	if gc.CacheTTL != 0 {
+		l.cacheTTL = gc.CacheTTL
+	}
+	return l
 }
 
 // Close closes the store.
@@ -236,7 +251,7 @@ const batchCacheSuffix = "\x00batch"
 // item: a single quote's or a batch call's. It counts a cache hit.
 func (s *Service) CachedQuote(ctx context.Context, id string, req *sdk.QuoteRequest) (*sdk.Quote, bool) {
 	pl, ok := s.byID[id]
-	if !ok || pl.cacheTTL <= 0 {
+	if !ok || pl.limits().cacheTTL <= 0 {
 		return nil, false
 	}
 	key := guard.QuoteKey(id, req)
@@ -256,10 +271,13 @@ func (s *Service) CachedQuote(ctx context.Context, id string, req *sdk.QuoteRequ
 // provider's cache TTL and the quote's validity allow.
 func (s *Service) CacheBatchQuote(ctx context.Context, id string, req *sdk.QuoteRequest, q *sdk.Quote) error {
 	pl, ok := s.byID[id]
-	if !ok || pl.cacheTTL <= 0 {
+	if !ok {
 		return nil
 	}
-	ttl := pl.cacheTTL
+	ttl := pl.limits().cacheTTL
+	if ttl <= 0 {
+		return nil
+	}
 	if !q.ValidUntil.IsZero() {
 		ttl = min(ttl, q.ValidUntil.Sub(s.now()))
 	}
@@ -394,5 +412,5 @@ func (s *Service) CachesAnyQuotes() bool { return s.cachesAny }
 // CachesQuotes reports whether provider id's quotes are cached.
 func (s *Service) CachesQuotes(id string) bool {
 	pl, ok := s.byID[id]
-	return ok && pl.cacheTTL > 0
+	return ok && pl.limits().cacheTTL > 0
 }

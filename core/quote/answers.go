@@ -86,9 +86,7 @@ func (a *answers) getBody(tenant string, body []byte, set *policy.Set, epoch uin
 // key identifies a request among a tenant's.
 func answerKey(tenant *invoke.Tenant, req *Request) string {
 	var b strings.Builder
-	if tenant != nil {
-		b.WriteString(tenant.ID)
-	}
+	b.WriteString(tenantID(tenant))
 	b.WriteByte(0)
 	b.WriteString(string(req.Strategy))
 	for _, p := range req.Providers {

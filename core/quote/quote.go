@@ -207,11 +207,7 @@ func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, req *Request
 // the request is answered as Quote does.
 func (s *Service) QuoteBody(ctx context.Context, tenant *invoke.Tenant, body []byte, decode func(*Request) error) (*Result, error) {
 	if s.answers.ttl > 0 && s.inv.CachesAnyQuotes() {
-		id := ""
-		if tenant != nil {
-			id = tenant.ID
-		}
-		if res, ok := s.answers.getBody(id, body, s.gate.Set(), s.inv.Epoch(), s.now()); ok {
+		if res, ok := s.answers.getBody(tenantID(tenant), body, s.gate.Set(), s.inv.Epoch(), s.now()); ok {
 			s.countReuse(res)
 			return res, nil
 		}
@@ -222,6 +218,14 @@ func (s *Service) QuoteBody(ctx context.Context, tenant *invoke.Tenant, body []b
 		return nil, err
 	}
 	return s.quote(ctx, tenant, &req, body)
+}
+
+// tenantID is t's id, "" for the host's own request.
+func tenantID(t *invoke.Tenant) string {
+	if t == nil {
+		return ""
+	}
+	return t.ID
 }
 
 func (s *Service) countReuse(res *Result) {
@@ -265,11 +269,7 @@ func (s *Service) quote(ctx context.Context, tenant *invoke.Tenant, req *Request
 		s.Count("empty")
 	}
 	if key != "" {
-		id := ""
-		if tenant != nil {
-			id = tenant.ID
-		}
-		s.answers.put(key, req, res, set, epoch, now, s.inv.CachesQuotes, id, body)
+		s.answers.put(key, req, res, set, epoch, now, s.inv.CachesQuotes, tenantID(tenant), body)
 	}
 	return res, nil
 }

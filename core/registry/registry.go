@@ -38,8 +38,19 @@ const (
 	StateStarting   = "starting"
 	StateReady      = "ready"
 	StateRestarting = "restarting"
-	StateDown       = "down"
+	// StateUnresponsive: the plugin process is there but does not answer
+	// its pings; its calls fail at once until it does, and it is restarted
+	// if it stays silent (Options.RestartUnresponsive).
+	StateUnresponsive = "unresponsive"
+	// StateFailed: the provider's last start failed (LastError says why);
+	// the supervisor tries again with backoff. Only an optional provider
+	// is failed at the host's start: any other fails the start.
+	StateFailed = "failed"
+	StateDown   = "down"
 )
+
+// States lists every provider state, for metrics.
+var States = []string{StateStarting, StateReady, StateUnresponsive, StateRestarting, StateFailed, StateDown}
 
 // DefaultTimeout bounds one call to a provider that states no timeout.
 const DefaultTimeout = 10 * time.Second
@@ -69,6 +80,9 @@ type Spec struct {
 	InitTimeout  time.Duration
 	// Impl is the Go value of runtime in-process.
 	Impl sdk.Provider
+	// Optional: a provider that cannot start does not fail Start; it is
+	// failed, and the registry keeps trying to start it with backoff.
+	Optional bool
 }
 
 // Options are what the registry needs from the host.
@@ -80,16 +94,39 @@ type Options struct {
 	WASMCacheDir string
 	// OnRestart hears each restart of a plugin process.
 	OnRestart func(id string)
+	// RestartBackoff is the wait before a plugin is restarted, doubled
+	// after each restart soon after the last, up to MaxRestartBackoff.
+	// Defaults 100ms and 10s.
+	RestartBackoff    time.Duration
+	MaxRestartBackoff time.Duration
+	// StopGrace is how long Close lets plugin processes exit by themselves
+	// before it kills them. Default 1s; Close returns within StopGrace and
+	// half a second more whatever the plugins are doing (see Close).
+	StopGrace time.Duration
+	// PingInterval is how often each plugin process is pinged, PingTimeout
+	// how long it may take to answer before it is unresponsive, and
+	// RestartUnresponsive how long it may stay so before it is killed and
+	// restarted. Defaults 500ms, 1s and 10s (DefaultPingInterval, ...): a
+	// process that stops answering is unresponsive within 1.5s. A negative
+	// PingInterval pings never; a negative RestartUnresponsive never
+	// restarts a silent process.
+	PingInterval        time.Duration
+	PingTimeout         time.Duration
+	RestartUnresponsive time.Duration
+	// OnUnresponsive hears each time a plugin becomes unresponsive.
+	OnUnresponsive func(id string)
 }
 
 // Info is what the host tells about a loaded provider.
 type Info struct {
-	ID           string           `json:"id"`
-	Name         string           `json:"name,omitempty"`
-	Version      string           `json:"version"`
-	Status       string           `json:"status,omitempty"`
-	Runtime      string           `json:"runtime"`
-	State        string           `json:"state"`
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version"`
+	Status  string `json:"status,omitempty"`
+	Runtime string `json:"runtime"`
+	State   string `json:"state"`
+	// Optional: the host serves without it while it cannot start.
+	Optional     bool             `json:"optional,omitempty"`
 	Capabilities []sdk.Capability `json:"capabilities"`
 	Categories   []sdk.Category   `json:"categories"`
 	Limits       sdk.Limits       `json:"limits"`
@@ -109,6 +146,10 @@ type Registry struct {
 	byID      map[string]*Provider
 	closing   chan struct{}
 	closeOnce sync.Once
+	// ctx ends when Close begins: starts in progress are abandoned, and
+	// their processes killed.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New prepares the providers of specs, in order; Start starts them.
@@ -122,7 +163,27 @@ func New(specs []Spec, opts Options) (*Registry, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RestartBackoff <= 0 {
+		opts.RestartBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxRestartBackoff <= 0 {
+		opts.MaxRestartBackoff = 10 * time.Second
+	}
+	opts.MaxRestartBackoff = max(opts.MaxRestartBackoff, opts.RestartBackoff)
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = time.Second
+	}
+	if opts.PingInterval == 0 {
+		opts.PingInterval = DefaultPingInterval
+	}
+	if opts.PingTimeout <= 0 {
+		opts.PingTimeout = DefaultPingTimeout
+	}
+	if opts.RestartUnresponsive == 0 {
+		opts.RestartUnresponsive = DefaultRestartUnresponsive
+	}
 	r := &Registry{opts: opts, byID: map[string]*Provider{}, closing: make(chan struct{})}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, s := range specs {
 		if _, dup := r.byID[s.ID]; dup {
 			return nil, fmt.Errorf("provider %s is registered twice", s.ID)
@@ -167,77 +228,121 @@ func (r *Registry) IDs() []string {
 }
 
 // Start brings every provider up, plugins and modules in parallel. A
-// provider that cannot start fails Start: a host never starts half
-// configured.
+// provider that cannot start fails Start, but for an optional one: a host
+// never starts half configured unless told it may. An optional provider
+// is started in the background, and retried with backoff until it is up:
+// Start does not wait for it. A configuration error (an unknown built-in,
+// a malformed digest, an unknown runtime) fails Start whatever the
+// provider.
 func (r *Registry) Start() error {
+	for _, p := range r.order {
+		if err := p.prepare(); err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(r.order))
 	for i, p := range r.order {
-		switch p.runtime {
-		case RuntimeInProcess:
-			if err := p.startInProcess(context.Background()); err != nil {
-				return err
+		switch {
+		case p.runtime == RuntimeInProcess:
+			if err := p.startInProcess(r.ctx); err != nil {
+				errs[i] = err
 			}
-			continue
-		case RuntimeBuiltin:
-			if p.spec.Command == nil {
-				return fmt.Errorf("provider %s: not a built-in provider of this binary (runtime builtin); name its binary with runtime plugin", p.id)
-			}
-			p.command = p.spec.Command
-		case RuntimePlugin:
-			sum, err := decodeSHA256(p.spec.SHA256)
-			if err != nil {
-				return fmt.Errorf("provider %s: %w", p.id, err)
-			}
-			p.checksum = sum
-			path := p.spec.Path
-			p.command = func() (*exec.Cmd, error) { return exec.Command(path), nil }
-		case RuntimeWASM:
+		case p.spec.Optional:
+			// The supervisor starts it.
+		case p.runtime == RuntimeWASM:
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a first compile takes seconds
+				ctx, cancel := context.WithTimeout(r.ctx, 5*time.Minute) // a first compile takes seconds
 				defer cancel()
 				errs[i] = p.startWASM(ctx)
 			}()
-			continue
 		default:
-			return fmt.Errorf("provider %s: unknown runtime %q", p.id, p.runtime)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+				defer cancel()
+				errs[i] = p.startPlugin(ctx)
+			}()
 		}
-		p.wake = make(chan struct{}, 1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			errs[i] = p.startPlugin(ctx)
-		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	for _, p := range r.order {
-		if p.wake != nil {
+		switch {
+		case p.command != nil:
 			p.done = make(chan struct{})
 			go p.supervise()
+		case p.runtime == RuntimeWASM && p.spec.Optional:
+			p.done = make(chan struct{})
+			go p.startWASMUntilUp()
 		}
 	}
 	return nil
 }
 
+// prepare checks the provider's spec and readies its command.
+func (p *Provider) prepare() error {
+	switch p.runtime {
+	case RuntimeInProcess, RuntimeWASM:
+		return nil
+	case RuntimeBuiltin:
+		if p.spec.Command == nil {
+			return fmt.Errorf("provider %s: not a built-in provider of this binary (runtime builtin); name its binary with runtime plugin", p.id)
+		}
+		p.command = p.spec.Command
+	case RuntimePlugin:
+		sum, err := decodeSHA256(p.spec.SHA256)
+		if err != nil {
+			return fmt.Errorf("provider %s: %w", p.id, err)
+		}
+		p.checksum = sum
+		path := p.spec.Path
+		p.command = func() (*exec.Cmd, error) { return exec.Command(path), nil }
+	default:
+		return fmt.Errorf("provider %s: unknown runtime %q", p.id, p.runtime)
+	}
+	p.wake = make(chan struct{}, 1)
+	return nil
+}
+
 // Close stops every provider: plugin processes end, modules and
 // in-process providers are closed. It is safe to call more than once.
+//
+// Close is bounded, whatever the plugins are doing: starts in progress are
+// abandoned (a plugin in its handshake is killed), every provider stops at
+// once, a plugin process that has not exited StopGrace after it was asked
+// to is killed, and Close returns half a second after that at the latest.
+// No plugin process outlives it.
 func (r *Registry) Close() {
 	r.closeOnce.Do(func() {
+		deadline := time.Now().Add(r.opts.StopGrace + 500*time.Millisecond)
 		close(r.closing)
+		r.cancel()
+		var wg sync.WaitGroup
 		for _, p := range r.order {
-			if p.done != nil {
-				<-p.done
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if p.done != nil {
+					<-p.done // its starts are abandoned: it returns at once
+				}
+				p.stop(r.opts.StopGrace)
+			}()
 		}
-		for _, p := range r.order {
-			p.stop()
+		all := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(all)
+		}()
+		select {
+		case <-all:
+		case <-time.After(time.Until(deadline)):
+			r.opts.Logger.Warn("registry: stopping providers took too long; returning without them", "after", (r.opts.StopGrace + 500*time.Millisecond).String())
 		}
 	})
 }
@@ -250,6 +355,9 @@ type Provider struct {
 	reg     *Registry
 	log     *slog.Logger
 	latency atomic.Int64 // recent call latency in ns, see NoteLatency
+	// revivals counts the times a process became ready to serve: started,
+	// restarted, or answering again after it was unresponsive.
+	revivals atomic.Uint64
 
 	// set for runtime wasm
 	wasm *wasm.Module
@@ -263,8 +371,7 @@ type Provider struct {
 	manifest sdk.Manifest
 	state    string
 	lastErr  string
-	client   *plugin.Client
-	pid      int
+	proc     *process // the plugin process serving impl
 	restarts int
 	started  time.Time
 	wake     chan struct{}
@@ -299,6 +406,17 @@ func (p *Provider) Manifest() sdk.Manifest {
 	return p.manifest
 }
 
+// State is the provider's state now.
+func (p *Provider) State() string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.state
+}
+
+// Optional reports whether the host serves without the provider while it
+// cannot start.
+func (p *Provider) Optional() bool { return p.spec.Optional }
+
 // Ready reports whether the provider serves calls now.
 func (p *Provider) Ready() bool {
 	p.mu.RLock()
@@ -312,9 +430,15 @@ func (p *Provider) Info() Info {
 	defer p.mu.RUnlock()
 	m := p.manifest
 	return Info{ID: p.id, Name: m.Name, Version: m.Version, Status: m.Status, Runtime: p.runtime,
-		State: p.state, Capabilities: m.Capabilities, Categories: m.Categories, Limits: m.Limits,
-		PID: p.pid, Restarts: p.restarts, LastError: p.lastErr, Latency: sdk.Duration(p.latency.Load())}
+		State: p.state, Optional: p.spec.Optional, Capabilities: m.Capabilities, Categories: m.Categories, Limits: m.Limits,
+		PID: p.proc.PID(), Restarts: p.restarts, LastError: p.lastErr, Latency: sdk.Duration(p.latency.Load())}
 }
+
+// Revivals counts the times the provider's process became ready to serve:
+// it started, was restarted, or answers again after it was unresponsive.
+// A change means that whatever failed before may not fail now (package
+// invoke lets an open breaker probe it at once).
+func (p *Provider) Revivals() uint64 { return p.revivals.Load() }
 
 // Latency is the provider's recent call latency (0 until a call succeeded).
 func (p *Provider) Latency() time.Duration { return time.Duration(p.latency.Load()) }
@@ -365,7 +489,7 @@ func (p *Provider) Died(err error) bool {
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.client != nil && p.client.Exited()
+	return p.proc != nil && p.proc.client.Exited()
 }
 
 // configureRequest splits the operator's config into config and secrets by
@@ -430,6 +554,12 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The process can be killed at any time, even in its handshake (which
+	// go-plugin waits out otherwise): when the start is abandoned (the
+	// registry closes, the start times out), and at Close.
+	procCtx, kill := context.WithCancel(context.Background())
+	cmd = withContext(procCtx, cmd)
+	abandon := context.AfterFunc(ctx, kill)
 	// The plugin gets no environment from the host: its config and secrets
 	// arrive through Configure only.
 	cmd.Env = []string{}
@@ -446,12 +576,17 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 		StartTimeout:     15 * time.Second,
 	})
 	fail := func(err error) error {
+		abandon()
+		kill()
 		client.Kill()
+		if ctx.Err() != nil && p.reg.ctx.Err() != nil {
+			return fmt.Errorf("plugin %s: not started: the host is stopping", p.id)
+		}
 		return err
 	}
 	conn, err := client.Client()
 	if err != nil {
-		return fail(fmt.Errorf("starting plugin %s: %w", p.id, err))
+		return fail(fmt.Errorf("starting plugin %s: %w", p.id, handshakeError(cmd.Path, err)))
 	}
 	raw, err := conn.Dispense(rpc.PluginName)
 	if err != nil {
@@ -473,97 +608,148 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	if m.ID != p.id {
 		return fail(fmt.Errorf("plugin %s: the binary is provider %q", p.id, m.ID))
 	}
-	remote := rpc.NewRemote(inv, m)
+	proc := newProcess(procCtx, kill, client, conn)
+	remote := rpc.NewRemote(&procInvoker{WireInvoker: inv, proc: proc}, m)
 	resp, err := remote.Configure(cctx, p.configureRequest(m))
 	if err != nil {
 		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))
 	}
-	pid := 0
-	if rc := client.ReattachConfig(); rc != nil {
-		pid = rc.Pid
-	}
+	pid := proc.pid
 	p.mu.Lock()
-	p.impl, p.manifest, p.client, p.pid = remote, resp.Manifest, client, pid
+	if !abandon() || p.reg.ctx.Err() != nil { // the registry closed meanwhile
+		p.mu.Unlock()
+		return fail(ctx.Err())
+	}
+	p.impl, p.manifest, p.proc = remote, resp.Manifest, proc
 	p.state, p.lastErr, p.started = StateReady, "", time.Now()
+	p.revivals.Add(1)
 	p.mu.Unlock()
 	p.changed()
+	go p.watch(proc)
 	p.log.Info("plugin ready", "pid", pid, "version", resp.Manifest.Version)
 	return nil
 }
 
-// supervise restarts the plugin whenever its process ends, with backoff,
-// until the registry closes.
+// supervise keeps the plugin running until the registry closes: it starts
+// it when it has no process (an optional provider's first start is left
+// to it), and restarts it whenever its process ends, with backoff between
+// attempts.
 func (p *Provider) supervise() {
 	defer close(p.done)
 	closing := p.reg.closing
-	backoff := 100 * time.Millisecond
+	minBackoff, maxBackoff := p.reg.opts.RestartBackoff, p.reg.opts.MaxRestartBackoff
+	backoff := minBackoff
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	p.mu.RLock()
+	first := p.proc == nil // an optional provider, not started yet
+	p.mu.RUnlock()
 	for {
-		select {
-		case <-closing:
-			return
-		case <-tick.C:
-		case <-p.wake:
-		}
-		p.mu.RLock()
-		client, started := p.client, p.started
-		p.mu.RUnlock()
-		if client != nil && !client.Exited() {
-			continue
-		}
-		if time.Since(started) > 30*time.Second {
-			backoff = 100 * time.Millisecond
-		}
-		p.mu.Lock()
-		p.state, p.impl, p.client, p.pid = StateRestarting, nil, nil, 0
-		if p.lastErr == "" {
-			p.lastErr = "plugin process exited"
-		}
-		p.restarts++
-		p.mu.Unlock()
-		p.changed()
-		if p.reg.opts.OnRestart != nil {
-			p.reg.opts.OnRestart(p.id)
-		}
-		p.log.Warn("plugin exited; restarting", "backoff", backoff.String())
-		for {
+		if !first {
 			select {
 			case <-closing:
 				return
-			case <-time.After(backoff):
+			case <-tick.C:
+			case <-p.wake:
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			p.mu.RLock()
+			proc, started := p.proc, p.started
+			p.mu.RUnlock()
+			if proc != nil && !proc.client.Exited() {
+				continue
+			}
+			if time.Since(started) > 30*time.Second {
+				backoff = minBackoff
+			}
+			p.mu.Lock()
+			p.state, p.impl, p.proc = StateRestarting, nil, nil
+			if p.lastErr == "" {
+				p.lastErr = "plugin process exited"
+			}
+			p.restarts++
+			p.mu.Unlock()
+			p.changed()
+			proc.closeExited()
+			if p.reg.opts.OnRestart != nil {
+				p.reg.opts.OnRestart(p.id)
+			}
+			p.log.Warn("plugin exited; restarting", "backoff", backoff.String())
+		}
+		for attempt := 0; ; attempt++ {
+			if !first || attempt > 0 {
+				select {
+				case <-closing:
+					return
+				case <-time.After(backoff):
+				}
+			}
+			ctx, cancel := context.WithTimeout(p.reg.ctx, 30*time.Second)
 			err := p.startPlugin(ctx)
 			cancel()
+			if p.reg.ctx.Err() != nil {
+				return
+			}
 			if err == nil {
 				break
 			}
-			p.mu.Lock()
-			p.lastErr = err.Error()
-			p.mu.Unlock()
-			p.log.Error("plugin restart failed", "error", err)
-			backoff = min(backoff*2, 10*time.Second)
+			if !first || attempt > 0 {
+				backoff = min(backoff*2, maxBackoff)
+			}
+			p.failed(err, backoff)
 		}
+		first = false
 	}
 }
 
-func (p *Provider) stop() {
+// failed records a failed start: the provider is failed, with the error,
+// until a later attempt succeeds.
+func (p *Provider) failed(err error, retryIn time.Duration) {
 	p.mu.Lock()
-	client, impl, m := p.client, p.impl, p.wasm
-	p.state, p.impl, p.client, p.wasm = StateDown, nil, nil, nil
+	p.state, p.lastErr = StateFailed, err.Error()
 	p.mu.Unlock()
 	p.changed()
-	if client != nil {
-		client.Kill()
+	p.log.Error("provider failed to start; retrying", "error", err, "retry_in", retryIn.String())
+}
+
+// startWASMUntilUp loads an optional WASM provider, retrying with backoff
+// until it is up or the registry closes.
+func (p *Provider) startWASMUntilUp() {
+	defer close(p.done)
+	backoff := p.reg.opts.RestartBackoff
+	for {
+		ctx, cancel := context.WithTimeout(p.reg.ctx, 5*time.Minute)
+		err := p.startWASM(ctx)
+		cancel()
+		if err == nil || p.reg.ctx.Err() != nil {
+			return
+		}
+		p.failed(err, backoff)
+		select {
+		case <-p.reg.closing:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, p.reg.opts.MaxRestartBackoff)
 	}
-	if client == nil && m == nil && impl != nil {
+}
+
+// stop ends the provider: a plugin process is asked to exit and killed
+// if it has not within grace; a module or an in-process provider is closed.
+func (p *Provider) stop(grace time.Duration) {
+	p.mu.Lock()
+	proc, impl, m := p.proc, p.impl, p.wasm
+	p.state, p.impl, p.proc, p.wasm = StateDown, nil, nil, nil
+	p.mu.Unlock()
+	p.changed()
+	switch {
+	case proc != nil:
+		proc.stop(grace)
+	case m != nil:
+		_ = m.Close(context.Background())
+	case impl != nil:
 		if c, ok := impl.(io.Closer); ok {
 			_ = c.Close()
 		}
-	}
-	if m != nil {
-		_ = m.Close(context.Background())
 	}
 }
 
