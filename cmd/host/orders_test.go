@@ -328,6 +328,9 @@ func TestOrderLifeOnTheSandboxClock(t *testing.T) {
 	if orders, _ := list.body["orders"].([]any); list.status != 200 || len(orders) != 1 {
 		t.Errorf("list: %d %s", list.status, list.raw)
 	}
+	if bytes.Contains(list.raw, []byte(`"history":null`)) || bytes.Contains(list.raw, []byte(`"history"`)) {
+		t.Errorf("a list leaves history out (the document: an array, left out of a list): %s", list.raw)
+	}
 	if list := e.do(t, "GET", "/v1/orders", "key-b", "", ""); len(list.body["orders"].([]any)) != 0 {
 		t.Errorf("b lists a's orders: %s", list.raw)
 	}
