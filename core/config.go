@@ -1,13 +1,11 @@
 package core
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/internal/strictyaml"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/wasm"
@@ -164,8 +163,11 @@ type TenantConfig struct {
 type ProviderConfig struct {
 	ID      string `yaml:"id"`
 	Runtime string `yaml:"runtime"` // builtin (default), plugin, wasm
-	Path    string `yaml:"path"`    // plugin or wasm file
-	SHA256  string `yaml:"sha256"`  // hex digest the file must have
+	// Path is the plugin or wasm file. A relative path is taken from the
+	// config file's folder (LoadConfig), or from the working directory
+	// (ParseConfig).
+	Path   string `yaml:"path"`
+	SHA256 string `yaml:"sha256"` // hex digest the file must have
 	// Sandbox points a built-in adapter at its own sandbox, started on
 	// loopback by the host.
 	Sandbox bool `yaml:"sandbox"`
@@ -211,30 +213,40 @@ const DemoAPIKey = "demo"
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// LoadConfig reads a YAML configuration file strictly: an unknown key is an
-// error naming its line, and ${ENV_VAR} in a value is replaced by the
-// variable (an unset variable is an error, so a secret is never silently
-// empty).
+// LoadConfig reads a YAML configuration file strictly: every unknown key
+// is an error naming its line, where it is and the keys valid there, and
+// ${ENV_VAR} in a value is replaced by the variable (an unset variable is
+// an error, so a secret is never silently empty). A provider's relative
+// path is taken from the config file's folder, as Prometheus takes its
+// rule files, and made absolute, so every message about the file names it
+// in full.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config %s: %w", path, err)
+	}
+	data, err := os.ReadFile(abs)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	cfg, err := ParseConfig(data, os.LookupEnv)
+	cfg, err := parseConfig(data, os.LookupEnv, filepath.Dir(abs))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", abs, err)
 	}
 	return cfg, nil
 }
 
-// ParseConfig decodes a YAML configuration; lookup resolves ${VAR}.
+// ParseConfig decodes a YAML configuration; lookup resolves ${VAR}. A
+// provider's relative path is taken from the working directory and made
+// absolute.
 func ParseConfig(data []byte, lookup func(string) (string, bool)) (*Config, error) {
-	// First pass: strict structure, with line numbers for unknown keys.
-	strict := yaml.NewDecoder(bytes.NewReader(data))
-	strict.KnownFields(true)
-	var probe Config
-	if err := strict.Decode(&probe); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	return parseConfig(data, lookup, "")
+}
+
+func parseConfig(data []byte, lookup func(string) (string, bool), dir string) (*Config, error) {
+	// First pass: strict structure: every unknown key, with its line.
+	if err := strictyaml.Decode(data, &Config{}); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	// Second pass: expand ${VAR} in scalar values only (never in keys or
 	// comments), then decode.
@@ -248,8 +260,21 @@ func ParseConfig(data []byte, lookup func(string) (string, bool)) (*Config, erro
 	var cfg Config
 	if len(root.Content) > 0 {
 		if err := root.Decode(&cfg); err != nil {
-			return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+			return nil, fmt.Errorf("config: %w", strictyaml.Plain(err))
 		}
+	}
+	for i := range cfg.Providers {
+		p := &cfg.Providers[i]
+		if p.Path == "" || filepath.IsAbs(p.Path) {
+			continue
+		}
+		if dir == "" {
+			if abs, err := filepath.Abs(p.Path); err == nil {
+				p.Path = abs
+			}
+			continue
+		}
+		p.Path = filepath.Join(dir, p.Path)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -53,8 +53,9 @@ policies: ./policies
 
 func TestConfigErrorsSayWhereAndWhat(t *testing.T) {
 	cases := []struct{ name, yml, want string }{
-		{"unknown key with its line", "listen: 127.0.0.1:1\nlisten_addr: x\n", "line 2: field listen_addr not found"},
-		{"unknown nested key", "providers:\n  - id: a\n    runtim: plugin\n", "line 3: field runtim not found"},
+		{"unknown key with its line", "listen: 127.0.0.1:1\nlisten_addr: x\n", `line 2: unknown key "listen_addr"; valid keys: answer_ttl, data_dir,`},
+		{"unknown nested key", "providers:\n  - id: a\n    runtim: plugin\n", `line 3: unknown key "runtim" in providers[0] (id a) (did you mean runtime?); valid keys: allowed_hosts,`},
+		{"wrong type in plain words", "shutdown_timeout: soon\n", "found !!str `soon` where the file wants a duration such as 30s or 1h"},
 		{"unset env var", "tenants:\n  - id: a\n    api_keys: [\"${NOPE}\"]\n", "line 3: environment variable NOPE is not set"},
 		{"bad yaml", "listen: [\n", "config:"},
 		{"duplicate tenant", "tenants:\n  - {id: a, api_keys: [x]}\n  - {id: a, api_keys: [y]}\n", "tenants[1].id \"a\" is used twice"},
@@ -116,6 +117,78 @@ func TestLoadConfigNamesTheFile(t *testing.T) {
 	}
 	if _, err := core.LoadConfig(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
 		t.Fatal("a missing file must be an error")
+	}
+}
+
+// TestConfigUnknownKeysAreNamedWithTheValidOnes: a misspelt key is named
+// with where it is and the keys valid there, every one at once, never a Go
+// type.
+func TestConfigUnknownKeysAreNamedWithTheValidOnes(t *testing.T) {
+	yml := `tenants:
+  - id: acme
+    api_keys: [k]
+    tier: gold
+providers:
+  - id: carvalue
+    runtime: builtin
+  - id: greenbox
+    runtime: plugin
+    path: ./greenbox
+    sha265: 3b1f
+    guards:
+      breaker:
+        failurs: 5
+`
+	_, err := core.ParseConfig([]byte(yml), env(nil))
+	if err == nil {
+		t.Fatal("unknown keys must be refused")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"2 unknown keys",
+		`line 11: unknown key "sha265" in providers[1] (id greenbox) (did you mean sha256?); valid keys: allowed_hosts, config, guards, id,`,
+		", path, runtime, sandbox, sha256, timeout",
+		`line 14: unknown key "failurs" in providers[1].guards.breaker (did you mean failures?)`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%s\nwant %q", msg, want)
+		}
+	}
+	for _, never := range []string{"core.", "guard.", "not found in type"} {
+		if strings.Contains(msg, never) {
+			t.Errorf("the message names a Go type (%q): %s", never, msg)
+		}
+	}
+}
+
+// TestLoadConfigTakesPathsFromTheConfigFolder: a plugin's relative path is
+// the config file's folder's, whatever the working directory, and is
+// absolute from then on.
+func TestLoadConfigTakesPathsFromTheConfigFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "etc")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	yml := "providers:\n  - id: greenbox\n    runtime: plugin\n    path: ./bin/greenbox\n    sha256: " + strings.Repeat("ab", 32) +
+		"\n  - id: tidebox\n    runtime: wasm\n    path: /opt/tidebox.wasm\n    sha256: " + strings.Repeat("cd", 32) + "\n"
+	path := filepath.Join(dir, "host.yaml")
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	cfg, err := core.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Providers[0].Path, filepath.Join(dir, "bin", "greenbox"); got != want {
+		t.Errorf("path %s, want %s", got, want)
+	}
+	if cfg.Providers[1].Path != "/opt/tidebox.wasm" {
+		t.Errorf("an absolute path changed: %s", cfg.Providers[1].Path)
+	}
+	// From the working directory's folder, the config is named in full.
+	if _, err := core.LoadConfig("../nowhere/host.yaml"); err == nil || !filepath.IsAbs(strings.Fields(strings.TrimPrefix(err.Error(), "reading config: open "))[0]) {
+		t.Errorf("a missing file: %v", err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"github.com/recyclegate/recyclegate/core/internal/faketest"
 	"github.com/recyclegate/recyclegate/core/store/storetest"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -538,7 +539,7 @@ func TestRedisDownQuotaFailsClosed(t *testing.T) {
 		t.Fatalf("%d calls reached the provider while its quota could not be checked", got-3)
 	}
 	// Through the API: 503, code unavailable.
-	srv := httptest.NewServer(api.New(h))
+	srv := httptest.NewServer(apitest.Handler(t, api.New(h)))
 	defer srv.Close()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/catalog/search?provider=web&q=x", nil)
 	req.Header.Set("Authorization", "Bearer key-1")

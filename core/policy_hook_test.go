@@ -302,3 +302,23 @@ func TestPolicyLimitsComeFromTheConfig(t *testing.T) {
 		t.Fatalf("a set of 4 rules with max_rules 2: %v", err)
 	}
 }
+
+// TestProviderNoRouteReachesIsAWarningAtLoad: a loaded provider that no
+// routing rule and no default can ever ask is named in a warning when the
+// policies load, and again on each reload that keeps it out.
+func TestProviderNoRouteReachesIsAWarningAtLoad(t *testing.T) {
+	dir := policyDir(t, "routing:\n  - name: phones\n    when: request.item.category == 'phone'\n    providers: [other]\ndefault:\n  providers: [other]\n")
+	_, logs := newPolicyHost(t, dir)
+	out := logs.String()
+	if !strings.Contains(out, `"level":"WARN","msg":"provider fake is never asked for a quote: no routing rule names it`) {
+		t.Fatalf("no warning for fake:\n%s", out)
+	}
+	if strings.Contains(out, "provider other is never asked") {
+		t.Fatalf("other is routed:\n%s", out)
+	}
+	// The shipped kind of policies, with "*" in the default, warns of none.
+	_, logs = newPolicyHost(t, policyDir(t, testPolicies))
+	if strings.Contains(logs.String(), "is never asked") {
+		t.Fatalf("a warning with \"*\" in the default:\n%s", logs.String())
+	}
+}

@@ -16,7 +16,26 @@ import (
 // The types a host's caller reads and writes are defined by the layer that
 // owns them; these names keep one import for an embedder.
 
-// Tenant is an authenticated client of the host (Host.Authenticate).
+// Tenant is an authenticated client of the host: one of Config.Tenants, the
+// one a request is made for. Host methods that act for a client take it. Get it from the client's API
+// key with Authenticate (the HTTP API does exactly that with the
+// Authorization header); a Go caller that knows the tenant's id may build
+// &Tenant{ID: id} itself, since everything is looked up by ID. The tenant
+//
+//   - counts the provider calls against its quotas (tenants[].quotas);
+//   - decides the request through the policies, which read its tier,
+//     entitled categories and providers, max batch and attributes
+//     (tenants[].tier, ...; without policies none of these is read);
+//   - files the calls in its audit log (GET /v1/audit), and owns the
+//     orders and trade-ins it creates: another tenant's are not_found;
+//   - keys the reuse of quote answers: one tenant never gets another's.
+//
+// Nil is the host's own request, allowed where it makes sense: a quote, a
+// batch or a dry run for nil counts no tenant quota, is decided with a
+// tenant of no id and the default attributes (standard tier, every
+// category and provider), and is filed under no tenant. The order side
+// (orders, trade-ins, the audit log) has no owner to file under: it
+// refuses nil with an unauthenticated error.
 type Tenant = invoke.Tenant
 
 // Quotes (package quote).

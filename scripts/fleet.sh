@@ -123,8 +123,8 @@ fleet: up. The proxy http://127.0.0.1:$port round-robins over replicas on $((por
 sharing PostgreSQL (127.0.0.1:$pg_port, database recyclegate) and Redis (127.0.0.1:$redis_port).
 Logs: $work/host{1,2,3}.log
 
-  curl -s -H 'Authorization: Bearer demo' -d '{"item":{"category":"phone","brand":"Apple","model":"iPhone 14 Pro","storage":"256GB","condition":"excellent"}}' localhost:$port/v1/quotes
-  curl -s -H 'Authorization: Bearer demo' -H 'Idempotency-Key: k1' -d '{"provider":"aihuishou","quote_id":"<quote_id>","customer":{"name":"张三","phone":"138****6789","address":"上海市徐汇区 1 号"}}' localhost:$port/v1/orders
+  curl -s -H 'Authorization: Bearer demo' -H 'Content-Type: application/json' -d '{"item":{"category":"phone","brand":"Apple","model":"iPhone 14 Pro","storage":"256GB","condition":"excellent"}}' localhost:$port/v1/quotes
+  curl -s -H 'Authorization: Bearer demo' -H 'Idempotency-Key: k1' -H 'Content-Type: application/json' -d '{"provider":"aihuishou","quote_id":"<quote_id>","customer":{"name":"张三","phone":"138****6789","address":"上海市徐汇区 1 号"}}' localhost:$port/v1/orders
   curl -s -H 'Authorization: Bearer demo' localhost:$((port + 2))/v1/orders
   curl -s localhost:$((port + 3))/readyz
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"github.com/recyclegate/recyclegate/plugins/aihuishou"
 	ahsandbox "github.com/recyclegate/recyclegate/plugins/aihuishou/sandbox"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -51,7 +52,7 @@ func newBatchEnv(t *testing.T, dailyQuota int) *batchEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.Close)
-	srv := httptest.NewServer(api.New(h))
+	srv := httptest.NewServer(apitest.Handler(t, api.New(h)))
 	t.Cleanup(srv.Close)
 	return &batchEnv{clock: clock, sb: sb, url: srv.URL}
 }

@@ -8,13 +8,18 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 )
 
 // hostBinary builds this command once per test run.
@@ -34,6 +39,13 @@ type runningHost struct {
 	addr   string
 	out    *bytes.Buffer
 	banner []string // what it printed up to "listening on"
+	// said is all it printed on its standard output.
+	mu   sync.Mutex
+	said []string
+	// unchecked: post does not check its exchanges against the OpenAPI
+	// document (a load test, whose timing the checks would disturb: the
+	// sandbox it hammers shares the test's process).
+	unchecked bool
 }
 
 func startHost(t *testing.T, bin string, args ...string) *runningHost {
@@ -70,6 +82,9 @@ func startHost(t *testing.T, bin string, args ...string) *runningHost {
 				t.Fatalf("host exited before listening:\n%s", logs)
 			}
 			h.banner = append(h.banner, l)
+			h.mu.Lock()
+			h.said = append(h.said, l)
+			h.mu.Unlock()
 			if _, after, found := strings.Cut(l, "listening on http://"); found {
 				h.addr = after
 			}
@@ -78,7 +93,10 @@ func startHost(t *testing.T, bin string, args ...string) *runningHost {
 		}
 	}
 	go func() {
-		for range lines { // keep the pipe drained
+		for l := range lines { // keep the pipe drained
+			h.mu.Lock()
+			h.said = append(h.said, l)
+			h.mu.Unlock()
 		}
 	}()
 	return h
@@ -92,7 +110,12 @@ func (h *runningHost) post(t *testing.T, path, key, body string, timeout time.Du
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Content-Type", "application/json")
+	client := apitest.Client(t)
+	if h.unchecked {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}
@@ -105,11 +128,39 @@ func (h *runningHost) post(t *testing.T, path, key, body string, timeout time.Du
 	return resp.StatusCode, m, resp.Header
 }
 
+// get sends GET path and answers the status and the body.
+func (h *runningHost) get(t *testing.T, path, key string) (int, string) {
+	t.Helper()
+	return h.do(t, http.MethodGet, path, key, "", "")
+}
+
+// do sends a request with a body of the content type given, checked
+// against the document.
+func (h *runningHost) do(t *testing.T, method, path, key, contentType, body string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, "http://"+h.addr+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := apitest.Client(t).Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
 func (h *runningHost) providerPID(t *testing.T, id string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+h.addr+"/v1/providers", nil)
 	req.Header.Set("Authorization", "Bearer demo")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +224,52 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("quote %v", q)
 	}
 
+	t.Run("the curl the host suggests works as printed", func(t *testing.T) {
+		// sandbox mode: try
+		//   curl -H 'Authorization: Bearer demo' -H 'Content-Type: application/json' -d '{...}' http://127.0.0.1:port/v1/quotes
+		var line string
+		for deadline := time.Now().Add(10 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			h.mu.Lock()
+			for _, l := range h.said {
+				if strings.HasPrefix(strings.TrimSpace(l), "curl ") {
+					line = strings.TrimSpace(l)
+				}
+			}
+			h.mu.Unlock()
+		}
+		args := regexp.MustCompile(`'[^']*'|\S+`).FindAllString(line, -1)
+		if len(args) < 2 {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			t.Fatalf("no curl suggested:\n%s", strings.Join(h.said, "\n"))
+		}
+		req, _ := http.NewRequest(http.MethodGet, args[len(args)-1], nil)
+		for i := 1; i < len(args)-1; i++ {
+			v := strings.Trim(args[i+min(1, len(args)-2-i)], "'")
+			switch args[i] {
+			case "-H":
+				k, val, _ := strings.Cut(v, ": ")
+				req.Header.Set(k, val)
+				i++
+			case "-d":
+				req.Method, req.Body = http.MethodPost, io.NopCloser(strings.NewReader(v))
+				if req.Header.Get("Content-Type") == "" { // what curl -d sends
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+				i++
+			}
+		}
+		resp, err := apitest.Client(t).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(data), `"quotes":[{`) {
+			t.Fatalf("%s\n-> %d %s", line, resp.StatusCode, data)
+		}
+	})
+
 	t.Run("no key is 401", func(t *testing.T) {
 		status, body, _ := h.post(t, "/v1/quotes", "", iphone, 5*time.Second)
 		if status != http.StatusUnauthorized || body["code"] != "unauthenticated" {
@@ -191,6 +288,32 @@ func TestServeEndToEnd(t *testing.T) {
 			if status != http.StatusBadRequest || body["field"] != c.field || hdr.Get("Content-Type") != "application/problem+json" {
 				t.Errorf("%s: %d %v", c.body, status, body)
 			}
+		}
+	})
+
+	t.Run("every other operation a newcomer tries matches the document", func(t *testing.T) {
+		for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/providers", "/v1/policies",
+			"/v1/catalog/search?provider=carvalue&kind=car_type&q=" + url.QueryEscape("奥迪"),
+			"/v1/catalog/items/carvalue/52?kind=car_type"} {
+			if status, data := h.get(t, path, "demo"); status != http.StatusOK {
+				t.Errorf("GET %s: %d %s", path, status, data)
+			}
+		}
+		// The document's own example of a dry run, a car as the README writes it.
+		status, body, _ := h.post(t, "/v1/policies/evaluate", "demo", `{"request":{"item":{"category":"car","car":{"type_id":"52",
+			"city_id":"101100","first_registration":"2022-01","mileage_km":36200,"color":"white","accident":0,"appearance":1,
+			"interior":1,"electrical":0,"engine":0}}},"quotes":[{"provider":"carvalue","quote_id":"c1",
+			"price":{"amount":0,"currency":"CNY"},"valid_until":"2030-01-01T08:00:00+08:00","orderable":false}]}`, 5*time.Second)
+		if status != http.StatusOK {
+			t.Errorf("dry run: %d %v", status, body)
+		}
+		// The wrong method and the wrong body format say what to do.
+		if status, data := h.do(t, "DELETE", "/v1/quotes", "demo", "", ""); status != http.StatusMethodNotAllowed || !strings.Contains(data, "it takes POST") {
+			t.Errorf("DELETE /v1/quotes: %d %s", status, data)
+		}
+		if status, data := h.do(t, "POST", "/v1/quotes", "demo", "application/x-www-form-urlencoded", iphone); status != http.StatusUnsupportedMediaType ||
+			!strings.Contains(data, "send Content-Type: application/json") {
+			t.Errorf("a form body: %d %s", status, data)
 		}
 	})
 
@@ -217,7 +340,20 @@ func TestServeEndToEnd(t *testing.T) {
 	})
 
 	t.Run("stopping the host leaves no plugin", func(t *testing.T) {
-		pids := []int{h.providerPID(t, "aihuishou"), h.providerPID(t, "carvalue"), h.providerPID(t, "alibaba1688")}
+		// A plugin the host is restarting (after the kill above) has no
+		// process yet: wait for each to run.
+		var pids []int
+		for _, id := range []string{"aihuishou", "carvalue", "alibaba1688"} {
+			pid, deadline := h.providerPID(t, id), time.Now().Add(10*time.Second)
+			for pid == 0 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+				pid = h.providerPID(t, id)
+			}
+			if pid == 0 {
+				t.Fatalf("provider %s has no process after 10s", id)
+			}
+			pids = append(pids, pid)
+		}
 		if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"io"
 	"net/http"
 	"os"
@@ -135,7 +136,7 @@ func getJSON(t *testing.T, addr, path string) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
 	req.Header.Set("Authorization", "Bearer acme-key-0123")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

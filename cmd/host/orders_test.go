@@ -16,6 +16,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"github.com/recyclegate/recyclegate/plugins/aihuishou"
 	aihuishousandbox "github.com/recyclegate/recyclegate/plugins/aihuishou/sandbox"
 	"github.com/recyclegate/recyclegate/plugins/alibaba1688"
@@ -118,7 +119,7 @@ func newOrdersEnv(t *testing.T) *ordersEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.h.Close)
-	e.api = httptest.NewServer(api.New(e.h))
+	e.api = httptest.NewServer(apitest.Handler(t, api.New(e.h)))
 	t.Cleanup(e.api.Close)
 	return e
 }
@@ -140,6 +141,9 @@ func (e *ordersEnv) do(t *testing.T, method, path, apiKey, idemKey, body string)
 	req.Header.Set("Authorization", "Bearer "+apiKey)
 	if idemKey != "" {
 		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -324,6 +328,9 @@ func TestOrderLifeOnTheSandboxClock(t *testing.T) {
 	if orders, _ := list.body["orders"].([]any); list.status != 200 || len(orders) != 1 {
 		t.Errorf("list: %d %s", list.status, list.raw)
 	}
+	if bytes.Contains(list.raw, []byte(`"history":null`)) || bytes.Contains(list.raw, []byte(`"history"`)) {
+		t.Errorf("a list leaves history out (the document: an array, left out of a list): %s", list.raw)
+	}
 	if list := e.do(t, "GET", "/v1/orders", "key-b", "", ""); len(list.body["orders"].([]any)) != 0 {
 		t.Errorf("b lists a's orders: %s", list.raw)
 	}
@@ -409,6 +416,19 @@ func TestTradeInWithTheCatalog(t *testing.T) {
 	}
 	if e.creates() != 1 {
 		t.Fatalf("%d orders created at the sandbox", e.creates())
+	}
+	// A quote already ordered stops the trade-in at step order: 409, a
+	// TradeInProblem naming the step (the contract checks its shape).
+	q := e.quote(t, "key-a")
+	if o := e.do(t, "POST", "/v1/orders", "key-a", "ord-before-ti", orderBody(q, "138****6789")); o.status != 201 {
+		t.Fatalf("order: %d %s", o.status, o.raw)
+	}
+	used := fmt.Sprintf(`{"old":{"provider":"aihuishou","quote_id":%q},
+		"new":{"provider":"alibaba1688","item_id":"680775234380","sku_id":%q,"new_order_id":"JD-2025-0003"},
+		"customer":{"name":"李四","phone":"139****0000","address":"北京市朝阳区建国路 1 号"}}`, q, sku.ID)
+	c := e.do(t, "POST", "/v1/trade-ins", "key-a", "ti-3", used)
+	if c.status != 409 || c.body["step"] != "order" || c.body["code"] != "conflict" || c.body["trade_in_id"] == nil || c.body["trade_in"] == nil {
+		t.Fatalf("a quote already ordered: %d %s", c.status, c.raw)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/recyclegate/recyclegate/core/policy"
@@ -113,6 +114,9 @@ func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "        %s\n", describeDecision(r.Decision))
 		}
 	}
+	for _, w := range set.Unreachable(caseProviders(results)) {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
 	fmt.Fprintf(stdout, "%d case(s): %d passed, %d failed (revision %s)\n", passed+failed, passed, failed, set.Revision())
 	if passed+failed == 0 {
 		return fmt.Errorf("no case matches --run %q", *runPattern)
@@ -123,6 +127,27 @@ func cmdPolicyTest(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// caseProviders are the providers the cases' routes considered, those
+// that quote.
+func caseProviders(results []policy.CaseResult) []string {
+	var ids []string
+	for _, r := range results {
+		if r.Decision == nil || r.Decision.Route == nil {
+			continue
+		}
+		for _, c := range r.Decision.Route.Choices {
+			switch c.Reason {
+			case "not loaded", "does not quote", "not asked: it does not quote":
+				continue
+			}
+			if !slices.Contains(ids, c.ID) {
+				ids = append(ids, c.ID)
+			}
+		}
+	}
+	return ids
+}
+
 func describeDecision(d *policy.Decision) string {
 	var parts []string
 	if d.Denied != nil {
@@ -130,6 +155,15 @@ func describeDecision(d *policy.Decision) string {
 	}
 	if d.Route != nil {
 		parts = append(parts, fmt.Sprintf("route %s [%s] %s", d.Route.Rule, strings.Join(d.Route.Providers, ", "), d.Route.Strategy))
+		var out []string
+		for _, c := range d.Route.Choices {
+			if !c.Chosen {
+				out = append(out, fmt.Sprintf("%s (%s)", c.ID, strings.TrimPrefix(c.Reason, "not asked: ")))
+			}
+		}
+		if len(out) > 0 {
+			parts = append(parts, "left out: "+strings.Join(out, ", "))
+		}
 	}
 	for _, x := range d.Dropped {
 		parts = append(parts, fmt.Sprintf("dropped %s by %s", x.Provider, x.Rule))

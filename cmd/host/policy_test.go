@@ -28,7 +28,7 @@ func TestPolicyCheckPrintsFileLineColumnAndACaret(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs := runCLI("policy", "check", dir)
-	want := filepath.Join(dir, "routing.yaml") + ":3:33: rule cars: when: found no matching overload for '_==_' applied to '(string, int)'\n" +
+	want := filepath.Join(dir, "routing.yaml") + ":3:33: rule cars: when: found no matching overload for '_==_' applied to '(string, int)': category is text; compare it with text in quotes, such as 'phone'\n" +
 		" |     when: request.item.category == 1\n" +
 		" | ................................^\n"
 	if code != 1 || out != want || !strings.Contains(errs, "1 problem(s)") {
@@ -49,6 +49,35 @@ func TestPolicyTestRunsTheCases(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "2 case(s): 2 passed") || !strings.Contains(out, "denied by order-phone-masked") {
 			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errs)
 		}
+	}
+}
+
+// TestPolicyTestNamesTheProvidersLeftOut: -v says which providers a
+// case's route did not ask and why; a provider no route reaches is a
+// warning.
+func TestPolicyTestNamesTheProvidersLeftOut(t *testing.T) {
+	code, out, errs := runCLI("policy", "test", "../../policies", "-run", "^phone-goes-to-aihuishou$", "-v")
+	if code != 0 || !strings.Contains(out, "left out: carvalue (it does not quote category phone), alibaba1688 (it does not quote)") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	dir := t.TempDir()
+	for path, text := range map[string]string{
+		"routing.yaml":            "routing:\n  - name: phones\n    when: request.item.category == 'phone'\n    providers: [aihuishou]\ndefault:\n  providers: [aihuishou]\n",
+		"tests/providers.yaml":    "- {id: aihuishou, state: ready, categories: [phone], capabilities: [quote]}\n- {id: greenbox, state: ready, categories: [phone], capabilities: [quote]}\n",
+		"tests/phone/input.yaml":  "request:\n  item: {category: phone, model: x}\ntenant: {id: t}\n",
+		"tests/phone/expect.yaml": "route: {rule: phones, providers: [aihuishou]}\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, path), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errs = runCLI("policy", "test", dir, "-v")
+	if code != 0 || !strings.Contains(out, "left out: greenbox (the route (phones) does not name it)") ||
+		!strings.Contains(out, "warning: provider greenbox is never asked for a quote") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 }
 

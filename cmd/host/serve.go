@@ -216,7 +216,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "sandbox %s: %s\n", s.id, s.srv.URL)
 	}
 	if *configPath == "" {
-		fmt.Fprintf(stdout, "sandbox mode: try\n  curl -H 'Authorization: Bearer %s' -d '{\"item\":{\"category\":\"phone\",\"brand\":\"Apple\",\"model\":\"iPhone 14 Pro\",\"storage\":\"256GB\",\"condition\":\"excellent\"}}' http://%s/v1/quotes\n",
+		fmt.Fprintf(stdout, "sandbox mode: try\n  curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"item\":{\"category\":\"phone\",\"brand\":\"Apple\",\"model\":\"iPhone 14 Pro\",\"storage\":\"256GB\",\"condition\":\"excellent\"}}' http://%s/v1/quotes\n",
 			core.DemoAPIKey, ln.Addr())
 	}
 

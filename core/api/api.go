@@ -10,14 +10,11 @@
 package api
 
 import (
-	"bytes"
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -47,6 +44,7 @@ const MaxBodyBytes = 1 << 20
 // Server is the HTTP face of a host.
 type Server struct {
 	host    *core.Host
+	prefix  string // WithPrefix
 	log     *slog.Logger
 	mux     *http.ServeMux
 	reqs    *prometheus.CounterVec
@@ -67,9 +65,14 @@ func (g *requestIDs) next() string {
 	return string(strconv.AppendUint(out, g.n.Add(1), 16))
 }
 
-// New returns the API handler for h.
-func New(h *core.Host) *Server {
+// New returns the API handler for h. Mounted under a prefix (with
+// http.StripPrefix, or behind a proxy that sets X-Forwarded-Prefix, or
+// WithPrefix), its answers name paths with the prefix.
+func New(h *core.Host, opts ...Option) *Server {
 	s := &Server{host: h, log: h.Logger(), mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(s)
+	}
 	var p [8]byte
 	_, _ = rand.Read(p[:])
 	s.ids.prefix = hex.EncodeToString(p[:]) + "-"
@@ -98,10 +101,8 @@ func (s *Server) routes() {
 	s.handle("GET /readyz", false, s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.host.Metrics(), promhttp.HandlerOpts{}))
 	s.noteRoute("GET /metrics")
-	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, _ *http.Request, _ *core.Tenant) error {
-		w.Header().Set("Content-Type", "application/json")
-		_, err := w.Write(OpenAPI)
-		return err
+	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, r *http.Request, _ *core.Tenant) error {
+		return s.openAPI(w, r)
 	})
 	s.handle("GET /v1/providers", true, s.providers)
 	s.handle("POST /v1/quotes", true, s.quotes)
@@ -110,9 +111,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/catalog/items/{provider}/{id}", true, s.catalogItem)
 	s.policyRoutes() // GET /v1/policies, POST /v1/policies/evaluate (policies.go)
 	s.orderRoutes()  // orders, trade-ins, audit (api/orders.go)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, &sdk.Error{Code: sdk.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
-	})
+	s.mux.HandleFunc("/", s.notFound)
 }
 
 func (s *Server) noteRoute(pattern string) {
@@ -156,12 +155,12 @@ func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 			var err error
 			if t, err = s.authenticate(r); err != nil {
 				rw.Header().Set("WWW-Authenticate", `Bearer realm="recyclegate"`)
-				writeProblem(rw, r, err)
+				s.writeProblem(rw, r, err)
 				return
 			}
 		}
 		if err := f(rw, r, t); err != nil {
-			writeProblem(rw, r, err)
+			s.writeProblem(rw, r, err)
 		}
 	})
 }
@@ -203,7 +202,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			s.log.Error("panic serving request", "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p))
 			if !rw.wrote {
-				writeProblem(rw, r, &sdk.Error{Code: sdk.CodeProviderError, Message: "internal error"})
+				s.writeProblem(rw, r, &sdk.Error{Code: sdk.CodeProviderError, Message: "internal error"})
 			}
 		}
 		if s.log.Enabled(r.Context(), slog.LevelDebug) {
@@ -277,11 +276,15 @@ func StatusOf(c sdk.Code) int {
 		return http.StatusConflict
 	case sdk.CodeCanceled:
 		return 499
+	case CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case CodeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusBadGateway
 }
 
-func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	e := sdk.AsError(err)
 	status := StatusOf(e.Code)
 	title := http.StatusText(status)
@@ -289,7 +292,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		title = "Client Closed Request"
 	}
 	p := Problem{Type: "urn:recyclegate:error:" + string(e.Code), Title: title, Status: status,
-		Detail: e.Message, Instance: r.URL.Path, Code: e.Code, Field: e.Field, Provider: e.Provider,
+		Detail: e.Message, Instance: s.instance(r), Code: e.Code, Field: e.Field, Provider: e.Provider,
 		Retryable: e.Retryable, RequestID: requestID(w), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
 	if p.Detail == "" {
 		p.Detail = string(e.Code)
@@ -306,98 +309,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(v)
-}
-
-// decodeBody reads one JSON object strictly: unknown fields, wrong types,
-// trailing data and oversize bodies are invalid_argument errors naming the
-// field.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := readBody(w, r)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(body, v)
-}
-
-// readBody reads a request's body, at most MaxBodyBytes, once its
-// Content-Type says JSON (or says nothing).
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") &&
-		!strings.HasPrefix(ct, "application/x-www-form-urlencoded") && !strings.HasPrefix(ct, "text/plain") {
-		return nil, sdk.InvalidField("Content-Type", "send application/json, got %q", ct)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		return nil, jsonError(err)
-	}
-	return body, nil
-}
-
-// decodeJSON decodes one JSON object strictly, as decodeBody does.
-func decodeJSON(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		return sdk.InvalidField("body", "must hold one JSON object and nothing after it")
-	}
-	return nil
-}
-
-func jsonError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	var big *http.MaxBytesError
-	switch {
-	case errors.Is(err, io.EOF):
-		return sdk.InvalidField("body", "is empty; send a JSON object")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return sdk.InvalidField("body", "is truncated JSON")
-	case errors.As(err, &syn):
-		return sdk.InvalidField("body", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
-	case errors.As(err, &typ):
-		field := jsonPath(typ.Field)
-		if field == "" {
-			field = "body"
-		}
-		return sdk.InvalidField(field, "must be %s, got JSON %s", jsonKind(typ.Type.Kind().String()), typ.Value)
-	case errors.As(err, &big):
-		return sdk.InvalidField("body", "is larger than %d bytes", big.Limit)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return sdk.InvalidField(name, "unknown field %q", name)
-	}
-	var e *sdk.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return sdk.InvalidField("body", "%v", err)
-}
-
-// jsonPath drops the Go type names of embedded structs from a decoder's
-// field path, leaving the JSON names a client sent.
-func jsonPath(p string) string {
-	parts := strings.Split(p, ".")
-	for len(parts) > 0 && parts[0] != "" && parts[0][0] >= 'A' && parts[0][0] <= 'Z' {
-		parts = parts[1:]
-	}
-	return strings.Join(parts, ".")
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "slice", "array":
-		return "an array"
-	case "struct", "map":
-		return "an object"
-	case "bool":
-		return "true or false"
-	case "string":
-		return "a string"
-	case "ptr":
-		return "a value"
-	}
-	return "a number"
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"github.com/recyclegate/recyclegate/core/internal/faketest"
 	"github.com/recyclegate/recyclegate/sdk"
 )
@@ -30,6 +31,7 @@ func newServer(t *testing.T, providers ...*faketest.Provider) *httptest.Server {
 	t.Cleanup(h.Close)
 	srv := httptest.NewServer(api.New(h))
 	t.Cleanup(srv.Close)
+	apitest.Check(t, srv)
 	return srv
 }
 
@@ -38,6 +40,13 @@ func do(t *testing.T, srv *httptest.Server, method, path, key, body string) (*ht
 	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		ct := "application/json"
+		if strings.HasPrefix(path, "/v1/quotes/batch") {
+			ct = "application/x-ndjson"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
@@ -127,7 +136,9 @@ func TestBadInputIs400ProblemNamingTheField(t *testing.T) {
 		{"not an object", `[1,2]`, "body"},
 		{"trailing data", okItem + `{}`, "body"},
 		{"unknown field", `{"item":{"category":"phone","model":"x","condition":"good"},"colour":"red"}`, "colour"},
-		{"unknown item field", `{"item":{"category":"phone","model":"x","condition":"good","size":"xl"}}`, "size"},
+		{"unknown item field", `{"item":{"category":"phone","model":"x","condition":"good","size":"xl"}}`, "item.size"},
+		{"unknown car field", `{"item":{"category":"car","car":{"type_id":"52","city_id":"1","first_registration":"2022-01","mileage_km":1000,"milage":3,"accident":0,"appearance":0,"interior":0,"electrical":0,"engine":0}}}`, "item.car.milage"},
+		{"car without mileage", `{"item":{"category":"car","car":{"type_id":"52","city_id":"1","first_registration":"2022-01","color":"white","accident":0,"appearance":0,"interior":0,"electrical":0,"engine":0}}}`, "item.car.mileage_km"},
 		{"wrong type", `{"item":{"category":"phone","model":"x","condition":"good","storage":256}}`, "item.storage"},
 		{"missing category", `{"item":{"model":"x","condition":"good"}}`, "item.category"},
 		{"unknown category", `{"item":{"category":"spaceship","model":"x","condition":"good"}}`, "item.category"},

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/recyclegate/recyclegate/core"
@@ -35,8 +34,8 @@ type batchLine struct {
 // each carrying its index and line. A line that is not a valid request is
 // answered with its error and the rest go on.
 func (s *Server) quotesBatch(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !batchContentType(ct) {
-		return sdk.InvalidField("Content-Type", "send JSON Lines (application/x-ndjson or application/jsonl), got %q", ct)
+	if err := checkContentType(r, batchContentTypes...); err != nil {
+		return err
 	}
 	order := r.URL.Query().Get("order")
 	if order != "" && order != "input" && order != "completion" {
@@ -81,15 +80,8 @@ func (s *Server) quotesBatch(w http.ResponseWriter, r *http.Request, t *core.Ten
 	return nil
 }
 
-func batchContentType(ct string) bool {
-	for _, ok := range []string{"application/x-ndjson", "application/jsonl", "application/x-jsonlines",
-		"application/json", "text/plain", "application/octet-stream"} {
-		if strings.HasPrefix(ct, ok) {
-			return true
-		}
-	}
-	return false
-}
+// batchContentTypes are the names of JSON Lines a batch body is read as.
+var batchContentTypes = []string{"application/x-ndjson", "application/jsonl", "application/x-jsonlines"}
 
 // readBatch reads every line of a batch body. lines[i] is the line number
 // of the i-th request; bad holds the error of each line that is not one.
@@ -119,7 +111,11 @@ func readBatch(body io.Reader) (lines []int, reqs []core.QuoteRequest, bad map[i
 			i := len(lines)
 			lines = append(lines, n)
 			var req core.QuoteRequest
-			if e := decodeLine(t, &req); e != nil {
+			e := decodeStrict(t, &req)
+			if e == nil {
+				e = requireMileage(t, &req.Item, "item")
+			}
+			if e != nil {
 				e.Message = fmt.Sprintf("line %d: %s", n, e.Message)
 				bad[i] = e
 			}
@@ -147,19 +143,6 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 		}
 		return bytes.TrimRight(line, "\r\n"), err
 	}
-}
-
-// decodeLine reads one request strictly, as POST /v1/quotes reads its body.
-func decodeLine(b []byte, v any) *sdk.Error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return sdk.AsError(jsonError(err))
-	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		return sdk.InvalidField("body", "must hold one JSON object and nothing after it")
-	}
-	return nil
 }
 
 // batchWriter writes answer lines, flushing each, in completion order or

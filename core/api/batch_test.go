@@ -14,6 +14,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"github.com/recyclegate/recyclegate/core/internal/faketest"
 	"github.com/recyclegate/recyclegate/sdk"
 )
@@ -205,6 +206,7 @@ func TestBatchQuotaRunsOutThenTheRestFinishTheNextDay(t *testing.T) {
 	t.Cleanup(h.Close)
 	srv := httptest.NewServer(api.New(h))
 	t.Cleanup(srv.Close)
+	apitest.Check(t, srv)
 
 	var body []string
 	for i := range 10 {

@@ -63,7 +63,15 @@ func (s *Server) quotes(w http.ResponseWriter, r *http.Request, t *core.Tenant) 
 	if err != nil {
 		return err
 	}
-	res, err := s.host.QuoteBody(r.Context(), t, body, func(req *core.QuoteRequest) error { return decodeJSON(body, req) })
+	res, err := s.host.QuoteBody(r.Context(), t, body, func(req *core.QuoteRequest) error {
+		if e := decodeStrict(body, req); e != nil {
+			return e
+		}
+		if e := requireMileage(body, &req.Item, "item"); e != nil {
+			return e
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

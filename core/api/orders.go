@@ -56,7 +56,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, t *core.Ten
 		return err
 	}
 	var body core.CreateOrderRequest
-	if err := decodeBody(w, r, &body); err != nil {
+	if _, err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
 	a, err := s.host.CreateOrder(r.Context(), t, key, &body)
@@ -76,12 +76,12 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, t *core.Ten
 func (s *Server) orderProblem(w http.ResponseWriter, r *http.Request, err error) error {
 	var ie *core.IdempotencyError
 	if errors.As(err, &ie) && ie.Reused {
-		writeProblemStatus(w, r, ie.Err, http.StatusUnprocessableEntity, nil)
+		s.writeProblemStatus(w, r, ie.Err, http.StatusUnprocessableEntity, nil)
 		return nil
 	}
 	var te *core.TradeInError
 	if errors.As(err, &te) {
-		writeProblemStatus(w, r, te.Unwrap(), 0, map[string]any{"trade_in_id": te.TradeIn.ID, "step": te.Step, "trade_in": te.TradeIn})
+		s.writeProblemStatus(w, r, te.Unwrap(), 0, map[string]any{"trade_in_id": te.TradeIn.ID, "step": te.Step, "trade_in": te.TradeIn})
 		return nil
 	}
 	return err
@@ -89,13 +89,13 @@ func (s *Server) orderProblem(w http.ResponseWriter, r *http.Request, err error)
 
 // writeProblemStatus is writeProblem with the status chosen (0: the
 // code's) and extension members.
-func writeProblemStatus(w http.ResponseWriter, r *http.Request, err error, status int, ext map[string]any) {
+func (s *Server) writeProblemStatus(w http.ResponseWriter, r *http.Request, err error, status int, ext map[string]any) {
 	e := sdk.AsError(err)
 	if status == 0 {
 		status = StatusOf(e.Code)
 	}
 	p := Problem{Type: "urn:recyclegate:error:" + string(e.Code), Title: http.StatusText(status), Status: status,
-		Detail: e.Message, Instance: r.URL.Path, Code: e.Code, Field: e.Field, Provider: e.Provider,
+		Detail: e.Message, Instance: s.instance(r), Code: e.Code, Field: e.Field, Provider: e.Provider,
 		Retryable: e.Retryable, RequestID: requestID(w), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
 	body, _ := json.Marshal(p)
 	if len(ext) > 0 {
@@ -180,8 +180,12 @@ func (s *Server) createTradeIn(w http.ResponseWriter, r *http.Request, t *core.T
 		return err
 	}
 	var body core.TradeInRequest
-	if err := decodeBody(w, r, &body); err != nil {
+	data, err := decodeBody(w, r, &body)
+	if err != nil {
 		return err
+	}
+	if e := requireMileage(data, body.Old.Item, "old.item"); e != nil {
+		return e
 	}
 	a, err := s.host.CreateTradeIn(r.Context(), t, key, &body)
 	if err != nil {

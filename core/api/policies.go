@@ -37,8 +37,12 @@ func (s *Server) policiesEvaluate(w http.ResponseWriter, r *http.Request, t *cor
 		return err
 	}
 	var body core.PolicyEvaluation
-	if err := decodeBody(w, r, &body); err != nil {
+	data, err := decodeBody(w, r, &body)
+	if err != nil {
 		return err
+	}
+	if e := requireMileage(data, &body.Request.Item, "request.item"); e != nil {
+		return e
 	}
 	d, err := s.host.EvaluatePolicy(r.Context(), t, &body)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"github.com/recyclegate/recyclegate/core/internal/faketest"
 )
 
@@ -45,6 +46,7 @@ func newPolicyServer(t *testing.T, providers ...*faketest.Provider) *httptest.Se
 	t.Cleanup(h.Close)
 	srv := httptest.NewServer(api.New(h))
 	t.Cleanup(srv.Close)
+	apitest.Check(t, srv)
 	return srv
 }
 

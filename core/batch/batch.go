@@ -116,7 +116,7 @@ func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, reqs []quote
 	r.plan(reqs)
 	r.wg.Wait()
 	if r.sum.Left > 0 {
-		t := nextChinaMidnight(s.now())
+		t := invoke.HostTime(nextChinaMidnight(s.now()))
 		r.sum.ResumeAfter = &t
 	}
 	return r.sum, nil

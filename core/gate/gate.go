@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -82,7 +83,8 @@ func New(o Options) (*Gate, error) {
 	if o.Dir == "" {
 		return g, nil
 	}
-	e, err := policy.NewEngine(o.Dir, policy.EngineOptions{Options: o.Limits, Watch: true, Logger: o.Logger.With("component", "policy")})
+	e, err := policy.NewEngine(o.Dir, policy.EngineOptions{Options: o.Limits, Watch: true, Logger: o.Logger.With("component", "policy"),
+		Installed: g.warnUnreachable})
 	if err != nil {
 		return nil, fmt.Errorf("policies %s: %w", o.Dir, err)
 	}
@@ -111,7 +113,14 @@ func (g *Gate) Status() (st policy.Status, ok bool) {
 	if g.engine == nil {
 		return policy.Status{}, false
 	}
-	return g.engine.Status(), true
+	st = g.engine.Status()
+	st.LoadedAt = invoke.HostTime(st.LoadedAt)
+	if st.LastError != nil {
+		le := *st.LastError
+		le.At = invoke.HostTime(le.At)
+		st.LastError = &le
+	}
+	return st, true
 }
 
 // Reload re-reads the policy directory now. It reports whether a new set is
@@ -163,7 +172,30 @@ type Subject struct {
 
 // SetInvoke tells the gate where to read the providers' state, for a gate
 // made before the providers were loaded.
-func (g *Gate) SetInvoke(inv *invoke.Service) { g.inv = inv }
+func (g *Gate) SetInvoke(inv *invoke.Service) {
+	g.inv = inv
+	if g.engine != nil {
+		g.warnUnreachable(g.engine.Set())
+	}
+}
+
+// warnUnreachable warns of each loaded provider that quotes but that no
+// route of set can ever ask.
+func (g *Gate) warnUnreachable(set *policy.Set) {
+	inv := g.inv
+	if inv == nil || set == nil {
+		return
+	}
+	var ids []string
+	for _, p := range inv.Providers() {
+		if slices.Contains(p.Capabilities, sdk.CapQuote) {
+			ids = append(ids, p.ID)
+		}
+	}
+	for _, w := range set.Unreachable(ids) {
+		g.log.Warn(w, "component", "policy", "revision", set.Revision())
+	}
+}
 
 // Input converts a subject and the providers' state into what the
 // policies read.
@@ -322,8 +354,19 @@ func (d *Decision) Note(rule, strategy string, providers []string) {
 	d.noted = RouteNote(rule, strategy, providers)
 }
 
+// LeftOut adds, to a noted route's trace, the providers it does not ask
+// and why (for explain: the policies' own routes say it themselves).
+func (d *Decision) LeftOut(choices []policy.ProviderChoice) {
+	if d.noted != nil {
+		d.noted.Choices = append(d.noted.Choices, choices...)
+	}
+}
+
 // RouteNote is the trace of a route the policies did not decide.
 func RouteNote(rule, strategy string, providers []string) *policy.RouteDecision {
+	if providers == nil {
+		providers = []string{}
+	}
 	rd := &policy.RouteDecision{Rule: rule, Strategy: strategy, Providers: providers,
 		Choices: make([]policy.ProviderChoice, 0, len(providers))}
 	for _, id := range providers {

@@ -166,7 +166,7 @@ func answer[Resp any](resp *Resp, err error) (any, error) {
 	if resp == nil {
 		return nil, &sdk.Error{Code: sdk.CodeProviderError, Message: "provider answered nothing and no error"}
 	}
-	return resp, nil
+	return hostTimes(resp), nil
 }
 
 // recovered runs the runtime, turning a panic in an in-process provider

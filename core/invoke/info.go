@@ -110,7 +110,7 @@ func (s *Service) GuardInfo(id string) *GuardInfo {
 	}
 	u := l.account.Usage(usageMaxAge)
 	if as.DailyQuota > 0 {
-		gi.Quota = &QuotaInfo{Limit: as.DailyQuota, Used: u.QuotaUsed, Left: max(0, as.DailyQuota-u.QuotaUsed), ResetsAt: u.ResetsAt}
+		gi.Quota = &QuotaInfo{Limit: as.DailyQuota, Used: u.QuotaUsed, Left: max(0, as.DailyQuota-u.QuotaUsed), ResetsAt: HostTime(u.ResetsAt)}
 	}
 	if as.CostPerCall > 0 || len(as.Tiers) > 0 {
 		b := &BudgetInfo{CostPerCall: sdk.Fen(as.CostPerCall), DaySpent: sdk.Fen(u.DaySpent), MonthSpent: sdk.Fen(u.MonthSpent)}

@@ -273,7 +273,7 @@ func (o *Service) Audit(ctx context.Context, tenant *invoke.Tenant, f AuditFilte
 	}
 	page := &AuditPage{Entries: make([]AuditEntry, 0, len(rows))}
 	for _, r := range rows {
-		e := AuditEntry{ID: r.ID, At: r.At, Tenant: r.Tenant, Provider: r.Provider, Op: r.Op, Outcome: r.Outcome,
+		e := AuditEntry{ID: r.ID, At: invoke.HostTime(r.At), Tenant: r.Tenant, Provider: r.Provider, Op: r.Op, Outcome: r.Outcome,
 			LatencyMS: float64(r.Latency.Microseconds()) / 1000, PolicyRevision: r.PolicyRevision}
 		if r.Detail != "" {
 			_ = json.Unmarshal([]byte(r.Detail), &e.Detail)

@@ -385,7 +385,7 @@ type Order struct {
 	TradeInID       string            `json:"trade_in_id,omitempty"`
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
-	History         []sdk.StateChange `json:"history"`
+	History         []sdk.StateChange `json:"history,omitempty"` // left out of a list
 }
 
 // orderExtras is what an order row keeps beside its columns.
@@ -767,9 +767,9 @@ func orderView(r *orderstore.Order) *Order {
 	o := &Order{ID: r.ID, Provider: r.Provider, ProviderOrderID: r.ProviderOrderID, QuoteID: r.QuoteID,
 		State: sdk.OrderState(r.State), ProviderState: r.ProviderState, Price: ex.Price, Logistics: ex.Logistics,
 		TrackingNo: ex.TrackingNo, Carrier: ex.Carrier, Store: ex.Store, Customer: ex.Customer, SettlementID: ex.SettlementID,
-		TradeInID: ex.TradeInID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, History: []sdk.StateChange{}}
+		TradeInID: ex.TradeInID, CreatedAt: invoke.HostTime(r.CreatedAt), UpdatedAt: invoke.HostTime(r.UpdatedAt), History: []sdk.StateChange{}}
 	for _, c := range r.History {
-		o.History = append(o.History, sdk.StateChange{State: sdk.OrderState(c.State), ProviderState: c.ProviderState, At: c.At})
+		o.History = append(o.History, sdk.StateChange{State: sdk.OrderState(c.State), ProviderState: c.ProviderState, At: invoke.HostTime(c.At)})
 	}
 	return o
 }

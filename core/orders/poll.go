@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
 )
@@ -167,9 +168,9 @@ func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, ne
 		seq := len(r.History)
 		for _, c := range fresh {
 			seq++
-			ev := WebhookEvent{ID: fmt.Sprintf("evt_%s_%d", strings.TrimPrefix(r.ID, "ord_"), seq), Type: EventOrderStateChanged, CreatedAt: now,
+			ev := WebhookEvent{ID: fmt.Sprintf("evt_%s_%d", strings.TrimPrefix(r.ID, "ord_"), seq), Type: EventOrderStateChanged, CreatedAt: invoke.HostTime(now),
 				Data: OrderChange{OrderID: r.ID, Provider: r.Provider, ProviderOrderID: r.ProviderOrderID, Sequence: seq,
-					State: sdk.OrderState(c.State), ProviderState: c.ProviderState, PreviousState: prev, At: c.At}}
+					State: sdk.OrderState(c.State), ProviderState: c.ProviderState, PreviousState: prev, At: invoke.HostTime(c.At)}}
 			payload, err := json.Marshal(ev)
 			if err != nil {
 				return false, 0, err

@@ -362,6 +362,7 @@ func (o *Service) CreateTradeIn(ctx context.Context, tenant *invoke.Tenant, key 
 		t.NetPrice = &sdk.Money{Amount: net, Currency: t.NewPrice.Currency}
 	}
 	t.State = TradeInCompleted
+	t.hostTimes()
 	body, err := json.Marshal(t)
 	if err != nil {
 		return nil, err
@@ -372,7 +373,18 @@ func (o *Service) CreateTradeIn(ctx context.Context, tenant *invoke.Tenant, key 
 	return &TradeInAnswer{Status: http.StatusCreated, Body: body, TradeIn: t}, nil
 }
 
+// hostTimes puts the trade-in's times in the one form the host answers
+// (invoke.HostTime).
+func (t *TradeIn) hostTimes() {
+	t.QuoteValidUntil = invoke.HostTimePtr(t.QuoteValidUntil)
+	t.CreatedAt, t.UpdatedAt = invoke.HostTime(t.CreatedAt), invoke.HostTime(t.UpdatedAt)
+	for i := range t.Steps {
+		t.Steps[i].StartedAt, t.Steps[i].FinishedAt = invoke.HostTimePtr(t.Steps[i].StartedAt), invoke.HostTimePtr(t.Steps[i].FinishedAt)
+	}
+}
+
 func (o *Service) saveTradeIn(ctx context.Context, tenant, key string, t *TradeIn, done *orderstore.IdemAnswer) error {
+	t.hostTimes()
 	data, err := json.Marshal(t)
 	if err != nil {
 		return err
@@ -539,6 +551,7 @@ func (o *Service) GetTradeIn(ctx context.Context, tenant *invoke.Tenant, id stri
 	if err := json.Unmarshal(rec.Data, &t); err != nil {
 		return nil, err
 	}
+	t.hostTimes()
 	return &t, nil
 }
 

@@ -1,11 +1,9 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/recyclegate/recyclegate/core/internal/strictyaml"
 )
 
 // CasesDir is the folder, inside a policy directory, of the policies' test
@@ -198,11 +196,6 @@ func compare(want *Expect, d *Decision) []string {
 	return f
 }
 
-func strictYAML(data []byte, v any) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	return nil
-}
+// strictYAML decodes a case file: every unknown key at once, each with
+// its line, where it is and the keys valid there.
+func strictYAML(data []byte, v any) error { return strictyaml.Decode(data, v) }

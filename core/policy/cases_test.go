@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -37,7 +39,8 @@ func TestCaseFailuresSayWhat(t *testing.T) {
 	}
 	want := []string{
 		"error: want allowed, got denied by fragile: request refused: policy rule fragile could not be evaluated; " +
-			"rule fragile (testdata/casefail/routing.yaml:6) could not be evaluated: no such key: region",
+			"rule fragile (testdata/casefail/routing.yaml:6) could not be evaluated: no such key: region: " +
+			"check a key a request may lack first, as 'region' in tenant.attributes && ... (or has(tenant.attributes.region))",
 		"wrong: route.rule: want trucks, got cars; route.providers: want [truckvalue], got [carvalue]",
 	}
 	if !slices.Equal(got, want) {
@@ -90,4 +93,36 @@ compliance:
 			t.Errorf("the log lacks %s:\n%s", want, out)
 		}
 	}
+}
+
+// TestCaseFileUnknownKeysAreNamedAtOnce: a case file's misspelt keys are
+// all named, with their lines and the keys valid there, never a Go type.
+func TestCaseFileUnknownKeysAreNamedAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	writeCase(t, dir+"/routing.yaml", "routing:\n  - name: r\n    when: \"true\"\n    providers: [a]\n")
+	writeCase(t, dir+"/tests/typo/input.yaml", "request:\n  item:\n    catgory: phone\n    brnd: Apple\ntenant:\n  id: acme\n")
+	writeCase(t, dir+"/tests/typo/expect.yaml", "allowed: true\n")
+	_, _, err := RunCases(dir, Options{})
+	if err == nil {
+		t.Fatal("unknown keys must be refused")
+	}
+	msg := err.Error()
+	for _, want := range []string{"input.yaml", "2 unknown keys",
+		`line 3: unknown key "catgory" in request.item (did you mean category?); valid keys:`,
+		`line 4: unknown key "brnd" in request.item (did you mean brand?)`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%s\nwant %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "policy.Item") || strings.Contains(msg, "not found in type") {
+		t.Errorf("names a Go type: %s", msg)
+	}
+}
+
+func writeCase(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, text)
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
 )
@@ -125,6 +126,7 @@ type program struct {
 	limited cel.Program // sized only
 	sized   bool
 	cost    uint64
+	text    string // the expression, for a hint about its evaluation errors
 }
 
 // Compile compiles and type-checks policy files into a Set. Every problem
@@ -332,13 +334,21 @@ func compileExpr(env *cel.Env, src *exprSrc, ruleName, key string, want *cel.Typ
 	if iss != nil && iss.Err() != nil {
 		for _, e := range iss.Errors() {
 			line, col := src.pos(e.Location.Line(), e.Location.Column())
-			d.add(src.file, line, col, ruleName, "%s: %s", key, e.Message)
+			msg := e.Message
+			if h := typeHint(msg, src.text, offsetOf(src.text, e.Location.Line(), e.Location.Column())); h != "" {
+				msg += ": " + h
+			}
+			d.add(src.file, line, col, ruleName, "%s: %s", key, msg)
 		}
 		return nil
 	}
 	line, col := src.pos(1, 0)
 	if !ast.OutputType().IsExactType(want) {
-		d.add(src.file, line, col, ruleName, "%s must be %s, this expression is %s", key, describeType(want), ast.OutputType())
+		hint := ""
+		if want.IsExactType(cel.ListType(cel.StringType)) && ast.OutputType().IsExactType(cel.StringType) {
+			hint = "; for one provider write a list of one, as ['my-provider']"
+		}
+		d.add(src.file, line, col, ruleName, "%s must be %s, this expression is %s%s", key, describeType(want), ast.OutputType(), hint)
 		return nil
 	}
 	est, err := env.EstimateCost(ast, sizeEstimator{scale: 1})
@@ -358,7 +368,7 @@ func compileExpr(env *cel.Env, src *exprSrc, ruleName, key string, want *cel.Typ
 		d.add(src.file, line, col, ruleName, "%s: %v", key, err)
 		return nil
 	}
-	p := &program{prg: prg, sized: sized, cost: est.Max}
+	p := &program{prg: prg, sized: sized, cost: est.Max, text: src.text}
 	if sized {
 		p.limited, err = env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(opts.MaxCost), cel.InterruptCheckFrequency(64))
 		if err != nil {
@@ -367,6 +377,24 @@ func compileExpr(env *cel.Env, src *exprSrc, ruleName, key string, want *cel.Typ
 		}
 	}
 	return p
+}
+
+// offsetOf is the byte offset in text of a CEL location (line from 1,
+// column from 0 in characters).
+func offsetOf(text string, line, col int) int {
+	off := 0
+	for l := 1; l < line; l++ {
+		i := strings.IndexByte(text[off:], '\n')
+		if i < 0 {
+			return len(text)
+		}
+		off += i + 1
+	}
+	for c := 0; c < col && off < len(text); c++ {
+		_, sz := utf8.DecodeRuneInString(text[off:])
+		off += sz
+	}
+	return off
 }
 
 func describeType(t *cel.Type) string {

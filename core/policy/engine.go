@@ -117,6 +117,9 @@ type EngineOptions struct {
 	Poll time.Duration
 	// Now is the clock of LoadedAt and error times. Default time.Now.
 	Now func() time.Time
+	// Installed, when set, is called with each set put in force (the
+	// first, then each reload's), after it is.
+	Installed func(*Set)
 }
 
 // Engine holds the policy set in force for a directory and swaps in a new
@@ -189,6 +192,9 @@ func (e *Engine) install(s *Set) {
 	e.cur.Store(s)
 	e.log.Info("policies in force", "dir", e.dir, "revision", s.revision, "files", len(s.files),
 		"compliance", len(s.compliance), "routing", len(s.routing), "filters", len(s.filters))
+	if e.opts.Installed != nil {
+		e.opts.Installed(s)
+	}
 }
 
 // Set returns the set in force. Take it once per request: it never changes

@@ -208,10 +208,13 @@ func (ev *Evaluation) run(p *program) (ref.Val, error) {
 		if errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded {
 			return nil, fmt.Errorf("stopped: cost limit %d exceeded", ev.set.opts.MaxCost)
 		}
+		if h := runtimeHint(err.Error(), p.text); h != err.Error() {
+			return nil, errors.New(h)
+		}
 		return nil, err
 	}
 	if types.IsError(out) {
-		return nil, fmt.Errorf("%v", out)
+		return nil, errors.New(runtimeHint(fmt.Sprint(out), p.text))
 	}
 	return out, nil
 }
@@ -423,7 +426,34 @@ func (ev *Evaluation) usable(ruleName string, ids []string, strategy, why string
 		}
 		rd.Choices = append(rd.Choices, c)
 	}
+	// Every other provider, and why the route leaves it out.
+	for i := range in.Providers {
+		p := &in.Providers[i]
+		if slices.Contains(ids, p.ID) {
+			continue
+		}
+		rd.Choices = append(rd.Choices, ProviderChoice{ID: p.ID, Reason: leftOut(in, p, ruleName)})
+	}
 	return rd
+}
+
+// leftOut says why a provider a route does not name is not asked: what
+// would keep it out whatever the rule, else that the rule does not name it
+// (with its state when it is not healthy).
+func leftOut(in *Input, p *Provider, ruleName string) string {
+	switch {
+	case !slices.Contains(p.Capabilities, "quote"):
+		return "not asked: it does not quote"
+	case !slices.Contains(p.Categories, in.Request.Item.Category):
+		return "not asked: it does not quote category " + in.Request.Item.Category
+	case !slices.Contains(in.Tenant.Providers, p.ID):
+		return "not asked: the tenant is not entitled to it"
+	}
+	why := "not asked: the route (" + ruleName + ") does not name it"
+	if !p.Healthy {
+		why += " (and it is unhealthy: state " + p.State + ", breaker " + p.Breaker + ")"
+	}
+	return why
 }
 
 // Filter runs the filters over quotes (which become the input's Quotes) and

@@ -207,9 +207,67 @@ func TestRouteChoicesSayWhy(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s=%v (%s)", c.ID, c.Chosen, c.Reason))
 	}
 	want := []string{"carvalue=false (does not quote category phone)", "alibaba1688=false (does not quote)",
-		"nope=false (not loaded)", "huishoubao=false (the tenant is not entitled to it)"}
+		"nope=false (not loaded)", "huishoubao=false (the tenant is not entitled to it)",
+		"aihuishou=false (not asked: the route (request: providers) does not name it)"}
 	if !slices.Equal(got, want) {
 		t.Errorf("choices\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestRouteNamesEveryProviderLeftOut: explain says why each loaded
+// provider a route does not ask is left out, not only those it names.
+func TestRouteNamesEveryProviderLeftOut(t *testing.T) {
+	set := mustCompile(t, `
+routing:
+  - name: phones-to-aihuishou
+    when: request.item.category == 'phone'
+    providers: [aihuishou]
+`)
+	in := input("phone")
+	in.Providers = append(in.Providers, Provider{ID: "greenbox", Categories: []string{"phone"}, Capabilities: []string{"quote"},
+		State: "ready", Breaker: "open"})
+	in.Tenant.Providers = []string{"aihuishou", "carvalue", "alibaba1688", "greenbox"}
+	in.Normalize()
+	ev := set.Begin(context.Background(), in)
+	defer ev.Close()
+	got := map[string]string{}
+	for _, c := range ev.Route().Choices {
+		got[c.ID] = fmt.Sprintf("%v %s", c.Chosen, c.Reason)
+	}
+	want := map[string]string{
+		"aihuishou":   "true named by rule phones-to-aihuishou",
+		"carvalue":    "false not asked: it does not quote category phone",
+		"huishoubao":  "false not asked: the tenant is not entitled to it",
+		"alibaba1688": "false not asked: it does not quote",
+		"greenbox":    "false not asked: the route (phones-to-aihuishou) does not name it (and it is unhealthy: state ready, breaker open)",
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: %q, want %q", id, got[id], w)
+		}
+	}
+}
+
+// TestUnreachableProviders: a provider no route can ever send a quote to
+// is named; "*" or a select reaches any.
+func TestUnreachableProviders(t *testing.T) {
+	ids := []string{"aihuishou", "carvalue", "greenbox"}
+	closed := mustCompile(t, `
+routing:
+  - name: cars
+    when: request.item.category == 'car'
+    providers: [carvalue]
+default:
+  providers: [aihuishou]
+`)
+	got := closed.Unreachable(ids)
+	if len(got) != 1 || !strings.Contains(got[0], "provider greenbox is never asked") || !strings.Contains(got[0], `add "*" to the default`) {
+		t.Fatalf("%q", got)
+	}
+	for _, open := range []string{routing, "routing:\n  - name: r\n    when: \"true\"\n    providers: [carvalue]\n"} {
+		if got := mustCompile(t, open).Unreachable(ids); len(got) != 0 {
+			t.Errorf("%q", got)
+		}
 	}
 }
 

@@ -379,6 +379,16 @@ func scalar(f *sourceFile, n *yaml.Node, key, rule string, d *diags) string {
 }
 
 func exprOf(f *sourceFile, n *yaml.Node, key, rule string, d *diags) *exprSrc {
+	if n.Kind == yaml.ScalarNode && n.Style&yaml.TaggedStyle != 0 && !strings.HasPrefix(n.Tag, "!!") {
+		// when: !(a in b) is YAML's tag "!(a" on the text "in b)".
+		written := strings.TrimSpace(n.Tag + " " + n.Value)
+		q := `"` + written + `"`
+		if strings.Contains(written, `"`) {
+			q = "'" + strings.ReplaceAll(written, "'", "''") + "'"
+		}
+		d.add(f, n.Line, n.Column, rule, "%s starts with !, which YAML reads as a tag, not as CEL's not: quote the expression, as %s: %s", key, key, q)
+		return nil
+	}
 	if n.Kind != yaml.ScalarNode || strings.TrimSpace(n.Value) == "" {
 		d.add(f, n.Line, n.Column, rule, "%s must be a CEL expression", key)
 		return nil

@@ -3,11 +3,13 @@ package quote
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/recyclegate/recyclegate/core/gate"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/policy"
+	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -81,9 +83,55 @@ func (s *Service) Evaluate(ctx context.Context, tenant *invoke.Tenant, pe *Polic
 		}
 		dec := gate.Builtin()
 		dec.Route = gate.RouteNote(rt.Rule, string(rt.Strategy), rt.Providers)
+		dec.Route.Choices = append(dec.Route.Choices, leftOutOf(s.inv.Providers(), rt.Providers, req.Item.Category, "")...)
 		return dec, nil
 	}
 	sub := s.subject(tenant, req, pe.Kind, pe.BatchSize)
 	sub.Order, sub.As, sub.Quotes = pe.Order, pe.Tenant, pe.Quotes
 	return set.Evaluate(ctx, s.gate.Input(sub)), nil
+}
+
+// leftOutOf says why each provider of infos but those chosen is not
+// asked: it does not quote, or not the category, or else why (a route
+// that could have asked it did not).
+func leftOutOf(infos []invoke.ProviderInfo, chosen []string, c sdk.Category, why string) []policy.ProviderChoice {
+	var out []policy.ProviderChoice
+	for _, p := range infos {
+		if slices.Contains(chosen, p.ID) {
+			continue
+		}
+		reason := why
+		switch {
+		case !slices.Contains(p.Capabilities, sdk.CapQuote):
+			reason = "not asked: it does not quote (capabilities " + joinCaps(p.Capabilities) + ")"
+		case !slices.Contains(p.Categories, c):
+			reason = "not asked: it does not quote category " + string(c) + " (it quotes " + joinCats(p.Categories) + ")"
+		case reason == "":
+			reason = "not asked"
+		}
+		if p.State != "" && p.State != registry.StateReady {
+			reason += " (state " + p.State + ")"
+		}
+		out = append(out, policy.ProviderChoice{ID: p.ID, Reason: reason})
+	}
+	return out
+}
+
+func joinCaps(cs []sdk.Capability) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
+}
+
+func joinCats(cs []sdk.Category) string {
+	if len(cs) == 0 {
+		return "no category"
+	}
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
 }

@@ -343,6 +343,9 @@ func (s *Service) decide(ctx context.Context, d *gate.Decision, tenant *invoke.T
 		r, err := requested(req, infos)
 		if err == nil {
 			d.Note(r.Rule, string(r.Strategy), r.Providers)
+			if req.Explain {
+				d.LeftOut(leftOutOf(infos, r.Providers, req.Item.Category, "not asked: the request names its providers"))
+			}
 		}
 		return r, err
 	}
@@ -359,6 +362,9 @@ func (s *Service) decide(ctx context.Context, d *gate.Decision, tenant *invoke.T
 		r.Strategy = req.Strategy
 	}
 	d.Note(r.Rule, string(r.Strategy), r.Providers)
+	if req.Explain {
+		d.LeftOut(leftOutOf(infos, r.Providers, req.Item.Category, "not asked: the router did not choose it"))
+	}
 	if len(r.Providers) == 0 {
 		return Route{}, &sdk.Error{Code: sdk.CodeUnsupported, Field: "item.category",
 			Message: fmt.Sprintf("no provider quotes category %s", req.Item.Category)}

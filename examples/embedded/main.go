@@ -4,7 +4,7 @@
 // the host directly.
 //
 //	go run ./examples/embedded
-//	curl -H 'Authorization: Bearer shop-key' -d '{"item":{"category":"phone","model":"iPhone 13","condition":"good"}}' localhost:8090/recycle/v1/quotes
+//	curl -H 'Authorization: Bearer shop-key' -H 'Content-Type: application/json' -d '{"item":{"category":"phone","model":"iPhone 13","condition":"good"}}' localhost:8090/recycle/v1/quotes
 //	curl 'localhost:8090/credit?model=iPhone%2013&condition=good'
 package main
 

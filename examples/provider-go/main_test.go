@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +70,64 @@ func TestLoadedByTheHostWithoutRebuild(t *testing.T) {
 	cfg.Providers[0].SHA256 = hex.EncodeToString(make([]byte, 32))
 	if _, err := core.New(cfg); err == nil {
 		t.Fatal("a binary whose checksum does not match must not load")
+	}
+}
+
+// TestStandaloneModuleRecipe follows README.md's "Your own module" with a
+// local clone (this repository): a module of its own, the host's module
+// replaced by the clone, builds the provider.
+func TestStandaloneModuleRecipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a module")
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"go mod init example.com/greenbox",
+		"go mod edit -require=github.com/recyclegate/recyclegate@v0.0.0 \\\n            -replace=github.com/recyclegate/recyclegate=../recyclegate",
+		"go mod tidy", "providers: [aihuishou, greenbox]"} {
+		if !strings.Contains(string(readme), step) {
+			t.Fatalf("README.md lacks %q", step)
+		}
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"main.go", "provider.go"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum")) // the clone's sums: no download needed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"mod", "init", "example.com/greenbox"},
+		{"mod", "edit", "-require=github.com/recyclegate/recyclegate@v0.0.0", "-replace=github.com/recyclegate/recyclegate=" + root},
+		// go mod tidy as the README has it would also fetch the test
+		// dependencies of every dependency; offline, build resolves what
+		// the build needs from the clone's requirements.
+		{"build", "-o", "greenbox", "."},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "greenbox")); err != nil {
+		t.Fatal(err)
 	}
 }

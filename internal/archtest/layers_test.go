@@ -81,33 +81,42 @@ func TestCoreLayersCallDown(t *testing.T) {
 func TestCoreRootIsAFacade(t *testing.T) {
 	root := filepath.Join("..", "..", "core")
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, root, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	paths, err := filepath.Glob(filepath.Join(root, "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := map[string]*ast.File{}
+	for _, name := range paths {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = f
+	}
 	lines, methods := 0, 0
-	for _, p := range pkgs {
-		for name, f := range p.Files {
-			data, err := os.ReadFile(name)
-			if err != nil {
-				t.Fatal(err)
+	for name, f := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines += strings.Count(string(data), "\n")
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Recv == nil {
+				continue
 			}
-			lines += strings.Count(string(data), "\n")
-			for _, d := range f.Decls {
-				fn, ok := d.(*ast.FuncDecl)
-				if !ok || fn.Recv == nil {
-					continue
-				}
-				if star, ok := fn.Recv.List[0].Type.(*ast.StarExpr); ok {
-					if id, ok := star.X.(*ast.Ident); ok && id.Name == "Host" {
-						methods++
-					}
+			if star, ok := fn.Recv.List[0].Type.(*ast.StarExpr); ok {
+				if id, ok := star.X.(*ast.Ident); ok && id.Name == "Host" {
+					methods++
 				}
 			}
-			for _, d := range f.Decls {
-				if v, ok := d.(*ast.GenDecl); ok && v.Tok == token.VAR && !compiledPatterns(v) {
-					t.Errorf("%s: package-level var in core's root: the host's state lives in its Host", fset.Position(v.Pos()))
-				}
+		}
+		for _, d := range f.Decls {
+			if v, ok := d.(*ast.GenDecl); ok && v.Tok == token.VAR && !compiledPatterns(v) {
+				t.Errorf("%s: package-level var in core's root: the host's state lives in its Host", fset.Position(v.Pos()))
 			}
 		}
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 // Seed-only provider: testdata/seed_provider.py implements both Aihuishou
-// APIs from the seed documents (seeds/000_..., 001_...) and PROVIDERS.md
-// alone, sharing no code with the adapter or the sandbox. These tests run
+// APIs from the provider's two documents (README.md names them) and the
+// decisions in README.md alone, sharing no code with the adapter or the sandbox. These tests run
 // the adapter against it on the real clock.
 
 const (

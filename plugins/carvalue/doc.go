@@ -1,5 +1,5 @@
 // Package carvalue is the adapter of the used-car valuation provider
-// (二手车估值 精准, seeds/002): a car's private-sale, dealer-buy and
+// (its API page "二手车估值(精准)"; README.md states it): a car's private-sale, dealer-buy and
 // dealer-sell prices from its type, city, first registration, mileage,
 // transfers, colour and five condition grades, plus the city and car-type
 // look-ups the valuation needs.

@@ -13,7 +13,7 @@ import (
 )
 
 // Seed-only provider: testdata/seed_provider.py implements the valuation API
-// from seeds/002_... and PROVIDERS.md alone, sharing no code with the adapter
+// from the provider's page and README.md's decisions alone, sharing no code with the adapter
 // or the sandbox. These tests run the adapter against it on the real clock.
 
 const (

@@ -4,7 +4,7 @@
 Run from this folder:   python3 gen_sign_vectors.py
 It writes sign_vectors.json beside itself. Standard library only.
 
-Two schemes (see ../README.md and /work/shared/PROVIDERS.md):
+Two schemes (see ../README.md, "Wire formats and signatures"):
 
 enterprise API (/api/...): every body parameter sorted by name (ASCII), joined as
   k=v&k=v, the app_secret appended with no separator, SHA-256, hex, UPPER case.

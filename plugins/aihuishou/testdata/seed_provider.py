@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""A stand-in for the two Aihuishou APIs written from the seed documents alone
-(seeds/000_... the enterprise API, seeds/001_... item_get_inquir) and the
-project's decisions in shared/PROVIDERS.md, to check the Go adapter against an
+"""A stand-in for the two Aihuishou APIs written from the provider's documents
+alone (the enterprise API document and the item_get_inquir guide) and the
+project's decisions in ../README.md, to check the Go adapter against an
 implementation that shares no code with it. Standard library only.
 
     python3 seed_provider.py APP_ID APP_SECRET [QPS]

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""A stand-in for the 1688 custom API written from the seed document alone
-(seeds/003_...), in Python as the document's own example is, to check the Go
+"""A stand-in for the 1688 custom API written from the provider's article alone
+("深入解析1688 Custom 自定义API操作接口"), in Python as the article's own example is, to check the Go
 adapter against an implementation that shares no code with it.
 
     python3 seed_provider.py APP_KEY APP_SECRET

@@ -3,7 +3,7 @@
 
 Run from this folder:  python3 sign_vectors.py   (writes sign_vectors.json)
 
-The algorithm is the one in the seed document (seeds/003_...): every parameter
+The algorithm is the one in the provider's article (see ../README.md): every parameter
 but sign, sorted by name, each written as k= + urllib.parse.quote(str(v)) (the
 default safe set: letters, digits, "_.-~" and "/"), joined with "&", then
 "&secret=" + app_secret appended, MD5, hex, upper case. Standard library only.

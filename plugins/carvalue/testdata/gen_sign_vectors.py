@@ -3,7 +3,7 @@
 
 Run from this folder:  python3 gen_sign_vectors.py   (writes sign_vectors.json)
 
-The rule, from the provider's document (seeds/002): take every parameter but
+The rule, from the provider's API page (see ../README.md): take every parameter but
 `sign`, sort by key, skip empty values, concatenate key+value with no
 separators, append the secret, MD5, hex, lower case. In "hash" mode the secret
 itself is the sign. `time` is unix seconds; the vectors take it from a fixed

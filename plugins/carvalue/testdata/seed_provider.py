@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for the used-car valuation API ("carvalue") written from the
-seed document alone (seeds/002_...) and the project's decisions in
-shared/PROVIDERS.md, to check the Go adapter against an implementation that
+provider's API page alone ("二手车估值(精准)") and the project's decisions in
+../README.md, to check the Go adapter against an implementation that
 shares no code with it. Standard library only.
 
     python3 seed_provider.py CONFIG_JSON
