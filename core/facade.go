@@ -10,6 +10,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/orders"
 	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // Every method below hands the request to the layer that owns it. Methods
@@ -120,17 +121,17 @@ func (h *Host) ListOrders(ctx context.Context, tenant *Tenant, f OrderFilter) (*
 }
 
 // TrackOrder asks the order's provider for its shipment trace.
-func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*sdk.Tracking, error) {
+func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*recycle.Tracking, error) {
 	return h.orders.TrackOrder(ctx, tenant, id)
 }
 
 // GetInspection asks the order's provider for its inspection report.
-func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*sdk.Inspection, error) {
+func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*recycle.Inspection, error) {
 	return h.orders.GetInspection(ctx, tenant, id)
 }
 
 // GetSettlement asks the order's provider for its settlement.
-func (h *Host) GetSettlement(ctx context.Context, tenant *Tenant, id string) (*sdk.Settlement, error) {
+func (h *Host) GetSettlement(ctx context.Context, tenant *Tenant, id string) (*recycle.Settlement, error) {
 	return h.orders.GetSettlement(ctx, tenant, id)
 }
 

@@ -1,4 +1,4 @@
-package sdk_test
+package recycle_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/sdk"
 	"github.com/recyclegate/recyclegate/sdk/internal/filltest"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
@@ -37,18 +38,18 @@ func orderOps() []struct {
 		new       func() (req, resp any)
 	}
 	return []entry{
-		{rpc.OpOrderCreate, filltest.New[sdk.CreateOrderRequest](), filltest.New[sdk.CreateOrderResponse](),
-			func() (any, any) { return new(sdk.CreateOrderRequest), new(sdk.CreateOrderResponse) }},
-		{rpc.OpOrderGet, filltest.New[sdk.GetOrderRequest](), filltest.New[sdk.GetOrderResponse](),
-			func() (any, any) { return new(sdk.GetOrderRequest), new(sdk.GetOrderResponse) }},
-		{rpc.OpOrderTrack, filltest.New[sdk.TrackOrderRequest](), filltest.New[sdk.TrackOrderResponse](),
-			func() (any, any) { return new(sdk.TrackOrderRequest), new(sdk.TrackOrderResponse) }},
-		{rpc.OpInspection, filltest.New[sdk.GetInspectionRequest](), filltest.New[sdk.GetInspectionResponse](),
-			func() (any, any) { return new(sdk.GetInspectionRequest), new(sdk.GetInspectionResponse) }},
-		{rpc.OpSettlement, filltest.New[sdk.GetSettlementRequest](), filltest.New[sdk.GetSettlementResponse](),
-			func() (any, any) { return new(sdk.GetSettlementRequest), new(sdk.GetSettlementResponse) }},
-		{rpc.OpTradeIn, filltest.New[sdk.CreateTradeInRequest](), filltest.New[sdk.CreateTradeInResponse](),
-			func() (any, any) { return new(sdk.CreateTradeInRequest), new(sdk.CreateTradeInResponse) }},
+		{rpc.OpOrderCreate, filltest.New[recycle.CreateOrderRequest](), filltest.New[recycle.CreateOrderResponse](),
+			func() (any, any) { return new(recycle.CreateOrderRequest), new(recycle.CreateOrderResponse) }},
+		{rpc.OpOrderGet, filltest.New[recycle.GetOrderRequest](), filltest.New[recycle.GetOrderResponse](),
+			func() (any, any) { return new(recycle.GetOrderRequest), new(recycle.GetOrderResponse) }},
+		{rpc.OpOrderTrack, filltest.New[recycle.TrackOrderRequest](), filltest.New[recycle.TrackOrderResponse](),
+			func() (any, any) { return new(recycle.TrackOrderRequest), new(recycle.TrackOrderResponse) }},
+		{rpc.OpInspection, filltest.New[recycle.GetInspectionRequest](), filltest.New[recycle.GetInspectionResponse](),
+			func() (any, any) { return new(recycle.GetInspectionRequest), new(recycle.GetInspectionResponse) }},
+		{rpc.OpSettlement, filltest.New[recycle.GetSettlementRequest](), filltest.New[recycle.GetSettlementResponse](),
+			func() (any, any) { return new(recycle.GetSettlementRequest), new(recycle.GetSettlementResponse) }},
+		{rpc.OpTradeIn, filltest.New[recycle.CreateTradeInRequest](), filltest.New[recycle.CreateTradeInResponse](),
+			func() (any, any) { return new(recycle.CreateTradeInRequest), new(recycle.CreateTradeInResponse) }},
 	}
 }
 
@@ -115,30 +116,33 @@ type recycler struct {
 	got     any
 }
 
-func (r *recycler) Manifest() sdk.Manifest { return sdk.Manifest{ID: "recycler"} }
+func (r *recycler) Manifest() sdk.Manifest {
+	return sdk.Manifest{ID: "recycler", Version: "1", Capabilities: []sdk.Capability{sdk.CapOrders,
+		sdk.CapTracking, sdk.CapInspection, sdk.CapSettlement, sdk.CapTradeIn}}
+}
 
 func answer[Resp any](r *recycler, op string, req any) (*Resp, error) {
 	r.got = req
 	return r.answers[op].(*Resp), nil
 }
 
-func (r *recycler) CreateOrder(_ context.Context, req *sdk.CreateOrderRequest) (*sdk.CreateOrderResponse, error) {
-	return answer[sdk.CreateOrderResponse](r, rpc.OpOrderCreate, req)
+func (r *recycler) CreateOrder(_ context.Context, req *recycle.CreateOrderRequest) (*recycle.CreateOrderResponse, error) {
+	return answer[recycle.CreateOrderResponse](r, rpc.OpOrderCreate, req)
 }
-func (r *recycler) GetOrder(_ context.Context, req *sdk.GetOrderRequest) (*sdk.GetOrderResponse, error) {
-	return answer[sdk.GetOrderResponse](r, rpc.OpOrderGet, req)
+func (r *recycler) GetOrder(_ context.Context, req *recycle.GetOrderRequest) (*recycle.GetOrderResponse, error) {
+	return answer[recycle.GetOrderResponse](r, rpc.OpOrderGet, req)
 }
-func (r *recycler) TrackOrder(_ context.Context, req *sdk.TrackOrderRequest) (*sdk.TrackOrderResponse, error) {
-	return answer[sdk.TrackOrderResponse](r, rpc.OpOrderTrack, req)
+func (r *recycler) TrackOrder(_ context.Context, req *recycle.TrackOrderRequest) (*recycle.TrackOrderResponse, error) {
+	return answer[recycle.TrackOrderResponse](r, rpc.OpOrderTrack, req)
 }
-func (r *recycler) GetInspection(_ context.Context, req *sdk.GetInspectionRequest) (*sdk.GetInspectionResponse, error) {
-	return answer[sdk.GetInspectionResponse](r, rpc.OpInspection, req)
+func (r *recycler) GetInspection(_ context.Context, req *recycle.GetInspectionRequest) (*recycle.GetInspectionResponse, error) {
+	return answer[recycle.GetInspectionResponse](r, rpc.OpInspection, req)
 }
-func (r *recycler) GetSettlement(_ context.Context, req *sdk.GetSettlementRequest) (*sdk.GetSettlementResponse, error) {
-	return answer[sdk.GetSettlementResponse](r, rpc.OpSettlement, req)
+func (r *recycler) GetSettlement(_ context.Context, req *recycle.GetSettlementRequest) (*recycle.GetSettlementResponse, error) {
+	return answer[recycle.GetSettlementResponse](r, rpc.OpSettlement, req)
 }
-func (r *recycler) CreateTradeIn(_ context.Context, req *sdk.CreateTradeInRequest) (*sdk.CreateTradeInResponse, error) {
-	return answer[sdk.CreateTradeInResponse](r, rpc.OpTradeIn, req)
+func (r *recycler) CreateTradeIn(_ context.Context, req *recycle.CreateTradeInRequest) (*recycle.CreateTradeInResponse, error) {
+	return answer[recycle.CreateTradeInResponse](r, rpc.OpTradeIn, req)
 }
 
 // recording is an Invoker that keeps the bytes that crossed.
@@ -177,17 +181,17 @@ func TestOrderOperationsCrossAsTheGoldenJSON(t *testing.T) {
 		var resp any
 		var err error
 		switch req := o.req.(type) {
-		case *sdk.CreateOrderRequest:
+		case *recycle.CreateOrderRequest:
 			resp, err = r.CreateOrder(ctx, req)
-		case *sdk.GetOrderRequest:
+		case *recycle.GetOrderRequest:
 			resp, err = r.GetOrder(ctx, req)
-		case *sdk.TrackOrderRequest:
+		case *recycle.TrackOrderRequest:
 			resp, err = r.TrackOrder(ctx, req)
-		case *sdk.GetInspectionRequest:
+		case *recycle.GetInspectionRequest:
 			resp, err = r.GetInspection(ctx, req)
-		case *sdk.GetSettlementRequest:
+		case *recycle.GetSettlementRequest:
 			resp, err = r.GetSettlement(ctx, req)
-		case *sdk.CreateTradeInRequest:
+		case *recycle.CreateTradeInRequest:
 			resp, err = r.CreateTradeIn(ctx, req)
 		}
 		if err != nil {
