@@ -10,6 +10,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/orders"
 	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // Every method below hands the request to the layer that owns it. Those
@@ -153,7 +154,7 @@ func (h *Host) ListOrders(ctx context.Context, tenant *Tenant, f OrderFilter) (*
 // must be tenant's (as Authenticate gives it from an API key; see Tenant),
 // else it is not_found; the call counts against the tenant's quotas and is
 // in its audit log. Nil is refused (unauthenticated).
-func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*sdk.Tracking, error) {
+func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*recycle.Tracking, error) {
 	return h.orders.TrackOrder(ctx, tenant, id)
 }
 
@@ -161,7 +162,7 @@ func (h *Host) TrackOrder(ctx context.Context, tenant *Tenant, id string) (*sdk.
 // order must be tenant's (as Authenticate gives it; see Tenant), else it
 // is not_found; the call counts against its quotas and is in its audit
 // log. Nil is refused (unauthenticated).
-func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*sdk.Inspection, error) {
+func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*recycle.Inspection, error) {
 	return h.orders.GetInspection(ctx, tenant, id)
 }
 
@@ -169,7 +170,7 @@ func (h *Host) GetInspection(ctx context.Context, tenant *Tenant, id string) (*s
 // must be tenant's (as Authenticate gives it; see Tenant), else it is
 // not_found; the call counts against its quotas and is in its audit log.
 // Nil is refused (unauthenticated).
-func (h *Host) GetSettlement(ctx context.Context, tenant *Tenant, id string) (*sdk.Settlement, error) {
+func (h *Host) GetSettlement(ctx context.Context, tenant *Tenant, id string) (*recycle.Settlement, error) {
 	return h.orders.GetSettlement(ctx, tenant, id)
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // manualClock is the host's injected clock.
@@ -39,7 +40,7 @@ type recycler struct {
 	clock   *manualClock
 	mu      sync.Mutex
 	seq     int
-	orders  map[string]*sdk.Order
+	orders  map[string]*recycle.Order
 	byQuote map[string]string
 	creates atomic.Int64
 	links   atomic.Int64
@@ -50,7 +51,7 @@ type recycler struct {
 }
 
 func newRecycler(c *manualClock) *recycler {
-	return &recycler{clock: c, orders: map[string]*sdk.Order{}, byQuote: map[string]string{}}
+	return &recycler{clock: c, orders: map[string]*recycle.Order{}, byQuote: map[string]string{}}
 }
 
 func (r *recycler) Manifest() sdk.Manifest {
@@ -67,22 +68,22 @@ func (r *recycler) Quote(_ context.Context, req *sdk.QuoteRequest) (*sdk.QuoteRe
 		Orderable: true, ValidUntil: r.clock.Now().Add(48 * time.Hour)}}, nil
 }
 
-var lifeStates = []sdk.OrderState{sdk.OrderWaitingToShip, sdk.OrderInTransit, sdk.OrderReceived, sdk.OrderInspecting, sdk.OrderInspected, sdk.OrderCompleted}
+var lifeStates = []recycle.OrderState{recycle.OrderWaitingToShip, recycle.OrderInTransit, recycle.OrderReceived, recycle.OrderInspecting, recycle.OrderInspected, recycle.OrderCompleted}
 
 // at is the order as it stands now: one state further each hour.
-func (r *recycler) at(o *sdk.Order) sdk.Order {
+func (r *recycler) at(o *recycle.Order) recycle.Order {
 	c := *o
 	n := int(r.clock.Now().Sub(o.CreatedAt) / time.Hour)
 	n = min(n, len(lifeStates)-1)
 	c.History = nil
 	for i := 0; i <= n; i++ {
-		c.History = append(c.History, sdk.StateChange{State: lifeStates[i], ProviderState: "p_" + string(lifeStates[i]), At: o.CreatedAt.Add(time.Duration(i) * time.Hour)})
+		c.History = append(c.History, recycle.StateChange{State: lifeStates[i], ProviderState: "p_" + string(lifeStates[i]), At: o.CreatedAt.Add(time.Duration(i) * time.Hour)})
 	}
 	c.State, c.ProviderState = lifeStates[n], "p_"+string(lifeStates[n])
 	return c
 }
 
-func (r *recycler) CreateOrder(_ context.Context, req *sdk.CreateOrderRequest) (*sdk.CreateOrderResponse, error) {
+func (r *recycler) CreateOrder(_ context.Context, req *recycle.CreateOrderRequest) (*recycle.CreateOrderResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if id, ok := r.byQuote[req.QuoteID]; ok {
@@ -90,19 +91,19 @@ func (r *recycler) CreateOrder(_ context.Context, req *sdk.CreateOrderRequest) (
 	}
 	r.creates.Add(1)
 	r.seq++
-	o := &sdk.Order{Provider: "rec", OrderID: fmt.Sprintf("R%04d", r.seq), QuoteID: req.QuoteID, Price: sdk.Fen(500000).Ptr(),
+	o := &recycle.Order{Provider: "rec", OrderID: fmt.Sprintf("R%04d", r.seq), QuoteID: req.QuoteID, Price: sdk.Fen(500000).Ptr(),
 		Logistics: req.Logistics, TrackingNo: "SF1", Carrier: "SF", CreatedAt: r.clock.Now(),
-		Customer: &sdk.Customer{Name: req.Customer.Name, Phone: req.Customer.Phone, Address: req.Customer.Address}}
+		Customer: &recycle.Customer{Name: req.Customer.Name, Phone: req.Customer.Phone, Address: req.Customer.Address}}
 	r.orders[o.OrderID] = o
 	r.byQuote[req.QuoteID] = o.OrderID
 	if r.loseAnswers.Load() > 0 {
 		r.loseAnswers.Add(-1)
 		return nil, &sdk.Error{Code: sdk.CodeDeadlineExceeded, Retryable: true, Message: "no answer"}
 	}
-	return &sdk.CreateOrderResponse{Order: r.at(o)}, nil
+	return &recycle.CreateOrderResponse{Order: r.at(o)}, nil
 }
 
-func (r *recycler) GetOrder(_ context.Context, req *sdk.GetOrderRequest) (*sdk.GetOrderResponse, error) {
+func (r *recycler) GetOrder(_ context.Context, req *recycle.GetOrderRequest) (*recycle.GetOrderResponse, error) {
 	if r.lookupDown.Load() {
 		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "down"}
 	}
@@ -116,29 +117,29 @@ func (r *recycler) GetOrder(_ context.Context, req *sdk.GetOrderRequest) (*sdk.G
 	if !ok {
 		return nil, &sdk.Error{Code: sdk.CodeNotFound, Message: "no such order"}
 	}
-	return &sdk.GetOrderResponse{Order: r.at(o)}, nil
+	return &recycle.GetOrderResponse{Order: r.at(o)}, nil
 }
 
-func (r *recycler) TrackOrder(_ context.Context, req *sdk.TrackOrderRequest) (*sdk.TrackOrderResponse, error) {
-	return &sdk.TrackOrderResponse{Tracking: sdk.Tracking{Carrier: "SF", TrackingNo: req.TrackingNo, Status: "in_transit",
+func (r *recycler) TrackOrder(_ context.Context, req *recycle.TrackOrderRequest) (*recycle.TrackOrderResponse, error) {
+	return &recycle.TrackOrderResponse{Tracking: recycle.Tracking{Carrier: "SF", TrackingNo: req.TrackingNo, Status: "in_transit",
 		Raw: json.RawMessage(`{"user_phone":"13812345678"}`)}}, nil
 }
 
-func (r *recycler) GetInspection(_ context.Context, req *sdk.GetInspectionRequest) (*sdk.GetInspectionResponse, error) {
-	return &sdk.GetInspectionResponse{Inspection: sdk.Inspection{OrderID: req.OrderID, Conclusion: "ok", FinalPrice: sdk.Fen(480000)}}, nil
+func (r *recycler) GetInspection(_ context.Context, req *recycle.GetInspectionRequest) (*recycle.GetInspectionResponse, error) {
+	return &recycle.GetInspectionResponse{Inspection: recycle.Inspection{OrderID: req.OrderID, Conclusion: "ok", FinalPrice: sdk.Fen(480000)}}, nil
 }
 
-func (r *recycler) GetSettlement(_ context.Context, req *sdk.GetSettlementRequest) (*sdk.GetSettlementResponse, error) {
-	return &sdk.GetSettlementResponse{Settlement: sdk.Settlement{OrderID: req.OrderID, SettlementID: "S1", Amount: sdk.Fen(480000), Status: "paid"}}, nil
+func (r *recycler) GetSettlement(_ context.Context, req *recycle.GetSettlementRequest) (*recycle.GetSettlementResponse, error) {
+	return &recycle.GetSettlementResponse{Settlement: recycle.Settlement{OrderID: req.OrderID, SettlementID: "S1", Amount: sdk.Fen(480000), Status: "paid"}}, nil
 }
 
-func (r *recycler) CreateTradeIn(_ context.Context, req *sdk.CreateTradeInRequest) (*sdk.CreateTradeInResponse, error) {
+func (r *recycler) CreateTradeIn(_ context.Context, req *recycle.CreateTradeInRequest) (*recycle.CreateTradeInResponse, error) {
 	if r.linkDown.Load() > 0 {
 		r.linkDown.Add(-1)
 		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "trade-in service down"}
 	}
 	r.links.Add(1)
-	return &sdk.CreateTradeInResponse{TradeIn: sdk.TradeIn{TradeInID: "TI1", RecycleOrderID: req.RecycleOrderID, NewOrderID: req.NewOrderID,
+	return &recycle.CreateTradeInResponse{TradeIn: recycle.TradeIn{TradeInID: "TI1", RecycleOrderID: req.RecycleOrderID, NewOrderID: req.NewOrderID,
 		Subsidy: sdk.Fen(10000).Ptr(), Status: "created"}}, nil
 }
 
@@ -263,7 +264,7 @@ func phoneItem() sdk.Item {
 }
 
 func orderReq(quote string) *core.CreateOrderRequest {
-	return &core.CreateOrderRequest{QuoteID: quote, Customer: sdk.Customer{Name: "张三", Phone: "138****6789", Address: "上海市徐汇区 1 号"}}
+	return &core.CreateOrderRequest{QuoteID: quote, Customer: recycle.Customer{Name: "张三", Phone: "138****6789", Address: "上海市徐汇区 1 号"}}
 }
 
 var bg = context.Background()
@@ -279,7 +280,7 @@ func TestCreateOrderIdempotency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Status != 201 || first.Replayed || first.Order.State != sdk.OrderWaitingToShip || first.Order.Customer.Name != "张*" {
+	if first.Status != 201 || first.Replayed || first.Order.State != recycle.OrderWaitingToShip || first.Order.Customer.Name != "张*" {
 		t.Fatalf("first: %+v %s", first, first.Body)
 	}
 	again, err := e.h.CreateOrder(bg, e.a, "k1", orderReq(q))
@@ -287,7 +288,7 @@ func TestCreateOrderIdempotency(t *testing.T) {
 		t.Fatalf("replay: %+v %v", again, err)
 	}
 	other := orderReq(q)
-	other.Logistics = sdk.LogisticsStore
+	other.Logistics = recycle.LogisticsStore
 	_, err = e.h.CreateOrder(bg, e.a, "k1", other)
 	var ie *core.IdempotencyError
 	if !errors.As(err, &ie) || !ie.Reused {
@@ -537,7 +538,7 @@ func TestOrderLifeWebhooks(t *testing.T) {
 		t.Fatalf("bad signatures: %v", e.hooks.bad)
 	}
 	o, _ := e.h.GetOrder(bg, e.a, a.Order.ID)
-	if o.State != sdk.OrderCompleted || len(o.History) != 6 {
+	if o.State != recycle.OrderCompleted || len(o.History) != 6 {
 		t.Fatalf("order %+v", o)
 	}
 	// A completed order is not polled any more.
@@ -634,7 +635,7 @@ func tradeInReq() *core.TradeInRequest {
 	it := phoneItem()
 	return &core.TradeInRequest{Old: core.TradeInOld{Item: &it},
 		New:      core.TradeInNew{Provider: "shop", ItemID: "item-1", SKUID: "sku-1", NewOrderID: "JD-1"},
-		Customer: sdk.Customer{Name: "李四", Phone: "139****0000", Address: "北京市朝阳区 2 号"}}
+		Customer: recycle.Customer{Name: "李四", Phone: "139****0000", Address: "北京市朝阳区 2 号"}}
 }
 
 func TestTradeInStepsResumeAfterAFailure(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/internal/faketest"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 const testPolicies = `
@@ -248,7 +249,7 @@ func TestOrderCompliance(t *testing.T) {
 	h, logs := newPolicyHost(t, policyDir(t, testPolicies),
 		core.TenantConfig{ID: "shop", APIKeys: []string{"k"}, Providers: []string{"fake"}})
 	_, err := h.CreateOrder(context.Background(), &core.Tenant{ID: "shop"}, "order-key-0001",
-		&core.CreateOrderRequest{Provider: "other", QuoteID: "other-q1", Customer: sdk.Customer{Name: "张三", Phone: "138****6789", Address: "上海市徐汇区漕溪北路 1 号"}})
+		&core.CreateOrderRequest{Provider: "other", QuoteID: "other-q1", Customer: recycle.Customer{Name: "张三", Phone: "138****6789", Address: "上海市徐汇区漕溪北路 1 号"}})
 	var e *sdk.Error
 	if !errors.As(err, &e) || e.Code != sdk.CodeForbidden || e.Message != "your account is not entitled to provider other" {
 		t.Fatalf("err = %#v", err)

@@ -31,6 +31,9 @@ type dispatcher struct {
 	logger *slog.Logger
 	quoter Quoter
 	batch  BatchQuoter
+	// methods serve the operations of packages beside sdk (sdk/recycle's)
+	// that the provider implements.
+	methods map[string]bridge.Method
 
 	mu    sync.Mutex
 	block int            // quote requests allocated at a time; 0 or 1, one at a time
@@ -62,6 +65,7 @@ func newDispatcher(p Provider, logger *slog.Logger) *dispatcher {
 	d := &dispatcher{p: p, logger: logger}
 	d.quoter, _ = p.(Quoter)
 	d.batch, _ = p.(BatchQuoter)
+	d.methods = bridge.Bind(p)
 	return d
 }
 
@@ -173,40 +177,40 @@ func (d *dispatcher) append(ctx context.Context, dst []byte, op string, payload 
 			return callDecoded(ctx, dst, payload, c.GetCatalogItem)
 		}
 		return nil, unsupported(id(), CapCatalog)
-	case bridge.OpOrderCreate:
-		if o, ok := p.(Orderer); ok {
-			return callDecoded(ctx, dst, payload, o.CreateOrder)
-		}
-		return nil, unsupported(id(), CapOrders)
-	case bridge.OpOrderGet:
-		if o, ok := p.(Orderer); ok {
-			return callDecoded(ctx, dst, payload, o.GetOrder)
-		}
-		return nil, unsupported(id(), CapOrders)
+	// The order operations are served by package sdk/recycle, which holds
+	// their types (bridge says how): here is only which capability each
+	// needs, for the unsupported answer.
+	case bridge.OpOrderCreate, bridge.OpOrderGet:
+		return d.callMethod(ctx, dst, op, payload, CapOrders)
 	case bridge.OpOrderTrack:
-		if t, ok := p.(Tracker); ok {
-			return callDecoded(ctx, dst, payload, t.TrackOrder)
-		}
-		return nil, unsupported(id(), CapTracking)
+		return d.callMethod(ctx, dst, op, payload, CapTracking)
 	case bridge.OpInspection:
-		if t, ok := p.(Inspector); ok {
-			return callDecoded(ctx, dst, payload, t.GetInspection)
-		}
-		return nil, unsupported(id(), CapInspection)
+		return d.callMethod(ctx, dst, op, payload, CapInspection)
 	case bridge.OpSettlement:
-		if t, ok := p.(Settler); ok {
-			return callDecoded(ctx, dst, payload, t.GetSettlement)
-		}
-		return nil, unsupported(id(), CapSettlement)
+		return d.callMethod(ctx, dst, op, payload, CapSettlement)
 	case bridge.OpTradeIn:
-		if t, ok := p.(TradeInCreator); ok {
-			return callDecoded(ctx, dst, payload, t.CreateTradeIn)
-		}
-		return nil, unsupported(id(), CapTradeIn)
+		return d.callMethod(ctx, dst, op, payload, CapTradeIn)
 	}
 	return nil, &Error{Code: CodeUnsupported, Message: fmt.Sprintf("unknown operation %q", op)}
 }
 
+// callMethod runs an operation served from beside sdk (bridge.Method): the
+// provider's Method for op, or unsupported when it has none (it does not
+// implement the operation, or its binary does not import the package
+// serving it, which it would if it did).
+func (d *dispatcher) callMethod(ctx context.Context, dst []byte, op string, payload []byte, c Capability) ([]byte, error) {
+	m := d.methods[op]
+	if m == nil {
+		return nil, unsupported(d.p.Manifest().ID, c)
+	}
+	resp, err := m(ctx, payload, decode)
+	if err := answered(resp == nil, err); err != nil {
+		return nil, err
+	}
+	return appendJSON(dst, resp)
+}
+
+// decode reads a request's JSON; a request that is not is invalid_argument.
 func decode(payload []byte, v any) error {
 	if len(payload) == 0 {
 		return nil

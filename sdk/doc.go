@@ -2,9 +2,11 @@
 //
 // Start here: write a type that implements Provider (its Manifest), then the
 // capability interfaces your provider supports, one small interface each:
-// Quoter, BatchQuoter, Cataloger, Orderer, Tracker, Inspector, Settler,
-// TradeInCreator. Add Configurer to receive your configuration and secrets,
-// and Close (io.Closer) to release what you hold.
+// Quoter, BatchQuoter, Cataloger. Add Configurer to receive your
+// configuration and secrets, and Close (io.Closer) to release what you hold.
+// A provider that also takes recycle orders implements the interfaces of
+// package sdk/recycle (Orderer, Tracker, Inspector, Settler,
+// TradeInCreator); sdk.Serve serves them as it serves these.
 // End each implementation file with interface guards:
 //
 //	var _ sdk.Quoter = (*Adapter)(nil)
@@ -30,7 +32,8 @@
 //   - Provider timestamps are read and written in the provider's zone
 //     (ChinaTime for the built-in providers).
 //
-// Beside it: package httpkit sends a provider's HTTP calls and turns their
+// Beside it: package recycle is the recycle-order side of the contract
+// (sdk/recycle); package httpkit sends a provider's HTTP calls and turns their
 // failures into *Error (sdk/httpkit); package sandboxkit helps write the
 // sandbox that every provider ships, a faithful stand-in for the provider's
 // test environment. The host's side of the contract (the transport) is

@@ -9,23 +9,24 @@ import (
 // Capability names an operation family a provider may offer.
 type Capability string
 
-// The capabilities, each served by one interface below.
+// The capabilities, each served by one interface: below for the quote and
+// catalog side, in package sdk/recycle for the recycle-order side.
 const (
 	CapQuote      Capability = "quote"       // Quoter
 	CapQuoteBatch Capability = "quote_batch" // BatchQuoter
 	CapCatalog    Capability = "catalog"     // Cataloger
-	CapOrders     Capability = "orders"      // Orderer
-	CapTracking   Capability = "tracking"    // Tracker
-	CapInspection Capability = "inspection"  // Inspector
-	CapSettlement Capability = "settlement"  // Settler
-	CapTradeIn    Capability = "trade_in"    // TradeInCreator
+	CapOrders     Capability = "orders"      // recycle.Orderer
+	CapTracking   Capability = "tracking"    // recycle.Tracker
+	CapInspection Capability = "inspection"  // recycle.Inspector
+	CapSettlement Capability = "settlement"  // recycle.Settler
+	CapTradeIn    Capability = "trade_in"    // recycle.TradeInCreator
 )
 
 // Provider is what every adapter implements: it describes itself. All else
 // is optional: implement the capability interfaces the provider supports
-// (Quoter, BatchQuoter, Cataloger, Orderer, Tracker, Inspector, Settler,
-// TradeInCreator) and the lifecycle interfaces it needs: Configurer, and
-// io.Closer to release what it holds. The host calls, in order: Manifest,
+// (Quoter, BatchQuoter, Cataloger; a provider taking recycle orders, those
+// of package sdk/recycle) and the lifecycle interfaces it needs: Configurer,
+// and io.Closer to release what it holds. The host calls, in order: Manifest,
 // Configure (once, before any operation), the operations (concurrently),
 // Close (once, last).
 type Provider interface {
@@ -54,33 +55,6 @@ type BatchQuoter interface {
 type Cataloger interface {
 	SearchCatalog(ctx context.Context, req *SearchCatalogRequest) (*SearchCatalogResponse, error)
 	GetCatalogItem(ctx context.Context, req *GetCatalogItemRequest) (*GetCatalogItemResponse, error)
-}
-
-// Orderer creates recycle orders from quotes and reads them back.
-// CreateOrder is never retried blindly by the host.
-type Orderer interface {
-	CreateOrder(ctx context.Context, req *CreateOrderRequest) (*CreateOrderResponse, error)
-	GetOrder(ctx context.Context, req *GetOrderRequest) (*GetOrderResponse, error)
-}
-
-// Tracker reads an order's shipment trace.
-type Tracker interface {
-	TrackOrder(ctx context.Context, req *TrackOrderRequest) (*TrackOrderResponse, error)
-}
-
-// Inspector reads an order's inspection report.
-type Inspector interface {
-	GetInspection(ctx context.Context, req *GetInspectionRequest) (*GetInspectionResponse, error)
-}
-
-// Settler reads an order's settlement.
-type Settler interface {
-	GetSettlement(ctx context.Context, req *GetSettlementRequest) (*GetSettlementResponse, error)
-}
-
-// TradeInCreator links a recycle order to a new-device order.
-type TradeInCreator interface {
-	CreateTradeIn(ctx context.Context, req *CreateTradeInRequest) (*CreateTradeInResponse, error)
 }
 
 // ConfigKey documents one configuration key or secret of a provider.

@@ -9,8 +9,6 @@ var (
 		CategoryCamera, CategoryWatch, CategoryEarphones, CategoryConsole, CategoryCar}
 	Conditions = []Condition{ConditionNew, ConditionLikeNew, ConditionExcellent, // best first
 		ConditionGood, ConditionFair, ConditionPoor}
-	OrderStates = []OrderState{OrderWaitingToShip, OrderInTransit, OrderReceived,
-		OrderInspecting, OrderInspected, OrderCompleted, OrderCancelled, OrderReturned}
 	Codes = []Code{CodeInvalidArgument, CodeUnauthenticated, CodeForbidden, CodeNotFound,
 		CodeUnsupported, CodeRateLimited, CodeQuotaExhausted, CodeUnavailable,
 		CodeDeadlineExceeded, CodeProviderError, CodeCanceled, CodeConflict}
@@ -56,8 +54,4 @@ const (
 	KindModel   = "model"   // a device model a provider prices, with its specs
 	KindCarType = "car_type"
 	KindCity    = "city"
-
-	// Order.Logistics and CreateOrderRequest.Logistics.
-	LogisticsExpress = "express" // the customer ships the item
-	LogisticsStore   = "store"   // the customer brings it to a store
 )

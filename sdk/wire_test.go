@@ -293,3 +293,23 @@ func TestBinaryMethodsRoundTrip(t *testing.T) {
 		t.Fatal("UnmarshalBinary read JSON")
 	}
 }
+
+// The order operations are served by sdk/recycle, which this test binary
+// does not link: without it every one answers unsupported, naming its
+// capability, as for a provider that does not implement it.
+func TestOrderOperationsWithoutSDKRecycleAreUnsupported(t *testing.T) {
+	if m := bridge.Bind(&wireProvider{}); m != nil {
+		t.Fatalf("operations registered without sdk/recycle: %v", m)
+	}
+	d := newDispatcher(&wireProvider{}, nil)
+	for op, c := range map[string]Capability{
+		bridge.OpOrderCreate: CapOrders, bridge.OpOrderGet: CapOrders, bridge.OpOrderTrack: CapTracking,
+		bridge.OpInspection: CapInspection, bridge.OpSettlement: CapSettlement, bridge.OpTradeIn: CapTradeIn,
+	} {
+		dst := []byte("kept")
+		out, err := d.Append(context.Background(), dst, op, []byte(`{}`))
+		if got, want := AsError(err), unsupported("w", c); got == nil || *got != *want || string(out) != "kept" {
+			t.Errorf("%s: got %q, %v; want %v", op, out, err, want)
+		}
+	}
+}

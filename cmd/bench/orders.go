@@ -22,6 +22,7 @@ import (
 	"github.com/recyclegate/recyclegate/plugins/aihuishou"
 	aihuishousandbox "github.com/recyclegate/recyclegate/plugins/aihuishou/sandbox"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
 )
 
@@ -80,7 +81,7 @@ func benchOrders(o options, log io.Writer) ([]row, error) {
 			return nil, err
 		}
 		start := time.Now()
-		if _, err := ad.CreateOrder(context.Background(), &sdk.CreateOrderRequest{QuoteID: q, Customer: benchCustomer, Logistics: sdk.LogisticsExpress}); err != nil {
+		if _, err := ad.CreateOrder(context.Background(), &recycle.CreateOrderRequest{QuoteID: q, Customer: benchCustomer, Logistics: recycle.LogisticsExpress}); err != nil {
 			return nil, fmt.Errorf("direct create: %w", err)
 		}
 		direct = append(direct, time.Since(start))
@@ -192,7 +193,7 @@ providers:
 	}, nil
 }
 
-var benchCustomer = sdk.Customer{Name: "张三", Phone: "138****6789", Address: "上海市徐汇区漕溪北路 88 号"}
+var benchCustomer = recycle.Customer{Name: "张三", Phone: "138****6789", Address: "上海市徐汇区漕溪北路 88 号"}
 
 // quotePool hands out orderable quotes, made at the sandbox by the adapter
 // (untimed), eight at a time.

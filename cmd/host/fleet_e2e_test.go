@@ -25,7 +25,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/store/storetest"
 	"github.com/recyclegate/recyclegate/internal/roundrobin"
 	aihuishousandbox "github.com/recyclegate/recyclegate/plugins/aihuishou/sandbox"
-	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
 )
 
@@ -510,12 +510,12 @@ func TestFleetWebhooksOncePerChangeWhileReplicasDie(t *testing.T) {
 	f.clock.Advance(2 * time.Hour) // completed
 	delivered(5)
 
-	want := []sdk.OrderState{sdk.OrderInTransit, sdk.OrderReceived, sdk.OrderInspecting, sdk.OrderInspected, sdk.OrderCompleted}
+	want := []recycle.OrderState{recycle.OrderInTransit, recycle.OrderReceived, recycle.OrderInspecting, recycle.OrderInspected, recycle.OrderCompleted}
 	got := f.hooks.events()
 	if len(got) != len(want) || f.hooks.bad != 0 {
 		t.Fatalf("%d webhooks (%d badly signed), want %d: %+v", len(got), f.hooks.bad, len(want), got)
 	}
-	prev, ids := sdk.OrderWaitingToShip, map[string]bool{}
+	prev, ids := recycle.OrderWaitingToShip, map[string]bool{}
 	for i, ev := range got {
 		if ev.Data.State != want[i] || ev.Data.PreviousState != prev || ev.Data.OrderID != id || ev.Data.Sequence != i+2 || ids[ev.ID] {
 			t.Errorf("webhook %d: %s %+v, want %s after %s", i, ev.ID, ev.Data, want[i], prev)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // FailpointEnv names a failpoint at which `host serve` kills itself with
@@ -297,7 +298,7 @@ func printOrder(w io.Writer, raw json.RawMessage, asJSON bool) error {
 
 func printTracking(w io.Writer, raw json.RawMessage) error {
 	var r struct {
-		Tracking sdk.Tracking `json:"tracking"`
+		Tracking recycle.Tracking `json:"tracking"`
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return fmt.Errorf("decoding the answer: %w", err)
@@ -312,7 +313,7 @@ func printTracking(w io.Writer, raw json.RawMessage) error {
 
 func printInspection(w io.Writer, raw json.RawMessage) error {
 	var r struct {
-		Inspection sdk.Inspection `json:"inspection"`
+		Inspection recycle.Inspection `json:"inspection"`
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return fmt.Errorf("decoding the answer: %w", err)
@@ -332,7 +333,7 @@ func printInspection(w io.Writer, raw json.RawMessage) error {
 
 func printSettlement(w io.Writer, raw json.RawMessage) error {
 	var r struct {
-		Settlement sdk.Settlement `json:"settlement"`
+		Settlement recycle.Settlement `json:"settlement"`
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return fmt.Errorf("decoding the answer: %w", err)

@@ -22,6 +22,7 @@ import (
 	"github.com/recyclegate/recyclegate/plugins/alibaba1688"
 	alibaba1688sandbox "github.com/recyclegate/recyclegate/plugins/alibaba1688/sandbox"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
 )
 
@@ -291,12 +292,12 @@ func TestOrderLifeOnTheSandboxClock(t *testing.T) {
 	step(10 * time.Minute) // back: the two waiting arrive, in order
 	step(2 * time.Hour)    // inspected
 	step(2 * time.Hour)    // completed
-	want := []sdk.OrderState{sdk.OrderInTransit, sdk.OrderReceived, sdk.OrderInspecting, sdk.OrderInspected, sdk.OrderCompleted}
+	want := []recycle.OrderState{recycle.OrderInTransit, recycle.OrderReceived, recycle.OrderInspecting, recycle.OrderInspected, recycle.OrderCompleted}
 	got := e.hooks.events()
 	if len(got) != len(want) || e.hooks.bad != 0 {
 		t.Fatalf("%d webhooks (%d badly signed), want %d: %+v", len(got), e.hooks.bad, len(want), got)
 	}
-	prev := sdk.OrderWaitingToShip
+	prev := recycle.OrderWaitingToShip
 	for i, ev := range got {
 		if ev.Data.State != want[i] || ev.Data.PreviousState != prev || ev.Data.OrderID != id || ev.Data.Sequence != i+2 || ev.ID == "" {
 			t.Errorf("webhook %d: %+v, want %s after %s", i, ev.Data, want[i], prev)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // orderRoutes registers the order side: orders, trade-ins and the audit log.
@@ -132,7 +133,7 @@ func timeParam(v, name string) (time.Time, error) {
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	q := r.URL.Query()
-	f := core.OrderFilter{State: sdk.OrderState(q.Get("state")), Provider: q.Get("provider"), Cursor: q.Get("cursor")}
+	f := core.OrderFilter{State: recycle.OrderState(q.Get("state")), Provider: q.Get("provider"), Cursor: q.Get("cursor")}
 	var err error
 	if f.Since, err = timeParam(q.Get("since"), "since"); err != nil {
 		return err

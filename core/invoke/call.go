@@ -7,6 +7,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
@@ -73,7 +74,7 @@ type request struct {
 	call   *Call
 	op     string
 	cap    sdk.Capability
-	body   any             // *sdk.QuoteRequest, *sdk.CreateOrderRequest, ...
+	body   any             // *sdk.QuoteRequest, *recycle.CreateOrderRequest, ...
 	caller context.Context // the caller's context, before the provider's timeout
 	impl   sdk.Provider    // set by the available stage
 	brk    *guard.Breaker  // set by the breaker check
@@ -123,33 +124,33 @@ func dispatch(ctx context.Context, impl sdk.Provider, id, op string, body any) (
 			return answer(c.GetCatalogItem(ctx, req))
 		}
 		return nil, no(sdk.CapCatalog)
-	case *sdk.CreateOrderRequest:
-		if o, ok := impl.(sdk.Orderer); ok {
+	case *recycle.CreateOrderRequest:
+		if o, ok := impl.(recycle.Orderer); ok {
 			return answer(o.CreateOrder(ctx, req))
 		}
 		return nil, no(sdk.CapOrders)
-	case *sdk.GetOrderRequest:
-		if o, ok := impl.(sdk.Orderer); ok {
+	case *recycle.GetOrderRequest:
+		if o, ok := impl.(recycle.Orderer); ok {
 			return answer(o.GetOrder(ctx, req))
 		}
 		return nil, no(sdk.CapOrders)
-	case *sdk.TrackOrderRequest:
-		if t, ok := impl.(sdk.Tracker); ok {
+	case *recycle.TrackOrderRequest:
+		if t, ok := impl.(recycle.Tracker); ok {
 			return answer(t.TrackOrder(ctx, req))
 		}
 		return nil, no(sdk.CapTracking)
-	case *sdk.GetInspectionRequest:
-		if i, ok := impl.(sdk.Inspector); ok {
+	case *recycle.GetInspectionRequest:
+		if i, ok := impl.(recycle.Inspector); ok {
 			return answer(i.GetInspection(ctx, req))
 		}
 		return nil, no(sdk.CapInspection)
-	case *sdk.GetSettlementRequest:
-		if s, ok := impl.(sdk.Settler); ok {
+	case *recycle.GetSettlementRequest:
+		if s, ok := impl.(recycle.Settler); ok {
 			return answer(s.GetSettlement(ctx, req))
 		}
 		return nil, no(sdk.CapSettlement)
-	case *sdk.CreateTradeInRequest:
-		if t, ok := impl.(sdk.TradeInCreator); ok {
+	case *recycle.CreateTradeInRequest:
+		if t, ok := impl.(recycle.TradeInCreator); ok {
 			return answer(t.CreateTradeIn(ctx, req))
 		}
 		return nil, no(sdk.CapTradeIn)

@@ -14,6 +14,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/store"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
@@ -196,34 +197,34 @@ func (s *Service) GetCatalogItem(ctx context.Context, id string, c *Call, req *s
 }
 
 // CreateOrder creates an order at provider id (never repeated blindly).
-func (s *Service) CreateOrder(ctx context.Context, id string, c *Call, req *sdk.CreateOrderRequest) (*sdk.CreateOrderResponse, error) {
-	return do[sdk.CreateOrderResponse](ctx, s, id, c, rpc.OpOrderCreate, req)
+func (s *Service) CreateOrder(ctx context.Context, id string, c *Call, req *recycle.CreateOrderRequest) (*recycle.CreateOrderResponse, error) {
+	return do[recycle.CreateOrderResponse](ctx, s, id, c, rpc.OpOrderCreate, req)
 }
 
 // GetOrder reads an order at provider id.
-func (s *Service) GetOrder(ctx context.Context, id string, c *Call, req *sdk.GetOrderRequest) (*sdk.GetOrderResponse, error) {
-	return do[sdk.GetOrderResponse](ctx, s, id, c, rpc.OpOrderGet, req)
+func (s *Service) GetOrder(ctx context.Context, id string, c *Call, req *recycle.GetOrderRequest) (*recycle.GetOrderResponse, error) {
+	return do[recycle.GetOrderResponse](ctx, s, id, c, rpc.OpOrderGet, req)
 }
 
 // TrackOrder reads an order's shipment at provider id.
-func (s *Service) TrackOrder(ctx context.Context, id string, c *Call, req *sdk.TrackOrderRequest) (*sdk.TrackOrderResponse, error) {
-	return do[sdk.TrackOrderResponse](ctx, s, id, c, rpc.OpOrderTrack, req)
+func (s *Service) TrackOrder(ctx context.Context, id string, c *Call, req *recycle.TrackOrderRequest) (*recycle.TrackOrderResponse, error) {
+	return do[recycle.TrackOrderResponse](ctx, s, id, c, rpc.OpOrderTrack, req)
 }
 
 // GetInspection reads an order's inspection at provider id.
-func (s *Service) GetInspection(ctx context.Context, id string, c *Call, req *sdk.GetInspectionRequest) (*sdk.GetInspectionResponse, error) {
-	return do[sdk.GetInspectionResponse](ctx, s, id, c, rpc.OpInspection, req)
+func (s *Service) GetInspection(ctx context.Context, id string, c *Call, req *recycle.GetInspectionRequest) (*recycle.GetInspectionResponse, error) {
+	return do[recycle.GetInspectionResponse](ctx, s, id, c, rpc.OpInspection, req)
 }
 
 // GetSettlement reads an order's settlement at provider id.
-func (s *Service) GetSettlement(ctx context.Context, id string, c *Call, req *sdk.GetSettlementRequest) (*sdk.GetSettlementResponse, error) {
-	return do[sdk.GetSettlementResponse](ctx, s, id, c, rpc.OpSettlement, req)
+func (s *Service) GetSettlement(ctx context.Context, id string, c *Call, req *recycle.GetSettlementRequest) (*recycle.GetSettlementResponse, error) {
+	return do[recycle.GetSettlementResponse](ctx, s, id, c, rpc.OpSettlement, req)
 }
 
 // CreateTradeIn links a recycle order to a new device's order at provider
 // id (never repeated blindly).
-func (s *Service) CreateTradeIn(ctx context.Context, id string, c *Call, req *sdk.CreateTradeInRequest) (*sdk.CreateTradeInResponse, error) {
-	return do[sdk.CreateTradeInResponse](ctx, s, id, c, rpc.OpTradeIn, req)
+func (s *Service) CreateTradeIn(ctx context.Context, id string, c *Call, req *recycle.CreateTradeInRequest) (*recycle.CreateTradeInResponse, error) {
+	return do[recycle.CreateTradeInResponse](ctx, s, id, c, rpc.OpTradeIn, req)
 }
 
 // CheckQuote refuses a provider answer that would mislead a caller, and

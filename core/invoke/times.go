@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // HostTime is the one form of every time the host answers: RFC 3339 in
@@ -47,30 +48,30 @@ func hostTimes(resp any) any {
 			}
 		}
 		return &c
-	case *sdk.CreateOrderResponse:
+	case *recycle.CreateOrderResponse:
 		c := *r
 		c.Order = orderTimes(r.Order)
 		return &c
-	case *sdk.GetOrderResponse:
+	case *recycle.GetOrderResponse:
 		c := *r
 		c.Order = orderTimes(r.Order)
 		return &c
-	case *sdk.TrackOrderResponse:
+	case *recycle.TrackOrderResponse:
 		c := *r
-		c.Tracking.Events = append([]sdk.TrackingEvent(nil), r.Tracking.Events...)
+		c.Tracking.Events = append([]recycle.TrackingEvent(nil), r.Tracking.Events...)
 		for i := range c.Tracking.Events {
 			c.Tracking.Events[i].At = HostTime(c.Tracking.Events[i].At)
 		}
 		return &c
-	case *sdk.GetInspectionResponse:
+	case *recycle.GetInspectionResponse:
 		c := *r
 		c.Inspection.InspectedAt = HostTime(r.Inspection.InspectedAt)
 		return &c
-	case *sdk.GetSettlementResponse:
+	case *recycle.GetSettlementResponse:
 		c := *r
 		c.Settlement.PaidAt = HostTimePtr(r.Settlement.PaidAt)
 		return &c
-	case *sdk.CreateTradeInResponse:
+	case *recycle.CreateTradeInResponse:
 		c := *r
 		c.TradeIn.CreatedAt = HostTime(r.TradeIn.CreatedAt)
 		return &c
@@ -78,9 +79,9 @@ func hostTimes(resp any) any {
 	return resp
 }
 
-func orderTimes(o sdk.Order) sdk.Order {
+func orderTimes(o recycle.Order) recycle.Order {
 	o.CreatedAt, o.UpdatedAt = HostTime(o.CreatedAt), HostTime(o.UpdatedAt)
-	o.History = append([]sdk.StateChange(nil), o.History...)
+	o.History = append([]recycle.StateChange(nil), o.History...)
 	for i := range o.History {
 		o.History[i].At = HostTime(o.History[i].At)
 	}

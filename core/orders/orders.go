@@ -33,6 +33,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // Idempotency scopes: what a key was used for.
@@ -355,7 +356,7 @@ type CreateOrderRequest struct {
 	// QuoteID is the quote_id of an orderable quote.
 	QuoteID string `json:"quote_id"`
 	// Customer is the seller; Phone must already be masked (138****6789).
-	Customer sdk.Customer `json:"customer"`
+	Customer recycle.Customer `json:"customer"`
 	// Logistics is express (default: the customer ships it) or store.
 	Logistics string `json:"logistics,omitempty"`
 }
@@ -369,23 +370,23 @@ type MaskedCustomer struct {
 
 // Order is a recycle order as the host records and answers it.
 type Order struct {
-	ID              string            `json:"id"`
-	Provider        string            `json:"provider"`
-	ProviderOrderID string            `json:"provider_order_id"`
-	QuoteID         string            `json:"quote_id,omitempty"`
-	State           sdk.OrderState    `json:"state"`
-	ProviderState   string            `json:"provider_state,omitempty"`
-	Price           *sdk.Money        `json:"price,omitempty"`
-	Logistics       string            `json:"logistics,omitempty"`
-	TrackingNo      string            `json:"tracking_no,omitempty"`
-	Carrier         string            `json:"carrier,omitempty"`
-	Store           *sdk.Store        `json:"store,omitempty"`
-	Customer        *MaskedCustomer   `json:"customer,omitempty"`
-	SettlementID    string            `json:"settlement_id,omitempty"`
-	TradeInID       string            `json:"trade_in_id,omitempty"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-	History         []sdk.StateChange `json:"history,omitempty"` // left out of a list
+	ID              string                `json:"id"`
+	Provider        string                `json:"provider"`
+	ProviderOrderID string                `json:"provider_order_id"`
+	QuoteID         string                `json:"quote_id,omitempty"`
+	State           recycle.OrderState    `json:"state"`
+	ProviderState   string                `json:"provider_state,omitempty"`
+	Price           *sdk.Money            `json:"price,omitempty"`
+	Logistics       string                `json:"logistics,omitempty"`
+	TrackingNo      string                `json:"tracking_no,omitempty"`
+	Carrier         string                `json:"carrier,omitempty"`
+	Store           *recycle.Store        `json:"store,omitempty"`
+	Customer        *MaskedCustomer       `json:"customer,omitempty"`
+	SettlementID    string                `json:"settlement_id,omitempty"`
+	TradeInID       string                `json:"trade_in_id,omitempty"`
+	CreatedAt       time.Time             `json:"created_at"`
+	UpdatedAt       time.Time             `json:"updated_at"`
+	History         []recycle.StateChange `json:"history,omitempty"` // left out of a list
 }
 
 // orderExtras is what an order row keeps beside its columns.
@@ -394,7 +395,7 @@ type orderExtras struct {
 	Logistics    string          `json:"logistics,omitempty"`
 	TrackingNo   string          `json:"tracking_no,omitempty"`
 	Carrier      string          `json:"carrier,omitempty"`
-	Store        *sdk.Store      `json:"store,omitempty"`
+	Store        *recycle.Store  `json:"store,omitempty"`
 	Customer     *MaskedCustomer `json:"customer,omitempty"`
 	SettlementID string          `json:"settlement_id,omitempty"`
 	TradeInID    string          `json:"trade_in_id,omitempty"`
@@ -470,7 +471,7 @@ func newID(prefix string) string {
 // maskedPhone is how a phone number must look before it leaves the host.
 var maskedPhone = regexp.MustCompile(`^1\d{2}\*{4}\d{4}$`)
 
-func validateCustomer(prefix string, c *sdk.Customer) error {
+func validateCustomer(prefix string, c *recycle.Customer) error {
 	c.Name, c.Phone, c.Address = strings.TrimSpace(c.Name), strings.TrimSpace(c.Phone), strings.TrimSpace(c.Address)
 	if c.Name == "" {
 		return sdk.InvalidField(prefix+"name", "is required")
@@ -499,10 +500,10 @@ func looksLikePhone(s string) bool {
 
 func validateLogistics(field string, l *string) error {
 	if *l == "" {
-		*l = sdk.LogisticsExpress
+		*l = recycle.LogisticsExpress
 	}
-	if *l != sdk.LogisticsExpress && *l != sdk.LogisticsStore {
-		return sdk.InvalidField(field, "must be %q or %q, got %q", sdk.LogisticsExpress, sdk.LogisticsStore, *l)
+	if *l != recycle.LogisticsExpress && *l != recycle.LogisticsStore {
+		return sdk.InvalidField(field, "must be %q or %q, got %q", recycle.LogisticsExpress, recycle.LogisticsStore, *l)
 	}
 	return nil
 }
@@ -616,7 +617,7 @@ func (o *Service) CreateOrder(ctx context.Context, tenant *invoke.Tenant, key st
 	ctx = context.WithoutCancel(ctx)
 	c := o.call(tenant.ID, map[string]string{"quote_id": r.QuoteID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
 	id := newID("ord")
-	resp, err := o.inv.CreateOrder(ctx, p, c, &sdk.CreateOrderRequest{QuoteID: r.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: id})
+	resp, err := o.inv.CreateOrder(ctx, p, c, &recycle.CreateOrderRequest{QuoteID: r.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: id})
 	if err != nil {
 		if !ambiguous(err) {
 			if rerr := o.store.ReleaseIdem(ctx, tenant.ID, key); rerr != nil {
@@ -664,8 +665,8 @@ func ambiguous(err error) bool {
 }
 
 // lookupByQuote asks the provider for the order made from a quote.
-func (o *Service) lookupByQuote(ctx context.Context, p string, c *invoke.Call, quoteID string) (*sdk.Order, error) {
-	resp, err := o.inv.GetOrder(ctx, p, c, &sdk.GetOrderRequest{QuoteID: quoteID})
+func (o *Service) lookupByQuote(ctx context.Context, p string, c *invoke.Call, quoteID string) (*recycle.Order, error) {
+	resp, err := o.inv.GetOrder(ctx, p, c, &recycle.GetOrderRequest{QuoteID: quoteID})
 	if err != nil {
 		return nil, err
 	}
@@ -679,7 +680,7 @@ func (o *Service) lookupByQuote(ctx context.Context, p string, c *invoke.Call, q
 }
 
 // newOrderRecord builds the record of an order the provider answered.
-func (o *Service) newOrderRecord(tenant, key, id, providerID string, so *sdk.Order, tradeIn string) *orderstore.Order {
+func (o *Service) newOrderRecord(tenant, key, id, providerID string, so *recycle.Order, tradeIn string) *orderstore.Order {
 	now := o.now()
 	ex := orderExtras{Price: so.Price, Logistics: so.Logistics, TrackingNo: so.TrackingNo, Carrier: so.Carrier,
 		Store: so.Store, SettlementID: so.SettlementID, TradeInID: tradeIn}
@@ -712,11 +713,11 @@ func (o *Service) pollInterval() time.Duration {
 
 // recordOrder stores a created order and completes its idempotency record
 // in one transaction, and answers 201 with the order.
-func (o *Service) recordOrder(ctx context.Context, tenant, key, id, providerID string, so *sdk.Order, tradeIn string) (*OrderAnswer, error) {
+func (o *Service) recordOrder(ctx context.Context, tenant, key, id, providerID string, so *recycle.Order, tradeIn string) (*OrderAnswer, error) {
 	if so.OrderID == "" {
 		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: providerID, Message: "provider answered an order without an order id"}
 	}
-	if !slices.Contains(sdk.OrderStates, so.State) {
+	if !slices.Contains(recycle.OrderStates, so.State) {
 		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: providerID, Message: fmt.Sprintf("provider answered an unknown order state %q", so.State)}
 	}
 	rec := o.newOrderRecord(tenant, key, id, providerID, so, tradeIn)
@@ -765,11 +766,11 @@ func orderView(r *orderstore.Order) *Order {
 	var ex orderExtras
 	_ = json.Unmarshal(r.Data, &ex)
 	o := &Order{ID: r.ID, Provider: r.Provider, ProviderOrderID: r.ProviderOrderID, QuoteID: r.QuoteID,
-		State: sdk.OrderState(r.State), ProviderState: r.ProviderState, Price: ex.Price, Logistics: ex.Logistics,
+		State: recycle.OrderState(r.State), ProviderState: r.ProviderState, Price: ex.Price, Logistics: ex.Logistics,
 		TrackingNo: ex.TrackingNo, Carrier: ex.Carrier, Store: ex.Store, Customer: ex.Customer, SettlementID: ex.SettlementID,
-		TradeInID: ex.TradeInID, CreatedAt: invoke.HostTime(r.CreatedAt), UpdatedAt: invoke.HostTime(r.UpdatedAt), History: []sdk.StateChange{}}
+		TradeInID: ex.TradeInID, CreatedAt: invoke.HostTime(r.CreatedAt), UpdatedAt: invoke.HostTime(r.UpdatedAt), History: []recycle.StateChange{}}
 	for _, c := range r.History {
-		o.History = append(o.History, sdk.StateChange{State: sdk.OrderState(c.State), ProviderState: c.ProviderState, At: invoke.HostTime(c.At)})
+		o.History = append(o.History, recycle.StateChange{State: recycle.OrderState(c.State), ProviderState: c.ProviderState, At: invoke.HostTime(c.At)})
 	}
 	return o
 }
@@ -880,7 +881,7 @@ func storeError(err error) error {
 
 // OrderFilter selects orders for ListOrders. Zero fields do not filter.
 type OrderFilter struct {
-	State    sdk.OrderState
+	State    recycle.OrderState
 	Provider string
 	Since    time.Time // created at or after
 	Until    time.Time // created before
@@ -899,7 +900,7 @@ func (o *Service) ListOrders(ctx context.Context, tenant *invoke.Tenant, f Order
 	if tenant == nil {
 		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
 	}
-	if f.State != "" && !slices.Contains(sdk.OrderStates, f.State) {
+	if f.State != "" && !slices.Contains(recycle.OrderStates, f.State) {
 		return nil, sdk.InvalidField("state", "unknown state %q; one of %s", f.State, joinStates())
 	}
 	if f.Limit < 0 || f.Limit > 200 {
@@ -923,8 +924,8 @@ func (o *Service) ListOrders(ctx context.Context, tenant *invoke.Tenant, f Order
 }
 
 func joinStates() string {
-	s := make([]string, len(sdk.OrderStates))
-	for i, st := range sdk.OrderStates {
+	s := make([]string, len(recycle.OrderStates))
+	for i, st := range recycle.OrderStates {
 		s[i] = string(st)
 	}
 	return strings.Join(s, ", ")
@@ -944,52 +945,52 @@ func (o *Service) orderRead(ctx context.Context, tenant *invoke.Tenant, id strin
 }
 
 // TrackOrder asks the order's provider for its shipment trace.
-func (o *Service) TrackOrder(ctx context.Context, tenant *invoke.Tenant, id string) (*sdk.Tracking, error) {
+func (o *Service) TrackOrder(ctx context.Context, tenant *invoke.Tenant, id string) (*recycle.Tracking, error) {
 	r, c, err := o.orderRead(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
 	var ex orderExtras
 	_ = json.Unmarshal(r.Data, &ex)
-	resp, err := o.inv.TrackOrder(ctx, r.Provider, c, &sdk.TrackOrderRequest{OrderID: r.ProviderOrderID, TrackingNo: ex.TrackingNo, Carrier: ex.Carrier})
+	resp, err := o.inv.TrackOrder(ctx, r.Provider, c, &recycle.TrackOrderRequest{OrderID: r.ProviderOrderID, TrackingNo: ex.TrackingNo, Carrier: ex.Carrier})
 	if err != nil {
 		return nil, err
 	}
 	tr := resp.Tracking
 	tr.Raw = nil // a provider's raw reply may hold personal data
 	if tr.Events == nil {
-		tr.Events = []sdk.TrackingEvent{}
+		tr.Events = []recycle.TrackingEvent{}
 	}
 	return &tr, nil
 }
 
 // GetInspection asks the order's provider for its inspection report.
-func (o *Service) GetInspection(ctx context.Context, tenant *invoke.Tenant, id string) (*sdk.Inspection, error) {
+func (o *Service) GetInspection(ctx context.Context, tenant *invoke.Tenant, id string) (*recycle.Inspection, error) {
 	r, c, err := o.orderRead(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := o.inv.GetInspection(ctx, r.Provider, c, &sdk.GetInspectionRequest{OrderID: r.ProviderOrderID})
+	resp, err := o.inv.GetInspection(ctx, r.Provider, c, &recycle.GetInspectionRequest{OrderID: r.ProviderOrderID})
 	if err != nil {
 		return nil, err
 	}
 	in := resp.Inspection
 	in.Raw = nil
 	if in.Checks == nil {
-		in.Checks = []sdk.InspectionCheck{}
+		in.Checks = []recycle.InspectionCheck{}
 	}
 	return &in, nil
 }
 
 // GetSettlement asks the order's provider for its settlement.
-func (o *Service) GetSettlement(ctx context.Context, tenant *invoke.Tenant, id string) (*sdk.Settlement, error) {
+func (o *Service) GetSettlement(ctx context.Context, tenant *invoke.Tenant, id string) (*recycle.Settlement, error) {
 	r, c, err := o.orderRead(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
 	var ex orderExtras
 	_ = json.Unmarshal(r.Data, &ex)
-	resp, err := o.inv.GetSettlement(ctx, r.Provider, c, &sdk.GetSettlementRequest{OrderID: r.ProviderOrderID, SettlementID: ex.SettlementID})
+	resp, err := o.inv.GetSettlement(ctx, r.Provider, c, &recycle.GetSettlementRequest{OrderID: r.ProviderOrderID, SettlementID: ex.SettlementID})
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // EventOrderStateChanged is the type of the webhook sent when an order's
@@ -41,14 +42,14 @@ type WebhookEvent struct {
 
 // OrderChange is one change of an order's state.
 type OrderChange struct {
-	OrderID         string         `json:"order_id"`
-	Provider        string         `json:"provider"`
-	ProviderOrderID string         `json:"provider_order_id"`
-	Sequence        int            `json:"sequence"` // the change's place in the order's history (1 is the state it was created in)
-	State           sdk.OrderState `json:"state"`
-	ProviderState   string         `json:"provider_state,omitempty"`
-	PreviousState   sdk.OrderState `json:"previous_state"`
-	At              time.Time      `json:"at"`
+	OrderID         string             `json:"order_id"`
+	Provider        string             `json:"provider"`
+	ProviderOrderID string             `json:"provider_order_id"`
+	Sequence        int                `json:"sequence"` // the change's place in the order's history (1 is the state it was created in)
+	State           recycle.OrderState `json:"state"`
+	ProviderState   string             `json:"provider_state,omitempty"`
+	PreviousState   recycle.OrderState `json:"previous_state"`
+	At              time.Time          `json:"at"`
 }
 
 // PollResult says what a PollOrders pass did.
@@ -130,7 +131,7 @@ func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 
 func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, next time.Time) (bool, int, error) {
 	c := o.call(r.Tenant, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
-	resp, err := o.inv.GetOrder(ctx, p, c, &sdk.GetOrderRequest{OrderID: r.ProviderOrderID})
+	resp, err := o.inv.GetOrder(ctx, p, c, &recycle.GetOrderRequest{OrderID: r.ProviderOrderID})
 	if err != nil {
 		return false, 0, err
 	}
@@ -161,22 +162,22 @@ func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, ne
 		u.State, u.UpdatedAt = string(so.State), now
 	}
 	if o.webhooks[r.Tenant].URL != "" {
-		prev := sdk.OrderState(r.State)
+		prev := recycle.OrderState(r.State)
 		if n := len(r.History); n > 0 {
-			prev = sdk.OrderState(r.History[n-1].State)
+			prev = recycle.OrderState(r.History[n-1].State)
 		}
 		seq := len(r.History)
 		for _, c := range fresh {
 			seq++
 			ev := WebhookEvent{ID: fmt.Sprintf("evt_%s_%d", strings.TrimPrefix(r.ID, "ord_"), seq), Type: EventOrderStateChanged, CreatedAt: invoke.HostTime(now),
 				Data: OrderChange{OrderID: r.ID, Provider: r.Provider, ProviderOrderID: r.ProviderOrderID, Sequence: seq,
-					State: sdk.OrderState(c.State), ProviderState: c.ProviderState, PreviousState: prev, At: invoke.HostTime(c.At)}}
+					State: recycle.OrderState(c.State), ProviderState: c.ProviderState, PreviousState: prev, At: invoke.HostTime(c.At)}}
 			payload, err := json.Marshal(ev)
 			if err != nil {
 				return false, 0, err
 			}
 			u.Events = append(u.Events, orderstore.Event{Tenant: r.Tenant, OrderID: r.ID, Type: ev.Type, Payload: payload, CreatedAt: now, NextAttemptAt: now})
-			prev = sdk.OrderState(c.State)
+			prev = recycle.OrderState(c.State)
 		}
 	}
 	if err := o.store.UpdateOrder(ctx, u); err != nil {
@@ -189,7 +190,7 @@ func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, ne
 // history the host has: the provider's own history past what is known
 // (so a poll that comes after several changes still records each), then
 // the current state if it differs from the last one.
-func mergeHistory(have []orderstore.Change, so *sdk.Order, now time.Time) []orderstore.Change {
+func mergeHistory(have []orderstore.Change, so *recycle.Order, now time.Time) []orderstore.Change {
 	var fresh []orderstore.Change
 	last := ""
 	if n := len(have); n > 0 {
@@ -228,8 +229,8 @@ func mergeHistory(have []orderstore.Change, so *sdk.Order, now time.Time) []orde
 	return fresh
 }
 
-func knownState(s sdk.OrderState) bool {
-	for _, k := range sdk.OrderStates {
+func knownState(s recycle.OrderState) bool {
+	for _, k := range recycle.OrderStates {
 		if k == s {
 			return true
 		}

@@ -13,15 +13,16 @@ import (
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // TradeInRequest is the body of POST /v1/trade-ins: the customer's old
 // device is recycled and its price counts against a new device.
 type TradeInRequest struct {
-	Old       TradeInOld   `json:"old"`
-	New       TradeInNew   `json:"new"`
-	Customer  sdk.Customer `json:"customer"`            // the seller; phone masked
-	Logistics string       `json:"logistics,omitempty"` // express (default) or store
+	Old       TradeInOld       `json:"old"`
+	New       TradeInNew       `json:"new"`
+	Customer  recycle.Customer `json:"customer"`            // the seller; phone masked
+	Logistics string           `json:"logistics,omitempty"` // express (default) or store
 }
 
 // TradeInOld is the device given in: an item to quote now, or the quote_id
@@ -454,7 +455,7 @@ func (o *Service) tradeInPrice(ctx context.Context, p string, c *invoke.Call, r 
 // the step is recorded as running before the call, and a call that may
 // have reached the provider is settled by looking the order up by its quote.
 func (o *Service) tradeInOrder(ctx context.Context, tenant, key string, p string, c *invoke.Call, r *TradeInRequest, t *TradeIn, s *TradeInStep) error {
-	record := func(so *sdk.Order) error {
+	record := func(so *recycle.Order) error {
 		id := newID("ord")
 		rec := o.newOrderRecord(tenant, "", id, p, so, t.ID)
 		stored, existed, err := o.store.InsertOrder(ctx, rec, nil)
@@ -493,7 +494,7 @@ func (o *Service) tradeInOrder(ctx context.Context, tenant, key string, p string
 	if err := o.saveTradeIn(ctx, tenant, key, t, nil); err != nil {
 		return err
 	}
-	resp, err := o.inv.CreateOrder(ctx, p, c, &sdk.CreateOrderRequest{QuoteID: t.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: t.ID})
+	resp, err := o.inv.CreateOrder(ctx, p, c, &recycle.CreateOrderRequest{QuoteID: t.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: t.ID})
 	if err == nil {
 		o.passFailpoint(FailpointAfterOrderCreate)
 		return record(&resp.Order)
@@ -518,7 +519,7 @@ func (o *Service) tradeInLink(ctx context.Context, tenant, key string, p string,
 	if err := o.saveTradeIn(ctx, tenant, key, t, nil); err != nil {
 		return err
 	}
-	resp, err := o.inv.CreateTradeIn(ctx, p, c, &sdk.CreateTradeInRequest{RecycleOrderID: t.ProviderOrderID, NewOrderID: r.New.NewOrderID})
+	resp, err := o.inv.CreateTradeIn(ctx, p, c, &recycle.CreateTradeInRequest{RecycleOrderID: t.ProviderOrderID, NewOrderID: r.New.NewOrderID})
 	if err != nil {
 		if uncertain && sdk.CodeOf(err) == sdk.CodeConflict {
 			// The interrupted attempt did link them: the provider says so.

@@ -1,8 +1,10 @@
 // Package archtest checks the import rules that let providers come without a
-// rebuild: cmd -> core, plugins; core -> sdk; plugins -> sdk; sdk and its
-// sub-packages import neither core nor a plugin; a plugin never imports
-// core, nor the host's side of the contract (sdk/rpc); core never names a
-// provider. And it keeps package sdk, what a provider author reads, short.
+// rebuild: cmd -> core, plugins; core -> sdk; plugins -> sdk, sdk/recycle;
+// sdk and its sub-packages import neither core nor a plugin; package sdk
+// never imports sdk/recycle, the recycle-order side built on it; a plugin
+// never imports core, nor the host's side of the contract (sdk/rpc); core
+// never names a provider. And it keeps package sdk, what every provider
+// author reads, short.
 package archtest
 
 import (
@@ -43,6 +45,10 @@ func TestImportRules(t *testing.T) {
 			switch {
 			case under(pkg, "sdk") && (under(dep, "core") || under(dep, "plugins") || under(dep, "cmd")):
 				t.Errorf("%s imports %s: sdk imports neither core nor a plugin", pkg, dep)
+			case (pkg == "sdk" || under(pkg, "sdk/internal")) && under(dep, "sdk/recycle"):
+				t.Errorf("%s imports %s: sdk/recycle builds on sdk, which serves it through the bridge without naming it", pkg, dep)
+			// A plugin may import sdk/recycle (the order side of the contract)
+			// and every other sdk package but the host's side.
 			case under(pkg, "plugins") && (under(dep, "core") || under(dep, "cmd")):
 				t.Errorf("%s imports %s: a plugin never imports core", pkg, dep)
 			case under(pkg, "plugins") && under(dep, "sdk/rpc"):

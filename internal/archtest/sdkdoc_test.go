@@ -12,13 +12,12 @@ import (
 )
 
 // sdkDocLines is the most lines `go doc -short ./sdk` may print: package sdk
-// is what a provider author reads, and its transport lives in sdk/rpc. The
-// aim was 60; 80 is what the package holds with every capability
-// interface, every per-operation request and response and every domain
-// type kept apart (63 types alone: docs/RATIONALE.md, "sdk shows the
-// author's API; the transport is sdk/rpc"). Lower it when the package
-// shrinks; raising it is a decision, not a fix.
-const sdkDocLines = 80
+// is what every provider author reads; its transport lives in sdk/rpc and
+// the recycle-order side of the contract, which only some providers
+// implement, in sdk/recycle (docs/RATIONALE.md, "The recycle-order side is
+// its own package, sdk/recycle"). Lower it when the package shrinks;
+// raising it is a decision, not a fix.
+const sdkDocLines = 60
 
 // TestSDKDocStaysShort counts package sdk's exported declarations as
 // `go doc -short` prints them: a line per top-level const or var block and
@@ -28,7 +27,7 @@ func TestSDKDocStaysShort(t *testing.T) {
 	lines := docShortLines(t, mod+"sdk", filepath.Join("..", "..", "sdk"))
 	if len(lines) > sdkDocLines {
 		t.Errorf("go doc -short ./sdk prints %d lines, more than %d: what a provider author does not use belongs in "+
-			"sdk/rpc (the host's side) or unexported; related constants and variables share a block:\n%s",
+			"sdk/rpc (the host's side), sdk/recycle (the recycle-order side) or unexported:\n%s",
 			len(lines), sdkDocLines, strings.Join(lines, "\n"))
 	}
 }

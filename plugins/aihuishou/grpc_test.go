@@ -6,6 +6,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/plugins/aihuishou/sandbox"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/sdktest"
 )
 
@@ -29,13 +30,13 @@ func TestOverGRPC(t *testing.T) {
 	if err != nil || d.Quote.Breakdown == nil || d.Quote.Breakdown.FinalPrice.Amount != d.Quote.Price.Amount {
 		t.Fatalf("detail over gRPC: %+v %v", d, err)
 	}
-	o, err := p.CreateOrder(ctx(t), &sdk.CreateOrderRequest{QuoteID: q.Quote.QuoteID,
-		Customer: sdk.Customer{Name: "王五", Phone: "139****1234", Address: "南京市鼓楼区"}})
+	o, err := p.CreateOrder(ctx(t), &recycle.CreateOrderRequest{QuoteID: q.Quote.QuoteID,
+		Customer: recycle.Customer{Name: "王五", Phone: "139****1234", Address: "南京市鼓楼区"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(32 * time.Hour)
-	s, err := p.GetSettlement(ctx(t), &sdk.GetSettlementRequest{OrderID: o.Order.OrderID})
+	s, err := p.GetSettlement(ctx(t), &recycle.GetSettlementRequest{OrderID: o.Order.OrderID})
 	if err != nil || s.Settlement.Status != "paid" {
 		t.Fatalf("settlement over gRPC: %+v %v", s, err)
 	}

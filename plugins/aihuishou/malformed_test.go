@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // Valid replies, one per operation, as the documents shape them.
@@ -41,32 +42,32 @@ var validReplies = []struct {
 		}},
 	{"order", `{"code":0,"msg":"success","data":{"order_no":"ORD1","valuation_id":"VAL1","status":"inspected","create_time":"2024-08-28 15:35:00","user_name":"张三","user_phone":"138****6789","express_no":"YT1","express_company":"圆通快递","store_info":{"store_name":"s"},"recycle_price":6800,"final_price":"6500.50","settlement_no":"STL1","status_history":[{"status":"pending_send","time":"2024-08-28 15:35:00"}],"inspection_result":{"conclusion":"ok","final_price":6500.5}}}`,
 		func(a *Adapter) error {
-			_, err := a.GetOrder(context.Background(), &sdk.GetOrderRequest{OrderID: "ORD1"})
+			_, err := a.GetOrder(context.Background(), &recycle.GetOrderRequest{OrderID: "ORD1"})
 			return err
 		}},
 	{"create", `{"code":0,"msg":"success","data":{"order_no":"ORD1","express_no":"YT1","express_company":"圆通快递","store_info":null,"create_time":"2024-08-28 15:35:00","status":"pending_send"}}`,
 		func(a *Adapter) error {
-			_, err := a.CreateOrder(context.Background(), &sdk.CreateOrderRequest{QuoteID: "VAL1", Customer: sdk.Customer{Name: "a", Phone: "138****6789", Address: "b"}})
+			_, err := a.CreateOrder(context.Background(), &recycle.CreateOrderRequest{QuoteID: "VAL1", Customer: recycle.Customer{Name: "a", Phone: "138****6789", Address: "b"}})
 			return err
 		}},
 	{"trace", `{"code":0,"msg":"success","data":{"logistics_no":"YT1","logistics_company":"圆通快递","status":"in_transit","traces":[{"time":"2024-08-28 18:00:00","location":"上海","desc":"已揽收"}]}}`,
 		func(a *Adapter) error {
-			_, err := a.TrackOrder(context.Background(), &sdk.TrackOrderRequest{TrackingNo: "YT1"})
+			_, err := a.TrackOrder(context.Background(), &recycle.TrackOrderRequest{TrackingNo: "YT1"})
 			return err
 		}},
 	{"inspection", `{"code":0,"msg":"success","data":{"order_no":"ORD1","inspect_time":"2024-08-29 10:00:00","conclusion":"ok","condition":"九成新","quoted_price":6800,"final_price":6500,"check_items":[{"name":"屏幕","result":"正常","passed":true}]}}`,
 		func(a *Adapter) error {
-			_, err := a.GetInspection(context.Background(), &sdk.GetInspectionRequest{OrderID: "ORD1"})
+			_, err := a.GetInspection(context.Background(), &recycle.GetInspectionRequest{OrderID: "ORD1"})
 			return err
 		}},
 	{"settlement", `{"code":0,"msg":"success","data":{"settlement_no":"STL1","order_no":"ORD1","settle_amount":6500,"deposit_price":50,"status":"paid","pay_method":"支付宝","pay_time":"2024-08-29 12:00:00"}}`,
 		func(a *Adapter) error {
-			_, err := a.GetSettlement(context.Background(), &sdk.GetSettlementRequest{OrderID: "ORD1"})
+			_, err := a.GetSettlement(context.Background(), &recycle.GetSettlementRequest{OrderID: "ORD1"})
 			return err
 		}},
 	{"trade-in", `{"code":0,"msg":"success","data":{"trade_in_no":"TI1","recycle_order_no":"ORD1","new_machine_order_no":"N1","subsidy_amount":100,"status":"created","create_time":"2024-08-29 12:00:00"}}`,
 		func(a *Adapter) error {
-			_, err := a.CreateTradeIn(context.Background(), &sdk.CreateTradeInRequest{RecycleOrderID: "ORD1", NewOrderID: "N1"})
+			_, err := a.CreateTradeIn(context.Background(), &recycle.CreateTradeInRequest{RecycleOrderID: "ORD1", NewOrderID: "N1"})
 			return err
 		}},
 }

@@ -8,22 +8,23 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // orderStates maps the provider's order statuses (its English words, and the
 // Chinese ones the document uses) onto the normalized states.
-var orderStates = map[string]sdk.OrderState{
-	"pending_send": sdk.OrderWaitingToShip, "pending": sdk.OrderWaitingToShip, "待邮寄": sdk.OrderWaitingToShip, "待到店": sdk.OrderWaitingToShip,
-	"shipped": sdk.OrderInTransit, "in_transit": sdk.OrderInTransit, "运输中": sdk.OrderInTransit, "已寄出": sdk.OrderInTransit, "已发货": sdk.OrderInTransit,
-	"received": sdk.OrderReceived, "已签收": sdk.OrderReceived, "已收货": sdk.OrderReceived,
-	"inspecting": sdk.OrderInspecting, "检测中": sdk.OrderInspecting, "质检中": sdk.OrderInspecting,
-	"inspected": sdk.OrderInspected, "已检测": sdk.OrderInspected, "待确认": sdk.OrderInspected,
-	"completed": sdk.OrderCompleted, "finished": sdk.OrderCompleted, "settled": sdk.OrderCompleted, "已完成": sdk.OrderCompleted, "已结算": sdk.OrderCompleted,
-	"cancelled": sdk.OrderCancelled, "canceled": sdk.OrderCancelled, "已取消": sdk.OrderCancelled,
-	"returned": sdk.OrderReturned, "已退回": sdk.OrderReturned, "已退货": sdk.OrderReturned,
+var orderStates = map[string]recycle.OrderState{
+	"pending_send": recycle.OrderWaitingToShip, "pending": recycle.OrderWaitingToShip, "待邮寄": recycle.OrderWaitingToShip, "待到店": recycle.OrderWaitingToShip,
+	"shipped": recycle.OrderInTransit, "in_transit": recycle.OrderInTransit, "运输中": recycle.OrderInTransit, "已寄出": recycle.OrderInTransit, "已发货": recycle.OrderInTransit,
+	"received": recycle.OrderReceived, "已签收": recycle.OrderReceived, "已收货": recycle.OrderReceived,
+	"inspecting": recycle.OrderInspecting, "检测中": recycle.OrderInspecting, "质检中": recycle.OrderInspecting,
+	"inspected": recycle.OrderInspected, "已检测": recycle.OrderInspected, "待确认": recycle.OrderInspected,
+	"completed": recycle.OrderCompleted, "finished": recycle.OrderCompleted, "settled": recycle.OrderCompleted, "已完成": recycle.OrderCompleted, "已结算": recycle.OrderCompleted,
+	"cancelled": recycle.OrderCancelled, "canceled": recycle.OrderCancelled, "已取消": recycle.OrderCancelled,
+	"returned": recycle.OrderReturned, "已退回": recycle.OrderReturned, "已退货": recycle.OrderReturned,
 }
 
-func orderState(path, s string) (sdk.OrderState, error) {
+func orderState(path, s string) (recycle.OrderState, error) {
 	st, ok := orderStates[strings.ToLower(strings.TrimSpace(s))]
 	if !ok {
 		return "", sdk.Errorf(sdk.CodeProviderError, "aihuishou %s: unknown order status %q", path, s)
@@ -35,7 +36,7 @@ func orderState(path, s string) (sdk.OrderState, error) {
 // valuation_id of a Quote without detail). The phone is masked before it
 // leaves. Aihuishou takes no reference of the caller's: after a lost answer,
 // GetOrder with the QuoteID finds the order.
-func (a *Adapter) CreateOrder(ctx context.Context, req *sdk.CreateOrderRequest) (*sdk.CreateOrderResponse, error) {
+func (a *Adapter) CreateOrder(ctx context.Context, req *recycle.CreateOrderRequest) (*recycle.CreateOrderResponse, error) {
 	if req == nil || strings.TrimSpace(req.QuoteID) == "" {
 		return nil, sdk.InvalidField("quote_id", "is required: the valuation_id of a quote asked without detail")
 	}
@@ -54,10 +55,10 @@ func (a *Adapter) CreateOrder(ctx context.Context, req *sdk.CreateOrderRequest) 
 	}
 	lt := req.Logistics
 	if lt == "" {
-		lt = sdk.LogisticsExpress
+		lt = recycle.LogisticsExpress
 	}
-	if lt != sdk.LogisticsExpress && lt != sdk.LogisticsStore {
-		return nil, sdk.InvalidField("logistics", "must be %q or %q, got %q", sdk.LogisticsExpress, sdk.LogisticsStore, lt)
+	if lt != recycle.LogisticsExpress && lt != recycle.LogisticsStore {
+		return nil, sdk.InvalidField("logistics", "must be %q or %q, got %q", recycle.LogisticsExpress, recycle.LogisticsStore, lt)
 	}
 	phone := maskPhone(c.Phone)
 	r, err := a.enterprise(ctx, pathOrderCreate, map[string]any{
@@ -81,17 +82,17 @@ func (a *Adapter) CreateOrder(ctx context.Context, req *sdk.CreateOrderRequest) 
 		o.Logistics = lt
 	}
 	if o.Customer == nil {
-		o.Customer = &sdk.Customer{Name: strings.TrimSpace(c.Name), Phone: phone, Address: strings.TrimSpace(c.Address)}
+		o.Customer = &recycle.Customer{Name: strings.TrimSpace(c.Name), Phone: phone, Address: strings.TrimSpace(c.Address)}
 	}
 	o.IdempotencyKey = req.Reference
-	return &sdk.CreateOrderResponse{Order: *o}, nil
+	return &recycle.CreateOrderResponse{Order: *o}, nil
 }
 
 // GetOrder reads an order by OrderID (order_no) or, when OrderID is empty,
 // by the QuoteID it was created from (getDetail with valuation_id).
-func (a *Adapter) GetOrder(ctx context.Context, req *sdk.GetOrderRequest) (*sdk.GetOrderResponse, error) {
+func (a *Adapter) GetOrder(ctx context.Context, req *recycle.GetOrderRequest) (*recycle.GetOrderResponse, error) {
 	if req == nil {
-		req = &sdk.GetOrderRequest{}
+		req = &recycle.GetOrderRequest{}
 	}
 	p := map[string]any{}
 	switch {
@@ -116,7 +117,7 @@ func (a *Adapter) GetOrder(ctx context.Context, req *sdk.GetOrderRequest) (*sdk.
 	if o.QuoteID == "" {
 		o.QuoteID = strings.TrimSpace(req.QuoteID)
 	}
-	return &sdk.GetOrderResponse{Order: *o}, nil
+	return &recycle.GetOrderResponse{Order: *o}, nil
 }
 
 type orderData struct {
@@ -153,12 +154,12 @@ type storeData struct {
 }
 
 // parseOrder reads an order from /api/order/create or /api/order/getDetail.
-func (a *Adapter) parseOrder(path string, r *reply, orderNo string) (*sdk.Order, error) {
+func (a *Adapter) parseOrder(path string, r *reply, orderNo string) (*recycle.Order, error) {
 	var d orderData
 	if err := decodeData(path, r, &d); err != nil {
 		return nil, err
 	}
-	o := &sdk.Order{Provider: ID, OrderID: string(d.OrderNo), QuoteID: string(d.ValuationID), Raw: r.raw,
+	o := &recycle.Order{Provider: ID, OrderID: string(d.OrderNo), QuoteID: string(d.ValuationID), Raw: r.raw,
 		TrackingNo: string(d.ExpressNo), Carrier: string(d.ExpressCompany), SettlementID: string(d.SettlementNo)}
 	if o.OrderID == "" {
 		o.OrderID = orderNo
@@ -185,21 +186,21 @@ func (a *Adapter) parseOrder(path string, r *reply, orderNo string) (*sdk.Order,
 	case lt == "express" || lt == "store":
 		o.Logistics = lt
 	case o.TrackingNo != "":
-		o.Logistics = sdk.LogisticsExpress
+		o.Logistics = recycle.LogisticsExpress
 	}
 	if s := strings.TrimSpace(string(d.StoreInfo)); s != "" && s != "null" {
 		var st storeData
 		if err := decodeData(path, &reply{data: d.StoreInfo}, &st); err != nil {
 			return nil, err
 		}
-		o.Store = &sdk.Store{ID: string(st.StoreID), Name: string(st.StoreName), Address: string(st.Address),
+		o.Store = &recycle.Store{ID: string(st.StoreID), Name: string(st.StoreName), Address: string(st.Address),
 			Phone: string(st.Phone), Hours: string(st.BusinessHours)}
 		if o.Logistics == "" {
-			o.Logistics = sdk.LogisticsStore
+			o.Logistics = recycle.LogisticsStore
 		}
 	}
 	if d.UserName != "" || d.UserPhone != "" {
-		o.Customer = &sdk.Customer{Name: string(d.UserName), Phone: maskPhone(string(d.UserPhone)), Address: string(d.UserAddress)}
+		o.Customer = &recycle.Customer{Name: string(d.UserName), Phone: maskPhone(string(d.UserPhone)), Address: string(d.UserAddress)}
 	}
 	// The price: the inspected final price once there is one, else the quote's.
 	for _, p := range []json.RawMessage{d.FinalPrice, inspectionPrice(d), d.RecyclePrice} {
@@ -221,10 +222,10 @@ func (a *Adapter) parseOrder(path string, r *reply, orderNo string) (*sdk.Order,
 		if err != nil {
 			return nil, err
 		}
-		o.History = append(o.History, sdk.StateChange{State: st, ProviderState: string(h.Status), At: at})
+		o.History = append(o.History, recycle.StateChange{State: st, ProviderState: string(h.Status), At: at})
 	}
 	if len(o.History) == 0 {
-		o.History = []sdk.StateChange{{State: o.State, ProviderState: status, At: o.CreatedAt}}
+		o.History = []recycle.StateChange{{State: o.State, ProviderState: status, At: o.CreatedAt}}
 	}
 	if o.UpdatedAt.IsZero() {
 		o.UpdatedAt = o.History[len(o.History)-1].At
@@ -241,16 +242,16 @@ func inspectionPrice(d orderData) json.RawMessage {
 
 // TrackOrder reads the shipment trace by tracking number (and carrier), or
 // by order: the order's express_no is read first.
-func (a *Adapter) TrackOrder(ctx context.Context, req *sdk.TrackOrderRequest) (*sdk.TrackOrderResponse, error) {
+func (a *Adapter) TrackOrder(ctx context.Context, req *recycle.TrackOrderRequest) (*recycle.TrackOrderResponse, error) {
 	if req == nil {
-		req = &sdk.TrackOrderRequest{}
+		req = &recycle.TrackOrderRequest{}
 	}
 	no, carrier := strings.TrimSpace(req.TrackingNo), strings.TrimSpace(req.Carrier)
 	if no == "" {
 		if strings.TrimSpace(req.OrderID) == "" {
 			return nil, sdk.InvalidField("tracking_no", "tracking_no or order_id is required")
 		}
-		o, err := a.GetOrder(ctx, &sdk.GetOrderRequest{OrderID: req.OrderID})
+		o, err := a.GetOrder(ctx, &recycle.GetOrderRequest{OrderID: req.OrderID})
 		if err != nil {
 			return nil, err
 		}
@@ -281,8 +282,8 @@ func (a *Adapter) TrackOrder(ctx context.Context, req *sdk.TrackOrderRequest) (*
 	if err := decodeData(pathTrace, r, &d); err != nil {
 		return nil, err
 	}
-	tr := sdk.Tracking{Carrier: string(d.LogisticsCompany), TrackingNo: string(d.LogisticsNo), Raw: r.raw,
-		Status: traceStatus(string(d.Status)), Events: []sdk.TrackingEvent{}}
+	tr := recycle.Tracking{Carrier: string(d.LogisticsCompany), TrackingNo: string(d.LogisticsNo), Raw: r.raw,
+		Status: traceStatus(string(d.Status)), Events: []recycle.TrackingEvent{}}
 	if tr.TrackingNo == "" {
 		tr.TrackingNo = no
 	}
@@ -294,10 +295,10 @@ func (a *Adapter) TrackOrder(ctx context.Context, req *sdk.TrackOrderRequest) (*
 		if err != nil {
 			return nil, err
 		}
-		tr.Events = append(tr.Events, sdk.TrackingEvent{At: at, Location: string(e.Location), Description: string(e.Desc)})
+		tr.Events = append(tr.Events, recycle.TrackingEvent{At: at, Location: string(e.Location), Description: string(e.Desc)})
 	}
 	sort.SliceStable(tr.Events, func(i, j int) bool { return tr.Events[i].At.Before(tr.Events[j].At) })
-	return &sdk.TrackOrderResponse{Tracking: tr}, nil
+	return &recycle.TrackOrderResponse{Tracking: tr}, nil
 }
 
 func traceStatus(s string) string {
@@ -314,7 +315,7 @@ func traceStatus(s string) string {
 
 // GetInspection reads the inspection report; before the device is
 // inspected the provider answers a conflict.
-func (a *Adapter) GetInspection(ctx context.Context, req *sdk.GetInspectionRequest) (*sdk.GetInspectionResponse, error) {
+func (a *Adapter) GetInspection(ctx context.Context, req *recycle.GetInspectionRequest) (*recycle.GetInspectionResponse, error) {
 	if req == nil || strings.TrimSpace(req.OrderID) == "" {
 		return nil, sdk.InvalidField("order_id", "is required")
 	}
@@ -350,21 +351,21 @@ func (a *Adapter) GetInspection(ctx context.Context, req *sdk.GetInspectionReque
 	if err != nil {
 		return nil, err
 	}
-	in := sdk.Inspection{OrderID: string(d.OrderNo), Conclusion: string(d.Conclusion), Condition: conditionOf(string(d.Condition)),
-		QuotedPrice: quoted, FinalPrice: *final, InspectedAt: at, Checks: []sdk.InspectionCheck{}, Raw: r.raw}
+	in := recycle.Inspection{OrderID: string(d.OrderNo), Conclusion: string(d.Conclusion), Condition: conditionOf(string(d.Condition)),
+		QuotedPrice: quoted, FinalPrice: *final, InspectedAt: at, Checks: []recycle.InspectionCheck{}, Raw: r.raw}
 	if in.OrderID == "" {
 		in.OrderID = strings.TrimSpace(req.OrderID)
 	}
 	for _, c := range d.CheckItems {
 		passed := strings.TrimSpace(string(c.Passed)) == "true" || strings.TrimSpace(string(c.Passed)) == "1"
-		in.Checks = append(in.Checks, sdk.InspectionCheck{Name: string(c.Name), Passed: passed, Result: string(c.Result)})
+		in.Checks = append(in.Checks, recycle.InspectionCheck{Name: string(c.Name), Passed: passed, Result: string(c.Result)})
 	}
-	return &sdk.GetInspectionResponse{Inspection: in}, nil
+	return &recycle.GetInspectionResponse{Inspection: in}, nil
 }
 
 // GetSettlement reads the payout: the settled amount (the inspected final
 // price), the deposit already paid, and whether the rest is paid.
-func (a *Adapter) GetSettlement(ctx context.Context, req *sdk.GetSettlementRequest) (*sdk.GetSettlementResponse, error) {
+func (a *Adapter) GetSettlement(ctx context.Context, req *recycle.GetSettlementRequest) (*recycle.GetSettlementResponse, error) {
 	if req == nil || strings.TrimSpace(req.OrderID) == "" {
 		return nil, sdk.InvalidField("order_id", "is required")
 	}
@@ -399,7 +400,7 @@ func (a *Adapter) GetSettlement(ctx context.Context, req *sdk.GetSettlementReque
 	if err != nil {
 		return nil, err
 	}
-	s := sdk.Settlement{OrderID: string(d.OrderNo), SettlementID: string(d.SettlementNo), Amount: *total, Deposit: dep,
+	s := recycle.Settlement{OrderID: string(d.OrderNo), SettlementID: string(d.SettlementNo), Amount: *total, Deposit: dep,
 		Status: "pending", Method: string(d.PayMethod), Raw: r.raw}
 	if s.OrderID == "" {
 		s.OrderID = strings.TrimSpace(req.OrderID)
@@ -414,11 +415,11 @@ func (a *Adapter) GetSettlement(ctx context.Context, req *sdk.GetSettlementReque
 		}
 		s.PaidAt = &at
 	}
-	return &sdk.GetSettlementResponse{Settlement: s}, nil
+	return &recycle.GetSettlementResponse{Settlement: s}, nil
 }
 
 // CreateTradeIn links a recycle order to the order of a new device.
-func (a *Adapter) CreateTradeIn(ctx context.Context, req *sdk.CreateTradeInRequest) (*sdk.CreateTradeInResponse, error) {
+func (a *Adapter) CreateTradeIn(ctx context.Context, req *recycle.CreateTradeInRequest) (*recycle.CreateTradeInResponse, error) {
 	if req == nil || strings.TrimSpace(req.RecycleOrderID) == "" {
 		return nil, sdk.InvalidField("recycle_order_id", "is required: the Aihuishou order_no")
 	}
@@ -457,7 +458,7 @@ func (a *Adapter) CreateTradeIn(ctx context.Context, req *sdk.CreateTradeInReque
 	if err != nil {
 		return nil, err
 	}
-	ti := sdk.TradeIn{TradeInID: string(d.TradeInNo), RecycleOrderID: string(d.RecycleNo), NewOrderID: string(d.NewNo),
+	ti := recycle.TradeIn{TradeInID: string(d.TradeInNo), RecycleOrderID: string(d.RecycleNo), NewOrderID: string(d.NewNo),
 		Subsidy: sub, Status: string(d.Status), CreatedAt: at, Raw: r.raw}
 	if ti.RecycleOrderID == "" {
 		ti.RecycleOrderID = strings.TrimSpace(req.RecycleOrderID)
@@ -468,19 +469,19 @@ func (a *Adapter) CreateTradeIn(ctx context.Context, req *sdk.CreateTradeInReque
 	if ti.Status == "" {
 		ti.Status = "created"
 	}
-	return &sdk.CreateTradeInResponse{TradeIn: ti}, nil
+	return &recycle.CreateTradeInResponse{TradeIn: ti}, nil
 }
 
 // Interface guards.
 var (
-	_ sdk.Provider       = (*Adapter)(nil)
-	_ sdk.Configurer     = (*Adapter)(nil)
-	_ sdk.Quoter         = (*Adapter)(nil)
-	_ sdk.BatchQuoter    = (*Adapter)(nil)
-	_ sdk.Cataloger      = (*Adapter)(nil)
-	_ sdk.Orderer        = (*Adapter)(nil)
-	_ sdk.Tracker        = (*Adapter)(nil)
-	_ sdk.Inspector      = (*Adapter)(nil)
-	_ sdk.Settler        = (*Adapter)(nil)
-	_ sdk.TradeInCreator = (*Adapter)(nil)
+	_ sdk.Provider           = (*Adapter)(nil)
+	_ sdk.Configurer         = (*Adapter)(nil)
+	_ sdk.Quoter             = (*Adapter)(nil)
+	_ sdk.BatchQuoter        = (*Adapter)(nil)
+	_ sdk.Cataloger          = (*Adapter)(nil)
+	_ recycle.Orderer        = (*Adapter)(nil)
+	_ recycle.Tracker        = (*Adapter)(nil)
+	_ recycle.Inspector      = (*Adapter)(nil)
+	_ recycle.Settler        = (*Adapter)(nil)
+	_ recycle.TradeInCreator = (*Adapter)(nil)
 )

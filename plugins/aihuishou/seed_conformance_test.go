@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // Seed-only provider: testdata/seed_provider.py implements both Aihuishou
@@ -200,14 +201,14 @@ func TestSeedProviderOrder(t *testing.T) {
 
 	// The phone goes unmasked to the adapter; the provider refuses an
 	// unmasked one, so the order only succeeds if the adapter masks it.
-	customer := sdk.Customer{Name: "张三", Phone: "13812346789", Address: "北京市朝阳区XX街道 1号楼 & 2单元"}
+	customer := recycle.Customer{Name: "张三", Phone: "13812346789", Address: "北京市朝阳区XX街道 1号楼 & 2单元"}
 	start := time.Now()
-	cr, err := a.CreateOrder(ctx(t), &sdk.CreateOrderRequest{QuoteID: vid, Customer: customer, Logistics: sdk.LogisticsExpress})
+	cr, err := a.CreateOrder(ctx(t), &recycle.CreateOrderRequest{QuoteID: vid, Customer: customer, Logistics: recycle.LogisticsExpress})
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := cr.Order
-	if !strings.HasPrefix(o.OrderID, "ORD") || o.State != sdk.OrderWaitingToShip || o.ProviderState != "pending_send" ||
+	if !strings.HasPrefix(o.OrderID, "ORD") || o.State != recycle.OrderWaitingToShip || o.ProviderState != "pending_send" ||
 		!strings.HasPrefix(o.TrackingNo, "YT") || o.Carrier != "圆通快递" || o.Store != nil || o.QuoteID != vid {
 		t.Errorf("created order %+v", o)
 	}
@@ -215,30 +216,30 @@ func TestSeedProviderOrder(t *testing.T) {
 		t.Errorf("created at %v, want about %v (create_time read as UTC+8)", o.CreatedAt, start)
 	}
 
-	got, err := a.GetOrder(ctx(t), &sdk.GetOrderRequest{OrderID: o.OrderID})
+	got, err := a.GetOrder(ctx(t), &recycle.GetOrderRequest{OrderID: o.OrderID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := got.Order
-	if g.OrderID != o.OrderID || g.State != sdk.OrderWaitingToShip || g.QuoteID != vid ||
-		g.Price == nil || *g.Price != sdk.Fen(680000) || g.TrackingNo != o.TrackingNo || g.Logistics != sdk.LogisticsExpress {
+	if g.OrderID != o.OrderID || g.State != recycle.OrderWaitingToShip || g.QuoteID != vid ||
+		g.Price == nil || *g.Price != sdk.Fen(680000) || g.TrackingNo != o.TrackingNo || g.Logistics != recycle.LogisticsExpress {
 		t.Errorf("order detail %+v", g)
 	}
 	if g.Customer == nil || g.Customer.Name != "张三" || g.Customer.Phone != "138****6789" || g.Customer.Address != customer.Address {
 		t.Errorf("customer %+v", g.Customer)
 	}
 
-	st, err := a.CreateOrder(ctx(t), &sdk.CreateOrderRequest{QuoteID: vid, Customer: customer, Logistics: sdk.LogisticsStore})
+	st, err := a.CreateOrder(ctx(t), &recycle.CreateOrderRequest{QuoteID: vid, Customer: customer, Logistics: recycle.LogisticsStore})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := st.Order.Store; s == nil || s.Name != "爱回收上海徐汇店" || st.Order.TrackingNo != "" || st.Order.Logistics != sdk.LogisticsStore {
+	if s := st.Order.Store; s == nil || s.Name != "爱回收上海徐汇店" || st.Order.TrackingNo != "" || st.Order.Logistics != recycle.LogisticsStore {
 		t.Errorf("store order %+v store %+v", st.Order, s)
 	}
 
-	_, err = a.GetOrder(ctx(t), &sdk.GetOrderRequest{OrderID: "ORD-NOPE"})
+	_, err = a.GetOrder(ctx(t), &recycle.GetOrderRequest{OrderID: "ORD-NOPE"})
 	wantCode(t, err, sdk.CodeNotFound)
-	_, err = a.CreateOrder(ctx(t), &sdk.CreateOrderRequest{QuoteID: "VAL-NOPE", Customer: customer})
+	_, err = a.CreateOrder(ctx(t), &recycle.CreateOrderRequest{QuoteID: "VAL-NOPE", Customer: customer})
 	wantCode(t, err, sdk.CodeNotFound)
 }
 
@@ -254,7 +255,7 @@ func TestSeedProviderRefusals(t *testing.T) {
 			t.Errorf("detail=%v: %+v", detail, e)
 		}
 	}
-	_, err := wrong.GetOrder(ctx(t), &sdk.GetOrderRequest{OrderID: "ORD1"})
+	_, err := wrong.GetOrder(ctx(t), &recycle.GetOrderRequest{OrderID: "ORD1"})
 	wantCode(t, err, sdk.CodeUnauthenticated)
 
 	skewed := seedAdapter(t, base, seedSecret)

@@ -18,12 +18,14 @@
 //	resp, err := p.Quote(ctx, req)
 //
 // What crosses a boundary is an operation's name (the Op constants) and a
-// payload: the JSON of the sdk request or response type. quote and
+// payload: the JSON of the request or response type (sdk's, or
+// sdk/recycle's for the order operations). quote and
 // quote_batch cross in the binary envelope instead (WireVersion,
 // docs/wasm-abi.md) when the far side says it reads it (WireInvoker). Errors
 // cross as *sdk.Error, field for field.
 //
 // The provider's side (the dispatcher behind sdk.Serve and sdk/wasm) lives in
-// package sdk, unexported; a Dispatcher here serves a provider with that same
-// code.
+// package sdk, unexported, and serves the order operations through
+// sdk/recycle, which registers them with it; a Dispatcher here serves a
+// provider with that same code.
 package rpc

@@ -6,12 +6,13 @@ import (
 	"fmt"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // Remote is a provider on the far side of an Invoker: a plugin process, a
-// WASM instance. It implements every capability interface; which ones the
-// provider really offers is in its manifest, and the others answer
-// unsupported.
+// WASM instance. It implements every capability interface, sdk's and
+// sdk/recycle's; which ones the provider really offers is in its manifest,
+// and the others answer unsupported.
 type Remote struct {
 	inv      Invoker
 	wire     WireInvoker // inv, when its far side may speak the binary envelope
@@ -135,45 +136,45 @@ func (r *Remote) GetCatalogItem(ctx context.Context, req *sdk.GetCatalogItemRequ
 	return invoke[sdk.GetCatalogItemRequest, sdk.GetCatalogItemResponse](ctx, r, OpCatalogGet, req)
 }
 
-// CreateOrder implements sdk.Orderer.
-func (r *Remote) CreateOrder(ctx context.Context, req *sdk.CreateOrderRequest) (*sdk.CreateOrderResponse, error) {
-	return invoke[sdk.CreateOrderRequest, sdk.CreateOrderResponse](ctx, r, OpOrderCreate, req)
+// CreateOrder implements recycle.Orderer.
+func (r *Remote) CreateOrder(ctx context.Context, req *recycle.CreateOrderRequest) (*recycle.CreateOrderResponse, error) {
+	return invoke[recycle.CreateOrderRequest, recycle.CreateOrderResponse](ctx, r, OpOrderCreate, req)
 }
 
-// GetOrder implements sdk.Orderer.
-func (r *Remote) GetOrder(ctx context.Context, req *sdk.GetOrderRequest) (*sdk.GetOrderResponse, error) {
-	return invoke[sdk.GetOrderRequest, sdk.GetOrderResponse](ctx, r, OpOrderGet, req)
+// GetOrder implements recycle.Orderer.
+func (r *Remote) GetOrder(ctx context.Context, req *recycle.GetOrderRequest) (*recycle.GetOrderResponse, error) {
+	return invoke[recycle.GetOrderRequest, recycle.GetOrderResponse](ctx, r, OpOrderGet, req)
 }
 
-// TrackOrder implements sdk.Tracker.
-func (r *Remote) TrackOrder(ctx context.Context, req *sdk.TrackOrderRequest) (*sdk.TrackOrderResponse, error) {
-	return invoke[sdk.TrackOrderRequest, sdk.TrackOrderResponse](ctx, r, OpOrderTrack, req)
+// TrackOrder implements recycle.Tracker.
+func (r *Remote) TrackOrder(ctx context.Context, req *recycle.TrackOrderRequest) (*recycle.TrackOrderResponse, error) {
+	return invoke[recycle.TrackOrderRequest, recycle.TrackOrderResponse](ctx, r, OpOrderTrack, req)
 }
 
-// GetInspection implements sdk.Inspector.
-func (r *Remote) GetInspection(ctx context.Context, req *sdk.GetInspectionRequest) (*sdk.GetInspectionResponse, error) {
-	return invoke[sdk.GetInspectionRequest, sdk.GetInspectionResponse](ctx, r, OpInspection, req)
+// GetInspection implements recycle.Inspector.
+func (r *Remote) GetInspection(ctx context.Context, req *recycle.GetInspectionRequest) (*recycle.GetInspectionResponse, error) {
+	return invoke[recycle.GetInspectionRequest, recycle.GetInspectionResponse](ctx, r, OpInspection, req)
 }
 
-// GetSettlement implements sdk.Settler.
-func (r *Remote) GetSettlement(ctx context.Context, req *sdk.GetSettlementRequest) (*sdk.GetSettlementResponse, error) {
-	return invoke[sdk.GetSettlementRequest, sdk.GetSettlementResponse](ctx, r, OpSettlement, req)
+// GetSettlement implements recycle.Settler.
+func (r *Remote) GetSettlement(ctx context.Context, req *recycle.GetSettlementRequest) (*recycle.GetSettlementResponse, error) {
+	return invoke[recycle.GetSettlementRequest, recycle.GetSettlementResponse](ctx, r, OpSettlement, req)
 }
 
-// CreateTradeIn implements sdk.TradeInCreator.
-func (r *Remote) CreateTradeIn(ctx context.Context, req *sdk.CreateTradeInRequest) (*sdk.CreateTradeInResponse, error) {
-	return invoke[sdk.CreateTradeInRequest, sdk.CreateTradeInResponse](ctx, r, OpTradeIn, req)
+// CreateTradeIn implements recycle.TradeInCreator.
+func (r *Remote) CreateTradeIn(ctx context.Context, req *recycle.CreateTradeInRequest) (*recycle.CreateTradeInResponse, error) {
+	return invoke[recycle.CreateTradeInRequest, recycle.CreateTradeInResponse](ctx, r, OpTradeIn, req)
 }
 
 // Interface guards.
 var (
-	_ sdk.Configurer     = (*Remote)(nil)
-	_ sdk.Quoter         = (*Remote)(nil)
-	_ sdk.BatchQuoter    = (*Remote)(nil)
-	_ sdk.Cataloger      = (*Remote)(nil)
-	_ sdk.Orderer        = (*Remote)(nil)
-	_ sdk.Tracker        = (*Remote)(nil)
-	_ sdk.Inspector      = (*Remote)(nil)
-	_ sdk.Settler        = (*Remote)(nil)
-	_ sdk.TradeInCreator = (*Remote)(nil)
+	_ sdk.Configurer         = (*Remote)(nil)
+	_ sdk.Quoter             = (*Remote)(nil)
+	_ sdk.BatchQuoter        = (*Remote)(nil)
+	_ sdk.Cataloger          = (*Remote)(nil)
+	_ recycle.Orderer        = (*Remote)(nil)
+	_ recycle.Tracker        = (*Remote)(nil)
+	_ recycle.Inspector      = (*Remote)(nil)
+	_ recycle.Settler        = (*Remote)(nil)
+	_ recycle.TradeInCreator = (*Remote)(nil)
 )

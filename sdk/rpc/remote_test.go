@@ -7,6 +7,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/sdk"
 	"github.com/recyclegate/recyclegate/sdk/internal/bridge"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
 
 // What this package exports to the host is what sdk, its guest and sdk.Serve
@@ -149,7 +150,7 @@ func TestRemoteCallsWire(t *testing.T) {
 // provider does not implement.
 func TestUnsupportedIsWhatTheProviderSideSays(t *testing.T) {
 	p := &wireProvider{}
-	_, err := NewRemote(NewDispatcher(p, nil), p.Manifest()).CreateOrder(context.Background(), &sdk.CreateOrderRequest{})
+	_, err := NewRemote(NewDispatcher(p, nil), p.Manifest()).CreateOrder(context.Background(), &recycle.CreateOrderRequest{})
 	if got, want := sdk.AsError(err), Unsupported("w", sdk.CapOrders); *got != *want {
 		t.Fatalf("got %#v, want %#v", got, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/sdktest"
 )
 
@@ -100,7 +101,7 @@ func TestPanicIsAnErrorNotACrash(t *testing.T) {
 
 func TestUnsupportedCapability(t *testing.T) {
 	p := sdktest.Start(t, &fake{})
-	_, err := p.CreateOrder(context.Background(), &sdk.CreateOrderRequest{QuoteID: "q1"})
+	_, err := p.CreateOrder(context.Background(), &recycle.CreateOrderRequest{QuoteID: "q1"})
 	if sdk.CodeOf(err) != sdk.CodeUnsupported {
 		t.Fatalf("got %v", err)
 	}

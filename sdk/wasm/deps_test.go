@@ -15,7 +15,8 @@ import (
 
 // A guest's build stays light: the guest SDK, built for GOOS=wasip1, pulls
 // in neither go-plugin nor gRPC nor protobuf (sdk/plugin.go is !wasip1) nor
-// the host's side, sdk/rpc.
+// the host's side, sdk/rpc, nor the recycle-order side, sdk/recycle (a guest
+// whose provider takes orders imports it itself).
 func TestGuestBuildPullsInNoPluginMachinery(t *testing.T) {
 	cmd := exec.Command("go", "list", "-deps", "github.com/recyclegate/recyclegate/sdk/wasm")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=")
@@ -28,7 +29,8 @@ func TestGuestBuildPullsInNoPluginMachinery(t *testing.T) {
 		t.Fatalf("the guest SDK does not build on sdk:\n%s", deps)
 	}
 	for _, heavy := range []string{"github.com/hashicorp/go-plugin", "google.golang.org/grpc", "google.golang.org/protobuf",
-		"github.com/recyclegate/recyclegate/sdk/proto", "github.com/recyclegate/recyclegate/sdk/rpc"} {
+		"github.com/recyclegate/recyclegate/sdk/proto", "github.com/recyclegate/recyclegate/sdk/rpc",
+		"github.com/recyclegate/recyclegate/sdk/recycle"} {
 		if strings.Contains(deps, heavy) {
 			t.Errorf("a GOOS=wasip1 build of sdk/wasm pulls in %s", heavy)
 		}

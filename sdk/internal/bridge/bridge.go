@@ -1,15 +1,19 @@
 // Package bridge is what package sdk shares with the packages beside it
-// (sdk/rpc, the host's side; sdk/wasm, the WASM guest) and with no one else:
-// the names both sides of a runtime boundary must agree on, and the
-// dispatcher that serves a provider value.
+// (sdk/rpc, the host's side; sdk/wasm, the WASM guest; sdk/recycle, the
+// recycle-order side of the contract) and with no one else: the names both
+// sides of a runtime boundary must agree on, the dispatcher that serves a
+// provider value, and the operations served from beside sdk.
 //
 // The dispatcher lives in package sdk, unexported: sdk.Serve needs it, and a
 // provider author's view of sdk should hold no transport. sdk registers it
 // here when it initializes (before any package importing sdk runs its own
-// init), and it is the one thing this package holds that is set at run
-// time, once. sdk imports this package, so this package cannot name sdk's
-// types: a provider is an any here, and sdk/rpc and sdk/wasm, which take an
-// sdk.Provider, are the typed doors to it.
+// init). The order operations' types live in sdk/recycle, which imports sdk:
+// the dispatcher cannot name them, so sdk/recycle registers here, when it
+// initializes, a Binder per operation, which the dispatcher asks for the
+// provider's Method. Both are set at run time, once, by an init, and only
+// read afterwards. sdk imports this package, so this package cannot name
+// sdk's types: a provider is an any here, and sdk/rpc and sdk/wasm, which
+// take an sdk.Provider, are the typed doors to it.
 //
 // It imports only the standard library and builds for every GOOS, wasip1
 // included.
@@ -93,4 +97,41 @@ func RegisterDispatcher(f DispatcherFunc) {
 // sdk.Provider.
 func NewDispatcher(provider any, logger *slog.Logger, block int) Dispatcher {
 	return newDispatcher(provider, logger, block)
+}
+
+// A Method is an operation served from beside sdk (sdk/recycle serves the
+// order operations), bound to one provider. It decodes the request from
+// payload with decode (the dispatcher's: JSON, and its error for a request
+// that is not), calls the provider and returns its answer, nil (not a nil
+// pointer) when the provider returned none.
+type Method func(ctx context.Context, payload []byte, decode func(payload []byte, req any) error) (answer any, err error)
+
+// A Binder returns the Method serving its operation for provider, an
+// sdk.Provider, or nil when the provider does not implement it.
+type Binder func(provider any) Method
+
+var binders = map[string]Binder{}
+
+// RegisterOp makes b the Binder of operation op. It is called once per
+// operation, by the init of the package that serves it: a provider whose
+// binary does not import that package answers the operation unsupported.
+func RegisterOp(op string, b Binder) {
+	if binders[op] != nil {
+		panic("bridge: operation " + op + " is registered already")
+	}
+	binders[op] = b
+}
+
+// Bind returns the Methods provider implements, by operation; nil when none.
+func Bind(provider any) map[string]Method {
+	var methods map[string]Method
+	for op, b := range binders {
+		if m := b(provider); m != nil {
+			if methods == nil {
+				methods = make(map[string]Method, len(binders))
+			}
+			methods[op] = m
+		}
+	}
+	return methods
 }
