@@ -1,6 +1,0 @@
-//go:build race
-
-package policy
-
-// raceEnabled: the race detector makes compiling ten times slower.
-const raceEnabled = true
