@@ -135,8 +135,8 @@ func benchHTTP(o options, log io.Writer) ([]row, error) {
 	return benchHTTPGo(o, log)
 }
 
-// wrkBody is the cached quote both servers answer (as ../shared's P1
-// script asks it).
+// wrkBody is the cached quote both servers answer (as the issue's outside
+// check asked it).
 const wrkBody = `{"item":{"category":"phone","brand":"Apple","model":"iPhone 14 Pro","storage":"256GB","condition":"excellent"},"providers":["aihuishou"]}`
 
 func benchHTTPWrk(o options, log io.Writer) ([]row, error) {
