@@ -9,20 +9,21 @@ import (
 )
 
 // The operation names that cross a runtime boundary (gRPC and WASM alike).
-// The host also keys its guards and metrics on them.
+// The host also keys its guards and metrics on them. They are the
+// bridge's, the one place both sides of the contract take them from.
 const (
-	OpDescribe      = "describe"
-	OpConfigure     = "configure"
-	OpQuote         = "quote"
-	OpQuoteBatch    = "quote_batch"
-	OpCatalogSearch = "catalog.search"
-	OpCatalogGet    = "catalog.get"
-	OpOrderCreate   = "order.create"
-	OpOrderGet      = "order.get"
-	OpOrderTrack    = "order.track"
-	OpInspection    = "order.inspection"
-	OpSettlement    = "order.settlement"
-	OpTradeIn       = "tradein.create"
+	OpDescribe      = bridge.OpDescribe
+	OpConfigure     = bridge.OpConfigure
+	OpQuote         = bridge.OpQuote
+	OpQuoteBatch    = bridge.OpQuoteBatch
+	OpCatalogSearch = bridge.OpCatalogSearch
+	OpCatalogGet    = bridge.OpCatalogGet
+	OpOrderCreate   = bridge.OpOrderCreate
+	OpOrderGet      = bridge.OpOrderGet
+	OpOrderTrack    = bridge.OpOrderTrack
+	OpInspection    = bridge.OpInspection
+	OpSettlement    = bridge.OpSettlement
+	OpTradeIn       = bridge.OpTradeIn
 )
 
 // WireVersion is the version of the binary envelope this SDK encodes and
