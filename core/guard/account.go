@@ -34,6 +34,8 @@ type AccountSettings struct {
 	BudgetMonth int64
 	// WarnAt is the share of a budget that warns. Default 0.8.
 	WarnAt float64
+	// Reserve is the part of DailyQuota kept for order work (lanes).
+	Reserve Reserve
 }
 
 // TenantLimit is a tenant's quota of provider calls a day.
@@ -46,6 +48,7 @@ type TenantLimit struct {
 // Usage is what an account has used in the current day and month.
 type Usage struct {
 	QuotaUsed  int64 // calls today
+	PollUsed   int64 // calls today by the polling of open orders
 	QuotaLimit int64 // 0: no quota
 	DaySpent   int64 // fen today
 	MonthSpent int64 // fen this month
@@ -75,6 +78,8 @@ type snapshot struct {
 	daySpent   int64
 	monthSpent int64
 	monthCalls int64
+	pollDay    string
+	poll       int64 // polls today (the poll counter)
 	at         time.Time
 	known      bool
 }
@@ -115,6 +120,7 @@ const (
 	kCalls
 	kTenant
 	kTenantProvider
+	kPoll
 )
 
 // Ticket is a reservation: give it back with Refund when the call never
@@ -126,10 +132,12 @@ type Ticket struct {
 }
 
 // Reserve spends one call of units (1 for most calls; a batch call counts
-// its items, as providers do). It answers quota_exhausted (naming the quota or
-// budget, with RetryAfter until it resets) when one is used up, unavailable
-// when the store cannot be reached, and a nil ticket when nothing is counted.
-func (a *Account) Reserve(ctx context.Context, t *TenantLimit, units int64) (*Ticket, error) {
+// its items, as providers do) in a lane of the quota (LaneGeneral stops
+// where the order reserve starts). It answers quota_exhausted (naming the
+// quota or budget, with RetryAfter until it resets) when one is used up,
+// unavailable when the store cannot be reached, and a nil ticket when
+// nothing is counted.
+func (a *Account) Reserve(ctx context.Context, t *TenantLimit, units int64, lane Lane) (*Ticket, error) {
 	if !a.Needed(t) {
 		return nil, nil
 	}
@@ -141,7 +149,10 @@ func (a *Account) Reserve(ctx context.Context, t *TenantLimit, units int64) (*Ti
 		kinds = append(kinds, k)
 	}
 	if a.s.DailyQuota > 0 {
-		add(kQuota, store.Counter{Key: "quota:" + a.s.Key, Period: store.Day, N: units, Limit: a.s.DailyQuota})
+		add(kQuota, store.Counter{Key: "quota:" + a.s.Key, Period: store.Day, N: units, Limit: a.laneLimit(lane)})
+		if lane == LanePoll && a.s.Reserve.PollBudget > 0 {
+			add(kPoll, store.Counter{Key: "poll:" + a.s.Key, Period: store.Day, N: units, Limit: a.s.Reserve.PollBudget})
+		}
 	}
 	cost := a.cost() * units
 	if a.priced() {
@@ -164,7 +175,7 @@ func (a *Account) Reserve(ctx context.Context, t *TenantLimit, units int64) (*Ti
 			if kinds[le.Index] == kQuota {
 				a.note(func(s *snapshot) { s.quota = le.Used })
 			}
-			return nil, a.refusal(kinds[le.Index], le, t, cost/units)
+			return nil, a.laneRefusal(a.refusal(kinds[le.Index], le, t, cost/units), kinds[le.Index], lane, le)
 		}
 		if a.onError != nil {
 			a.onError(err)
@@ -203,6 +214,8 @@ func (t *Ticket) Refund() {
 				s.monthSpent -= t.r.N[i]
 			case kCalls:
 				s.monthCalls -= t.r.N[i]
+			case kPoll:
+				s.poll -= t.r.N[i]
 			}
 		}
 	})
@@ -272,6 +285,8 @@ func (a *Account) noteSpend(r store.Reservation, kinds []kind) {
 			}
 		case kCalls:
 			a.snap.month, a.snap.monthCalls = sfx, r.Totals[i]
+		case kPoll:
+			a.snap.pollDay, a.snap.poll = sfx, r.Totals[i]
 		}
 	}
 	a.snap.at, a.snap.known = time.Now(), true
@@ -329,6 +344,9 @@ func (a *Account) Usage(maxAge time.Duration) Usage {
 	if s.month == month {
 		u.MonthSpent, u.MonthCalls = s.monthSpent, s.monthCalls
 	}
+	if s.pollDay == day {
+		u.PollUsed = s.poll
+	}
 	return u
 }
 
@@ -339,6 +357,7 @@ func (a *Account) refresh(ctx context.Context) {
 		{Key: "budget:" + a.s.Key, Period: store.Day},
 		{Key: "budget:" + a.s.Key, Period: store.Month},
 		{Key: "calls:" + a.s.Key, Period: store.Month},
+		{Key: "poll:" + a.s.Key, Period: store.Day},
 	}
 	v, err := a.st.Read(ctx, cs)
 	if err != nil {
@@ -352,6 +371,7 @@ func (a *Account) refresh(ctx context.Context) {
 	a.note(func(s *snapshot) {
 		s.day, s.month = store.Day.Suffix(now), store.Month.Suffix(now)
 		s.quota, s.daySpent, s.monthSpent, s.monthCalls = v[0], v[1], v[2], v[3]
+		s.pollDay, s.poll = s.day, v[4]
 		s.at, s.known = time.Now(), true
 	})
 }

@@ -42,7 +42,23 @@ type Config struct {
 	// CacheTTL is how long a quote is reused. Default: the manifest's
 	// QuoteCacheTTL; negative turns the cache off.
 	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// Reserve is the share of the daily quota, QPS and max_in_flight kept
+	// for order work (creates, in-doubt look-ups, trade-in steps, polls):
+	// quotes, batch and catalog cannot spend it. Default DefaultReserve
+	// (0.1); 0 turns it off.
+	Reserve *float64 `yaml:"reserve"`
+	// PollShare is the share of the daily quota the polling of open orders
+	// may spend, spread over the open orders. Default half of Reserve.
+	PollShare *float64 `yaml:"poll_share"`
+	// MaxWait bounds how long an API call waits for a rate or concurrency
+	// slot; past it the call is refused rate_limited with Retry-After.
+	// Batch jobs and background order work wait up to the deadline.
+	// Default DefaultMaxWait (1s).
+	MaxWait time.Duration `yaml:"max_wait"`
 }
+
+// DefaultMaxWait bounds an API call's wait for a rate or concurrency slot.
+const DefaultMaxWait = time.Second
 
 // BudgetConfig bounds what a provider's calls cost, per day and per month
 // (China time). Give yuan as decimal text ("200.00") or fen as integers.
@@ -107,6 +123,12 @@ func (g *Config) Validate(where string) error {
 	if br.Interval < 0 || br.OpenFor < 0 {
 		return fmt.Errorf("%s.breaker: interval and open_for must not be negative", where)
 	}
+	if g.MaxWait < 0 {
+		return fmt.Errorf("%s.max_wait must not be negative", where)
+	}
+	if err := validateReserve(where, g.Reserve, g.PollShare); err != nil {
+		return err
+	}
 	r := &g.Retry
 	if r.Attempts < 0 || r.Backoff < 0 || r.MaxBackoff < 0 || r.Budget < 0 {
 		return fmt.Errorf("%s.retry: attempts, backoff, max_backoff and budget must not be negative", where)
@@ -137,6 +159,7 @@ func AccountSettingsFor(id string, l sdk.Limits, gc Config) AccountSettings {
 	if gc.DailyQuota > 0 {
 		as.DailyQuota = gc.DailyQuota
 	}
+	as.Reserve = ReserveFor(gc.Reserve, gc.PollShare, as.DailyQuota, 0, 0)
 	if l.CostPerCall != nil {
 		as.CostPerCall = l.CostPerCall.Amount
 	}

@@ -286,14 +286,14 @@ func TestAccountQuotaBudgetAndTenant(t *testing.T) {
 		st, c.Now, func(period string, spent, limit int64) { warns = append(warns, period) }, nil)
 	ctx := context.Background()
 	for i := range 5 {
-		if _, err := a.Reserve(ctx, nil, 1); err != nil {
+		if _, err := a.Reserve(ctx, nil, 1, guard.LaneGeneral); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
 	if len(warns) != 1 || warns[0] != "day" {
 		t.Fatalf("warnings %v: want one, for the day, at 80%%", warns)
 	}
-	_, err = a.Reserve(ctx, nil, 1)
+	_, err = a.Reserve(ctx, nil, 1, guard.LaneGeneral)
 	e := sdk.AsError(err)
 	if e == nil || e.Code != sdk.CodeQuotaExhausted || e.RetryAfter != 2*time.Hour {
 		t.Fatalf("sixth call: %+v", e)
@@ -304,7 +304,7 @@ func TestAccountQuotaBudgetAndTenant(t *testing.T) {
 	}
 	// The next day in Beijing: the quota and daily budget start again.
 	c.Set(time.Date(2025, 5, 21, 0, 0, 0, 0, cst))
-	tk, err := a.Reserve(ctx, nil, 1)
+	tk, err := a.Reserve(ctx, nil, 1, guard.LaneGeneral)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,11 +315,11 @@ func TestAccountQuotaBudgetAndTenant(t *testing.T) {
 	// A tenant's quota refuses before the provider's.
 	ten := &guard.TenantLimit{ID: "t1", Daily: 2}
 	for range 2 {
-		if _, err := a.Reserve(ctx, ten, 1); err != nil {
+		if _, err := a.Reserve(ctx, ten, 1, guard.LaneGeneral); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err = a.Reserve(ctx, ten, 1)
+	_, err = a.Reserve(ctx, ten, 1, guard.LaneGeneral)
 	if e := sdk.AsError(err); e == nil || e.Code != sdk.CodeQuotaExhausted || e.Message[:9] != "tenant t1" {
 		t.Fatalf("tenant over quota: %v", err)
 	}
@@ -335,7 +335,7 @@ func TestAccountBudgetWithTiersNeverUnderprices(t *testing.T) {
 	a := guard.NewAccount(guard.AccountSettings{Provider: "p", CostPerCall: 10,
 		Tiers: []guard.CostTier{{FromCalls: 0, PerCall: 10}, {FromCalls: 3, PerCall: 5}}, BudgetMonth: 10_000}, st, c.Now, nil, nil)
 	for range 6 {
-		if _, err := a.Reserve(context.Background(), nil, 1); err != nil {
+		if _, err := a.Reserve(context.Background(), nil, 1, guard.LaneGeneral); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -354,17 +354,17 @@ func TestAccountFailsClosedWhenTheStoreIsDown(t *testing.T) {
 	defer st.Close()
 	var reported atomic.Int64
 	a := guard.NewAccount(guard.AccountSettings{Provider: "p", DailyQuota: 100}, st, nil, nil, func(error) { reported.Add(1) })
-	if _, err := a.Reserve(context.Background(), nil, 1); err != nil {
+	if _, err := a.Reserve(context.Background(), nil, 1, guard.LaneGeneral); err != nil {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	_, err = a.Reserve(context.Background(), nil, 1)
+	_, err = a.Reserve(context.Background(), nil, 1, guard.LaneGeneral)
 	if e := sdk.AsError(err); e == nil || e.Code != sdk.CodeUnavailable || reported.Load() == 0 {
 		t.Fatalf("with the store down: %v", err)
 	}
 	// A provider without quota or budget does not need the store.
 	free := guard.NewAccount(guard.AccountSettings{Provider: "q"}, st, nil, nil, nil)
-	if tk, err := free.Reserve(context.Background(), nil, 1); err != nil || tk != nil {
+	if tk, err := free.Reserve(context.Background(), nil, 1, guard.LaneGeneral); err != nil || tk != nil {
 		t.Fatalf("%v %v", tk, err)
 	}
 }

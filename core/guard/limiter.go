@@ -175,9 +175,14 @@ func NewShared(s LimitSettings, key string, rw store.RateWindow, replicas int, o
 	return &Shared{s: s, key: key, rw: rw, fallback: NewLocal(local), onError: onError}
 }
 
-// limit is the whole number of calls admitted per window.
-func (l *Shared) limit() int {
-	return max(1, int(math.Floor(l.s.QPS)))
+// limit is the whole number of calls admitted per window, and the window:
+// a rate under 1 (a lane's share of qps: 1) admits one call per
+// proportionally longer window.
+func (l *Shared) limit() (int, time.Duration) {
+	if l.s.QPS < 1 {
+		return 1, time.Duration(float64(l.s.window()) / l.s.QPS)
+	}
+	return int(math.Floor(l.s.QPS)), l.s.window()
 }
 
 // Wait implements Limiter.
@@ -189,7 +194,8 @@ func (l *Shared) Wait(ctx context.Context) error {
 		if time.Now().UnixNano() < l.downUntil.Load() {
 			return l.fallback.Wait(ctx)
 		}
-		wait, err := l.rw.Admit(ctx, l.key, l.limit(), l.s.window())
+		limit, window := l.limit()
+		wait, err := l.rw.Admit(ctx, l.key, limit, window)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

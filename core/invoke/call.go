@@ -33,6 +33,14 @@ type Call struct {
 	// "name" are masked, keys ending in "address" are never kept, phone
 	// numbers in values are masked.
 	Audit map[string]string
+	// Lane overrides the lane of the provider's quota, rate and
+	// concurrency the call spends (lanes.go): zero takes it from the
+	// operation (order operations LaneOrders, the rest LaneGeneral).
+	Lane guard.Lane
+	// Paced calls (batch jobs, background order work) wait for a rate or
+	// concurrency slot up to their deadline; others (API calls) at most the
+	// provider's max_wait.
+	Paced bool
 }
 
 // tenantID is who the audit files the call under.
@@ -82,6 +90,7 @@ type request struct {
 	died   bool            // the plugin process died during the call
 	reach  bool            // the provider was called
 	start  time.Time       // when the provider was called
+	laneOf guard.Lane      // the lane, set by lane()
 	taken  time.Duration   // how long it took
 }
 

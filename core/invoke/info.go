@@ -31,7 +31,10 @@ type GuardInfo struct {
 	CacheTTL sdk.Duration `json:"cache_ttl,omitempty"`
 	Quota    *QuotaInfo   `json:"quota,omitempty"`
 	Budget   *BudgetInfo  `json:"budget,omitempty"`
-	Store    string       `json:"store"` // embedded, memory or redis
+	// Reserve: the share of the quota, rate and concurrency kept for order
+	// work (lanes), and the polling share.
+	Reserve *ReserveInfo `json:"reserve,omitempty"`
+	Store   string       `json:"store"` // embedded, memory or redis
 }
 
 // QuotaInfo is a provider's daily quota.
@@ -85,8 +88,8 @@ func (s *Service) GuardInfo(id string) *GuardInfo {
 	}
 	pl.noteRevivals()
 	l := pl.limits()
-	gi := &GuardInfo{Breaker: "closed", InFlight: l.sem.InFlight(), MaxInFlight: l.sem.Cap(), QPS: l.limiter.QPS(),
-		Store: s.store.Kind()}
+	gi := &GuardInfo{Breaker: "closed", InFlight: l.sem.All.InFlight(), MaxInFlight: l.sem.All.Cap(), QPS: l.limiter.QPS(),
+		Store: s.store.Kind(), Reserve: &ReserveInfo{Reserve: l.reserve, MaxWait: sdk.Duration(l.maxWait)}}
 	if l.cacheTTL > 0 {
 		gi.CacheTTL = sdk.Duration(l.cacheTTL)
 	}
@@ -109,6 +112,7 @@ func (s *Service) GuardInfo(id string) *GuardInfo {
 		return gi
 	}
 	u := l.account.Usage(usageMaxAge)
+	gi.Reserve.PollUsed = u.PollUsed
 	if as.DailyQuota > 0 {
 		gi.Quota = &QuotaInfo{Limit: as.DailyQuota, Used: u.QuotaUsed, Left: max(0, as.DailyQuota-u.QuotaUsed), ResetsAt: HostTime(u.ResetsAt)}
 	}

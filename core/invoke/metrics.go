@@ -12,6 +12,7 @@ type metrics struct {
 	cache              *prometheus.CounterVec
 	budgetWarnings     *prometheus.CounterVec
 	storeErrors        *prometheus.CounterVec
+	laneRefusals       *prometheus.CounterVec
 	reg                prometheus.Registerer
 }
 
@@ -52,6 +53,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Failures to reach the state store, by use: counters (quota and budget: calls refused), rate (local share used), cache (a miss).",
 		}, []string{"use"}),
 	}
+	m.laneRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "recyclegate_lane_refusals_total",
+		Help: "Calls refused because their lane's share of the provider's daily quota was spent, by provider and lane (general, orders, poll, settle).",
+	}, []string{"provider", "lane"})
+	reg.MustRegister(m.laneRefusals)
 	reg.MustRegister(m.calls, m.latency, m.breakerTransitions, m.refusals, m.retries, m.cache, m.budgetWarnings, m.storeErrors)
 	return m
 }
@@ -88,6 +94,12 @@ func (m *metrics) registerGuards(s *Service, id string) {
 		}
 		return float64(g.Quota.Left)
 	})
+	gauge("recyclegate_quota_reserved", "Calls a day of the provider's quota kept for order work (creates, in-doubt look-ups, trade-ins, polls); 0: none.", p,
+		func(g *GuardInfo) float64 { return float64(g.Reserve.Quota) })
+	gauge("recyclegate_poll_quota_used", "Calls the polling of open orders spent today of its share of the provider's quota.", p,
+		func(g *GuardInfo) float64 { return float64(g.Reserve.PollUsed) })
+	gauge("recyclegate_poll_quota_limit", "The polling share of the provider's daily quota (0: no daily quota).", p,
+		func(g *GuardInfo) float64 { return float64(g.Reserve.PollBudget) })
 	for _, period := range []string{"day", "month"} {
 		l := prometheus.Labels{"provider": id, "period": period}
 		gauge("recyclegate_budget_spent_fen", "What the provider's calls cost this day or month, in fen.", l, func(g *GuardInfo) float64 {

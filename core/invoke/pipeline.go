@@ -42,9 +42,11 @@ type pipeline struct {
 // limits are the guards built from the provider's manifest and its guards
 // block.
 type limits struct {
-	limiter  guard.Limiter
-	sem      *guard.Semaphore
+	limiter  *guard.LaneLimiter
+	sem      *guard.LaneSemaphore
 	account  *guard.Account
+	reserve  guard.Reserve // the order lanes' share (lanes.go)
+	maxWait  time.Duration // an API call's longest wait for a slot
 	cacheTTL time.Duration
 	// provisional: built before the manifest was known (an optional
 	// provider that had not started yet), from the guards block alone.
@@ -275,13 +277,18 @@ func (pl *pipeline) breakerCheck(next handler) handler {
 // refused (the provider was never asked).
 func (pl *pipeline) reserve(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
-		ticket, err := pl.limits().account.Reserve(ctx, pl.svc.tenantLimit(r.call, pl.id), r.call.units())
+		ticket, err := pl.limits().account.Reserve(ctx, pl.svc.tenantLimit(r.call, pl.id), r.call.units(), r.lane())
 		if err != nil {
 			reason := "quota"
 			if sdk.CodeOf(err) == sdk.CodeUnavailable {
 				reason = "store_unavailable"
+			} else {
+				pl.svc.quotaRefused(pl.id, r.lane())
 			}
 			return nil, pl.refuse(r, reason, err)
+		}
+		if ticket != nil {
+			pl.svc.quotaSpent(pl.id, r.lane())
 		}
 		resp, err := next(ctx, r)
 		if !r.reach {
@@ -311,22 +318,39 @@ func (pl *pipeline) breaker(next handler) handler {
 	}
 }
 
-// concurrency holds one of the provider's max_in_flight slots for the call.
+// concurrency holds one of the provider's max_in_flight slots for the
+// call, in its lane (some are kept for order work); an API call waits at
+// most max_wait for it.
 func (pl *pipeline) concurrency(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
-		sem := pl.limits().sem
-		if err := sem.Acquire(ctx); err != nil {
+		l := pl.limits()
+		wctx, cancel := pl.waitContext(ctx, r, l)
+		release, err := l.sem.Acquire(wctx, r.lane())
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && wctx.Err() != nil {
+				return nil, pl.refuse(r, "concurrency", maxWaitError(pl.id, "a free slot (max_in_flight)", l.maxWait))
+			}
 			return nil, pl.refuse(r, "concurrency", waitError(pl.id, "a free slot (max_in_flight)", err))
 		}
-		defer sem.Release()
+		defer release()
 		return next(ctx, r)
 	}
 }
 
-// rate waits for a slot of the provider's rate limit, up to the deadline.
+// rate waits for a slot of the provider's rate limit in the call's lane, up
+// to the deadline, or max_wait for an API call: a slot further off answers
+// rate_limited at once with Retry-After.
 func (pl *pipeline) rate(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
-		if err := pl.limits().limiter.Wait(ctx); err != nil {
+		l := pl.limits()
+		wctx, cancel := pl.waitContext(ctx, r, l)
+		err := l.limiter.Wait(wctx, r.lane())
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && wctx.Err() != nil && sdk.CodeOf(err) != sdk.CodeRateLimited {
+				err = maxWaitError(pl.id, "the rate limit", l.maxWait)
+			}
 			return nil, pl.refuse(r, "rate_limited", waitError(pl.id, "the rate limit", err))
 		}
 		return next(ctx, r)

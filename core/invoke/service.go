@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/internal/episode"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/store"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -60,6 +61,8 @@ type Service struct {
 	trips atomic.Uint64
 	// cachesAny: some provider's quotes are cached.
 	cachesAny bool
+	// spent: the lanes whose quota is spent now (logged at start and end).
+	spent *episode.Set
 }
 
 // New builds every provider's pipeline from its manifest (as its
@@ -75,7 +78,7 @@ func New(o Options) (*Service, error) {
 		o.Metrics = prometheus.NewRegistry()
 	}
 	s := &Service{reg: o.Registry, store: o.Store, tenants: o.Tenants, observe: o.Observer, now: o.Now,
-		log: o.Logger, memo: newQuoteMemo(10000), byID: map[string]*pipeline{}}
+		log: o.Logger, memo: newQuoteMemo(10000), byID: map[string]*pipeline{}, spent: episode.New(o.Now)}
 	s.m = newMetrics(o.Metrics)
 	for id := range o.Guards {
 		if _, ok := o.Registry.Get(id); !ok {
@@ -116,12 +119,7 @@ func (pl *pipeline) newLimits(m sdk.Manifest) *limits {
 		qps = gc.QPS
 	}
 	ls := guard.LimitSettings{QPS: qps, Margin: gc.QPSMargin}
-	rw, shared := s.store.(store.RateWindow)
-	if shared && qps > 0 {
-		l.limiter = guard.NewShared(ls, id, rw, s.replicas, func(err error) { s.storeFailed("rate", err) })
-	} else {
-		l.limiter = guard.NewLocal(ls)
-	}
+	_, shared := s.sharedRate()
 	inFlight := gc.MaxInFlight
 	if inFlight == 0 {
 		inFlight = m.Limits.MaxConcurrency
@@ -132,8 +130,9 @@ func (pl *pipeline) newLimits(m sdk.Manifest) *limits {
 	if shared {
 		inFlight = max(1, inFlight/s.replicas)
 	}
-	l.sem = guard.NewSemaphore(inFlight)
-	l.account = guard.NewAccount(guard.AccountSettingsFor(id, m.Limits, gc), s.store, s.now,
+	as := guard.AccountSettingsFor(id, m.Limits, gc)
+	pl.newLanes(l, ls, inFlight, as.DailyQuota)
+	l.account = guard.NewAccount(as, s.store, s.now,
 		func(period string, spent, limit int64) { s.budgetWarning(id, period, spent, limit) },
 		func(err error) { s.storeFailed("counters", err) })
 	l.cacheTTL = m.Limits.QuoteCacheTTL.D()
@@ -141,6 +140,12 @@ func (pl *pipeline) newLimits(m sdk.Manifest) *limits {
 		l.cacheTTL = gc.CacheTTL
 	}
 	return l
+}
+
+// sharedRate is the store's shared rate window, when it has one (Redis).
+func (s *Service) sharedRate() (store.RateWindow, bool) {
+	rw, ok := s.store.(store.RateWindow)
+	return rw, ok
 }
 
 // Close closes the store.
