@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/internal/episode"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/core/quote"
@@ -104,7 +105,7 @@ func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, reqs []quote
 	}
 	// The tenant's own quotas count batch calls too, and the audit files
 	// them under it; one policy set decides the whole batch.
-	r := &batchRun{s: s, ctx: ctx, tenant: tenant, call: &invoke.Call{Tenant: tenant}, set: s.pin(), size: len(reqs),
+	r := &batchRun{s: s, ctx: ctx, tenant: tenant, call: &invoke.Call{Tenant: tenant, Paced: true}, set: s.pin(), size: len(reqs),
 		emitFn: emit, lanes: map[laneKey]*batchLane{}, sum: &BatchSummary{Items: len(reqs), Calls: map[string]int{}}}
 	r.cond = sync.NewCond(&r.mu)
 	stop := context.AfterFunc(ctx, func() {
@@ -427,11 +428,14 @@ func (l *batchLane) callBatch(items []sdk.Item) (quotes []*sdk.Quote, errs []*sd
 	r := l.run
 	quotes = make([]*sdk.Quote, len(items))
 	errs = make([]*sdk.Error, len(items))
-	c := &invoke.Call{Tenant: r.tenant, Units: int64(len(items))} // a batch call counts its items, as providers do
+	c := &invoke.Call{Tenant: r.tenant, Units: int64(len(items)), Paced: true} // a batch call counts its items, as providers do; batch jobs pace to the provider
 	resp, err := r.s.inv.QuoteBatch(r.ctx, l.id, c, &sdk.QuoteBatchRequest{Items: items, Detail: l.detail})
 	if err != nil {
 		return nil, nil, sdk.AsError(err)
 	}
+	r.s.spent.End(l.id, func(n int64, lasted time.Duration) {
+		r.s.log.Info("batch: provider quota available again", "provider", l.id, "batches_stopped", n, "lasted", lasted.Round(time.Second).String())
+	})
 	for _, res := range resp.Results {
 		if res.Index < 0 || res.Index >= len(items) {
 			continue
@@ -484,8 +488,11 @@ func (l *batchLane) exhaust(e *sdk.Error) {
 		c.Provider = l.id
 		l.spent = &c
 		l.memo.markSpent(&c, nextChinaMidnight(r.s.now()))
-		r.s.log.Warn("batch: provider quota spent; its remaining items are left for later",
-			"provider", l.id, "left", len(l.queue))
+		left := len(l.queue)
+		r.s.spent.Start(l.id, func() {
+			r.s.log.Warn("batch: provider quota spent; the remaining items of this and later batches are left for later (logged again when batches get through)",
+				"provider", l.id, "left", left)
+		})
 	}
 }
 
@@ -679,6 +686,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	memos map[memoKey]*quotaMemo
+	// spent: providers whose quota batches met spent, logged once at the
+	// start and once at the end with the batches it stopped.
+	spent *episode.Set
 }
 
 type memoKey struct {
@@ -697,7 +707,7 @@ func New(o Options) *Service {
 	if o.Pin == nil {
 		o.Pin = func() *policy.Set { return nil }
 	}
-	return &Service{inv: o.Invoke, quotes: o.Quotes, pin: o.Pin, now: o.Now, log: o.Logger, memos: map[memoKey]*quotaMemo{}}
+	return &Service{inv: o.Invoke, quotes: o.Quotes, pin: o.Pin, now: o.Now, log: o.Logger, memos: map[memoKey]*quotaMemo{}, spent: episode.New(o.Now)}
 }
 
 // memoFor returns the memo of a provider for a tenant.

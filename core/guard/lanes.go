@@ -53,7 +53,8 @@ const DefaultReserve = 0.1
 type Reserve struct {
 	// Share of the quota, QPS and concurrency kept for order work (0: none).
 	Share float64 `json:"share"`
-	// Quota: calls a day only order work may spend (ceil(share * daily_quota)).
+	// Quota: calls a day only order work may spend (share * daily_quota,
+	// rounded down).
 	Quota int64 `json:"quota,omitempty"`
 	// GeneralLimit: calls a day quotes, batch and catalog may spend.
 	GeneralLimit int64 `json:"general_limit,omitempty"`
@@ -79,8 +80,10 @@ func ReserveFor(share, pollShare *float64, quota int64, qps float64, inFlight in
 	if s <= 0 {
 		return r
 	}
-	if quota > 0 {
-		r.Quota = min(quota, int64(math.Ceil(s*float64(quota))))
+	if quota > 1 {
+		// Rounded down, and never the whole quota: a quota under 1/share
+		// calls has no reserve.
+		r.Quota = min(quota-1, int64(math.Floor(s*float64(quota))))
 		r.GeneralLimit = quota - r.Quota
 		r.SettleFloor = min(r.Quota, max(1, r.Quota/5))
 		ps := s / 2

@@ -130,8 +130,8 @@ func (s *Service) GuardInfo(id string) *GuardInfo {
 }
 
 // State is what routing reads of a provider's guards, without allocating:
-// the worst breaker state, the calls left in its daily quota (-1: no
-// quota) and the rate in force (0: no limit).
+// the worst breaker state, the calls left in its daily quota for quotes,
+// batch and catalog (the general lane; -1: no quota) and the rate in force (0: no limit).
 type State struct {
 	Breaker   string
 	QuotaLeft int64
@@ -156,6 +156,9 @@ func (s *Service) StateOf(id string) State {
 	}
 	pl.mu.Unlock()
 	if q := l.account.Settings().DailyQuota; q > 0 {
+		if l.reserve.Quota > 0 {
+			q = l.reserve.GeneralLimit // quotes and batches stop where the order reserve starts
+		}
 		st.QuotaLeft = max(0, q-l.account.Usage(usageMaxAge).QuotaUsed)
 	}
 	return st

@@ -25,9 +25,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/recyclegate/recyclegate/core/gate"
+	"github.com/recyclegate/recyclegate/core/internal/episode"
 	"github.com/recyclegate/recyclegate/core/internal/redact"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
@@ -86,6 +90,8 @@ type Options struct {
 	Secrets   *redact.Set
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// Metrics registers the order side's gauges (in-doubt keys, polling).
+	Metrics prometheus.Registerer
 }
 
 // Service is the order side.
@@ -108,13 +114,16 @@ type Service struct {
 	flightMu sync.Mutex
 	flights  map[orderstore.IdemKey]int // requests running in this process, their leases renewed
 
-	pollMu    sync.Mutex
-	deliverMu sync.Mutex
-	recoverMu sync.Mutex
-	kick      chan struct{} // wakes the webhook loop
-	stop      chan struct{}
-	wg        sync.WaitGroup
-	stopOnce  sync.Once
+	pollMu       sync.Mutex
+	deliverMu    sync.Mutex
+	recoverMu    sync.Mutex
+	doubts       *doubts // in-doubt creates: their attempts and backoff (settle.go)
+	stuck        *episode.Set
+	settledTotal atomic.Int64
+	kick         chan struct{} // wakes the webhook loop
+	stop         chan struct{}
+	wg           sync.WaitGroup
+	stopOnce     sync.Once
 }
 
 // New opens the order store. Start recovers and starts the loops.
@@ -140,7 +149,8 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{inv: o.Invoke, gate: o.Gate, cfg: cfg, tenants: o.Tenants, webhooks: o.Webhooks, revision: o.Revision,
 		failpoint: o.Failpoint, secrets: o.Secrets, now: o.Now, log: o.Logger, flights: map[orderstore.IdemKey]int{},
-		replica: o.Replica, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+		replica: o.Replica, kick: make(chan struct{}, 1), stop: make(chan struct{}), doubts: newDoubts(),
+		stuck: episode.New(o.Now)}
 	for _, w := range o.Webhooks {
 		s.secrets.Add(w.Secret)
 		s.secrets.Add(w.Previous...)
@@ -160,6 +170,9 @@ func New(o Options) (*Service, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	s.audit = newAuditWriter(st, s.log)
+	if o.Metrics != nil {
+		s.registerMetrics(o.Metrics)
+	}
 	return s, nil
 }
 
@@ -290,13 +303,15 @@ func (o *Service) Close() {
 	})
 }
 
-// orderLoop polls open orders, retries interrupted requests' recovery and
-// enforces retention.
+// orderLoop settles in-doubt creates (every SettleEvery), polls open
+// orders and enforces retention.
 func (o *Service) orderLoop() {
 	defer o.wg.Done()
 	every := o.pollInterval()
 	poll := time.NewTicker(every)
 	defer poll.Stop()
+	settle := time.NewTicker(min(SettleEvery, every))
+	defer settle.Stop()
 	maint := time.NewTicker(10 * time.Minute)
 	defer maint.Stop()
 	o.maintain()
@@ -304,21 +319,50 @@ func (o *Service) orderLoop() {
 		select {
 		case <-o.stop:
 			return
+		case <-settle.C:
+			ctx, cancel := o.loopContext(time.Minute)
+			o.settleSweep(ctx)
+			cancel()
 		case <-poll.C:
-			ctx, cancel := o.loopContext(every)
-			if _, err := o.RecoverOrders(ctx); err != nil {
-				o.log.Warn("recovering interrupted orders", "error", err)
-			}
 			if o.cfg.PollInterval > 0 {
+				ctx, cancel := o.loopContext(every)
 				if _, err := o.PollOrders(ctx); err != nil {
 					o.log.Warn("polling orders", "error", err)
 				}
+				cancel()
 			}
-			cancel()
 		case <-maint.C:
 			o.maintain()
 		}
 	}
+}
+
+// settleSweep runs RecoverOrders and logs the in-doubt keys once when some
+// stay unsettled and once when none is left, with counts; the metric
+// recyclegate_orders_in_doubt carries them in between.
+func (o *Service) settleSweep(ctx context.Context) {
+	n, err := o.RecoverOrders(ctx)
+	o.settledTotal.Add(int64(n))
+	if err != nil {
+		o.stuck.Start("in_doubt", func() {
+			o.log.Warn("orders in doubt: creates whose outcome at the provider is unknown; their look-ups are retried with backoff (GET /v1/orders?state=in_doubt lists them; logged again when all are settled)",
+				"count", o.doubts.count(), "first_error", firstLine(err))
+		})
+		return
+	}
+	if o.doubts.count() == 0 {
+		o.stuck.End("in_doubt", func(sweeps int64, lasted time.Duration) {
+			o.log.Info("orders in doubt: all settled", "settled_total", o.settledTotal.Load(), "lasted", lasted.Round(time.Second).String())
+		})
+	}
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " (and more)"
+	}
+	return s
 }
 
 // loopContext is a context that ends at the service's close or after d.
@@ -666,7 +710,7 @@ func ambiguous(err error) bool {
 
 // lookupByQuote asks the provider for the order made from a quote.
 func (o *Service) lookupByQuote(ctx context.Context, p string, c *invoke.Call, quoteID string) (*recycle.Order, error) {
-	resp, err := o.inv.GetOrder(ctx, p, c, &recycle.GetOrderRequest{QuoteID: quoteID})
+	resp, err := o.inv.GetOrder(ctx, p, settleCall(c), &recycle.GetOrderRequest{QuoteID: quoteID})
 	if err != nil {
 		return nil, err
 	}
@@ -795,6 +839,9 @@ func (o *Service) RecoverOrders(ctx context.Context) (int, error) {
 		if o.busy(rec.Tenant, rec.Key) {
 			continue // this process is running it
 		}
+		if !o.doubts.due(rec, o.now()) {
+			continue // asked again at its next attempt (backoff)
+		}
 		leave := o.enter(rec.Tenant, rec.Key) // renewed while it is settled
 		var rv orderRecovery
 		_ = json.Unmarshal(rec.Recovery, &rv)
@@ -809,9 +856,11 @@ func (o *Service) RecoverOrders(ctx context.Context) (int, error) {
 		}
 		leave()
 		if err != nil {
+			o.doubts.failed(rec, err, o.now())
 			errs = append(errs, fmt.Errorf("key %s of tenant %s: %w", rec.Key, rec.Tenant, err))
 			continue
 		}
+		o.doubts.settled(rec)
 		settled++
 	}
 	return settled, errors.Join(errs...)
@@ -829,6 +878,7 @@ func (o *Service) recoverOrder(ctx context.Context, rec orderstore.Idem, rv orde
 		_, err := o.recordOrder(ctx, rec.Tenant, rec.Key, newID("ord"), p, found, "")
 		if err == nil {
 			o.log.Info("recovered an order the provider accepted before the host stopped", "tenant", rec.Tenant, "provider", p)
+			o.auditRecoveredCreate(ctx, rec, p, rv.QuoteID, found)
 		}
 		if sdk.CodeOf(err) == sdk.CodeConflict {
 			return nil // another request owns it; the key was released
@@ -893,6 +943,9 @@ type OrderFilter struct {
 type OrderList struct {
 	Orders     []Order `json:"orders"`
 	NextCursor string  `json:"next_cursor,omitempty"`
+	// InDoubt: with state=in_doubt, the creates whose outcome at the
+	// provider is being settled, and their next look-up.
+	InDoubt []InDoubtOrder `json:"in_doubt,omitempty"`
 }
 
 // ListOrders lists the tenant's orders, newest first (history left out).
@@ -900,8 +953,15 @@ func (o *Service) ListOrders(ctx context.Context, tenant *invoke.Tenant, f Order
 	if tenant == nil {
 		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
 	}
+	if f.State == StateInDoubt {
+		d, err := o.InDoubt(ctx, tenant, f.Limit)
+		if err != nil {
+			return nil, err
+		}
+		return &OrderList{Orders: []Order{}, InDoubt: d}, nil
+	}
 	if f.State != "" && !slices.Contains(recycle.OrderStates, f.State) {
-		return nil, sdk.InvalidField("state", "unknown state %q; one of %s", f.State, joinStates())
+		return nil, sdk.InvalidField("state", "unknown state %q; one of %s, or %s (creates whose outcome is being settled)", f.State, joinStates(), StateInDoubt)
 	}
 	if f.Limit < 0 || f.Limit > 200 {
 		return nil, sdk.InvalidField("limit", "must be from 1 to 200")

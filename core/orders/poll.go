@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -131,6 +132,7 @@ func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 
 func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, next time.Time) (bool, int, error) {
 	c := o.call(r.Tenant, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
+	c.Lane, c.Paced = guard.LanePoll, true
 	resp, err := o.inv.GetOrder(ctx, p, c, &recycle.GetOrderRequest{OrderID: r.ProviderOrderID})
 	if err != nil {
 		return false, 0, err

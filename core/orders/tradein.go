@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -301,6 +302,7 @@ func (o *Service) CreateTradeIn(ctx context.Context, tenant *invoke.Tenant, key 
 	}
 	t.State, t.FailedStep = TradeInRunning, ""
 	c := o.call(tenant.ID, map[string]string{"trade_in_id": t.ID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
+	c.Lane = guard.LaneOrders // every step, its quote too, is order work
 	steps := []struct {
 		name string
 		run  func(context.Context, *TradeIn, *TradeInStep) error

@@ -482,6 +482,26 @@ func sortIdems(r []Idem) {
 	}
 }
 
+// ListSending lists records in flight without claiming them.
+func (s *Postgres) ListSending(ctx context.Context, tenant string, limit int) ([]Idem, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+idemCols+` FROM idempotency WHERE state = $1 AND ($2 = '' OR tenant = $2)
+		ORDER BY created_at LIMIT $3`, IdemSending, tenant, limit)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Idem, error) {
+		i, err := scanIdem(r)
+		if err != nil {
+			return Idem{}, err
+		}
+		return *i, nil
+	})
+	return out, s.fail(err)
+}
+
 // PurgeIdem deletes finished records past their time to live.
 func (s *Postgres) PurgeIdem(ctx context.Context) (int64, error) {
 	return s.exec(ctx, `DELETE FROM idempotency WHERE state <> $1 AND expires_at < $2`, IdemSending, nanos(s.now()))

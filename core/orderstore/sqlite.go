@@ -334,6 +334,25 @@ func (s *SQLite) ClaimSending(ctx context.Context, owner string, lease time.Dura
 	return out, nil
 }
 
+// ListSending lists records in flight without claiming them.
+func (s *SQLite) ListSending(ctx context.Context, tenant string, limit int) ([]Idem, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+idemCols+` FROM idempotency WHERE state = ? AND (? = '' OR tenant = ?)
+		ORDER BY created_at LIMIT ?`, IdemSending, tenant, tenant, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Idem
+	for rows.Next() {
+		r, err := scanIdem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
 // PurgeIdem deletes finished records past their time to live.
 func (s *SQLite) PurgeIdem(ctx context.Context) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM idempotency WHERE state != ? AND expires_at < ?`, IdemSending, nanos(s.now()))

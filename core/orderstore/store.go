@@ -65,6 +65,10 @@ type Store interface {
 	ClaimSending(ctx context.Context, owner string, lease time.Duration, limit int) ([]Idem, error)
 	// PurgeIdem deletes finished records past their time to live.
 	PurgeIdem(ctx context.Context) (int64, error)
+	// ListSending lists up to limit records in flight, oldest first, of
+	// one tenant ("": every tenant), without claiming them: the requests
+	// running now and those whose outcome is being settled (in doubt).
+	ListSending(ctx context.Context, tenant string, limit int) ([]Idem, error)
 
 	// InsertOrder records a new order with its first history and, when
 	// done is not nil, completes the idempotency record that created it,
