@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -85,6 +86,7 @@ func (s *Server) quotes(w http.ResponseWriter, r *http.Request, t *core.Tenant) 
 		return err
 	}
 	out[mark] = ',' // the result's own '{' continues the answer's object
+	setQuoteRetryAfter(w, res)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(append(out, '\n'))
@@ -139,4 +141,22 @@ func intParam(v, name string, lo, hi int) (int, error) {
 		return 0, sdk.InvalidField(name, "must be a whole number from %d to %d, got %q", lo, hi, v)
 	}
 	return n, nil
+}
+
+// setQuoteRetryAfter sets Retry-After on a quote answer without quotes
+// whose providers said when to come back (a rate slot past max_wait, a
+// breaker's probe): the soonest of them.
+func setQuoteRetryAfter(w http.ResponseWriter, res *core.QuoteResult) {
+	if len(res.Quotes) > 0 {
+		return
+	}
+	var soonest time.Duration
+	for _, e := range res.Errors {
+		if e.RetryAfter > 0 && (soonest == 0 || e.RetryAfter < soonest) {
+			soonest = e.RetryAfter
+		}
+	}
+	if soonest > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((soonest+time.Second-1)/time.Second)))
+	}
 }

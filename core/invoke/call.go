@@ -199,11 +199,14 @@ type ProviderError struct {
 	Retryable       bool     `json:"retryable"`
 	ProviderCode    string   `json:"provider_code,omitempty"`
 	ProviderMessage string   `json:"provider_message,omitempty"`
+	// RetryAfter (nanoseconds) is when to ask again: a rate slot, a
+	// breaker's next probe, a quota's reset.
+	RetryAfter time.Duration `json:"retry_after,omitempty"`
 }
 
 // NewProviderError describes provider id's failure.
 func NewProviderError(id string, err error) ProviderError {
 	e := sdk.AsError(err)
 	return ProviderError{Provider: id, Code: e.Code, Message: e.Message, Retryable: e.Retryable,
-		ProviderCode: e.ProviderCode, ProviderMessage: e.ProviderMessage}
+		ProviderCode: e.ProviderCode, ProviderMessage: e.ProviderMessage, RetryAfter: e.RetryAfter}
 }
