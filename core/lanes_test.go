@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -185,5 +186,75 @@ func TestConcurrentQuotesAgainstOneQPSAnswerAtOnce(t *testing.T) {
 	wg.Wait()
 	if answered < 1 || answered > 2 || answered+limited != 12 {
 		t.Fatalf("%d answered, %d rate_limited", answered, limited)
+	}
+}
+
+// 200 open orders at a provider whose polling share is 100 calls a day
+// (daily_quota 2000): over two days on a moved clock the polls of each
+// China day stay within the share and use most of it, every order is
+// polled, each order shows its next poll, and the host warns once that the
+// open orders outgrow the share.
+func TestPollingOf200OpenOrdersStaysInsideItsShare(t *testing.T) {
+	logs := &logBuffer{}
+	e := newOrderEnv(t, t.TempDir(), core.WithGuards("rec", core.GuardConfig{DailyQuota: 2000}),
+		core.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	e.rec.still.Store(true)
+	e.clock.Advance(7 * time.Hour) // 00:00 China time
+	ids := make([]string, 0, 200)
+	create := func(from, to int) {
+		for i := from; i < to; i++ {
+			res, err := modelQuote(t, e, fmt.Sprintf("Galaxy %d", i))
+			if err != nil || len(res.Quotes) != 1 {
+				t.Fatalf("quote %d: %+v %v", i, res, err)
+			}
+			a, err := e.h.CreateOrder(bg, e.a, fmt.Sprintf("k%d", i), orderReq(res.Quotes[0].QuoteID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, a.Order.ID)
+		}
+	}
+	create(0, 100)
+	// A pass makes the plan: the orders created from now on have their
+	// first poll spread over their interval.
+	if _, err := e.h.Orders().PollOrders(bg); err != nil {
+		t.Fatal(err)
+	}
+	create(100, 200)
+	perDay := map[int]int64{}
+	start := e.clock.Now()
+	for step := 30 * time.Minute; step < 48*time.Hour; step += 30 * time.Minute { // 00:30 to 23:30 of two China days
+		e.clock.Advance(30 * time.Minute)
+		before := e.rec.polls.Load()
+		if _, err := e.h.Orders().PollOrders(bg); err != nil {
+			t.Fatal(err)
+		}
+		perDay[int(e.clock.Now().Sub(start)/(24*time.Hour))] += e.rec.polls.Load() - before
+	}
+	t.Logf("polls by China day %v", perDay)
+	for day := range 2 {
+		if n := perDay[day]; n > 100 || n < 50 {
+			t.Errorf("day %d: %d polls, want at most the share of 100 and most of it", day, n)
+		}
+	}
+	polled := map[string]bool{}
+	page, err := e.h.Audit(bg, e.a, core.AuditFilter{Op: "order.get", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range page.Entries {
+		polled[en.Detail["order_id"]] = true
+	}
+	for _, id := range ids {
+		if !polled[id] {
+			t.Errorf("order %s never polled in two days", id)
+		}
+	}
+	o, err := e.h.GetOrder(bg, e.a, ids[0])
+	if err != nil || o.NextPollAt == nil || !o.NextPollAt.After(e.clock.Now()) {
+		t.Fatalf("next poll of an open order: %+v %v", o, err)
+	}
+	if n := strings.Count(logs.String(), "outgrow the provider's polling share"); n != 1 {
+		t.Fatalf("%d warnings that open orders outgrow the share, want 1:\n%s", n, logs.String())
 	}
 }

@@ -47,6 +47,8 @@ type recycler struct {
 
 	loseAnswers atomic.Int64 // creates that succeed but answer deadline_exceeded
 	lookupDown  atomic.Bool  // GetOrder answers unavailable
+	still       atomic.Bool  // orders stay in their first state
+	polls       atomic.Int64 // GetOrder calls by order id (polls)
 	linkDown    atomic.Int64 // trade-in calls that answer unavailable
 }
 
@@ -75,6 +77,9 @@ func (r *recycler) at(o *recycle.Order) recycle.Order {
 	c := *o
 	n := int(r.clock.Now().Sub(o.CreatedAt) / time.Hour)
 	n = min(n, len(lifeStates)-1)
+	if r.still.Load() {
+		n = 0
+	}
 	c.History = nil
 	for i := 0; i <= n; i++ {
 		c.History = append(c.History, recycle.StateChange{State: lifeStates[i], ProviderState: "p_" + string(lifeStates[i]), At: o.CreatedAt.Add(time.Duration(i) * time.Hour)})
@@ -112,6 +117,8 @@ func (r *recycler) GetOrder(_ context.Context, req *recycle.GetOrderRequest) (*r
 	id := req.OrderID
 	if id == "" {
 		id = r.byQuote[req.QuoteID]
+	} else {
+		r.polls.Add(1)
 	}
 	o, ok := r.orders[id]
 	if !ok {

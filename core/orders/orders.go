@@ -119,6 +119,9 @@ type Service struct {
 	recoverMu    sync.Mutex
 	doubts       *doubts // in-doubt creates: their attempts and backoff (settle.go)
 	stuck        *episode.Set
+	pollGauge    *prometheus.GaugeVec
+	planMu       sync.Mutex
+	lastPlan     *pollPlan // the last polling pass's (pollplan.go)
 	settledTotal atomic.Int64
 	kick         chan struct{} // wakes the webhook loop
 	stop         chan struct{}
@@ -414,23 +417,26 @@ type MaskedCustomer struct {
 
 // Order is a recycle order as the host records and answers it.
 type Order struct {
-	ID              string                `json:"id"`
-	Provider        string                `json:"provider"`
-	ProviderOrderID string                `json:"provider_order_id"`
-	QuoteID         string                `json:"quote_id,omitempty"`
-	State           recycle.OrderState    `json:"state"`
-	ProviderState   string                `json:"provider_state,omitempty"`
-	Price           *sdk.Money            `json:"price,omitempty"`
-	Logistics       string                `json:"logistics,omitempty"`
-	TrackingNo      string                `json:"tracking_no,omitempty"`
-	Carrier         string                `json:"carrier,omitempty"`
-	Store           *recycle.Store        `json:"store,omitempty"`
-	Customer        *MaskedCustomer       `json:"customer,omitempty"`
-	SettlementID    string                `json:"settlement_id,omitempty"`
-	TradeInID       string                `json:"trade_in_id,omitempty"`
-	CreatedAt       time.Time             `json:"created_at"`
-	UpdatedAt       time.Time             `json:"updated_at"`
-	History         []recycle.StateChange `json:"history,omitempty"` // left out of a list
+	ID              string             `json:"id"`
+	Provider        string             `json:"provider"`
+	ProviderOrderID string             `json:"provider_order_id"`
+	QuoteID         string             `json:"quote_id,omitempty"`
+	State           recycle.OrderState `json:"state"`
+	ProviderState   string             `json:"provider_state,omitempty"`
+	Price           *sdk.Money         `json:"price,omitempty"`
+	Logistics       string             `json:"logistics,omitempty"`
+	TrackingNo      string             `json:"tracking_no,omitempty"`
+	Carrier         string             `json:"carrier,omitempty"`
+	Store           *recycle.Store     `json:"store,omitempty"`
+	Customer        *MaskedCustomer    `json:"customer,omitempty"`
+	SettlementID    string             `json:"settlement_id,omitempty"`
+	TradeInID       string             `json:"trade_in_id,omitempty"`
+	CreatedAt       time.Time          `json:"created_at"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+	// NextPollAt: when the host asks the provider for the order's state
+	// next (open orders only; the polling share spreads them).
+	NextPollAt *time.Time            `json:"next_poll_at,omitempty"`
+	History    []recycle.StateChange `json:"history,omitempty"` // left out of a list
 }
 
 // orderExtras is what an order row keeps beside its columns.
@@ -745,7 +751,7 @@ func (o *Service) newOrderRecord(tenant, key, id, providerID string, so *recycle
 	}
 	return &orderstore.Order{ID: id, Tenant: tenant, Provider: providerID, ProviderOrderID: so.OrderID, QuoteID: so.QuoteID,
 		State: string(so.State), ProviderState: so.ProviderState, Open: !so.State.Final(), Data: data, IdempotencyKey: key,
-		CreatedAt: created, UpdatedAt: now, NextPollAt: now.Add(o.pollInterval()), History: hist}
+		CreatedAt: created, UpdatedAt: now, NextPollAt: o.firstPoll(providerID, so.State, now), History: hist}
 }
 
 func (o *Service) pollInterval() time.Duration {
@@ -815,6 +821,10 @@ func orderView(r *orderstore.Order) *Order {
 		TradeInID: ex.TradeInID, CreatedAt: invoke.HostTime(r.CreatedAt), UpdatedAt: invoke.HostTime(r.UpdatedAt), History: []recycle.StateChange{}}
 	for _, c := range r.History {
 		o.History = append(o.History, recycle.StateChange{State: recycle.OrderState(c.State), ProviderState: c.ProviderState, At: invoke.HostTime(c.At)})
+	}
+	if r.Open && !r.NextPollAt.IsZero() {
+		t := invoke.HostTime(r.NextPollAt)
+		o.NextPollAt = &t
 	}
 	return o
 }

@@ -75,6 +75,10 @@ func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 	defer o.pollMu.Unlock()
 	var res PollResult
 	stopped := map[string]bool{} // providers that refused for quota or rate
+	plan := o.plan(ctx)
+	o.planMu.Lock()
+	o.lastPlan = plan
+	o.planMu.Unlock()
 	for {
 		now := o.now()
 		next := now.Add(o.pollInterval())
@@ -97,7 +101,7 @@ func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 				continue // asked again next interval
 			}
 			res.Polled++
-			changed, events, err := o.pollOne(ctx, p, r, next)
+			changed, events, err := o.pollOne(ctx, p, r, plan)
 			if errors.Is(err, orderstore.ErrStale) {
 				continue // another poll recorded the change first
 			}
@@ -130,7 +134,7 @@ func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 	return res, nil
 }
 
-func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, next time.Time) (bool, int, error) {
+func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, plan *pollPlan) (bool, int, error) {
 	c := o.call(r.Tenant, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
 	c.Lane, c.Paced = guard.LanePoll, true
 	resp, err := o.inv.GetOrder(ctx, p, c, &recycle.GetOrderRequest{OrderID: r.ProviderOrderID})
@@ -158,6 +162,7 @@ func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, ne
 		ex.Store = so.Store
 	}
 	data, _ := json.Marshal(ex)
+	next := now.Add(plan.interval(p, so.State))
 	u := orderstore.Update{OrderID: r.ID, HistoryLen: len(r.History), State: r.State, ProviderState: so.ProviderState, Open: !so.State.Final(), Data: data,
 		UpdatedAt: r.UpdatedAt, NextPollAt: next, NewChanges: fresh}
 	if len(fresh) > 0 {

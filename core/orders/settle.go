@@ -182,6 +182,7 @@ func (o *Service) auditRecoveredCreate(ctx context.Context, rec orderstore.Idem,
 // registerMetrics adds the order side's gauges, read when Prometheus
 // scrapes.
 func (o *Service) registerMetrics(reg prometheus.Registerer) {
+	o.pollGauge = newPollGauge(reg)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recyclegate_orders_in_doubt",
 		Help: "Order and trade-in creates in flight or in doubt (their outcome at the provider is being settled by a look-up)."},
 		func() float64 {

@@ -747,6 +747,24 @@ func (s *Postgres) UpdateOrder(ctx context.Context, u Update) error {
 }
 
 // SetNextPoll moves an order's next poll.
+// OpenCounts counts the open orders by provider and state.
+func (s *Postgres) OpenCounts(ctx context.Context) ([]OpenCount, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT provider, state, COUNT(*) FROM orders WHERE open GROUP BY provider, state`)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OpenCount, error) {
+		var c OpenCount
+		err := r.Scan(&c.Provider, &c.State, &c.N)
+		return c, err
+	})
+	return out, s.fail(err)
+}
+
+// SetNextPoll moves an order's next poll.
 func (s *Postgres) SetNextPoll(ctx context.Context, id string, at time.Time) error {
 	_, err := s.exec(ctx, `UPDATE orders SET next_poll_at = $1 WHERE id = $2`, nanos(at), id)
 	return err

@@ -552,6 +552,24 @@ func (s *SQLite) ListOrders(ctx context.Context, f Filter) ([]Order, string, err
 	return out, next, nil
 }
 
+// OpenCounts counts the open orders by provider and state.
+func (s *SQLite) OpenCounts(ctx context.Context) ([]OpenCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT provider, state, COUNT(*) FROM orders WHERE open = 1 GROUP BY provider, state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OpenCount
+	for rows.Next() {
+		var c OpenCount
+		if err := rows.Scan(&c.Provider, &c.State, &c.N); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // ClaimDueOrders takes open orders due for a poll (see Store).
 func (s *SQLite) ClaimDueOrders(ctx context.Context, now, next time.Time, limit int) ([]Order, error) {
 	var out []Order

@@ -94,6 +94,9 @@ type Store interface {
 	UpdateOrder(ctx context.Context, u Update) error
 	// SetNextPoll moves an order's next poll.
 	SetNextPoll(ctx context.Context, id string, at time.Time) error
+	// OpenCounts counts the open orders by provider and state: what the
+	// polling share is spread over.
+	OpenCounts(ctx context.Context) ([]OpenCount, error)
 
 	// ClaimEvents takes, for owner and for lease, up to limit webhook
 	// events: of each order with undelivered events the oldest, when it is

@@ -265,3 +265,10 @@ func verdict(cur *Idem, in Idem) Begin {
 	}
 	return InFlight
 }
+
+// OpenCount is the number of open orders of a provider in a state.
+type OpenCount struct {
+	Provider string
+	State    string
+	N        int
+}
