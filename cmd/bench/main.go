@@ -14,7 +14,10 @@
 // and of each plugin process, idle and under load), orders (order creation
 // against the Aihuishou sandbox: one replica on SQLite against three on
 // PostgreSQL and Redis behind a round-robin proxy, and the host's added
-// latency per create over the adapter's own).
+// latency per create over the adapter's own). soak (only when named:
+// -only soak -duration 30m) runs the mixed load of issue 24 against one
+// `host serve` and reports memory, goroutines, fds, data_dir growth,
+// latency and in-doubt keys every -report.
 //
 // The binary doubles as the plugin binary of the go-plugin and batch parts:
 // the host re-executes it to run a provider in its own process.
@@ -58,6 +61,9 @@ type options struct {
 	quick    bool
 	duration time.Duration // of each throughput run
 	samples  int           // latency samples per runtime
+	// soak: how long, how many requests a second, a row how often
+	soakDuration, soakReport time.Duration
+	soakRate                 int
 }
 
 // row is one line of the table.
@@ -82,6 +88,7 @@ var parts = []part{
 	{"batch", benchBatch},
 	{"memory", benchMemory},
 	{"orders", benchOrders},
+	{"soak", benchSoak}, // only when named: -only soak -duration 30m
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -89,7 +96,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o options
 	fs.BoolVar(&o.quick, "quick", false, "shorter runs: rougher figures, about 40s in all")
-	only := fs.String("only", "", "run only these parts, comma separated: http, latency, policy, batch, memory, orders")
+	only := fs.String("only", "", "run only these parts, comma separated: http, latency, policy, batch, memory, orders, soak (never run unless named)")
+	fs.DurationVar(&o.soakDuration, "duration", 30*time.Minute, "soak: how long the load runs")
+	fs.DurationVar(&o.soakReport, "report", 5*time.Minute, "soak: a row of figures this often")
+	fs.IntVar(&o.soakRate, "rate", 50, "soak: requests a second")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -113,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var rows []row
 	failed := false
 	for _, p := range parts {
-		if len(want) > 0 && !want[p.name] {
+		if (len(want) > 0 || p.name == "soak") && !want[p.name] {
 			continue
 		}
 		fmt.Fprintf(stderr, "bench: %s ...\n", p.name)

@@ -90,8 +90,9 @@ type request struct {
 	died   bool            // the plugin process died during the call
 	reach  bool            // the provider was called
 	start  time.Time       // when the provider was called
-	laneOf guard.Lane      // the lane, set by lane()
-	taken  time.Duration   // how long it took
+	// waitEnd is when an API call's waits for slots end (max_wait).
+	waitEnd time.Time
+	taken   time.Duration // how long it took
 }
 
 // capabilities says which capability each operation needs.

@@ -37,11 +37,16 @@ func (r *request) paced() bool { return r.call != nil && r.call.Paced }
 
 // waitContext bounds an API call's wait for a slot by max_wait; a paced
 // call (batch, background) waits up to its deadline.
+// One max_wait covers both waits (a concurrency slot, then a rate slot):
+// the first stage sets when the waiting must end.
 func (pl *pipeline) waitContext(ctx context.Context, r *request, l *limits) (context.Context, context.CancelFunc) {
 	if r.paced() || l.maxWait <= 0 {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, l.maxWait)
+	if r.waitEnd.IsZero() {
+		r.waitEnd = time.Now().Add(l.maxWait)
+	}
+	return context.WithDeadline(ctx, r.waitEnd)
 }
 
 // maxWaitError is the refusal of an API call that found no slot within

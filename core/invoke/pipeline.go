@@ -212,7 +212,7 @@ func (pl *pipeline) retry(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
 		pl.retrier.First()
 		for n := 1; ; n++ {
-			r.final, r.died, r.reach = false, false, false
+			r.final, r.died, r.reach, r.waitEnd = false, false, false, time.Time{}
 			resp, err := next(ctx, r)
 			if err == nil {
 				return resp, nil
