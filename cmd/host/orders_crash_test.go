@@ -106,6 +106,22 @@ providers:
 	if st.ByPath["/api/order/create"] != 1 || st.ByPath["/api/order/getDetail"] < 1 {
 		t.Fatalf("sandbox calls %v: want one create and the recovery's look-up", st.ByPath)
 	}
+	// The audit has the create the provider received, once: its own entry
+	// when it was written before the kill, else the recovery's, marked
+	// recovered (the kill usually takes the buffered entry with it).
+	audit := getJSON(t, h2.addr, "/v1/audit?op=order.create")
+	creates := 0
+	for _, e := range audit["entries"].([]any) {
+		en := e.(map[string]any)
+		d, _ := en["detail"].(map[string]any)
+		if en["outcome"] == "ok" && d["quote_id"] == quote {
+			creates++
+			t.Logf("audit: %v", en)
+		}
+	}
+	if creates != 1 {
+		t.Fatalf("audit of order.create: %v, want the one create of quote %s", audit, quote)
+	}
 }
 
 func orderPost(addr, key, body string) (int, http.Header, []byte, error) {

@@ -134,3 +134,39 @@ func TestLaneSemaphoreKeepsSlotsForOrders(t *testing.T) {
 		t.Fatalf("general after a release: %v", err)
 	}
 }
+
+// On Redis the general lane has a window of its own beside the provider's:
+// of qps 5, quotes take 4 a window (from any replica) and the fifth slot
+// is left for order work.
+func TestLaneLimiterOnRedisKeepsASlotForOrders(t *testing.T) {
+	srv := storetest.StartRedis(t)
+	var lims []*guard.LaneLimiter
+	for range 2 {
+		s, err := store.OpenRedis(context.Background(), srv.URL, store.RedisOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ls := guard.LimitSettings{QPS: 5}
+		g := ls
+		g.QPS = guard.ReserveFor(nil, nil, 0, 5, 0).GeneralQPS
+		lims = append(lims, &guard.LaneLimiter{All: guard.NewShared(ls, "p", s, 2, nil), General: guard.NewShared(g, "p:general", s, 2, nil)})
+	}
+	// A wait past the short deadline answers rate_limited at once.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	for i := range 4 {
+		if err := lims[i%2].Wait(ctx, guard.LaneGeneral); err != nil {
+			t.Fatalf("quote %d: %v", i, err)
+		}
+	}
+	if err := lims[1].Wait(ctx, guard.LaneGeneral); sdk.CodeOf(err) != sdk.CodeRateLimited {
+		t.Fatalf("a fifth quote in the window: %v", err)
+	}
+	if err := lims[0].Wait(ctx, guard.LaneOrders); err != nil {
+		t.Fatalf("an order call in the window: %v", err)
+	}
+	if err := lims[1].Wait(ctx, guard.LaneOrders); sdk.CodeOf(err) != sdk.CodeRateLimited {
+		t.Fatalf("a sixth call in the window: %v", err)
+	}
+}
