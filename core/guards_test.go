@@ -577,6 +577,9 @@ func TestGuardsConfigIsValidated(t *testing.T) {
 		{"negative qps", "providers:\n  - id: p\n    guards: {qps: -1}\n", "guards.qps"},
 		{"ratio", "providers:\n  - id: p\n    guards:\n      breaker: {failure_ratio: 2}\n", "failure_ratio"},
 		{"unknown key", "providers:\n  - id: p\n    guards: {qsp: 5}\n", "qsp"},
+		{"reserve of everything", "providers:\n  - id: p\n    guards: {reserve: 1}\n", "guards.reserve"},
+		{"poll share past the reserve", "providers:\n  - id: p\n    guards: {reserve: 0.1, poll_share: 0.2}\n", "poll_share"},
+		{"negative max_wait", "providers:\n  - id: p\n    guards: {max_wait: -1s}\n", "max_wait"},
 		{"tenant quota of an unknown provider", "providers:\n  - id: p\ntenants:\n  - id: t\n    api_keys: [k]\n    quotas: {per_provider: {q: 5}}\n", "not a configured provider"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -586,13 +589,14 @@ func TestGuardsConfigIsValidated(t *testing.T) {
 			}
 		})
 	}
-	cfg, err := core.ParseConfig([]byte("replicas: 3\nproviders:\n  - id: p\n    guards:\n      qps: 5\n      daily_quota: 100\n      budget: {per_day: 200.00, warn_at: 0.9}\n      breaker: {failures: 3, open_for: 10s}\n      retry: {attempts: 2, backoff: 50ms}\n      cache_ttl: -1s\n"),
+	cfg, err := core.ParseConfig([]byte("replicas: 3\nproviders:\n  - id: p\n    guards:\n      qps: 5\n      daily_quota: 100\n      budget: {per_day: 200.00, warn_at: 0.9}\n      breaker: {failures: 3, open_for: 10s}\n      retry: {attempts: 2, backoff: 50ms}\n      cache_ttl: -1s\n      reserve: 0\n      poll_share: 0\n      max_wait: 250ms\n"),
 		func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := cfg.Providers[0].Guards
-	if cfg.Replicas != 3 || g.QPS != 5 || g.DailyQuota != 100 || g.Budget.PerDay != "200.00" || g.Breaker.OpenFor != 10*time.Second || g.CacheTTL != -time.Second || g.Retry.Backoff != 50*time.Millisecond {
+	if cfg.Replicas != 3 || g.QPS != 5 || g.DailyQuota != 100 || g.Budget.PerDay != "200.00" || g.Breaker.OpenFor != 10*time.Second || g.CacheTTL != -time.Second || g.Retry.Backoff != 50*time.Millisecond ||
+		g.Reserve == nil || *g.Reserve != 0 || g.PollShare == nil || g.MaxWait != 250*time.Millisecond {
 		t.Fatalf("decoded %+v", g)
 	}
 }

@@ -106,6 +106,9 @@ providers:
 	if st.ByPath["/api/order/create"] != 1 || st.ByPath["/api/order/getDetail"] < 1 {
 		t.Fatalf("sandbox calls %v: want one create and the recovery's look-up", st.ByPath)
 	}
+	if doubt := getJSON(t, h2.addr, "/v1/orders?state=in_doubt"); doubt["in_doubt"] != nil {
+		t.Fatalf("in doubt after the recovery: %v", doubt)
+	}
 	// The audit has the create the provider received, once: its own entry
 	// when it was written before the kill, else the recovery's, marked
 	// recovered (the kill usually takes the buffered entry with it).
