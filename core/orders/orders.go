@@ -839,7 +839,7 @@ func orderView(r *orderstore.Order) *Order {
 func (o *Service) RecoverOrders(ctx context.Context) (int, error) {
 	o.recoverMu.Lock()
 	defer o.recoverMu.Unlock()
-	recs, err := o.store.ClaimSending(ctx, o.replica, o.cfg.ClaimLease, 100)
+	recs, err := o.store.ClaimSending(ctx, o.replica, o.cfg.ClaimLease, 500) // those backing off are skipped
 	if err != nil {
 		return 0, err
 	}

@@ -682,3 +682,67 @@ func TestPostgresDownFailsFastAndComesBack(t *testing.T) {
 		}
 	}
 }
+
+// ListSending shows the records in flight of a tenant (or all), oldest
+// first, without claiming them; OpenCounts counts the open orders by
+// provider and state (what the polling share is spread over).
+func TestListSendingAndOpenCounts(t *testing.T) {
+	backends(t, func(t *testing.T, d *db) {
+		s, c := d.open(t), d.clock
+		for i, key := range []string{"k1", "k2"} {
+			c.add(time.Second)
+			if v, _, err := s.BeginIdem(ctx, idem(key, fmt.Sprint(i)), ttl, lease); err != nil || v != orderstore.Started {
+				t.Fatalf("begin %s: %v %v", key, v, err)
+			}
+		}
+		other := idem("k3", "x")
+		other.Tenant = "b"
+		if _, _, err := s.BeginIdem(ctx, other, ttl, lease); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CompleteIdem(ctx, orderstore.IdemAnswer{Tenant: "a", Key: "k2", Status: 201, Body: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ListSending(ctx, "a", 10)
+		if err != nil || len(got) != 1 || got[0].Key != "k1" || got[0].Owner != "r1" {
+			t.Fatalf("tenant a in flight: %+v %v", got, err)
+		}
+		if all, err := s.ListSending(ctx, "", 10); err != nil || len(all) != 2 || all[0].Key != "k1" || all[1].Key != "k3" {
+			t.Fatalf("all in flight: %+v %v", all, err)
+		}
+		// Listing claims nothing: the records are still the owner's.
+		if claimed, err := s.ClaimSending(ctx, "r2", lease, 10); err != nil || len(claimed) != 0 {
+			t.Fatalf("claimed by another replica while leased: %+v %v", claimed, err)
+		}
+
+		now := c.now()
+		for i := range 3 {
+			if _, _, err := s.InsertOrder(ctx, order(fmt.Sprintf("o%d", i), "a", now), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		moved := order("o9", "a", now)
+		moved.State, moved.History = "in_transit", []orderstore.Change{{State: "in_transit", At: now}}
+		done := order("o8", "a", now)
+		done.State, done.Open = "completed", false
+		for _, o := range []*orderstore.Order{moved, done} {
+			if _, _, err := s.InsertOrder(ctx, o, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		counts, err := s.OpenCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byState := map[string]int{}
+		for _, oc := range counts {
+			if oc.Provider != "p" {
+				t.Fatalf("counts %+v", counts)
+			}
+			byState[oc.State] += oc.N
+		}
+		if len(byState) != 2 || byState["waiting_to_ship"] != 3 || byState["in_transit"] != 1 {
+			t.Fatalf("open counts %+v", counts)
+		}
+	})
+}
