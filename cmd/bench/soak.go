@@ -373,10 +373,6 @@ func (s *soak) sample(rows *[]row, at time.Duration, start time.Time, idle bool)
 	}
 	all := lat["all"]
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	q := lat["quote"]
-	sort.Slice(q, func(i, j int) bool { return q[i] < q[j] })
-	oc := lat["order create"]
-	sort.Slice(oc, func(i, j int) bool { return oc[i] < oc[j] })
 	codes := make([]int, 0, len(status))
 	for c := range status {
 		codes = append(codes, c)
@@ -402,10 +398,24 @@ func (s *soak) sample(rows *[]row, at time.Duration, start time.Time, idle bool)
 			mib(size), float64(size-s.dataAt0)/(1<<20)),
 		baseline: fmt.Sprintf("in doubt %s, settled %s, aihuishou quota used %s (polls %s)", m["recyclegate_orders_in_doubt"], m["recyclegate_orders_settled_total"],
 			m["recyclegate_quota_used"], m["recyclegate_poll_quota_used"]),
-		result: fmt.Sprintf("%d requests: p50 %s p99 %s; quote p99 %s; create p99 %s; %s", len(all), ms(percentile(all, 50)), ms(percentile(all, 99)),
-			ms(percentile(q, 99)), ms(percentile(oc, 99)), strings.Join(st, " "))}
+		result: fmt.Sprintf("%d requests: p50 %s p99 %s; %s; %s", len(all), ms(percentile(all, 50)), ms(percentile(all, 99)),
+			kindLatencies(lat), strings.Join(st, " "))}
 	*rows = append(*rows, r)
 	fmt.Fprintf(s.log, "  %s | %s | %s | %s\n", r.what, r.host, r.baseline, r.result)
+}
+
+// kindLatencies is each kind's p50/p99 of the period.
+func kindLatencies(lat map[string][]time.Duration) string {
+	var out []string
+	for _, k := range []string{"quote", "catalog", "order create", "order read", "batch"} {
+		l := lat[k]
+		if len(l) == 0 {
+			continue
+		}
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		out = append(out, fmt.Sprintf("%s %s/%s", k, ms(percentile(l, 50)), ms(percentile(l, 99))))
+	}
+	return "p50/p99 " + strings.Join(out, ", ")
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }

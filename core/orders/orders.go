@@ -491,7 +491,7 @@ func checkIdempotencyKey(key string) error {
 
 func inFlightError(key string) error {
 	return &IdempotencyError{Err: &sdk.Error{Code: sdk.CodeConflict, Field: IdempotencyHeader, Retryable: true,
-		Message: fmt.Sprintf("a request with Idempotency-Key %q is still in flight (or its outcome at the provider is being recovered); retry with the same key shortly", key)}}
+		Message: fmt.Sprintf("a request with Idempotency-Key %q is still in flight (or its outcome at the provider is being recovered: GET /v1/orders?state=in_doubt shows when the provider is asked next); retry with the same key shortly", key)}}
 }
 
 func reusedError(key, scope string) error {
