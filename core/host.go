@@ -304,7 +304,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		}
 	}
 	h.orders, err = orders.New(orders.Options{Invoke: h.invoke, Gate: h.gate, Dir: dir, Database: cfg.Database, Config: cfg.Orders, Tenants: tenants,
-		Webhooks: webhooks, Revision: revision(h.gate, o.router), Failpoint: o.failpoint, Secrets: h.secrets, Now: h.now, Logger: h.log})
+		Webhooks: webhooks, Revision: revision(h.gate, o.router), Failpoint: o.failpoint, Secrets: h.secrets, Now: h.now, Logger: h.log, Metrics: h.reg})
 	if err != nil {
 		h.Close()
 		return nil, err

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/recyclegate/recyclegate/core/gate"
 	"github.com/recyclegate/recyclegate/core/internal/redact"
 	"github.com/recyclegate/recyclegate/core/invoke"
@@ -86,6 +88,9 @@ type Options struct {
 	Secrets   *redact.Set
 	Now       func() time.Time
 	Logger    *slog.Logger
+	// Metrics registers the order side's counters (the recorded policy
+	// decisions). Default: none registered.
+	Metrics prometheus.Registerer
 }
 
 // Service is the order side.
@@ -160,6 +165,10 @@ func New(o Options) (*Service, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	s.audit = newAuditWriter(st, s.log)
+	if cfg.DecisionRecords > 0 && o.Gate != nil {
+		s.audit.decisions = newDecisionLog(st, s.log, cfg.DecisionRecords, o.Metrics)
+		o.Gate.SetRecorder(s.recordDecision)
+	}
 	return s, nil
 }
 
@@ -283,6 +292,9 @@ func (o *Service) Close() {
 	o.stopOnce.Do(func() {
 		close(o.stop)
 		o.wg.Wait()
+		if o.gate != nil && o.audit.decisions != nil {
+			o.gate.SetRecorder(nil)
+		}
 		o.audit.close()
 		if err := o.store.Close(); err != nil {
 			o.log.Warn("closing the order store", "error", err)
@@ -345,6 +357,7 @@ func (o *Service) maintain() {
 	if _, err := o.store.PurgeIdem(ctx); err != nil {
 		o.log.Warn("purging idempotency records", "error", err)
 	}
+	o.purgeDecisions(ctx)
 }
 
 // CreateOrderRequest is the body of POST /v1/orders: a recycle order from an
