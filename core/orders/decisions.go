@@ -273,7 +273,21 @@ func (o *Service) ReplayPolicies(ctx context.Context, tenant *invoke.Tenant, req
 	}
 	rep := rp.Report()
 	rep.From, rep.To = invoke.HostTime(rep.From), invoke.HostTime(rep.To)
+	for i := range rep.Examples {
+		hostTimes(&rep.Examples[i])
+	}
+	for i := range rep.Violations {
+		hostTimes(&rep.Violations[i].Example)
+	}
 	return rep, nil
+}
+
+// hostTimes puts an example's times in the host's form.
+func hostTimes(ex *policy.ReplayExample) {
+	ex.At = invoke.HostTime(ex.At)
+	if ex.Quote != nil {
+		ex.Quote.ValidUntil = invoke.HostTime(ex.Quote.ValidUntil)
+	}
 }
 
 // replayPage is how many records a replay reads at once.
