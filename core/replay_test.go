@@ -233,11 +233,12 @@ func TestReplayShowsWhatAPolicyChangeWouldHaveDone(t *testing.T) {
 	}
 	// The directory's own case says acme's cars are allowed: every newly
 	// denied one breaks it. Shop's phones still go to phonebuy.
-	if len(rep.Violations) != oldCars {
-		t.Fatalf("%d violations, want %d", len(rep.Violations), oldCars)
+	if len(rep.Violations) != 1 {
+		t.Fatalf("violations %+v, want one case", rep.Violations)
 	}
-	if v := rep.Violations[0]; v.Case != "acme-cars-allowed" || !strings.Contains(v.Failures[0], "want allowed, got denied by old-cars") {
-		t.Errorf("violation %+v", v)
+	if v := rep.Violations[0]; v.Case != "acme-cars-allowed" || v.Changes != oldCars || len(v.Examples) != 3 ||
+		!strings.Contains(v.Failures[0], "want allowed, got denied by old-cars") {
+		t.Errorf("violation %+v, want %d changes", v, oldCars)
 	}
 }
 

@@ -272,14 +272,22 @@ func (o *Service) ReplayPolicies(ctx context.Context, tenant *invoke.Tenant, req
 		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "the recorded decisions cannot be read: " + err.Error()}
 	}
 	rep := rp.Report()
+	HostTimes(rep)
+	return rep, nil
+}
+
+// HostTimes puts a report's times in the host's form (China time, to the
+// second), as the API answers them.
+func HostTimes(rep *policy.ReplayReport) {
 	rep.From, rep.To = invoke.HostTime(rep.From), invoke.HostTime(rep.To)
 	for i := range rep.Examples {
 		hostTimes(&rep.Examples[i])
 	}
 	for i := range rep.Violations {
-		hostTimes(&rep.Violations[i].Example)
+		for j := range rep.Violations[i].Examples {
+			hostTimes(&rep.Violations[i].Examples[j])
+		}
 	}
-	return rep, nil
 }
 
 // hostTimes puts an example's times in the host's form.

@@ -102,8 +102,8 @@ type ReplayReport struct {
 	// Examples are the first few changes of each rule and kind, with the
 	// request (masked) and both decisions.
 	Examples []ReplayExample `json:"examples"`
-	// Violations are changes that break what one of the directory's own
-	// test cases expects of a request it describes.
+	// Violations are the directory's own test cases that changes break,
+	// for requests they describe.
 	Violations []CaseViolation `json:"violations"`
 }
 
@@ -139,12 +139,14 @@ type ReplayExample struct {
 	After  Outcome `json:"after"`
 }
 
-// CaseViolation is a change that breaks a test case's expectation for a
-// request the case describes.
+// CaseViolation is a test case whose expectation changes break, for
+// requests the case describes: how many, what the first one broke, and
+// the first few.
 type CaseViolation struct {
-	Case     string        `json:"case"`
-	Failures []string      `json:"failures"`
-	Example  ReplayExample `json:"example"`
+	Case     string          `json:"case"`
+	Changes  int             `json:"changes"`
+	Failures []string        `json:"failures"`
+	Examples []ReplayExample `json:"examples"`
 }
 
 // Unreadable counts a record that could not be decoded.
@@ -475,9 +477,25 @@ func (r *Replay) guard(rec *Recorded, before, after *Outcome) {
 		case after.Route != nil:
 			rule = after.Route.Rule
 		}
-		r.rep.Violations = append(r.rep.Violations, CaseViolation{Case: g.Name, Failures: now,
-			Example: r.example(change, rule, rec, nil, *after)})
+		v := r.violation(g.Name)
+		v.Changes++
+		if v.Failures == nil {
+			v.Failures = now
+		}
+		if len(v.Examples) < r.opts.Examples {
+			v.Examples = append(v.Examples, r.example(change, rule, rec, nil, *after))
+		}
 	}
+}
+
+func (r *Replay) violation(name string) *CaseViolation {
+	for i := range r.rep.Violations {
+		if r.rep.Violations[i].Case == name {
+			return &r.rep.Violations[i]
+		}
+	}
+	r.rep.Violations = append(r.rep.Violations, CaseViolation{Case: name, Examples: []ReplayExample{}})
+	return &r.rep.Violations[len(r.rep.Violations)-1]
 }
 
 // decision is the outcome as compare reads a decision.
