@@ -301,13 +301,19 @@ func hostTimes(ex *policy.ReplayExample) {
 // replayPage is how many records a replay reads at once.
 const replayPage = 2000
 
+// replayBatch is a page of records, decoded.
+type replayBatch struct {
+	recs       []policy.Recorded
+	unreadable int
+}
+
 // ReplayStore replays rp on the decisions r holds that f selects, the
-// newest limit of them, newest first. The store is read a page ahead of
-// the evaluation, on its own goroutine.
+// newest limit of them, newest first. The store is read and the records
+// decoded a page ahead of the evaluation, on a goroutine of their own.
 func ReplayStore(ctx context.Context, r orderstore.DecisionReader, f orderstore.DecisionFilter, limit int, rp *policy.Replay) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan []orderstore.DecisionRecord, 2)
+	pages := make(chan replayBatch, 2)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(pages)
@@ -322,8 +328,18 @@ func ReplayStore(ctx context.Context, r orderstore.DecisionReader, f orderstore.
 			if len(page) == 0 {
 				return
 			}
+			batch := replayBatch{recs: make([]policy.Recorded, 0, len(page))}
+			for i := range page {
+				d := &page[i]
+				in, out, st, err := policy.DecodeRecord(d.Data)
+				if err != nil {
+					batch.unreadable++
+					continue
+				}
+				batch.recs = append(batch.recs, policy.Recorded{ID: d.ID, At: d.At, Revision: d.PolicyRevision, Stages: st, Input: in, Outcome: out})
+			}
 			select {
-			case pages <- page:
+			case pages <- batch:
 			case <-ctx.Done():
 				return
 			}
@@ -334,15 +350,12 @@ func ReplayStore(ctx context.Context, r orderstore.DecisionReader, f orderstore.
 			f.Before = page[len(page)-1].ID
 		}
 	}()
-	for page := range pages {
-		for i := range page {
-			d := &page[i]
-			in, out, st, err := policy.DecodeRecord(d.Data)
-			if err != nil {
-				rp.Unreadable()
-				continue
-			}
-			rp.Add(ctx, &policy.Recorded{ID: d.ID, At: d.At, Revision: d.PolicyRevision, Stages: st, Input: in, Outcome: out})
+	for batch := range pages {
+		for range batch.unreadable {
+			rp.Unreadable()
+		}
+		for i := range batch.recs {
+			rp.Add(ctx, &batch.recs[i])
 		}
 	}
 	select {
