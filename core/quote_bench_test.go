@@ -79,6 +79,20 @@ func BenchmarkHostQuoteRecording(b *testing.B) {
 			}
 			slices.Sort(durs)
 			b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds()), "p50-ns")
+			if mode == "on" { // what the writer kept up with
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				_, _ = h.Audit(ctx, t, core.AuditFilter{Limit: 1}) // waits for the writer
+				cancel()
+				mfs, _ := h.Metrics().Gather()
+				for _, mf := range mfs {
+					if mf.GetName() != "recyclegate_policy_decision_records_total" {
+						continue
+					}
+					for _, m := range mf.GetMetric() {
+						b.ReportMetric(m.GetCounter().GetValue(), m.GetLabel()[0].GetValue())
+					}
+				}
+			}
 		})
 	}
 }

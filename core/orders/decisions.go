@@ -318,6 +318,7 @@ func ReplayStore(ctx context.Context, r orderstore.DecisionReader, f orderstore.
 	go func() {
 		defer close(pages)
 		left := limit
+		var dec policy.RecordDecoder
 		for left > 0 {
 			f.Limit = min(left, replayPage)
 			page, err := r.QueryDecisions(ctx, f)
@@ -331,7 +332,7 @@ func ReplayStore(ctx context.Context, r orderstore.DecisionReader, f orderstore.
 			batch := replayBatch{recs: make([]policy.Recorded, 0, len(page))}
 			for i := range page {
 				d := &page[i]
-				in, out, st, err := policy.DecodeRecord(d.Data)
+				in, out, st, err := dec.Decode(d.Data)
 				if err != nil {
 					batch.unreadable++
 					continue

@@ -244,8 +244,9 @@ var ErrRecordVersion = errors.New("the record was written by a newer host")
 
 // recordReader reads a record's fields in order; the first error sticks.
 type recordReader struct {
-	b   []byte
-	err error
+	b      []byte
+	err    error
+	intern map[string]string // nil: every string its own
 }
 
 func (r *recordReader) fail() {
@@ -291,9 +292,36 @@ func (r *recordReader) str() string {
 		r.fail()
 		return ""
 	}
-	s := string(r.b[:n])
+	raw := r.b[:n]
 	r.b = r.b[n:]
+	if r.intern == nil {
+		return string(raw)
+	}
+	if s, ok := r.intern[string(raw)]; ok {
+		return s
+	}
+	s := string(raw)
+	if len(r.intern) < maxInterned {
+		r.intern[s] = s
+	}
 	return s
+}
+
+// maxInterned bounds the strings a RecordDecoder keeps.
+const maxInterned = 1 << 14
+
+// RecordDecoder decodes many records, sharing the strings they repeat
+// (provider ids, categories, capabilities, tenants, rules) rather than
+// allocating each again: a replay decodes its records with one. Not safe
+// for concurrent use.
+type RecordDecoder struct{ intern map[string]string }
+
+// Decode is DecodeRecord, sharing repeated strings.
+func (d *RecordDecoder) Decode(data []byte) (*Input, Outcome, Stage, error) {
+	if d.intern == nil {
+		d.intern = map[string]string{}
+	}
+	return decodeRecord(&recordReader{b: data, intern: d.intern})
 }
 
 // list reads a list of strings (nil when empty and empty is nil).
@@ -317,7 +345,10 @@ func (r *recordReader) list(empty []string) []string {
 // the customer's name and address empty, the phone masked), the outcome
 // recorded and the stages the request ran.
 func DecodeRecord(data []byte) (*Input, Outcome, Stage, error) {
-	r := &recordReader{b: data}
+	return decodeRecord(&recordReader{b: data})
+}
+
+func decodeRecord(r *recordReader) (*Input, Outcome, Stage, error) {
 	if v := r.byte(); r.err == nil && v != RecordVersion {
 		return nil, Outcome{}, 0, fmt.Errorf("%w (version %d; this host reads %d)", ErrRecordVersion, v, RecordVersion)
 	}

@@ -51,6 +51,13 @@ func TestRecordRoundTripsWithoutPersonalData(t *testing.T) {
 	if st != policy.StageComply || out.Allowed || out.Denied.Rule != "no-orders" || out.Denied.Message != "[name] at [address] (138****5678) may not order" {
 		t.Errorf("outcome %+v %v", out.Denied, st)
 	}
+	var rd policy.RecordDecoder
+	for range 2 { // the second time from shared strings
+		again, _, _, err := rd.Decode(data)
+		if err != nil || !reflect.DeepEqual(again, &want) {
+			t.Errorf("decoded again: %v %+v", err, again)
+		}
+	}
 	if _, _, _, err := policy.DecodeRecord(data[:len(data)/2]); err == nil {
 		t.Error("a truncated record decoded")
 	}
@@ -67,5 +74,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _, _, _ = policy.DecodeRecord(b)
+		var d policy.RecordDecoder
+		_, _, _, _ = d.Decode(b)
 	})
 }
