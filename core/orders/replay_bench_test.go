@@ -21,7 +21,7 @@ import (
 func benchProviders() []policy.Provider {
 	return []policy.Provider{
 		{ID: "aihuishou", Categories: []string{"phone", "tablet", "laptop", "camera", "watch"},
-			Capabilities: []string{"quote", "quote_batch", "catalog", "orders", "tracking", "inspection", "settlement", "trade_in"},
+			Capabilities:   []string{"quote", "quote_batch", "catalog", "orders", "tracking", "inspection", "settlement", "trade_in"},
 			QuotaRemaining: 9500, DailyQuota: 10000, QPS: 20, Latency: 120 * time.Millisecond},
 		{ID: "carvalue", Categories: []string{"car"}, Capabilities: []string{"quote", "catalog"}, QuotaRemaining: -1},
 		{ID: "alibaba1688", Categories: []string{"phone", "tablet", "laptop", "earphones", "watch"}, Capabilities: []string{"quote", "catalog"},
@@ -171,7 +171,7 @@ func reportCPU(b *testing.B) func() {
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	start := cpu()
-	return func() { b.ReportMetric((cpu() - start).Seconds()/float64(b.N), "cpu-s/op") }
+	return func() { b.ReportMetric((cpu()-start).Seconds()/float64(b.N), "cpu-s/op") }
 }
 
 // changedPolicies is the repository's policies with a compliance rule
