@@ -310,3 +310,41 @@ func TestRecordedDecisionsHoldNoNameAddressOrFullPhone(t *testing.T) {
 		t.Errorf("the brand's phone is not masked: %s", recs[1].Data)
 	}
 }
+
+// At most orders.decision_records decisions are kept, the oldest dropped,
+// and the counter says how many were kept and dropped.
+func TestRecordedDecisionsAreBoundedAndCounted(t *testing.T) {
+	dir := t.TempDir()
+	writePolicy(t, filepath.Join(dir, "policy.yaml"), replayPolicyV1)
+	h, err := core.New(core.Config{DataDir: t.TempDir(), Policies: dir, Orders: core.OrdersConfig{PollInterval: -1, DecisionRecords: 50},
+		Tenants: []core.TenantConfig{{ID: "ops", APIKeys: []string{"k-ops"}, Admin: true}}},
+		core.WithProvider(&replayProvider{id: "phonebuy", cats: []sdk.Category{sdk.CategoryPhone}}, nil),
+		core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ops, _ := h.Authenticate("k-ops")
+	for i := range 120 {
+		if _, err := h.Quote(context.Background(), ops, &core.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Brand: "B",
+			Model: fmt.Sprint("M", i), Storage: "128GB", Condition: sdk.ConditionGood}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := replayV(t, h, replayPolicyV1, nil)
+	if rep.Decisions != 50 {
+		t.Fatalf("%d decisions kept, want the newest 50", rep.Decisions)
+	}
+	counts := map[string]float64{}
+	mfs, _ := h.Metrics().Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "recyclegate_policy_decision_records_total" {
+			for _, m := range mf.GetMetric() {
+				counts[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if counts["kept"] != 120 || counts["dropped_oldest"] != 70 || counts["dropped_busy"] != 0 {
+		t.Fatalf("counted %v", counts)
+	}
+}

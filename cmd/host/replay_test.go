@@ -14,6 +14,8 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/api/apitest"
+	"github.com/recyclegate/recyclegate/core/orderstore/pgtest"
 	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/sdk"
 )
@@ -81,7 +83,7 @@ func TestPolicyReplayCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	srv := httptest.NewServer(api.New(h))
+	srv := httptest.NewServer(apitest.Handler(t, api.New(h)))
 	defer srv.Close()
 	acme, _ := h.Authenticate("k-acme")
 	zero := 0
@@ -150,5 +152,36 @@ routing:`, 1))
 	}
 	if code, _, errs := runArgs("policy", "replay", strict); code != 2 || !strings.Contains(errs, "--data-dir") {
 		t.Fatalf("no source: exit %d %s", code, errs)
+	}
+}
+
+// A fleet's decisions are read from its PostgreSQL database.
+func TestPolicyReplayReadsTheFleetDatabase(t *testing.T) {
+	url := pgtest.Shared(t).Database(t)
+	cfg := core.Config{Database: url, DataDir: t.TempDir(), Policies: writePolicyDir(t, cliPolicy), Orders: core.OrdersConfig{PollInterval: -1},
+		Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"k-acme"}}}}
+	h, err := core.New(cfg, core.WithLogger(slog.New(slog.DiscardHandler)),
+		core.WithProvider(&cliProvider{id: "carvalue", cats: []sdk.Category{sdk.CategoryCar}}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme, _ := h.Authenticate("k-acme")
+	zero := 0
+	for i := range 10 {
+		car := &sdk.Car{TypeID: "T", CityID: "C", FirstRegistration: "2020-01", MileageKM: int64(i * 30_000),
+			Accident: &zero, Appearance: &zero, Interior: &zero, Electrical: &zero, Engine: &zero}
+		if _, err := h.Quote(context.Background(), acme, &core.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryCar, Brand: "B", Model: fmt.Sprint(i), Car: car}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Close()
+	strict := writePolicyDir(t, strings.Replace(cliPolicy, "routing:", "  - name: old-cars\n    when: request.item.car.mileage_km > 150000\n    message: too old\nrouting:", 1))
+	code, out, errs := runArgs("policy", "replay", strict, "--database", url, "--format", "json")
+	var rep policy.ReplayReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 || rep.Decisions != 10 || rep.Changed != 4 || rep.Violations[0].Changes != 4 {
+		t.Fatalf("exit %d %v\n%s%s", code, err, out, errs)
+	}
+	if strings.Contains(out+errs, pgtest.Password) {
+		t.Fatal("the database password is shown")
 	}
 }
