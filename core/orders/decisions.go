@@ -72,8 +72,14 @@ func newDecisionLog(st orderstore.Store, log *slog.Logger, keep int, reg prometh
 }
 
 // recordDecision is the gate's Recorder: it queues the decision for the
-// writer, never waiting.
+// writer, never waiting. Past half the queue it records nothing: the rest
+// is the audit entries', whose hook waits for room, and a decision must
+// never make a provider call wait.
 func (o *Service) recordDecision(r gate.Recording) {
+	if len(o.audit.ch) > cap(o.audit.ch)/2 {
+		o.audit.decisions.busy.Inc()
+		return
+	}
 	select {
 	case o.audit.ch <- auditMsg{rec: r}:
 	default:
