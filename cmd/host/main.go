@@ -69,6 +69,8 @@ var commands = []command{
 		"Compile every policy file of DIR and print each problem as file:line:col."},
 	{"policy test", "[-run REGEXP] [-v] DIR",
 		"Run the test cases of DIR/tests (a folder per case: input.yaml, expect.yaml) against the policies of DIR."},
+	{"policy replay", "[--since 24h | --from T --to T] [--tenant ID] [--limit N] [--format table|json] (--host URL --api-key K | --data-dir DIR | --database URL) DIR",
+		"Replay the policies of DIR on the decisions a host recorded and show, per rule, what they would change."},
 	{"version", "",
 		"Print this binary's version."},
 }

@@ -25,6 +25,9 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 	if args[0] == "check" {
 		return cmdPolicyCheck(args[1:], stdout, stderr)
 	}
+	if args[0] == "replay" {
+		return cmdPolicyReplay(args[1:], stdout, stderr)
+	}
 	return cmdPolicyTest(args[1:], stdout, stderr)
 }
 

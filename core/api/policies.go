@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/core/orders"
 	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/sdk"
 )
@@ -11,6 +12,7 @@ import (
 func (s *Server) policyRoutes() {
 	s.handle("GET /v1/policies", true, s.policiesStatus)
 	s.handle("POST /v1/policies/evaluate", true, s.policiesEvaluate)
+	s.handle("POST /v1/policies/replay", true, s.policiesReplay)
 }
 
 // policiesStatus is GET /v1/policies: the revision in force, its files and
@@ -49,6 +51,23 @@ func (s *Server) policiesEvaluate(w http.ResponseWriter, r *http.Request, t *cor
 		return err
 	}
 	return writeJSON(w, http.StatusOK, d)
+}
+
+// policiesReplay is POST /v1/policies/replay: candidate policies evaluated
+// on the decisions the host recorded, and what they would change.
+func (s *Server) policiesReplay(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	if err := requireAdmin(t); err != nil {
+		return err
+	}
+	var body orders.ReplayRequest
+	if _, err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	rep, err := s.host.Orders().ReplayPolicies(r.Context(), t, &body)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
 }
 
 // requireAdmin refuses a tenant that is not an admin: policy files may name

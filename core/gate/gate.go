@@ -64,6 +64,8 @@ type Gate struct {
 	// static is what the policies read of the providers that changes only
 	// with invoke's epoch (state, manifest, breakers).
 	static atomic.Pointer[staticProviders]
+	// recorder hears each finished decision (SetRecorder).
+	recorder atomic.Pointer[Recorder]
 }
 
 type staticProviders struct {
@@ -301,11 +303,12 @@ func PolicyQuote(q *sdk.Quote) policy.Quote {
 // Decision is one request's pass through the policies: one set, taken
 // once, for compliance, routing and filters.
 type Decision struct {
-	g     *Gate
-	in    *policy.Input
-	ev    *policy.Evaluation
-	dec   *policy.Decision      // without policies: filled by hand
-	noted *policy.RouteDecision // a route the policies did not decide
+	g      *Gate
+	in     *policy.Input
+	ev     *policy.Evaluation
+	dec    *policy.Decision      // without policies: filled by hand
+	noted  *policy.RouteDecision // a route the policies did not decide
+	stages policy.Stage          // what the policies were asked
 }
 
 // Begin starts a request's decision with set (nil: the set in force).
@@ -335,6 +338,7 @@ func (d *Decision) Comply() error {
 	if d.ev == nil {
 		return nil
 	}
+	d.stages |= policy.StageComply
 	if den := d.ev.Comply(); den != nil {
 		return &sdk.Error{Code: sdk.CodeForbidden, Message: den.Message}
 	}
@@ -346,6 +350,7 @@ func (d *Decision) Route() (rd *policy.RouteDecision, ok bool) {
 	if d.ev == nil {
 		return nil, false
 	}
+	d.stages |= policy.StageRoute
 	return d.ev.Route(), true
 }
 
@@ -381,6 +386,7 @@ func (d *Decision) Filter(quotes []sdk.Quote) []bool {
 	if d.ev == nil || len(quotes) == 0 {
 		return nil
 	}
+	d.stages |= policy.StageFilter
 	qs := make([]policy.Quote, len(quotes))
 	for i := range quotes {
 		qs[i] = PolicyQuote(&quotes[i])
@@ -410,8 +416,35 @@ func (d *Decision) Finish(ctx context.Context) *policy.Decision {
 		if d.g.log.Enabled(ctx, level) {
 			d.g.log.LogAttrs(ctx, level, "policy decision", dec.LogAttrs(d.in)...)
 		}
+		if rec := d.g.recorder.Load(); rec != nil && d.stages != 0 {
+			(*rec)(Recording{Input: d.in, Decision: dec, Stages: d.stages})
+		}
 	}
 	return dec
+}
+
+// Recording is one request's decision as a Recorder hears it: what the
+// policies read (personal data still in it), what they decided, and which
+// stages they were asked.
+type Recording struct {
+	Input    *policy.Input
+	Decision *policy.Decision
+	Stages   policy.Stage
+}
+
+// Recorder hears every decision the policies made for a request (a dry
+// run is none), when it is finished, on the request's path: it must not
+// block, and must not change what it is given (which nothing changes
+// after it: it may keep it). Package orders records them for replay.
+type Recorder func(Recording)
+
+// SetRecorder makes r hear every finished decision (nil: none).
+func (g *Gate) SetRecorder(r Recorder) {
+	if r == nil {
+		g.recorder.Store(nil)
+		return
+	}
+	g.recorder.Store(&r)
 }
 
 // Comply decides an order (kind order) by the compliance rules alone: the

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/recyclegate/recyclegate/core/gate"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -87,11 +88,15 @@ type auditWriter struct {
 	ch    chan auditMsg
 	quit  chan struct{}
 	done  chan struct{}
+	// decisions writes the policy decisions recorded for replay (nil:
+	// none are), beside the entries (decisions.go).
+	decisions *decisionLog
 }
 
 type auditMsg struct {
 	entry orderstore.AuditEntry
 	flush chan struct{}
+	rec   gate.Recording // a policy decision to record (Input set)
 }
 
 func newAuditWriter(st orderstore.Store, log *slog.Logger) *auditWriter {
@@ -147,6 +152,9 @@ func (w *auditWriter) run() {
 		}
 	}
 	write := func() {
+		if w.decisions != nil {
+			w.decisions.write()
+		}
 		if len(batch) == 0 {
 			return
 		}
@@ -179,6 +187,14 @@ func (w *auditWriter) run() {
 				close(m.flush)
 				continue
 			}
+			if m.rec.Input != nil {
+				if w.decisions.add(m.rec) {
+					w.decisions.write()
+				} else {
+					arm(50 * time.Millisecond)
+				}
+				continue
+			}
 			batch = append(batch, m.entry)
 			if len(batch) >= 256 && !failing {
 				write()
@@ -192,9 +208,12 @@ func (w *auditWriter) run() {
 			for drained := false; !drained; {
 				select {
 				case m := <-w.ch:
-					if m.flush != nil {
+					switch {
+					case m.flush != nil:
 						close(m.flush)
-					} else {
+					case m.rec.Input != nil:
+						w.decisions.add(m.rec)
+					default:
 						batch = append(batch, m.entry)
 					}
 				default:

@@ -29,6 +29,10 @@ type Config struct {
 	// settles its requests (asking the provider) once their leases end.
 	// Default 30s; at least 1s.
 	ClaimLease time.Duration `yaml:"claim_lease"`
+	// DecisionRecords is the most policy decisions kept for replay (host
+	// policy replay), the oldest dropped past it; they are kept for the
+	// audit retention too. Default 200000; -1: none recorded.
+	DecisionRecords int `yaml:"decision_records"`
 }
 
 // WebhookLease is how long a replica holds a webhook event it is
@@ -44,6 +48,7 @@ const (
 	DefaultWebhookTimeout    = 10 * time.Second
 	DefaultWebhookMaxBackoff = 5 * time.Minute
 	DefaultClaimLease        = 30 * time.Second
+	DefaultDecisionRecords   = 200000
 )
 
 // Validate checks the orders section and fills its defaults.
@@ -75,6 +80,12 @@ func (c *Config) Validate() error {
 	}
 	if o.ClaimLease == 0 {
 		o.ClaimLease = DefaultClaimLease
+	}
+	if o.DecisionRecords == 0 {
+		o.DecisionRecords = DefaultDecisionRecords
+	}
+	if o.DecisionRecords < -1 {
+		return fmt.Errorf("config: orders.decision_records %d: want a count, or -1 to record none", o.DecisionRecords)
 	}
 	if o.ClaimLease < time.Second {
 		return fmt.Errorf("config: orders.claim_lease %s: must be at least 1s", o.ClaimLease)

@@ -90,7 +90,8 @@ type Options struct {
 	Secrets   *redact.Set
 	Now       func() time.Time
 	Logger    *slog.Logger
-	// Metrics registers the order side's gauges (in-doubt keys, polling).
+	// Metrics registers the order side's gauges (in-doubt keys, polling)
+	// and counters (the recorded policy decisions). Default: none registered.
 	Metrics prometheus.Registerer
 }
 
@@ -175,6 +176,10 @@ func New(o Options) (*Service, error) {
 	s.audit = newAuditWriter(st, s.log)
 	if o.Metrics != nil {
 		s.registerMetrics(o.Metrics)
+	}
+	if cfg.DecisionRecords > 0 && o.Gate != nil {
+		s.audit.decisions = newDecisionLog(st, s.log, cfg.DecisionRecords, o.Metrics)
+		o.Gate.SetRecorder(s.recordDecision)
 	}
 	return s, nil
 }
@@ -299,6 +304,9 @@ func (o *Service) Close() {
 	o.stopOnce.Do(func() {
 		close(o.stop)
 		o.wg.Wait()
+		if o.gate != nil && o.audit.decisions != nil {
+			o.gate.SetRecorder(nil)
+		}
 		o.audit.close()
 		if err := o.store.Close(); err != nil {
 			o.log.Warn("closing the order store", "error", err)
@@ -392,6 +400,7 @@ func (o *Service) maintain() {
 	if _, err := o.store.PurgeIdem(ctx); err != nil {
 		o.log.Warn("purging idempotency records", "error", err)
 	}
+	o.purgeDecisions(ctx)
 }
 
 // CreateOrderRequest is the body of POST /v1/orders: a recycle order from an

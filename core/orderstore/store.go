@@ -118,6 +118,16 @@ type Store interface {
 	// PurgeAudit deletes entries older than before.
 	PurgeAudit(ctx context.Context, before time.Time) (int64, error)
 
+	// AppendDecisions writes recorded policy decisions in one transaction.
+	AppendDecisions(ctx context.Context, ds []DecisionRecord) error
+	// QueryDecisions lists recorded decisions, newest first.
+	QueryDecisions(ctx context.Context, f DecisionFilter) ([]DecisionRecord, error)
+	// TrimDecisions keeps at most the newest keep decisions, deleting the
+	// older ones, and says how many it deleted.
+	TrimDecisions(ctx context.Context, keep int64) (int64, error)
+	// PurgeDecisions deletes decisions older than before.
+	PurgeDecisions(ctx context.Context, before time.Time) (int64, error)
+
 	// PutTradeIn inserts or replaces a trade-in record (a step's
 	// progress); when done is not nil the idempotency record is completed
 	// in the same transaction.
