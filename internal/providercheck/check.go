@@ -1052,3 +1052,37 @@ func (u *upstream) Close() {
 	}
 	_ = u.srv.Close()
 }
+
+// Describe starts the provider at path as the host would, asks for its
+// manifest and stops it.
+func Describe(ctx context.Context, path, cacheDir string) (sdk.Manifest, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return sdk.Manifest{}, err
+	}
+	r := &run{opts: Options{Path: abs, CacheDir: cacheDir}, report: &Report{Path: abs}}
+	r.stub, r.slow = newUpstream(false), newUpstream(true)
+	defer r.stub.Close()
+	defer r.slow.Close()
+	wasmFile, err := isWASM(abs)
+	if err != nil {
+		return sdk.Manifest{}, err
+	}
+	start := r.startPlugin
+	if wasmFile {
+		start = r.startWASM
+	}
+	inst, err := start(ctx)
+	if inst != nil && inst.stop != nil {
+		defer inst.stop()
+	}
+	if err != nil {
+		return sdk.Manifest{}, err
+	}
+	if len(inst.noise) > 0 {
+		return sdk.Manifest{}, fmt.Errorf("%s prints on stdout before its handshake (%q): no host can load it", abs, clip(inst.noise[0], 80))
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return rpc.Describe(cctx, inst.inv)
+}

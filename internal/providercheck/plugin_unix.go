@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -65,13 +66,18 @@ func (r *run) startPlugin(ctx context.Context) (*instance, error) {
 	pidR.Close()
 	inst.pid = pid
 	var conn *grpc.ClientConn
+	var once sync.Once
 	inst.stop = func() {
-		if conn != nil {
-			_ = conn.Close()
-		}
-		_ = syscall.Kill(-pgid, syscall.SIGKILL) // the shell and the plugin: the group this check made
-		_ = syscall.Kill(pid, syscall.SIGKILL)   // the plugin, should it have left the group
-		<-shellDone
+		once.Do(func() {
+			if conn != nil {
+				_ = conn.Close()
+			}
+			_ = syscall.Kill(-pgid, syscall.SIGKILL) // the shell and the plugin: the group this check made
+			if processAlive(pid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL) // the plugin, should it have left the group
+			}
+			<-shellDone
+		})
 	}
 	inst.alive = func() bool { return processAlive(pid) }
 	inst.orphan = func() {
