@@ -85,7 +85,7 @@ func check(t *testing.T, opts providercheck.Options) *providercheck.Report {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if opts.CacheDir == "" {
-		opts.CacheDir = filepath.Join(os.TempDir(), "providercheck-test-wasm-cache")
+		opts.CacheDir = filepath.Join(filepath.Dir(opts.Path), "wasm-cache") // removed with the binaries
 	}
 	rep, err := providercheck.Run(ctx, opts)
 	if err != nil {
