@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recyclegate/recyclegate/core/wasm/wasmtest"
 	"github.com/recyclegate/recyclegate/internal/providercheck"
 	aihuishousandbox "github.com/recyclegate/recyclegate/plugins/aihuishou/sandbox"
 	alibaba1688sandbox "github.com/recyclegate/recyclegate/plugins/alibaba1688/sandbox"
@@ -45,19 +46,20 @@ func bin(t *testing.T, name string) string {
 			buildErr = &buildError{string(out), err}
 			return
 		}
-		for name, pkg := range map[string]string{"carvalue.wasm": "plugins/carvalue/cmd/carvalue-wasm", "tidebox.wasm": "examples/wasm-provider"} {
-			w := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(binDir, name), mod+pkg)
-			w.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if out, err := w.CombinedOutput(); err != nil {
-				buildErr = &buildError{string(out), err}
-				return
-			}
-		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return filepath.Join(binDir, name)
+}
+
+// module builds a WASM module once for the process, its machine code
+// compiled ahead into wasmtest's cache (wazero's compiler under -race takes
+// minutes).
+func module(t *testing.T, pkg string) string {
+	t.Helper()
+	path, _ := wasmtest.BuildGuest(t, mod+pkg)
+	return path
 }
 
 type buildError struct {
@@ -85,7 +87,7 @@ func check(t *testing.T, opts providercheck.Options) *providercheck.Report {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if opts.CacheDir == "" {
-		opts.CacheDir = filepath.Join(filepath.Dir(opts.Path), "wasm-cache") // removed with the binaries
+		opts.CacheDir = wasmtest.CacheDir()
 	}
 	rep, err := providercheck.Run(ctx, opts)
 	if err != nil {
@@ -162,10 +164,10 @@ func TestShippedProvidersPass(t *testing.T) {
 	}{
 		{"aihuishou plugin", providercheck.Options{Path: bin(t, "aihuishou-plugin"), Config: ahs.AdapterConfig(servers["aihuishou"].URL), Item: phone}},
 		{"carvalue plugin", providercheck.Options{Path: bin(t, "carvalue-plugin"), Config: cv.AdapterConfig(servers["carvalue"].URL)}},
-		{"carvalue wasm", providercheck.Options{Path: bin(t, "carvalue.wasm"), Config: cv.AdapterConfig(servers["carvalue"].URL)}},
+		{"carvalue wasm", providercheck.Options{Path: module(t, "plugins/carvalue/cmd/carvalue-wasm"), Config: cv.AdapterConfig(servers["carvalue"].URL)}},
 		{"alibaba1688 plugin", providercheck.Options{Path: bin(t, "alibaba1688-plugin"), Config: ali.AdapterConfig(servers["alibaba1688"].URL)}},
 		{"provider-go example", providercheck.Options{Path: bin(t, "provider-go")}},
-		{"wasm-provider example", providercheck.Options{Path: bin(t, "tidebox.wasm")}},
+		{"wasm-provider example", providercheck.Options{Path: module(t, "examples/wasm-provider")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
