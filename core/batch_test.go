@@ -175,7 +175,11 @@ func newBatchHost(t *testing.T, c *clock, providers ...sdk.Provider) *core.Host 
 	t.Helper()
 	var opts []core.Option
 	for _, p := range providers {
-		opts = append(opts, core.WithProvider(p, map[string]string{"app_secret": "x"}))
+		var cfg map[string]string
+		if m := p.Manifest(); len(m.Secrets) > 0 { // a fake of faketest; the bulk fakes take no config
+			cfg = map[string]string{"app_secret": "x"}
+		}
+		opts = append(opts, core.WithProvider(p, cfg))
 	}
 	if c != nil {
 		opts = append(opts, core.WithClock(c.Now))

@@ -183,9 +183,12 @@ type ProviderConfig struct {
 	// Guards tune the breaker, limits, quota, budget, cache and retries
 	// (docs/guards.md). Defaults come from the provider's manifest.
 	Guards GuardConfig `yaml:"guards"`
-	// Config is handed to the adapter as is; each adapter documents its keys.
-	// Keys its manifest lists as secrets are passed as secrets and redacted.
-	Config map[string]string `yaml:"config"`
+	// Config is handed to the adapter once it fits the keys its manifest
+	// declares (recyclegate provider describe ID lists them); keys it lists
+	// as secrets are passed as secrets and redacted. ConfigAt is where each
+	// key was written ("host.yaml:13"), for messages; set by the parsers.
+	Config   map[string]string `yaml:"config"`
+	ConfigAt map[string]string `yaml:"-"`
 
 	// Runtime wasm only (docs/wasm-abi.md). AllowedHosts are the hosts the
 	// module may reach over HTTP: "host", "host:port" or "*.domain". Default:
@@ -229,7 +232,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	cfg, err := parseConfig(data, os.LookupEnv, filepath.Dir(abs))
+	cfg, err := parseConfig(data, os.LookupEnv, abs)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", abs, err)
 	}
@@ -243,7 +246,7 @@ func ParseConfig(data []byte, lookup func(string) (string, bool)) (*Config, erro
 	return parseConfig(data, lookup, "")
 }
 
-func parseConfig(data []byte, lookup func(string) (string, bool), dir string) (*Config, error) {
+func parseConfig(data []byte, lookup func(string) (string, bool), file string) (*Config, error) {
 	// First pass: strict structure: every unknown key, with its line.
 	if err := strictyaml.Decode(data, &Config{}); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -263,18 +266,22 @@ func parseConfig(data []byte, lookup func(string) (string, bool), dir string) (*
 			return nil, fmt.Errorf("config: %w", strictyaml.Plain(err))
 		}
 	}
+	at := strictyaml.ItemKeyLines(&root, "providers", "config")
 	for i := range cfg.Providers {
 		p := &cfg.Providers[i]
+		if i < len(at) {
+			p.ConfigAt = strictyaml.Places(file, at[i])
+		}
 		if p.Path == "" || filepath.IsAbs(p.Path) {
 			continue
 		}
-		if dir == "" {
+		if file == "" {
 			if abs, err := filepath.Abs(p.Path); err == nil {
 				p.Path = abs
 			}
 			continue
 		}
-		p.Path = filepath.Join(dir, p.Path)
+		p.Path = filepath.Join(filepath.Dir(file), p.Path)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -323,7 +323,7 @@ func providerSpecs(cfg Config, o *options) ([]registry.Spec, map[string]GuardCon
 	guards := map[string]GuardConfig{}
 	var specs []registry.Spec
 	for _, pc := range cfg.Providers {
-		specs = append(specs, registry.Spec{ID: pc.ID, Runtime: pc.Runtime, Config: pc.Config, Timeout: pc.Timeout,
+		specs = append(specs, registry.Spec{ID: pc.ID, Runtime: pc.Runtime, Config: pc.Config, ConfigAt: pc.ConfigAt, Timeout: pc.Timeout,
 			Optional: pc.Optional, Command: o.builtins[pc.ID], Path: pc.Path, SHA256: pc.SHA256, AllowedHosts: pc.AllowedHosts,
 			MemoryPages: pc.MemoryPages, Instances: pc.Instances, InitTimeout: pc.InitTimeout})
 		guards[pc.ID] = pc.Guards

@@ -57,12 +57,18 @@ type Cataloger interface {
 	GetCatalogItem(ctx context.Context, req *GetCatalogItemRequest) (*GetCatalogItemResponse, error)
 }
 
-// ConfigKey documents one configuration key or secret of a provider.
+// ConfigKey declares one configuration key or secret of a provider (a key
+// listed in Manifest.Secrets is a secret: kept apart and redacted). The
+// host refuses a config that names a key the manifest does not declare,
+// gives a key a value not of its Type or OneOf, or leaves out a Required
+// key that has no Default, before it calls Configure (Manifest.CheckConfig).
 type ConfigKey struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Required    bool   `json:"required,omitempty"`
-	Default     string `json:"default,omitempty"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Type        ConfigType `json:"type,omitempty"` // "" is TypeString
+	Required    bool       `json:"required,omitempty"`
+	Default     string     `json:"default,omitempty"`
+	OneOf       []string   `json:"one_of,omitempty"` // the only values allowed, where only some are
 }
 
 // CostTier is a price per call that applies from a number of calls bought.
@@ -119,7 +125,7 @@ func (m *Manifest) Validate() error {
 			return fmt.Errorf("manifest %s: unknown capability %q", m.ID, c)
 		}
 	}
-	return nil
+	return m.validateConfigKeys()
 }
 
 // Has reports whether the manifest lists the capability.

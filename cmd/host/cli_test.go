@@ -15,7 +15,8 @@ import (
 var subcommands = []string{
 	"serve", "sandbox", "quote", "batch", "catalog search", "catalog get",
 	"order create", "order get", "order list", "order track", "order inspection", "order settlement",
-	"tradein create", "tradein get", "plugins list", "policy check", "policy test", "policy replay", "version",
+	"tradein create", "tradein get", "plugins list", "policy check", "policy test", "policy replay",
+	"provider describe", "provider check", "provider new", "version",
 }
 
 func runArgs(args ...string) (int, string, string) {

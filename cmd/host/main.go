@@ -1,6 +1,7 @@
 // Command host runs recyclegate: the server (serve), the provider sandboxes
-// (sandbox), and CLI clients of a running server (quote, batch, catalog,
-// order, tradein, plugins). Build it as recyclegate (host is also the
+// (sandbox), CLI clients of a running server (quote, batch, catalog,
+// order, tradein, plugins), and a provider author's kit (provider new,
+// check, describe). Build it as recyclegate (host is also the
 // system's DNS lookup tool):
 //
 //	go build -o recyclegate ./cmd/host
@@ -71,6 +72,12 @@ var commands = []command{
 		"Run the test cases of DIR/tests (a folder per case: input.yaml, expect.yaml) against the policies of DIR."},
 	{"policy replay", "[--since 24h | --from T --to T] [--tenant ID] [--limit N] [--format table|json] (--host URL --api-key K | --data-dir DIR | --database URL) DIR",
 		"Replay the policies of DIR on the decisions a host recorded and show, per rule, what they would change."},
+	{"provider describe", "[--config host.yaml] [--json] ID|PATH",
+		"Print a provider's manifest: capabilities, limits and the config keys host.yaml may give it (type, required, secret, default)."},
+	{"provider check", "[--config FILE] [--deadline D] PATH",
+		"Run the contract suite on a plugin binary or .wasm module: a line per check and a summary; exit status 1 when any fails."},
+	{"provider new", "[--wasm] [--dir DIR] NAME",
+		"Write a new provider module outside this repository: adapter, signing, sandbox, plugin main, tests and a README of what to change."},
 	{"version", "",
 		"Print this binary's version."},
 }
@@ -220,6 +227,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdPlugins(args[1:], stdout, stderr)
 	case "policy":
 		err = cmdPolicy(args[1:], stdout, stderr)
+	case "provider":
+		err = cmdProvider(args[1:], stdout, stderr)
 	case "version":
 		err = cmdVersion(args[1:], stdout)
 	case "--version", "-v":

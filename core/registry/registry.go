@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -62,6 +63,9 @@ type Spec struct {
 	// Config is handed to Configure: keys the manifest lists as secrets
 	// (or that look like one) as secrets, redacted from every log.
 	Config map[string]string
+	// ConfigAt is where each Config key was written ("/etc/host.yaml:13"),
+	// for the messages about it; a key not in it is named without a place.
+	ConfigAt map[string]string
 	// Timeout bounds one call. Zero: the manifest's, else DefaultTimeout.
 	Timeout time.Duration
 
@@ -513,6 +517,28 @@ func (p *Provider) configureRequest(m sdk.Manifest) *sdk.ConfigureRequest {
 	return req
 }
 
+// checkConfig checks the operator's config against the keys the manifest
+// declares (sdk.Manifest.CheckConfig), before Configure: every problem, each
+// with the place in host.yaml where its key was written.
+func (p *Provider) checkConfig(m sdk.Manifest) error {
+	problems := m.CheckConfig(p.spec.Config)
+	if len(problems) == 0 {
+		return nil
+	}
+	lines := make([]string, len(problems))
+	for i, pr := range problems {
+		lines[i] = pr.Message
+		if at := p.spec.ConfigAt[pr.Key]; at != "" {
+			lines[i] = at + ": " + pr.Message
+		}
+	}
+	hint := fmt.Sprintf("(recyclegate provider describe %s lists its keys)", p.id)
+	if len(lines) == 1 {
+		return fmt.Errorf("provider %s: config: %s %s", p.id, lines[0], hint)
+	}
+	return fmt.Errorf("provider %s: config has %d problems %s:\n  %s", p.id, len(lines), hint, strings.Join(lines, "\n  "))
+}
+
 // looksSecret keeps a key out of plain config even when a manifest forgot to
 // list it as a secret.
 func looksSecret(key string) bool {
@@ -529,6 +555,9 @@ func looksSecret(key string) bool {
 func (p *Provider) startInProcess(ctx context.Context) error {
 	m := p.impl.Manifest()
 	if err := m.Validate(); err != nil {
+		return err
+	}
+	if err := p.checkConfig(m); err != nil {
 		return err
 	}
 	req := p.configureRequest(m)
@@ -550,6 +579,9 @@ func (p *Provider) startInProcess(ctx context.Context) error {
 // startPlugin starts the plugin process, checks its manifest and configures
 // it. On success the provider is ready.
 func (p *Provider) startPlugin(ctx context.Context) error {
+	if err := p.verifyDigest(); err != nil {
+		return err
+	}
 	cmd, err := p.command()
 	if err != nil {
 		return err
@@ -585,6 +617,11 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 		return err
 	}
 	conn, err := client.Client()
+	if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+		if derr := p.verifyDigest(); derr != nil { // the file changed after the check above
+			err = derr
+		}
+	}
 	if err != nil {
 		return fail(fmt.Errorf("starting plugin %s: %w", p.id, handshakeError(cmd.Path, err)))
 	}
@@ -607,6 +644,9 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	}
 	if m.ID != p.id {
 		return fail(fmt.Errorf("plugin %s: the binary is provider %q", p.id, m.ID))
+	}
+	if err := p.checkConfig(m); err != nil {
+		return fail(err)
 	}
 	proc := newProcess(procCtx, kill, client, conn)
 	remote := rpc.NewRemote(&procInvoker{WireInvoker: inv, proc: proc}, m)
@@ -762,6 +802,34 @@ func (p *Provider) secureConfig() *plugin.SecureConfig {
 	return &plugin.SecureConfig{Checksum: p.checksum, Hash: sha256.New()}
 }
 
+// verifyDigest checks a runtime plugin binary's SHA-256 before it runs,
+// with a message that names the file by its absolute path, the digest the
+// configuration gives and the file's own (go-plugin checks it again as it
+// starts the process, and says only that they differ).
+func (p *Provider) verifyDigest() error {
+	if p.checksum == nil {
+		return nil
+	}
+	path, err := filepath.Abs(p.spec.Path)
+	if err != nil {
+		path = p.spec.Path
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("provider %s: plugin %s: %w", p.id, path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("provider %s: reading plugin %s: %w", p.id, path, err)
+	}
+	if got := h.Sum(nil); !bytes.Equal(got, p.checksum) {
+		return fmt.Errorf("provider %s: plugin %s has SHA-256 %x, but the configuration says sha256: %x; "+
+			"if the binary was rebuilt on purpose, put its digest in the configuration (sha256sum %s)", p.id, path, got, p.checksum, path)
+	}
+	return nil
+}
+
 func decodeSHA256(sum string) ([]byte, error) {
 	b, err := hex.DecodeString(strings.ToLower(sum))
 	if err != nil || len(b) != sha256.Size {
@@ -818,6 +886,9 @@ func (p *Provider) startWASM(ctx context.Context) error {
 	}
 	if man.ID != p.id {
 		return fail(fmt.Errorf("provider %s: the module is provider %q", p.id, man.ID))
+	}
+	if err := p.checkConfig(man); err != nil {
+		return fail(err)
 	}
 	remote := rpc.NewRemote(m, man)
 	resp, err := remote.Configure(cctx, p.configureRequest(man))

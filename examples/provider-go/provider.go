@@ -62,6 +62,13 @@ func (p *Provider) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk
 // Quote implements sdk.Quoter.
 func (p *Provider) Quote(_ context.Context, req *sdk.QuoteRequest) (*sdk.QuoteResponse, error) {
 	it := req.Item
+	m := p.Manifest()
+	switch {
+	case !m.Serves(it.Category):
+		return nil, sdk.InvalidField("item.category", "greenbox buys phones and watches, not %q", it.Category)
+	case strings.TrimSpace(it.Model) == "":
+		return nil, sdk.InvalidField("item.model", "is required")
+	}
 	key := strings.ToLower(strings.TrimSpace(it.Model)) + "/" + strings.ToLower(it.Storage)
 	list, ok := prices[key]
 	if !ok {

@@ -75,12 +75,12 @@ func (a *Adapter) config() (*config, error) {
 }
 
 var configKeys = []sdk.ConfigKey{
-	{Name: "base_url", Description: "enterprise API host (valuation, orders, logistics, inspection, settlement, trade-in); production is https://api.aihuishou.com", Default: DefaultBaseURL},
-	{Name: "open_url", Description: "open-platform host serving /api/v2/item_get_inquir, its batch form and item_search", Default: DefaultOpenURL},
+	{Name: "base_url", Type: sdk.TypeURL, Description: "enterprise API host (valuation, orders, logistics, inspection, settlement, trade-in); production is https://api.aihuishou.com", Default: DefaultBaseURL},
+	{Name: "open_url", Type: sdk.TypeURL, Description: "open-platform host serving /api/v2/item_get_inquir, its batch form and item_search", Default: DefaultOpenURL},
 	{Name: "app_id", Description: "the app_id Aihuishou issued to the enterprise", Required: true},
 	{Name: "access", Description: `access tier: "test" (100 calls a day) or "commercial" (2000 calls a day)`, Default: "test"},
-	{Name: "daily_quota", Description: "calls a day the account may make, overriding the access tier's quota"},
-	{Name: "timeout", Description: "per-call timeout, a Go duration such as 15s", Default: DefaultTimeout.String()},
+	{Name: "daily_quota", Type: sdk.TypeInt, Description: "calls a day the account may make, overriding the access tier's quota"},
+	{Name: "timeout", Type: sdk.TypeDuration, Description: "per-call timeout, a Go duration such as 15s", Default: DefaultTimeout.String()},
 }
 
 var secretKeys = []sdk.ConfigKey{

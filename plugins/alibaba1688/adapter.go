@@ -85,9 +85,9 @@ func (a *Adapter) Manifest() sdk.Manifest {
 			sdk.CategoryEarphones, sdk.CategoryWatch},
 		Capabilities: []sdk.Capability{sdk.CapCatalog},
 		Config: []sdk.ConfigKey{
-			{Name: KeyBaseURL, Description: "where the 1688 custom API listens; the adapter appends " + APIPath, Default: DefaultBaseURL},
+			{Name: KeyBaseURL, Type: sdk.TypeURL, Description: "where the 1688 custom API listens; the adapter appends " + APIPath, Default: DefaultBaseURL},
 			{Name: KeyAppKey, Description: "the app_key of your 1688 open-platform application", Required: true},
-			{Name: KeyTimeout, Description: "the longest one call may take, as a Go duration (\"10s\")", Default: DefaultTimeout.String()},
+			{Name: KeyTimeout, Type: sdk.TypeDuration, Description: "the longest one call may take, as a Go duration (\"10s\")", Default: DefaultTimeout.String()},
 		},
 		Secrets: []sdk.ConfigKey{
 			{Name: KeyAppSecret, Description: "the app_secret that signs every call (MD5); never sent on the wire", Required: true},

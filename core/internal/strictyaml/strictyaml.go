@@ -276,3 +276,60 @@ func distance(a, b string) int {
 	}
 	return d[len(ra)][len(rb)]
 }
+
+// ItemKeyLines reads, for each item of the sequence under the top-level
+// key seq, the line of every key of the item's mapping under key field:
+// ItemKeyLines(doc, "providers", "config")[2]["base_url"] is the line of
+// providers[2].config.base_url. An item without it has a nil map.
+func ItemKeyLines(doc *yaml.Node, seq, field string) []map[string]int {
+	top := doc
+	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
+		top = top.Content[0]
+	}
+	items := valueOf(top, seq)
+	if items == nil || items.Kind != yaml.SequenceNode {
+		return nil
+	}
+	out := make([]map[string]int, len(items.Content))
+	for i, item := range items.Content {
+		m := valueOf(item, field)
+		if m == nil || m.Kind != yaml.MappingNode {
+			continue
+		}
+		out[i] = map[string]int{}
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			out[i][m.Content[j].Value] = m.Content[j].Line
+		}
+	}
+	return out
+}
+
+// valueOf is the value of key in mapping n, or nil.
+func valueOf(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		if n.Content[j].Value == key {
+			return n.Content[j+1]
+		}
+	}
+	return nil
+}
+
+// Places writes each key's line as a message names it: "/etc/host.yaml:13",
+// or "line 13" when there is no file. Nil for no keys.
+func Places(file string, lines map[string]int) map[string]string {
+	if len(lines) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(lines))
+	for k, line := range lines {
+		if file == "" {
+			out[k] = fmt.Sprintf("line %d", line)
+		} else {
+			out[k] = fmt.Sprintf("%s:%d", file, line)
+		}
+	}
+	return out
+}

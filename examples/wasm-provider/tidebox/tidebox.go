@@ -61,7 +61,7 @@ func (p *Provider) Manifest() sdk.Manifest {
 		ID: ID, Name: "Tidebox (WASM example)", Version: "1.0.0", Status: sdk.StatusBeta,
 		Categories:   []sdk.Category{sdk.CategoryPhone},
 		Capabilities: []sdk.Capability{sdk.CapQuote},
-		Config: []sdk.ConfigKey{{Name: "rates_url",
+		Config: []sdk.ConfigKey{{Name: "rates_url", Type: sdk.TypeURL,
 			Description: "tidebox's rates service; its market factor adjusts prices. Empty: list prices only"}},
 		Secrets:     []sdk.ConfigKey{{Name: "api_key", Description: "the key tidebox issued", Required: true}},
 		Limits:      sdk.Limits{QPS: 50, QuoteValidity: sdk.Duration(48 * time.Hour), Timeout: sdk.Duration(5 * time.Second)},
@@ -82,7 +82,7 @@ func (p *Provider) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk
 		}
 	}
 	p.apiKey, p.ratesURL = key, rates
-	req.LoggerOf().Info("tidebox configured", "rates_url", rates, "api_key", key) // the host redacts the key
+	req.LoggerOf().Info("tidebox configured", "rates_url", rates) // never a secret: the host redacts its own log, not yours
 	return &sdk.ConfigureResponse{Manifest: p.Manifest()}, nil
 }
 
@@ -96,6 +96,9 @@ func (p *Provider) Quote(ctx context.Context, req *sdk.QuoteRequest) (*sdk.Quote
 		return nil, sdk.InvalidField("item.category", "tidebox buys phones only")
 	}
 	model := strings.ToLower(strings.TrimSpace(it.Model))
+	if model == "" {
+		return nil, sdk.InvalidField("item.model", "is required")
+	}
 	list, ok := listPrices[model]
 	if !ok {
 		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "item.model", Message: fmt.Sprintf("tidebox does not buy %q", it.Model)}

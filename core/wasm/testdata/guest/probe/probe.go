@@ -51,6 +51,7 @@ func (p *Provider) Manifest() sdk.Manifest {
 	return sdk.Manifest{ID: p.ID, Name: "probe", Version: p.Version, Status: sdk.StatusBeta,
 		Categories:   []sdk.Category{sdk.CategoryPhone},
 		Capabilities: []sdk.Capability{sdk.CapQuote, sdk.CapCatalog},
+		Config:       []sdk.ConfigKey{{Name: "fail", Description: "any value: Configure fails"}},
 		Secrets:      []sdk.ConfigKey{{Name: "secret"}}}
 }
 
