@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/sdk"
 	"github.com/recyclegate/recyclegate/sdk/recycle"
@@ -83,6 +85,10 @@ type request struct {
 	reach  bool            // the provider was called
 	start  time.Time       // when the provider was called
 	taken  time.Duration   // how long it took
+	// span is the call's span while tracing is on (the guards add their
+	// events to it), nil otherwise; attempt counts the retry stage's tries.
+	span    trace.Span
+	attempt int
 }
 
 // capabilities says which capability each operation needs.

@@ -7,9 +7,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/registry"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/otelkit"
 	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
@@ -87,10 +93,64 @@ func (pl *pipeline) build() handler {
 		pl.measure,      // metrics, latency, the audit record, the error marked with the provider
 	}
 	h := pl.runtime
+	if pl.svc.tr.On() {
+		h = pl.traceRuntime(h)
+	}
 	for i := len(stages) - 1; i >= 0; i-- {
 		h = stages[i](h)
 	}
+	if pl.svc.tr.On() {
+		h = pl.trace(h) // outermost: the call's span, which the guards add events to
+	}
 	return h
+}
+
+// trace makes the call's span (tracing on only: off, the stage is not in
+// the pipeline). The guards add what they did to it as events: the cache's
+// hit or miss, a wait for the rate limit, a refusal (quota, breaker, ...),
+// a retry.
+func (pl *pipeline) trace(next handler) handler {
+	tr := pl.svc.tr
+	return func(ctx context.Context, r *request) (any, error) {
+		ctx, span := tr.Start(ctx, "provider "+pl.id+" "+r.op, trace.WithAttributes(
+			attribute.String(otelkit.BaggageProvider, pl.id), attribute.String(otelkit.BaggageOp, r.op),
+			attribute.String("recyclegate.tenant", r.call.tenantID())))
+		r.span = span
+		resp, err := next(ctx, r)
+		endSpan(span, err)
+		return resp, err
+	}
+}
+
+// traceRuntime makes a span of each call that reaches the provider (one
+// per attempt), and puts the provider, the operation and the attempt in
+// the baggage, for the spans beyond the runtime's boundary: the plugin's,
+// and the provider's HTTP call (sdk/httpkit).
+func (pl *pipeline) traceRuntime(next handler) handler {
+	tr := pl.svc.tr
+	runtime := attribute.String("recyclegate.runtime", pl.p.Runtime())
+	return func(ctx context.Context, r *request) (any, error) {
+		attempt := max(r.attempt, 1)
+		ctx, span := tr.Start(ctx, "call "+pl.id+" "+r.op, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String(otelkit.BaggageProvider, pl.id), attribute.String(otelkit.BaggageOp, r.op),
+				attribute.Int(otelkit.BaggageAttempt, attempt), runtime))
+		ctx = otelkit.WithCall(ctx, pl.id, r.op, attempt)
+		resp, err := next(ctx, r)
+		endSpan(span, err)
+		return resp, err
+	}
+}
+
+// endSpan ends a span with the call's outcome: ok, or the error's code.
+func endSpan(span trace.Span, err error) {
+	if err == nil {
+		span.SetAttributes(attribute.String("recyclegate.outcome", "ok"))
+	} else {
+		e := sdk.AsError(err)
+		span.SetAttributes(attribute.String("recyclegate.outcome", string(e.Code)))
+		span.SetStatus(codes.Error, e.Message)
+	}
+	span.End()
 }
 
 // noteRevivals lets the open breakers probe the provider at once when its
@@ -150,6 +210,9 @@ func (pl *pipeline) cache(next handler) handler {
 		key := guard.QuoteKey(pl.id, req)
 		if resp, ok := s.cached(ctx, key); ok {
 			s.m.cache.WithLabelValues(pl.id, "hit").Inc()
+			if r.span != nil {
+				r.span.AddEvent("cache hit")
+			}
 			return resp, nil
 		}
 		resp, shared, err := s.flight.Do(ctx, key, func(ctx context.Context) (*sdk.QuoteResponse, error) {
@@ -175,6 +238,9 @@ func (pl *pipeline) cache(next handler) handler {
 			s.m.cache.WithLabelValues(pl.id, "shared").Inc()
 		} else {
 			s.m.cache.WithLabelValues(pl.id, "miss").Inc()
+		}
+		if r.span != nil {
+			r.span.AddEvent("cache miss", trace.WithAttributes(attribute.Bool("recyclegate.cache.shared", shared)))
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -210,7 +276,7 @@ func (pl *pipeline) retry(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
 		pl.retrier.First()
 		for n := 1; ; n++ {
-			r.final, r.died, r.reach = false, false, false
+			r.final, r.died, r.reach, r.attempt = false, false, false, n
 			resp, err := next(ctx, r)
 			if err == nil {
 				return resp, nil
@@ -227,6 +293,10 @@ func (pl *pipeline) retry(next handler) handler {
 				return nil, err
 			}
 			pl.svc.m.retries.WithLabelValues(pl.id, r.op).Inc()
+			if r.span != nil {
+				r.span.AddEvent("retry", trace.WithAttributes(attribute.Int(otelkit.BaggageAttempt, n+1),
+					attribute.String("recyclegate.wait", wait.String()), attribute.String("recyclegate.error", string(sdk.CodeOf(err)))))
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
@@ -276,6 +346,9 @@ func (pl *pipeline) breakerCheck(next handler) handler {
 func (pl *pipeline) reserve(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
 		ticket, err := pl.limits().account.Reserve(ctx, pl.svc.tenantLimit(r.call, pl.id), r.call.units())
+		if err == nil && r.span != nil {
+			r.span.AddEvent("quota reserved", trace.WithAttributes(attribute.Int("recyclegate.units", int(r.call.units()))))
+		}
 		if err != nil {
 			reason := "quota"
 			if sdk.CodeOf(err) == sdk.CodeUnavailable {
@@ -326,8 +399,17 @@ func (pl *pipeline) concurrency(next handler) handler {
 // rate waits for a slot of the provider's rate limit, up to the deadline.
 func (pl *pipeline) rate(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
+		var t0 time.Time
+		if r.span != nil {
+			t0 = time.Now()
+		}
 		if err := pl.limits().limiter.Wait(ctx); err != nil {
 			return nil, pl.refuse(r, "rate_limited", waitError(pl.id, "the rate limit", err))
+		}
+		if r.span != nil {
+			if w := time.Since(t0); w > 100*time.Microsecond {
+				r.span.AddEvent("rate limit wait", trace.WithAttributes(attribute.String("recyclegate.wait", w.String())))
+			}
 		}
 		return next(ctx, r)
 	}
@@ -342,7 +424,11 @@ func (pl *pipeline) measure(next handler) handler {
 	s := pl.svc
 	return func(ctx context.Context, r *request) (any, error) {
 		resp, err := next(ctx, r)
-		s.m.latency.WithLabelValues(pl.id, r.op).Observe(r.taken.Seconds())
+		if r.span != nil {
+			telemetry.Observe(ctx, s.m.latency.WithLabelValues(pl.id, r.op), r.taken.Seconds())
+		} else {
+			s.m.latency.WithLabelValues(pl.id, r.op).Observe(r.taken.Seconds())
+		}
 		if err == nil {
 			pl.p.NoteLatency(r.taken)
 		}
@@ -386,6 +472,9 @@ func auditOf(c *Call) map[string]string {
 func (pl *pipeline) refuse(r *request, reason string, err error) error {
 	r.final = true
 	pl.svc.m.refusals.WithLabelValues(pl.id, reason).Inc()
+	if r.span != nil {
+		r.span.AddEvent("guard refused", trace.WithAttributes(attribute.String("recyclegate.guard.reason", reason)))
+	}
 	return withProvider(sdk.AsError(err), pl.id)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/store"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk"
 	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/rpc"
@@ -39,6 +40,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Metrics registers the calls' and guards' series.
 	Metrics prometheus.Registerer
+	// Tracing makes a span of each call and its runtime call, the guards'
+	// doings its events. Nil: off, and the pipeline has no tracing stage.
+	Tracing *telemetry.Tracing
 }
 
 // Service calls providers through their pipelines. It is safe for
@@ -60,6 +64,7 @@ type Service struct {
 	trips atomic.Uint64
 	// cachesAny: some provider's quotes are cached.
 	cachesAny bool
+	tr        telemetry.Tracer
 }
 
 // New builds every provider's pipeline from its manifest (as its
@@ -75,7 +80,8 @@ func New(o Options) (*Service, error) {
 		o.Metrics = prometheus.NewRegistry()
 	}
 	s := &Service{reg: o.Registry, store: o.Store, tenants: o.Tenants, observe: o.Observer, now: o.Now,
-		log: o.Logger, memo: newQuoteMemo(10000), byID: map[string]*pipeline{}}
+		log: o.Logger, memo: newQuoteMemo(10000), byID: map[string]*pipeline{},
+		tr: o.Tracing.Tracer("github.com/recyclegate/recyclegate/core/invoke")}
 	s.m = newMetrics(o.Metrics)
 	for id := range o.Guards {
 		if _, ok := o.Registry.Get(id); !ok {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"log/slog"
 	"net/http"
 	"os"
@@ -91,6 +92,10 @@ type Config struct {
 	// Transport carries the guest's HTTP requests. Default: a transport of
 	// the module's own.
 	Transport http.RoundTripper
+	// Tracing, when on, makes a span of each HTTP request of the guest's
+	// (and carries the trace to the provider), and hands a guest that reads
+	// it the call's trace context (docs/wasm-abi.md). Nil: off.
+	Tracing *telemetry.Tracing
 	// Watch reloads the module when its file (or its digest file, Path +
 	// ".sha256") changes. See Module.Reload.
 	Watch bool
@@ -110,6 +115,7 @@ type Config struct {
 type Module struct {
 	cfg     Config
 	log     *slog.Logger
+	tr      telemetry.Tracer
 	rt      wazero.Runtime
 	client  *http.Client
 	allowed []string // Config.AllowedHosts, normalised
@@ -206,6 +212,7 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 		allowed: allowed,
 		tokens:  make(chan struct{}, cfg.Instances),
 		busy:    map[*instance]struct{}{},
+		tr:      cfg.Tracing.Tracer("github.com/recyclegate/recyclegate/core/wasm"),
 	}
 	m.client = newHTTPClient(m)
 	fail := func(err error) (*Module, error) {
