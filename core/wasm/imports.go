@@ -176,7 +176,7 @@ func (m *Module) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 			}
 		}
 	}
-	m.log.LogAttrs(context.Background(), level, m.redactWith(conf, string(msg)), attrs...)
+	m.log.LogAttrs(ctx, level, m.redactWith(conf, string(msg)), attrs...) // the call's: its trace id
 }
 
 // attrs turns a decoded JSON object into log attributes, in key order, with

@@ -144,6 +144,7 @@ type code struct {
 	sum      [sha256.Size]byte
 	gen      int
 	wire     int32 // the binary envelope version it decodes (its export marker), 0 none
+	trace    bool  // it reads a traceparent after the operation's name (abi.ExportTraceMarker)
 
 	instrumented bool // it has instrument's stop flag
 }
@@ -304,6 +305,7 @@ func (m *Module) compile(ctx context.Context, data []byte, sum [sha256.Size]byte
 	if _, ok := exports[abi.ExportWireMarker]; ok {
 		c.wire = rpc.WireVersion
 	}
+	_, c.trace = exports[abi.ExportTraceMarker]
 	return c, nil
 }
 
