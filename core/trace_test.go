@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/core/internal/faketest"
 	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/core/wasm/wasmtest"
 	"github.com/recyclegate/recyclegate/sdk"
@@ -162,4 +163,60 @@ func rootSpan(spans []sdktrace.ReadOnlySpan, root trace.Span) sdktrace.ReadOnlyS
 		}
 	}
 	return nil
+}
+
+// The guards say what they did as events of the provider call's span: the
+// quote cache's miss and hit, a retry (and its attempt on the runtime
+// call's span), a quota's refusal.
+func TestTraceGuardEvents(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	h, err := core.New(core.Config{AnswerTTL: -1, Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1"}}}},
+		core.WithTracing(telemetry.New(tp, otelkit.Settings{})), core.WithLogger(slog.New(slog.DiscardHandler)),
+		core.WithProvider(faketest.New("fake", 100), map[string]string{"app_secret": "x"}),
+		core.WithGuards("fake", core.GuardConfig{QPS: 1e9, DailyQuota: 3, Retry: core.RetryConfig{Attempts: 2, Backoff: time.Millisecond}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ask := func(model string) {
+		t.Helper()
+		ctx, root := tp.Tracer("test").Start(context.Background(), "request")
+		defer root.End()
+		_, _ = h.Quote(ctx, &core.Tenant{ID: "t1"}, &core.QuoteRequest{Item: phone(model)})
+	}
+	events := func() (out []string) {
+		for _, s := range rec.Ended() {
+			if s.Name() != "provider fake quote" {
+				continue
+			}
+			for _, e := range s.Events() {
+				name := e.Name
+				for _, a := range e.Attributes {
+					if a.Key == "recyclegate.guard.reason" || a.Key == "recyclegate.attempt" {
+						name += " " + a.Value.String()
+					}
+				}
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	ask("iPhone 14")        // a miss: the provider is asked (1 of 3)
+	ask("iPhone 14")        // a hit
+	ask(faketest.ModelFail) // unavailable, retried once (2 and 3 of 3)
+	ask("iPhone 15")        // the quota is spent
+	want := []string{"cache miss", "cache hit", "retry 2", "cache miss", "guard refused quota", "cache miss"}
+	if got := events(); strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("events %q, want %q", got, want)
+	}
+	attempts := map[string]bool{}
+	for _, s := range rec.Ended() {
+		if s.Name() == "call fake quote" {
+			attempts[spanAttr(s, "recyclegate.attempt")] = true
+		}
+	}
+	if !attempts["1"] || !attempts["2"] {
+		t.Errorf("runtime calls' attempts: %v", attempts)
+	}
 }

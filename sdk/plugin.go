@@ -36,10 +36,10 @@ import (
 // Logger in ConfigureRequest reach the host's structured log. The process
 // exits by itself if the host dies, so no plugin outlives it.
 func Serve(p Provider) {
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
+	logger := slog.New(traceLog{slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
 		Level:       slog.LevelDebug,
 		ReplaceAttr: hclogJSON,
-	}))
+	})})
 	go exitWithParent(os.Getppid(), 500*time.Millisecond)
 	tr := &pluginTracing{id: p.Manifest().ID, log: logger}
 	defer tr.shutdown()
@@ -196,3 +196,19 @@ func (t *pluginTracing) shutdown() {
 	defer cancel()
 	_ = tp.Shutdown(ctx)
 }
+
+// traceLog adds the trace id to a line a provider logs with the context of
+// a traced call (Logger.InfoContext(ctx, ...)), so that the line, carried
+// into the host's log, names the request's trace as the host's lines do.
+type traceLog struct{ slog.Handler }
+
+func (h traceLog) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		r = r.Clone()
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h traceLog) WithAttrs(as []slog.Attr) slog.Handler { return traceLog{h.Handler.WithAttrs(as)} }
+func (h traceLog) WithGroup(name string) slog.Handler    { return traceLog{h.Handler.WithGroup(name)} }

@@ -138,6 +138,7 @@ func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 	s.noteRoute(pattern)
 	latency := s.latency.WithLabelValues(route)
 	ok := s.reqs.WithLabelValues(route, "200") // the common case, resolved once
+	var exemplars telemetry.Exemplars
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw, wrapped := w.(*statusWriter)
@@ -151,7 +152,7 @@ func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 				s.reqs.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
 			}
 			if s.tr.On() {
-				telemetry.Observe(r.Context(), latency, time.Since(start).Seconds())
+				exemplars.Observe(r.Context(), latency, time.Since(start).Seconds())
 			} else {
 				latency.Observe(time.Since(start).Seconds())
 			}

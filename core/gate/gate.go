@@ -481,7 +481,7 @@ func notable(d *policy.Decision) bool {
 func (d *Decision) traceDecision(ctx context.Context, dec *policy.Decision) {
 	rules := make([]string, 0, len(dec.Rules))
 	for _, r := range dec.Rules {
-		rules = append(rules, r.Rule+"="+r.Outcome)
+		rules = append(rules, r.Rule) // its outcome is in the explain and the decision log
 	}
 	attrs := trace.WithAttributes(attribute.Bool("recyclegate.policy.allowed", dec.Allowed),
 		attribute.StringSlice("recyclegate.policy.rules", rules), attribute.Int("recyclegate.policy.dropped", len(dec.Dropped)))

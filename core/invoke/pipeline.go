@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
@@ -43,6 +44,9 @@ type pipeline struct {
 	revivals atomic.Uint64
 
 	call handler // every stage, in order
+	// spans: the tracing stages' span names and baggage by operation
+	// (tracing on only; read-only once built).
+	spans map[string]*opSpans
 }
 
 // limits are the guards built from the provider's manifest and its guards
@@ -94,6 +98,10 @@ func (pl *pipeline) build() handler {
 	}
 	h := pl.runtime
 	if pl.svc.tr.On() {
+		pl.spans = map[string]*opSpans{}
+		for op := range capabilities {
+			pl.spans[op] = pl.spanNames(op)
+		}
 		h = pl.traceRuntime(h)
 	}
 	for i := len(stages) - 1; i >= 0; i-- {
@@ -112,7 +120,7 @@ func (pl *pipeline) build() handler {
 func (pl *pipeline) trace(next handler) handler {
 	tr := pl.svc.tr
 	return func(ctx context.Context, r *request) (any, error) {
-		ctx, span := tr.Start(ctx, "provider "+pl.id+" "+r.op, trace.WithAttributes(
+		ctx, span := tr.Start(ctx, pl.spanNames(r.op).call, trace.WithAttributes(
 			attribute.String(otelkit.BaggageProvider, pl.id), attribute.String(otelkit.BaggageOp, r.op),
 			attribute.String("recyclegate.tenant", r.call.tenantID())))
 		r.span = span
@@ -131,14 +139,37 @@ func (pl *pipeline) traceRuntime(next handler) handler {
 	runtime := attribute.String("recyclegate.runtime", pl.p.Runtime())
 	return func(ctx context.Context, r *request) (any, error) {
 		attempt := max(r.attempt, 1)
-		ctx, span := tr.Start(ctx, "call "+pl.id+" "+r.op, trace.WithSpanKind(trace.SpanKindClient),
+		names := pl.spanNames(r.op)
+		ctx, span := tr.Start(ctx, names.runtime, trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(attribute.String(otelkit.BaggageProvider, pl.id), attribute.String(otelkit.BaggageOp, r.op),
 				attribute.Int(otelkit.BaggageAttempt, attempt), runtime))
-		ctx = otelkit.WithCall(ctx, pl.id, r.op, attempt)
+		b := names.first
+		if attempt > 1 {
+			b = otelkit.CallBaggage(pl.id, r.op, attempt)
+		}
+		ctx = baggage.ContextWithBaggage(ctx, b)
 		resp, err := next(ctx, r)
 		endSpan(span, err)
 		return resp, err
 	}
+}
+
+// opSpans are what the spans of an operation's calls are named, and the
+// baggage of its first attempt: made once, not at every call.
+type opSpans struct {
+	call, runtime string
+	first         baggage.Baggage
+	exemplars     telemetry.Exemplars // of the latency series (provider, op)
+}
+
+// spanNames returns op's span names (every operation's are made when the
+// tracing stages are built).
+func (pl *pipeline) spanNames(op string) *opSpans {
+	if n, ok := pl.spans[op]; ok {
+		return n
+	}
+	return &opSpans{call: "provider " + pl.id + " " + op, runtime: "call " + pl.id + " " + op,
+		first: otelkit.CallBaggage(pl.id, op, 1)}
 }
 
 // endSpan ends a span with the call's outcome: ok, or the error's code.
@@ -346,9 +377,6 @@ func (pl *pipeline) breakerCheck(next handler) handler {
 func (pl *pipeline) reserve(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
 		ticket, err := pl.limits().account.Reserve(ctx, pl.svc.tenantLimit(r.call, pl.id), r.call.units())
-		if err == nil && r.span != nil {
-			r.span.AddEvent("quota reserved", trace.WithAttributes(attribute.Int("recyclegate.units", int(r.call.units()))))
-		}
 		if err != nil {
 			reason := "quota"
 			if sdk.CodeOf(err) == sdk.CodeUnavailable {
@@ -425,7 +453,7 @@ func (pl *pipeline) measure(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
 		resp, err := next(ctx, r)
 		if r.span != nil {
-			telemetry.Observe(ctx, s.m.latency.WithLabelValues(pl.id, r.op), r.taken.Seconds())
+			pl.spanNames(r.op).exemplars.Observe(ctx, s.m.latency.WithLabelValues(pl.id, r.op), r.taken.Seconds())
 		} else {
 			s.m.latency.WithLabelValues(pl.id, r.op).Observe(r.taken.Seconds())
 		}

@@ -2,7 +2,7 @@
 // (Config), the OpenTelemetry tracer provider it starts (Start), and what
 // the layers use of it: a Tracer that costs nothing while tracing is off,
 // the trace id in every log line (LogHandler) and on the latency
-// histograms (Observe).
+// histograms (Exemplars).
 //
 // Start with Start(cfg.Tracing, os.Getenv): tracing is off unless
 // host.yaml's tracing.enabled or an OTEL_* variable asks for it
@@ -18,6 +18,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -262,12 +264,19 @@ func TraceID(ctx context.Context) string {
 	return sc.TraceID().String()
 }
 
+// Exemplars puts the trace id of a request on the histogram observations
+// of one series as their exemplar (shown in the OpenMetrics exposition),
+// at most once a second: an exemplar costs a dozen allocations, and
+// Prometheus keeps only the last one of each bucket between two scrapes.
+// The zero value is ready; keep one per series.
+type Exemplars struct{ next atomic.Int64 }
+
 // Observe records v on o, with the trace id as its exemplar when ctx is in
-// a sampled trace (the exemplar shows in the OpenMetrics exposition).
-func Observe(ctx context.Context, o prometheus.Observer, v float64) {
-	sc := trace.SpanContextFromContext(ctx)
-	if sc.IsSampled() {
-		if eo, ok := o.(prometheus.ExemplarObserver); ok {
+// a sampled trace and the series had none this last second.
+func (e *Exemplars) Observe(ctx context.Context, o prometheus.Observer, v float64) {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsSampled() {
+		now, next := time.Now().UnixNano(), e.next.Load()
+		if eo, ok := o.(prometheus.ExemplarObserver); ok && now >= next && e.next.CompareAndSwap(next, now+int64(time.Second)) {
 			eo.ObserveWithExemplar(v, prometheus.Labels{"trace_id": sc.TraceID().String()})
 			return
 		}

@@ -239,20 +239,19 @@ func CallAttributes(ctx context.Context) []attribute.KeyValue {
 	return out
 }
 
-// WithCall puts a provider call's provider, operation and attempt in ctx's
-// baggage, for the spans of the call beyond a boundary (CallAttributes).
-func WithCall(ctx context.Context, provider, op string, attempt int) context.Context {
+// CallBaggage is the baggage of a provider call: its provider, operation
+// and attempt, for the spans of the call beyond a boundary
+// (CallAttributes). Put it in the call's context with
+// baggage.ContextWithBaggage; a caller may keep it for the next call.
+func CallBaggage(provider, op string, attempt int) baggage.Baggage {
 	var ms []baggage.Member
 	for _, kv := range [...][2]string{{BaggageProvider, provider}, {BaggageOp, op}, {BaggageAttempt, strconv.Itoa(attempt)}} {
 		if m, err := baggage.NewMemberRaw(kv[0], kv[1]); err == nil {
 			ms = append(ms, m)
 		}
 	}
-	b, err := baggage.New(ms...)
-	if err != nil {
-		return ctx
-	}
-	return baggage.ContextWithBaggage(ctx, b)
+	b, _ := baggage.New(ms...)
+	return b
 }
 
 // SplitWhat splits httpkit's name of a call ("acme /v1/price") into the
