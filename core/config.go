@@ -16,6 +16,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/internal/strictyaml"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/core/registry"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
 )
@@ -81,6 +82,8 @@ type Config struct {
 	// RECYCLEGATE_LOG_LEVEL and RECYCLEGATE_LOG_FORMAT environment variables
 	// and the --log-level and --log-format flags win over it.
 	Log LogConfig `yaml:"log"`
+	// Tracing sends OpenTelemetry traces to a collector (docs/tracing.md).
+	Tracing telemetry.Config `yaml:"tracing"`
 	// AnswerTTL is how long a quote answer is reused for an identical
 	// request of the same tenant (same item, providers, strategy, detail),
 	// while the policies and the providers' states and breakers are those
@@ -336,6 +339,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateDebugListen(); err != nil {
 		return err
+	}
+	if err := c.Tracing.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second

@@ -26,6 +26,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/quote"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/store"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -70,6 +71,7 @@ type options struct {
 	builtins  map[string]func() (*exec.Cmd, error)
 	guards    map[string]GuardConfig
 	failpoint func(string)
+	tracing   *telemetry.Tracing
 }
 
 // Option configures a Host.
@@ -152,6 +154,12 @@ func WithFailpoint(f func(name string)) Option {
 	}
 }
 
+// WithTracing makes the host's spans (policy, guards, runtime, plugins) with
+// t (telemetry.Start); the caller shuts it down after Close. Default: off.
+func WithTracing(t *telemetry.Tracing) Option {
+	return func(o *options) error { o.tracing = t; return nil }
+}
+
 // BuiltinCommand returns a command that re-executes the running binary to
 // serve the built-in provider id.
 func BuiltinCommand(id string) func() (*exec.Cmd, error) {
@@ -208,7 +216,8 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		o.log = slog.Default()
 	}
 	h := &Host{cfg: cfg, secrets: &redact.Set{}, now: o.now, tenants: map[[32]byte]*Tenant{}}
-	h.log = slog.New(redact.Handler(o.log.Handler(), h.secrets))
+	h.log = slog.New(telemetry.LogHandler(redact.Handler(o.log.Handler(), h.secrets)))
+	h.secrets.Add(o.tracing.Secrets()...)
 	h.reg = prometheus.NewRegistry()
 	h.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -234,7 +243,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		}
 	}
 
-	g, err := gate.New(gate.Options{Dir: cfg.Policies, Tenants: attrs, Logger: h.log, Now: h.now,
+	g, err := gate.New(gate.Options{Dir: cfg.Policies, Tenants: attrs, Logger: h.log, Now: h.now, Tracing: o.tracing,
 		Limits: policy.Options{MaxRules: cfg.PolicyLimits.MaxRules, MaxFileBytes: cfg.PolicyLimits.MaxFileBytes,
 			MaxRequestCost: cfg.PolicyLimits.MaxRequestCost}})
 	if err != nil {
@@ -257,7 +266,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 	}, []string{"provider"})
 	h.reg.MustRegister(restarts, unresponsive)
 	sv := cfg.Supervisor
-	h.providers, err = registry.New(specs, registry.Options{Logger: h.log, Secrets: h.secrets, Now: h.now, WASMCacheDir: wasmCache,
+	h.providers, err = registry.New(specs, registry.Options{Logger: h.log, Secrets: h.secrets, Now: h.now, WASMCacheDir: wasmCache, Tracing: o.tracing,
 		PingInterval: sv.PingInterval, PingTimeout: sv.PingTimeout, RestartUnresponsive: sv.RestartUnresponsive,
 		OnRestart:      func(id string) { restarts.WithLabelValues(id).Inc() },
 		OnUnresponsive: func(id string) { unresponsive.WithLabelValues(id).Inc() }})
@@ -277,7 +286,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		return nil, err
 	}
 	h.invoke, err = invoke.New(invoke.Options{Registry: h.providers, Guards: guards, Store: st, Replicas: cfg.Replicas,
-		Tenants: quotas, Now: h.now, Logger: h.log, Metrics: h.reg,
+		Tenants: quotas, Now: h.now, Logger: h.log, Metrics: h.reg, Tracing: o.tracing,
 		Observer: func(r invoke.Record) {
 			if h.orders != nil {
 				h.orders.Observe(r)

@@ -50,7 +50,16 @@ type runningHost struct {
 
 func startHost(t *testing.T, bin string, args ...string) *runningHost {
 	t.Helper()
+	return startHostEnv(t, bin, nil, args...)
+}
+
+// startHostEnv is startHost with env added to the test's environment.
+func startHostEnv(t *testing.T, bin string, env []string, args ...string) *runningHost {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Dir = t.TempDir() // the default data_dir is relative: keep it out of the tree
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
 )
 
@@ -157,7 +158,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	defer closeSandboxes(sandboxes)
 
-	opts := []core.Option{core.WithLogger(logger)}
+	// Tracing: off unless host.yaml's tracing section or an OTEL_* variable
+	// asks for it (docs/tracing.md). Shut down last: it flushes the spans
+	// of the host's close.
+	tracing, err := telemetry.Start(cfg.Tracing, os.Getenv)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(tracing, logger)
+	if tracing.Enabled() {
+		logger.Info("tracing on", "endpoint", tracing.Plugin().Endpoint, "protocol", tracing.Plugin().Protocol,
+			"sample_ratio", tracing.Plugin().Ratio)
+	}
+	opts := []core.Option{core.WithLogger(logger), core.WithTracing(tracing)}
 	opts = append(opts, failpointOptions()...) // crash tests only (order.go)
 	for _, b := range builtins {
 		opts = append(opts, core.WithBuiltin(b.id, core.BuiltinCommand(b.id)))
@@ -173,7 +186,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           api.New(h),
+		Handler:           api.New(h, api.WithTracing(tracing)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -234,6 +247,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		logger.Warn("shutdown: requests still running were cut off", "error", err)
 	}
 	return nil
+}
+
+// shutdownTracing flushes the spans not yet exported, for at most 5s.
+func shutdownTracing(t *telemetry.Tracing, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.Shutdown(ctx); err != nil {
+		logger.Warn("tracing: the last spans were not all exported", "error", err.Error())
+	}
 }
 
 // cmdSandbox runs every built-in sandbox standalone, for people building

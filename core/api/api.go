@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -50,6 +51,7 @@ type Server struct {
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	ids     requestIDs
+	tr      telemetry.Tracer // WithTracing; off by default
 }
 
 // requestIDs makes request ids: a random prefix per server and a count,
@@ -99,7 +101,7 @@ func Routes() []string { return append([]string(nil), routeList...) }
 func (s *Server) routes() {
 	s.handle("GET /healthz", false, s.healthz)
 	s.handle("GET /readyz", false, s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.host.Metrics(), promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.host.Metrics(), promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	s.noteRoute("GET /metrics")
 	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, r *http.Request, _ *core.Tenant) error {
 		return s.openAPI(w, r)
@@ -136,6 +138,7 @@ func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 	s.noteRoute(pattern)
 	latency := s.latency.WithLabelValues(route)
 	ok := s.reqs.WithLabelValues(route, "200") // the common case, resolved once
+	var exemplars telemetry.Exemplars
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw, wrapped := w.(*statusWriter)
@@ -148,7 +151,11 @@ func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 			} else {
 				s.reqs.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
 			}
-			latency.Observe(time.Since(start).Seconds())
+			if s.tr.On() {
+				exemplars.Observe(r.Context(), latency, time.Since(start).Seconds())
+			} else {
+				latency.Observe(time.Since(start).Seconds())
+			}
 		}()
 		var t *core.Tenant
 		if auth {
@@ -198,15 +205,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	start := time.Now()
+	r, span := s.startSpan(r, id)
 	defer func() {
+		if span != nil {
+			defer func() { endSpan(span, r, rw.status) }()
+		}
 		if p := recover(); p != nil {
-			s.log.Error("panic serving request", "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p))
+			s.log.ErrorContext(r.Context(), "panic serving request", "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p))
 			if !rw.wrote {
 				s.writeProblem(rw, r, &sdk.Error{Code: sdk.CodeProviderError, Message: "internal error"})
 			}
 		}
 		if s.log.Enabled(r.Context(), slog.LevelDebug) {
-			s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			s.log.DebugContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 				"status", rw.status, "duration", time.Since(start).String())
 		}
 	}()
@@ -249,6 +260,7 @@ type Problem struct {
 	Provider   string   `json:"provider,omitempty"`
 	Retryable  bool     `json:"retryable"`
 	RequestID  string   `json:"request_id,omitempty"`
+	TraceID    string   `json:"trace_id,omitempty"`
 	ProvCode   string   `json:"provider_code,omitempty"`
 	ProvDetail string   `json:"provider_message,omitempty"`
 }
@@ -293,7 +305,7 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 	}
 	p := Problem{Type: "urn:recyclegate:error:" + string(e.Code), Title: title, Status: status,
 		Detail: e.Message, Instance: s.instance(r), Code: e.Code, Field: e.Field, Provider: e.Provider,
-		Retryable: e.Retryable, RequestID: requestID(w), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
+		Retryable: e.Retryable, RequestID: requestID(w), TraceID: traceID(r.Context()), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
 	if p.Detail == "" {
 		p.Detail = string(e.Code)
 	}

@@ -19,8 +19,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/policy"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -51,6 +55,8 @@ type Options struct {
 	Invoke *invoke.Service
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Tracing makes a span of each policy decision. Nil: off.
+	Tracing *telemetry.Tracing
 }
 
 // Gate holds the policy engine.
@@ -61,6 +67,7 @@ type Gate struct {
 	inv     *invoke.Service
 	log     *slog.Logger
 	now     func() time.Time
+	tr      telemetry.Tracer
 	// static is what the policies read of the providers that changes only
 	// with invoke's epoch (state, manifest, breakers).
 	static atomic.Pointer[staticProviders]
@@ -81,7 +88,8 @@ func New(o Options) (*Gate, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	g := &Gate{limits: o.Limits, tenants: o.Tenants, inv: o.Invoke, log: o.Logger, now: o.Now}
+	g := &Gate{limits: o.Limits, tenants: o.Tenants, inv: o.Invoke, log: o.Logger, now: o.Now,
+		tr: o.Tracing.Tracer("github.com/recyclegate/recyclegate/core/gate")}
 	if o.Dir == "" {
 		return g, nil
 	}
@@ -309,6 +317,9 @@ type Decision struct {
 	dec    *policy.Decision      // without policies: filled by hand
 	noted  *policy.RouteDecision // a route the policies did not decide
 	stages policy.Stage          // what the policies were asked
+	// span is the policies' span while tracing is on: from Begin to the
+	// route (or to Finish, for a decision without one).
+	span trace.Span
 }
 
 // Begin starts a request's decision with set (nil: the set in force).
@@ -320,6 +331,10 @@ func (g *Gate) Begin(ctx context.Context, set *policy.Set, sub Subject) *Decisio
 	if set == nil {
 		d.dec = Builtin()
 		return d
+	}
+	if g.tr.On() {
+		_, d.span = g.tr.Start(ctx, "policy", trace.WithAttributes(attribute.String("recyclegate.policy.revision", set.Revision()),
+			attribute.String("recyclegate.policy.kind", string(sub.Kind))))
 	}
 	d.in = g.Input(sub)
 	d.in.Normalize()
@@ -340,6 +355,9 @@ func (d *Decision) Comply() error {
 	}
 	d.stages |= policy.StageComply
 	if den := d.ev.Comply(); den != nil {
+		if d.span != nil {
+			d.span.SetAttributes(attribute.String("recyclegate.policy.denied_by", den.Rule))
+		}
 		return &sdk.Error{Code: sdk.CodeForbidden, Message: den.Message}
 	}
 	return nil
@@ -351,7 +369,15 @@ func (d *Decision) Route() (rd *policy.RouteDecision, ok bool) {
 		return nil, false
 	}
 	d.stages |= policy.StageRoute
-	return d.ev.Route(), true
+	rd = d.ev.Route()
+	if d.span != nil {
+		if rd != nil {
+			d.span.SetAttributes(attribute.String("recyclegate.policy.route_rule", rd.Rule),
+				attribute.String("recyclegate.policy.strategy", rd.Strategy), attribute.StringSlice("recyclegate.policy.providers", rd.Providers))
+		}
+		d.span.End()
+	}
+	return rd, true
 }
 
 // Note records a route the policies did not decide, for the trace.
@@ -404,6 +430,9 @@ func (d *Decision) Finish(ctx context.Context) *policy.Decision {
 	}
 	if dec.Route == nil && d.noted != nil && dec.Allowed {
 		dec.Route = d.noted
+	}
+	if d.span != nil {
+		d.traceDecision(ctx, dec)
 	}
 	if d.ev != nil {
 		// A routine decision (allowed, nothing dropped, no shadow rule or
@@ -477,4 +506,18 @@ func notable(d *policy.Decision) bool {
 		}
 	}
 	return false
+}
+
+// traceDecision ends the policies' span, if the route did not, and adds
+// the decision (the rules that matched, the quotes dropped) to the
+// request's span as an event.
+func (d *Decision) traceDecision(ctx context.Context, dec *policy.Decision) {
+	rules := make([]string, 0, len(dec.Rules))
+	for _, r := range dec.Rules {
+		rules = append(rules, r.Rule) // its outcome is in the explain and the decision log
+	}
+	attrs := trace.WithAttributes(attribute.Bool("recyclegate.policy.allowed", dec.Allowed),
+		attribute.StringSlice("recyclegate.policy.rules", rules), attribute.Int("recyclegate.policy.dropped", len(dec.Dropped)))
+	trace.SpanFromContext(ctx).AddEvent("policy decision", attrs)
+	d.span.End()
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/sdk"
 	"github.com/recyclegate/recyclegate/sdk/recycle"
@@ -93,6 +95,10 @@ type request struct {
 	// waitEnd is when an API call's waits for slots end (max_wait).
 	waitEnd time.Time
 	taken   time.Duration // how long it took
+	// span is the call's span while tracing is on (the guards add their
+	// events to it), nil otherwise; attempt counts the retry stage's tries.
+	span    trace.Span
+	attempt int
 }
 
 // capabilities says which capability each operation needs.

@@ -7,9 +7,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/registry"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/otelkit"
 	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
@@ -37,6 +44,9 @@ type pipeline struct {
 	revivals atomic.Uint64
 
 	call handler // every stage, in order
+	// spans: the tracing stages' span names and baggage by operation
+	// (tracing on only; read-only once built).
+	spans map[string]*opSpans
 }
 
 // limits are the guards built from the provider's manifest and its guards
@@ -89,10 +99,91 @@ func (pl *pipeline) build() handler {
 		pl.measure,      // metrics, latency, the audit record, the error marked with the provider
 	}
 	h := pl.runtime
+	if pl.svc.tr.On() {
+		pl.spans = map[string]*opSpans{}
+		for op := range capabilities {
+			pl.spans[op] = pl.spanNames(op)
+		}
+		h = pl.traceRuntime(h)
+	}
 	for i := len(stages) - 1; i >= 0; i-- {
 		h = stages[i](h)
 	}
+	if pl.svc.tr.On() {
+		h = pl.trace(h) // outermost: the call's span, which the guards add events to
+	}
 	return h
+}
+
+// trace makes the call's span (tracing on only: off, the stage is not in
+// the pipeline). The guards add what they did to it as events: the cache's
+// hit or miss, a wait for the rate limit, a refusal (quota, breaker, ...),
+// a retry.
+func (pl *pipeline) trace(next handler) handler {
+	tr := pl.svc.tr
+	return func(ctx context.Context, r *request) (any, error) {
+		ctx, span := tr.Start(ctx, pl.spanNames(r.op).call, trace.WithAttributes(
+			attribute.String(otelkit.BaggageProvider, pl.id), attribute.String(otelkit.BaggageOp, r.op),
+			attribute.String("recyclegate.tenant", r.call.tenantID())))
+		r.span = span
+		resp, err := next(ctx, r)
+		endSpan(span, err)
+		return resp, err
+	}
+}
+
+// traceRuntime makes a span of each call that reaches the provider (one
+// per attempt), and puts the provider, the operation and the attempt in
+// the baggage, for the spans beyond the runtime's boundary: the plugin's,
+// and the provider's HTTP call (sdk/httpkit).
+func (pl *pipeline) traceRuntime(next handler) handler {
+	tr := pl.svc.tr
+	runtime := attribute.String("recyclegate.runtime", pl.p.Runtime())
+	return func(ctx context.Context, r *request) (any, error) {
+		attempt := max(r.attempt, 1)
+		names := pl.spanNames(r.op)
+		ctx, span := tr.Start(ctx, names.runtime, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String(otelkit.BaggageProvider, pl.id), attribute.String(otelkit.BaggageOp, r.op),
+				attribute.Int(otelkit.BaggageAttempt, attempt), runtime))
+		b := names.first
+		if attempt > 1 {
+			b = otelkit.CallBaggage(pl.id, r.op, attempt)
+		}
+		ctx = baggage.ContextWithBaggage(ctx, b)
+		resp, err := next(ctx, r)
+		endSpan(span, err)
+		return resp, err
+	}
+}
+
+// opSpans are what the spans of an operation's calls are named, and the
+// baggage of its first attempt: made once, not at every call.
+type opSpans struct {
+	call, runtime string
+	first         baggage.Baggage
+	exemplars     telemetry.Exemplars // of the latency series (provider, op)
+}
+
+// spanNames returns op's span names (every operation's are made when the
+// tracing stages are built).
+func (pl *pipeline) spanNames(op string) *opSpans {
+	if n, ok := pl.spans[op]; ok {
+		return n
+	}
+	return &opSpans{call: "provider " + pl.id + " " + op, runtime: "call " + pl.id + " " + op,
+		first: otelkit.CallBaggage(pl.id, op, 1)}
+}
+
+// endSpan ends a span with the call's outcome: ok, or the error's code.
+func endSpan(span trace.Span, err error) {
+	if err == nil {
+		span.SetAttributes(attribute.String("recyclegate.outcome", "ok"))
+	} else {
+		e := sdk.AsError(err)
+		span.SetAttributes(attribute.String("recyclegate.outcome", string(e.Code)))
+		span.SetStatus(codes.Error, e.Message)
+	}
+	span.End()
 }
 
 // noteRevivals lets the open breakers probe the provider at once when its
@@ -152,6 +243,9 @@ func (pl *pipeline) cache(next handler) handler {
 		key := guard.QuoteKey(pl.id, req)
 		if resp, ok := s.cached(ctx, key); ok {
 			s.m.cache.WithLabelValues(pl.id, "hit").Inc()
+			if r.span != nil {
+				r.span.AddEvent("cache hit")
+			}
 			return resp, nil
 		}
 		resp, shared, err := s.flight.Do(ctx, key, func(ctx context.Context) (*sdk.QuoteResponse, error) {
@@ -177,6 +271,9 @@ func (pl *pipeline) cache(next handler) handler {
 			s.m.cache.WithLabelValues(pl.id, "shared").Inc()
 		} else {
 			s.m.cache.WithLabelValues(pl.id, "miss").Inc()
+		}
+		if r.span != nil {
+			r.span.AddEvent("cache miss", trace.WithAttributes(attribute.Bool("recyclegate.cache.shared", shared)))
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -212,7 +309,7 @@ func (pl *pipeline) retry(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
 		pl.retrier.First()
 		for n := 1; ; n++ {
-			r.final, r.died, r.reach, r.waitEnd = false, false, false, time.Time{}
+			r.final, r.died, r.reach, r.waitEnd, r.attempt = false, false, false, time.Time{}, n
 			resp, err := next(ctx, r)
 			if err == nil {
 				return resp, nil
@@ -229,6 +326,10 @@ func (pl *pipeline) retry(next handler) handler {
 				return nil, err
 			}
 			pl.svc.m.retries.WithLabelValues(pl.id, r.op).Inc()
+			if r.span != nil {
+				r.span.AddEvent("retry", trace.WithAttributes(attribute.Int(otelkit.BaggageAttempt, n+1),
+					attribute.String("recyclegate.wait", wait.String()), attribute.String("recyclegate.error", string(sdk.CodeOf(err)))))
+			}
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
@@ -343,6 +444,10 @@ func (pl *pipeline) concurrency(next handler) handler {
 // rate_limited at once with Retry-After.
 func (pl *pipeline) rate(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
+		var t0 time.Time
+		if r.span != nil {
+			t0 = time.Now()
+		}
 		l := pl.limits()
 		wctx, cancel := pl.waitContext(ctx, r, l)
 		err := l.limiter.Wait(wctx, r.lane())
@@ -352,6 +457,11 @@ func (pl *pipeline) rate(next handler) handler {
 				err = maxWaitError(pl.id, "the rate limit", l.maxWait)
 			}
 			return nil, pl.refuse(r, "rate_limited", waitError(pl.id, "the rate limit", err))
+		}
+		if r.span != nil {
+			if w := time.Since(t0); w > 100*time.Microsecond {
+				r.span.AddEvent("rate limit wait", trace.WithAttributes(attribute.String("recyclegate.wait", w.String())))
+			}
 		}
 		return next(ctx, r)
 	}
@@ -366,7 +476,11 @@ func (pl *pipeline) measure(next handler) handler {
 	s := pl.svc
 	return func(ctx context.Context, r *request) (any, error) {
 		resp, err := next(ctx, r)
-		s.m.latency.WithLabelValues(pl.id, r.op).Observe(r.taken.Seconds())
+		if r.span != nil {
+			pl.spanNames(r.op).exemplars.Observe(ctx, s.m.latency.WithLabelValues(pl.id, r.op), r.taken.Seconds())
+		} else {
+			s.m.latency.WithLabelValues(pl.id, r.op).Observe(r.taken.Seconds())
+		}
 		if err == nil {
 			pl.p.NoteLatency(r.taken)
 		}
@@ -410,6 +524,9 @@ func auditOf(c *Call) map[string]string {
 func (pl *pipeline) refuse(r *request, reason string, err error) error {
 	r.final = true
 	pl.svc.m.refusals.WithLabelValues(pl.id, reason).Inc()
+	if r.span != nil {
+		r.span.AddEvent("guard refused", trace.WithAttributes(attribute.String("recyclegate.guard.reason", reason)))
+	}
 	return withProvider(sdk.AsError(err), pl.id)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/internal/episode"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/store"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk"
 	"github.com/recyclegate/recyclegate/sdk/recycle"
 	"github.com/recyclegate/recyclegate/sdk/rpc"
@@ -40,6 +41,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Metrics registers the calls' and guards' series.
 	Metrics prometheus.Registerer
+	// Tracing makes a span of each call and its runtime call, the guards'
+	// doings its events. Nil: off, and the pipeline has no tracing stage.
+	Tracing *telemetry.Tracing
 }
 
 // Service calls providers through their pipelines. It is safe for
@@ -63,6 +67,7 @@ type Service struct {
 	cachesAny bool
 	// spent: the lanes whose quota is spent now (logged at start and end).
 	spent *episode.Set
+	tr    telemetry.Tracer
 }
 
 // New builds every provider's pipeline from its manifest (as its
@@ -78,7 +83,8 @@ func New(o Options) (*Service, error) {
 		o.Metrics = prometheus.NewRegistry()
 	}
 	s := &Service{reg: o.Registry, store: o.Store, tenants: o.Tenants, observe: o.Observer, now: o.Now,
-		log: o.Logger, memo: newQuoteMemo(10000), byID: map[string]*pipeline{}, spent: episode.New(o.Now)}
+		log: o.Logger, memo: newQuoteMemo(10000), byID: map[string]*pipeline{}, spent: episode.New(o.Now),
+		tr: o.Tracing.Tracer("github.com/recyclegate/recyclegate/core/invoke")}
 	s.m = newMetrics(o.Metrics)
 	for id := range o.Guards {
 		if _, ok := o.Registry.Get(id); !ok {

@@ -19,10 +19,17 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/recyclegate/recyclegate/core/internal/redact"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/core/wasm"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/otelkit"
+	"github.com/recyclegate/recyclegate/sdk/proto/providerv1"
 	"github.com/recyclegate/recyclegate/sdk/rpc"
 )
 
@@ -119,6 +126,10 @@ type Options struct {
 	RestartUnresponsive time.Duration
 	// OnUnresponsive hears each time a plugin becomes unresponsive.
 	OnUnresponsive func(id string)
+	// Tracing, when on, carries each call's trace into the plugin
+	// processes (the gRPC connection's stats handler) and WASM calls, and
+	// tells each plugin where to send its spans. Nil: off.
+	Tracing *telemetry.Tracing
 }
 
 // Info is what the host tells about a loaded provider.
@@ -606,6 +617,7 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 		SkipHostEnv:      true,
 		Logger:           newPluginLogger(p.log),
 		StartTimeout:     15 * time.Second,
+		GRPCDialOptions:  p.reg.grpcDialOptions(),
 	})
 	fail := func(err error) error {
 		abandon()
@@ -650,7 +662,7 @@ func (p *Provider) startPlugin(ctx context.Context) error {
 	}
 	proc := newProcess(procCtx, kill, client, conn)
 	remote := rpc.NewRemote(&procInvoker{WireInvoker: inv, proc: proc}, m)
-	resp, err := remote.Configure(cctx, p.configureRequest(m))
+	resp, err := remote.Configure(p.reg.withPluginTracing(cctx), p.configureRequest(m))
 	if err != nil {
 		return fail(fmt.Errorf("configuring provider %s: %w", p.id, err))
 	}
@@ -866,6 +878,7 @@ func (p *Provider) startWASM(ctx context.Context) error {
 		Logger:       p.log,
 		Now:          p.reg.opts.Now,
 		Watch:        true,
+		Tracing:      p.reg.opts.Tracing,
 		OnReload:     p.wasmReloaded,
 	})
 	if err != nil {
@@ -912,4 +925,27 @@ func (p *Provider) wasmReloaded(m sdk.Manifest) {
 	p.mu.Unlock()
 	p.changed()
 	p.log.Info("wasm provider reloaded", "version", m.Version)
+}
+
+// grpcDialOptions are the plugin connections' options: with tracing on, a
+// stats handler that carries the caller's trace (W3C trace context and
+// baggage) to the plugin and makes a client span of each call. Off, none.
+func (r *Registry) grpcDialOptions() []grpc.DialOption {
+	tp := r.opts.Tracing.Provider()
+	if tp == nil {
+		return nil
+	}
+	return []grpc.DialOption{grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp),
+		otelgrpc.WithPropagators(otelkit.Propagator),
+		otelgrpc.WithFilter(filters.FullMethodName(providerv1.Provider_Invoke_FullMethodName))))}
+}
+
+// withPluginTracing puts where a plugin sends its spans on its configure
+// call (a plugin has no environment to read OTEL_* from).
+func (r *Registry) withPluginTracing(ctx context.Context) context.Context {
+	s := r.opts.Tracing.Plugin()
+	if !s.Enabled() {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, otelkit.MetadataKey, s.Encode())
 }

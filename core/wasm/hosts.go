@@ -3,6 +3,8 @@ package wasm
 import (
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
 	"net"
 	"net/http"
 	"net/url"
@@ -103,6 +105,9 @@ func newHTTPClient(m *Module) *http.Client {
 			ResponseHeaderTimeout: 0,
 			ForceAttemptHTTP2:     true,
 		}
+	}
+	if tp := m.cfg.Tracing.Provider(); tp != nil {
+		t = otelhttp.NewTransport(t, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagation.TraceContext{}))
 	}
 	return &http.Client{
 		Transport: t,

@@ -1,16 +1,22 @@
 package wasm
 
 import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/recyclegate/recyclegate/sdk/otelkit"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -170,7 +176,7 @@ func (m *Module) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 			}
 		}
 	}
-	m.log.LogAttrs(context.Background(), level, m.redactWith(conf, string(msg)), attrs...)
+	m.log.LogAttrs(ctx, level, m.redactWith(conf, string(msg)), attrs...) // the call's: its trace id
 }
 
 // attrs turns a decoded JSON object into log attributes, in key order, with
@@ -310,7 +316,24 @@ func (m *Module) doHTTP(ctx context.Context, conf *configState, raw []byte) (*ab
 		}
 	}
 	start := time.Now()
+	var span trace.Span
+	if m.tr.On() && trace.SpanContextFromContext(ctx).IsSampled() {
+		ctx, span = m.tr.Start(ctx, "wasm http "+u.Host+u.Path, trace.WithAttributes(append(otelkit.CallAttributes(ctx),
+			attribute.String("recyclegate.call", method+" "+u.Host+u.Path))...))
+		req = req.WithContext(ctx)
+		defer span.End()
+	}
 	resp, err := m.client.Do(req)
+	if span != nil {
+		outcome := "ok"
+		if err != nil {
+			outcome = string(m.transportError(ctx, u.Host, err).Code)
+			span.SetStatus(codes.Error, outcome)
+		} else if resp.StatusCode >= 400 {
+			outcome = "http_" + strconv.Itoa(resp.StatusCode)
+		}
+		span.SetAttributes(attribute.String("recyclegate.outcome", outcome))
+	}
 	if err != nil {
 		return nil, m.transportError(ctx, u.Host, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,6 +176,9 @@ func (i *instance) call(ctx context.Context, op string, payload []byte, conf *co
 		}
 	}()
 
+	if i.code.trace {
+		op = withTraceparent(ctx, op)
+	}
 	need := uint32(len(op) + len(payload))
 	if need > i.bufLen || i.bufPtr == 0 {
 		i.stack[0] = uint64(need)
@@ -449,4 +453,16 @@ func (g *guestOutput) crash() (headline string, oom bool) {
 		g.buf = g.buf[:0]
 	}
 	return g.headline, g.oom
+}
+
+// withTraceparent appends, to the name of an operation for a guest that
+// reads it (abi.ExportTraceMarker), a zero byte and the W3C traceparent of
+// the call's span: the host's span of the call, or a caller's trace
+// context when the host does not trace. Outside a trace, the name alone.
+func withTraceparent(ctx context.Context, op string) string {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return op
+	}
+	return op + "\x00" + "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + "-" + sc.TraceFlags().String()
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"log/slog"
 	"net/http"
 	"os"
@@ -91,6 +92,10 @@ type Config struct {
 	// Transport carries the guest's HTTP requests. Default: a transport of
 	// the module's own.
 	Transport http.RoundTripper
+	// Tracing, when on, makes a span of each HTTP request of the guest's
+	// (and carries the trace to the provider), and hands a guest that reads
+	// it the call's trace context (docs/wasm-abi.md). Nil: off.
+	Tracing *telemetry.Tracing
 	// Watch reloads the module when its file (or its digest file, Path +
 	// ".sha256") changes. See Module.Reload.
 	Watch bool
@@ -110,6 +115,7 @@ type Config struct {
 type Module struct {
 	cfg     Config
 	log     *slog.Logger
+	tr      telemetry.Tracer
 	rt      wazero.Runtime
 	client  *http.Client
 	allowed []string // Config.AllowedHosts, normalised
@@ -138,6 +144,7 @@ type code struct {
 	sum      [sha256.Size]byte
 	gen      int
 	wire     int32 // the binary envelope version it decodes (its export marker), 0 none
+	trace    bool  // it reads a traceparent after the operation's name (abi.ExportTraceMarker)
 
 	instrumented bool // it has instrument's stop flag
 }
@@ -206,6 +213,7 @@ func Load(ctx context.Context, cfg Config) (*Module, error) {
 		allowed: allowed,
 		tokens:  make(chan struct{}, cfg.Instances),
 		busy:    map[*instance]struct{}{},
+		tr:      cfg.Tracing.Tracer("github.com/recyclegate/recyclegate/core/wasm"),
 	}
 	m.client = newHTTPClient(m)
 	fail := func(err error) (*Module, error) {
@@ -297,6 +305,7 @@ func (m *Module) compile(ctx context.Context, data []byte, sum [sha256.Size]byte
 	if _, ok := exports[abi.ExportWireMarker]; ok {
 		c.wire = rpc.WireVersion
 	}
+	_, c.trace = exports[abi.ExportTraceMarker]
 	return c, nil
 }
 

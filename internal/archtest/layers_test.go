@@ -34,6 +34,7 @@ var layers = map[string]int{
 	"core/store":      1,
 	"core/orderstore": 1,
 	"core/internal":   0, // helpers any layer may use (redaction, test fakes)
+	"core/telemetry":  0, // tracing: its config, the tracer the layers hold, the trace id in logs
 }
 
 // rank is the rank of pkg and the ranked folder it is in (a package below

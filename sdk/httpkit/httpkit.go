@@ -19,8 +19,10 @@
 //		return nil, sdk.Errorf(sdk.CodeProviderError, "acme /v1/price: %v", err)
 //	}
 //
-// It imports the standard library and sdk only, and builds for a WASM guest
-// too (where sdk/wasm's HTTPClient is the client).
+// It builds for a WASM guest too (where sdk/wasm's HTTPClient is the
+// client). Outside one, a call made within a traced call is a span of its
+// own, with the HTTP request's span (otelhttp) below it, and carries the
+// trace to the provider in a traceparent header.
 package httpkit
 
 import (
@@ -60,6 +62,14 @@ func Do(client *http.Client, req *http.Request, limit int64, what string) (*http
 	if client == nil {
 		client = http.DefaultClient
 	}
+	if traced(req.Context()) {
+		return doTraced(client, req, limit, what)
+	}
+	return do(client, req, limit, what)
+}
+
+// do is Do without a span.
+func do(client *http.Client, req *http.Request, limit int64, what string) (*http.Response, []byte, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, nil, transportError(req.Context(), what, err)

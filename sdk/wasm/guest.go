@@ -52,6 +52,23 @@ func abiVersionMarker() {}
 //go:wasmexport recyclegate_wire_v1
 func wireVersionMarker() {}
 
+// The guest reads the caller's trace context after the operation's name
+// (abi.ExportTraceMarker): TraceParent.
+//
+//go:wasmexport recyclegate_trace_v1
+func traceMarker() {}
+
+// traceparent is the W3C traceparent of the call being served, "" when
+// the host sent none.
+var traceparent string
+
+// TraceParent is the W3C traceparent of the call being served, as the host
+// sent it (the host's span of the call, in the trace of the request), or
+// "" outside a trace. The guest's HTTP requests carry it (HTTPClient), so
+// a provider that reads trace context sees the request's trace; a provider
+// may also log it.
+func TraceParent() string { return traceparent }
+
 //go:wasmexport rg_alloc
 func rgAlloc(size uint32) uint32 {
 	n := max(int(size), minBuf)
@@ -72,6 +89,10 @@ func rgDispatch(opPtr, opLen, inPtr, inLen uint32, timeoutNS int64) uint64 {
 	}
 	if served == nil {
 		return replyError(noServe)
+	}
+	traceparent = ""
+	if k := bytes.IndexByte(op, 0); k >= 0 {
+		traceparent, op = string(op[k+1:]), op[:k]
 	}
 	var ctx context.Context = background
 	if timeoutNS > 0 {

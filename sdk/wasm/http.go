@@ -53,6 +53,16 @@ func (Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		hr.Headers["Host"] = []string{req.Host}
 	}
+	if traceparent != "" && req.Header.Get("Traceparent") == "" {
+		// The call's trace goes with the request (the host replaces it with
+		// its own span of the request when it traces).
+		h := http.Header(hr.Headers).Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		h["Traceparent"] = []string{traceparent}
+		hr.Headers = h
+	}
 	if d, ok := ctx.Deadline(); ok {
 		left := time.Until(d)
 		if left <= 0 {

@@ -27,6 +27,13 @@ const (
 	// requests in the binary envelope, version 1 (docs/wasm-abi.md). The host
 	// never calls it; without it the host sends JSON only.
 	ExportWireMarker = "recyclegate_wire_v1"
+	// ExportTraceMarker is a function of no parameters and no results whose
+	// presence declares that rg_dispatch reads the caller's W3C trace
+	// context after the operation's name: op is then the name, a zero byte
+	// and a traceparent (docs/wasm-abi.md, "Trace context"), when the call
+	// is in a trace. The host never calls it; without it op is the name
+	// alone.
+	ExportTraceMarker = "recyclegate_trace_v1"
 	// ExportAlloc is alloc(size i32) -> ptr i32: a region of size bytes of the
 	// guest's memory the host may write. It stays valid until the next call to
 	// alloc, so the host may reuse it for later dispatches while it is large

@@ -16,7 +16,7 @@ var version = "1"
 func init() {
 	p := probe.New("probe", version)
 	p.HTTPClient = wasm.HTTPClient()
-	p.Now, p.Random, p.Config = wasm.Now, wasm.Random, wasm.Config
+	p.Now, p.Random, p.Config, p.TraceParent = wasm.Now, wasm.Random, wasm.Config, wasm.TraceParent
 	wasm.Serve(p)
 }
 

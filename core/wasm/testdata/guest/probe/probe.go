@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/httpkit"
 )
 
 // Provider is the probe. The hooks are set by the WASM main; natively they
@@ -28,6 +29,9 @@ type Provider struct {
 	Now        func() time.Time
 	Random     func([]byte) error
 	Config     func(string) (string, bool)
+	// TraceParent is the call's trace context as the host sent it
+	// (sdk/wasm.TraceParent in a guest).
+	TraceParent func() string
 
 	log      *slog.Logger
 	secret   string
@@ -69,10 +73,24 @@ func (p *Provider) Configure(_ context.Context, req *sdk.ConfigureRequest) (*sdk
 
 // Quote echoes the item's model as the remark: the benchmark's 1 KB each
 // way. A model "keep:..." is also kept, and the model "kept" answers the
-// kept one: a test that request strings outlive their call.
-func (p *Provider) Quote(_ context.Context, req *sdk.QuoteRequest) (*sdk.QuoteResponse, error) {
+// kept one: a test that request strings outlive their call. A model
+// "http:<url>" is asked of url (GET, through httpkit) first, and answers
+// the call's trace context as the guest got it.
+func (p *Provider) Quote(ctx context.Context, req *sdk.QuoteRequest) (*sdk.QuoteResponse, error) {
 	remark := req.Item.Model
 	switch {
+	case strings.HasPrefix(remark, "http:"):
+		hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimPrefix(remark, "http:"), nil)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := httpkit.Do(p.HTTPClient, hreq, httpkit.MaxBody, "probe /price"); err != nil {
+			return nil, err
+		}
+		remark = ""
+		if p.TraceParent != nil {
+			remark = p.TraceParent()
+		}
 	case strings.HasPrefix(remark, "keep:"):
 		p.keptModel = remark
 	case remark == "kept":
