@@ -50,6 +50,10 @@ type Server struct {
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	ids     requestIDs
+	// policyReadOnly says why policy files cannot be saved
+	// (WithReadOnlyPolicies); policyMu orders the saves (policyedit.go).
+	policyReadOnly string
+	policyMu       sync.Mutex
 }
 
 // requestIDs makes request ids: a random prefix per server and a count,
@@ -111,6 +115,9 @@ func (s *Server) routes() {
 	s.handle("GET /v1/catalog/items/{provider}/{id}", true, s.catalogItem)
 	s.policyRoutes() // GET /v1/policies, POST /v1/policies/evaluate (policies.go)
 	s.orderRoutes()  // orders, trade-ins, audit (api/orders.go)
+
+	s.policyEditRoutes() // the policy editor: files, check, test, save (policyedit.go)
+	s.consoleRoutes()    // the operator console, GET /console (console.go)
 	s.mux.HandleFunc("/", s.notFound)
 }
 
