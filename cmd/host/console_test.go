@@ -20,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/recyclegate/recyclegate/core/api/apitest"
 )
@@ -276,12 +277,15 @@ func TestConsoleInABrowser(t *testing.T) {
 				e.focus(); e.setSelectionRange(i, i); return e.value.slice(0, i).split('\n').length; })()`)
 		rule := "  - name: phones-everywhere\n    description: Phones are asked of every provider that quotes them.\n" +
 			"    when: requst.item.category == 'phone'\n    providers: [\"*\"]\n    strategy: all\n\n"
-		browse(t, ctx, "typing a rule", chromedp.KeyEvent(rule))
+		browse(t, ctx, "typing a rule", chromedp.KeyEvent(rule),
+			pageTrue(fmt.Sprintf(`document.querySelector('#policy-editor').value.includes(%q)`, rule)))
 		errLine := at + 2 // the when: line
+		// The page checks as the operator types: wait for the check of the
+		// whole rule (an earlier one may have seen half of it).
 		browse(t, ctx, "waiting for the error to be marked",
-			pageTrue(fmt.Sprintf(`!!document.querySelector('#policy-gutter span.error[data-line="%d"]')`, errLine)),
-			pageTrue(fmt.Sprintf(`!!document.querySelector('#policy-diagnostics .diag[data-line="%d"]')`, errLine)))
-		diag := textOf(t, ctx, fmt.Sprintf(`#policy-diagnostics .diag[data-line="%d"]`, errLine))
+			pageTrue(fmt.Sprintf(`[...document.querySelectorAll('#policy-diagnostics .diag[data-line="%d"]')].some((d) => d.textContent.includes('requst'))`, errLine)),
+			pageTrue(fmt.Sprintf(`!!document.querySelector('#policy-gutter span.error[data-line="%d"]')`, errLine)))
+		diag := eval[string](t, ctx, fmt.Sprintf(`[...document.querySelectorAll('#policy-diagnostics .diag[data-line="%d"]')].map((d) => d.textContent).join('\n')`, errLine))
 		if want := fmt.Sprintf("routing.yaml:%d:11: rule phones-everywhere: ", errLine); !strings.Contains(diag, want) || !strings.Contains(diag, "requst") {
 			t.Fatalf("the diagnostic %q does not say %q about requst", diag, want)
 		}
@@ -304,6 +308,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		browse(t, ctx, "running the test cases",
 			chromedp.Click(css("#policy-run-tests")),
 			chromedp.WaitVisible(css("#policy-tests-summary")))
+		browse(t, ctx, "showing the dry run", js(`document.querySelector('#policy-dry-run-result').scrollIntoView()`))
 		shot(t, ctx, "policies-dry-run")
 
 		browse(t, ctx, "saving",
@@ -328,6 +333,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		if rule != "policy: phones-everywhere" || rev != revision {
 			t.Fatalf("the quote was routed by %s at revision %s, want phones-everywhere at %s", rule, rev, revision)
 		}
+		browse(t, ctx, "showing the quotes", js(`document.querySelector('#quote-route').scrollIntoView()`))
 		shot(t, ctx, "playground")
 		browse(t, ctx, "ordering the first orderable quote",
 			chromedp.Click(css(`#quotes button[data-action="order"]`)),
@@ -413,6 +419,26 @@ func TestConsoleInABrowser(t *testing.T) {
 				t.Errorf("a row without a quote: %s", l)
 			}
 		}
+
+		// A workbook is read as well: its first sheet, shared strings and numbers.
+		f := excelize.NewFile()
+		for i, row := range [][]any{{"category", "brand", "model", "storage", "condition", "condition_score"},
+			{"phone", "Apple", "iPhone 13", "128GB", "good", 8}, {"phone", "Apple", "iPhone 15", "256GB", "excellent", 9.5}} {
+			cell, _ := excelize.CoordinatesToCellName(1, i+1)
+			if err := f.SetSheetRow("Sheet1", cell, &row); err != nil {
+				t.Fatal(err)
+			}
+		}
+		xlsx := filepath.Join(dir, "devices.xlsx")
+		if err := f.SaveAs(xlsx); err != nil {
+			t.Fatal(err)
+		}
+		browse(t, ctx, "uploading a workbook",
+			chromedp.SetUploadFiles(css("#batch-file"), []string{xlsx}),
+			pageTrue(`(document.querySelector('#batch-loaded') || {}).textContent?.startsWith('devices.xlsx: 2 device(s)')`),
+			chromedp.Click(css("#batch-start")),
+			pageTrue(`(document.querySelector('#batch-summary') || {}).textContent?.startsWith('2 quoted')`))
+		shot(t, ctx, "batch-xlsx")
 	})
 
 	t.Run("audit", func(t *testing.T) {

@@ -7,6 +7,9 @@
 //
 // Every error is an RFC 9457 problem+json body that names the field at
 // fault; every response carries an X-Request-Id.
+//
+// The handler also serves the operator console, GET /console (console.go,
+// docs/console.md): embedded pages that use only this API.
 package api
 
 import (

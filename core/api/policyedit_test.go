@@ -200,3 +200,18 @@ func TestConsoleIsServedWithItsFiles(t *testing.T) {
 		t.Fatalf("DELETE /v1/quotes: %d %v %v", r.StatusCode, r.Header, p)
 	}
 }
+
+// TestProvidersCountCallsAndRecentErrors: GET /v1/providers tells the
+// calls that reached each provider, how many failed, and the recent error
+// rate, from which the console shows calls per second and errors.
+func TestProvidersCountCallsAndRecentErrors(t *testing.T) {
+	srv := newServer(t, faketest.New("p", 1000))
+	do(t, srv, "POST", "/v1/quotes", "acme-key", okItem)
+	do(t, srv, "POST", "/v1/quotes", "acme-key", strings.Replace(okItem, `"model":"iPhone 14 Pro"`, `"model":"`+faketest.ModelFail+`"`, 1))
+	_, body := do(t, srv, "GET", "/v1/providers", "acme-key", "")
+	g := body["providers"].([]any)[0].(map[string]any)["guards"].(map[string]any)
+	calls, errs, rate := g["calls"].(float64), g["errors"].(float64), g["error_rate"].(float64)
+	if calls < 2 || errs < 1 || calls != errs+1 || rate <= 0 || rate >= 1 {
+		t.Fatalf("guards: calls %v errors %v error_rate %v", calls, errs, rate)
+	}
+}

@@ -134,9 +134,12 @@ function report(sheet, answers, invalid) {
     }
     out.push([String(i + 2), ...vals, ...cells]);
   });
+  const problems = out.slice(1).filter((r) => r[r.length - 1] !== '');
   const blob = new Blob([toCSV(out)], { type: 'text/csv' });
   const name = sheet.name.replace(/\.(csv|xlsx)$/i, '') + '-report.csv';
   return h('div', { class: 'card' },
     h('p', { id: 'batch-summary' }, `${n.quoted} quoted (total ${yuan(total)} CNY), ${n.no_quote} without a quote, ${n.invalid} invalid, ${n.left} left.`),
-    h('a', { href: URL.createObjectURL(blob), download: name, id: 'batch-download' }, 'Download the report (' + name + ')'));
+    h('a', { href: URL.createObjectURL(blob), download: name, id: 'batch-download' }, 'Download the report (' + name + ')'),
+    problems.length ? h('details', { open: true }, h('summary', {}, `Rows without a quote (${problems.length})`),
+      h('ul', { id: 'batch-problems' }, problems.slice(0, 50).map((r) => h('li', {}, `line ${r[0]}: ${r[r.length - 1]}`)))) : null);
 }

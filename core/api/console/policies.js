@@ -17,7 +17,7 @@ export async function render(root) {
   const inForce = h('code', { id: 'policy-revision' }, data.revision);
   const loadedAt = h('span', { class: 'muted' });
   const lastError = h('div', {});
-  const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Policy files' });
+  const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Policy files' });
   const gutter = h('pre', { class: 'gutter', 'aria-hidden': 'true', id: 'policy-gutter' });
   const editor = h('textarea', { id: 'policy-editor', spellcheck: 'false', autocapitalize: 'off', autocomplete: 'off', wrap: 'off',
     'aria-describedby': 'policy-check-status', 'aria-label': 'Policy file' });
@@ -60,7 +60,7 @@ export async function render(root) {
   function markTabs() {
     clear(tabs);
     for (const [name, f] of files) {
-      const b = h('button', { type: 'button', role: 'tab', 'aria-selected': name === current ? 'true' : 'false', 'data-file': name,
+      const b = h('button', { type: 'button', 'aria-pressed': name === current ? 'true' : 'false', 'data-file': name,
         onclick: () => show(name) }, name, f.text !== f.saved ? ' •' : '');
       tabs.append(b);
     }
