@@ -116,6 +116,8 @@ tenants:
   - id: demo
     api_keys: [demo]
     admin: true
+  - id: shop
+    api_keys: [shop-key]
 providers:
   - id: aihuishou
     sandbox: true
@@ -449,5 +451,21 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatal("the audit log shows an address")
 		}
 		shot(t, ctx, "audit")
+	})
+
+	t.Run("another tenant", func(t *testing.T) {
+		browse(t, ctx, "signing in as a tenant that is not an admin",
+			chromedp.Click(css("#sign-out")),
+			chromedp.WaitVisible(css("#api-key")),
+			chromedp.SendKeys(css("#api-key"), "shop-key\r"),
+			chromedp.WaitVisible(css("#nav-orders")),
+			chromedp.Click(css("#nav-orders")),
+			pageTrue(`(document.querySelector('#orders-list') || {}).textContent === 'No order.'`))
+		if eval[bool](t, ctx, `!!document.querySelector('#nav-policies')`) {
+			t.Fatal("a tenant that is not an admin is shown the policies")
+		}
+		if eval[string](t, ctx, `sessionStorage.getItem('recyclegate.apiKey')`) != "shop-key" {
+			t.Fatal("the key is not where the page keeps it")
+		}
 	})
 }

@@ -72,7 +72,8 @@ function quoteCard(q, isBest) {
       b.function_deduction ? [h('dt', {}, 'Function deduction'), h('dd', {}, money(b.function_deduction))] : null,
       b.market_coefficient !== undefined ? [h('dt', {}, 'Market coefficient'), h('dd', {}, String(b.market_coefficient))] : null,
       b.final_price ? [h('dt', {}, 'Final price'), h('dd', {}, money(b.final_price))] : null,
-      q.channels ? [h('dt', {}, 'Channels'), h('dd', {}, q.channels.join(', '))] : null),
+      q.channels ? [h('dt', {}, 'Channels'), h('dd', {}, q.channels.join(', '))] : null,
+      Object.entries(q.tiers || {}).map(([k, m]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, money(m))])),
     q.remark ? h('p', { class: 'muted' }, q.remark) : null,
     q.orderable ? h('button', { type: 'button', class: 'secondary', 'data-action': 'order', onclick: () => orderForm(q, orderBox) }, 'Order this quote') : null,
     orderBox);
