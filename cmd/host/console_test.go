@@ -233,7 +233,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the host and a browser")
 	}
-	h, base, _ := consoleHost(t)
+	h, base, policyDir := consoleHost(t)
 	ctx := browserTab(t)
 
 	// Sign in with the demo tenant's key, from the keyboard.
@@ -451,6 +451,38 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatal("the audit log shows an address")
 		}
 		shot(t, ctx, "audit")
+	})
+
+	t.Run("policy changed behind the page", func(t *testing.T) {
+		browse(t, ctx, "opening routing.yaml",
+			chromedp.Click(css("#nav-policies")),
+			chromedp.WaitVisible(css("#policy-editor")),
+			chromedp.Click(css(`button[data-file="routing.yaml"]`)),
+			pageTrue(`document.querySelector('#policy-check-status').dataset.ok === 'true'`))
+		path := filepath.Join(policyDir, "routing.yaml")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(data, "# edited on the server\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		browse(t, ctx, "saving over it",
+			js(`(() => { const e = document.querySelector('#policy-editor'); e.focus(); e.setSelectionRange(e.value.length, e.value.length); })()`),
+			chromedp.KeyEvent("# mine\n"),
+			pageTrue(`document.querySelector('#policy-editor').value.endsWith('# mine\n')`),
+			pageTrue(`document.querySelector('#policy-check-status').dataset.ok === 'true' && !document.querySelector('#policy-save').disabled`),
+			chromedp.Click(css("#policy-save")),
+			chromedp.WaitVisible(css("#policy-diff")))
+		diff := textOf(t, ctx, "#policy-diff")
+		if !strings.Contains(diff, "- # edited on the server\n") || !strings.Contains(diff, "+ # mine\n") {
+			t.Fatalf("the diff shown:\n%s", diff)
+		}
+		if got, _ := os.ReadFile(path); strings.Contains(string(got), "# mine") {
+			t.Fatal("the save went through over a file changed since it was opened")
+		}
+		browse(t, ctx, "showing the diff", js(`document.querySelector('#policy-save-result').scrollIntoView()`))
+		shot(t, ctx, "policies-conflict")
 	})
 
 	t.Run("another tenant", func(t *testing.T) {

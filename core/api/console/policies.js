@@ -124,8 +124,12 @@ export async function render(root) {
       if (p?.diff !== undefined) {
         saveOut.append(h('h3', {}, 'The file as it is now, against yours'),
           h('pre', { class: 'diff', id: 'policy-diff' }, p.diff.split('\n').map((l) => h('span', { class: l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : '' }, l + '\n'))),
-          h('button', { type: 'button', class: 'secondary', onclick: () => { f.base = p.current_revision; toast('Your text now replaces revision ' + p.current_revision + ' when saved'); } },
-            'Keep my text over theirs'));
+          h('p', { class: 'row' },
+            h('button', { type: 'button', class: 'secondary', onclick: () => { f.base = p.current_revision; toast('Your text now replaces revision ' + p.current_revision + ' when saved'); } },
+              'Keep my text over theirs'),
+            h('button', { type: 'button', class: 'secondary', onclick: () => {
+              f.base = p.current_revision; f.text = p.current; f.saved = p.current; show(current); check(); clear(saveOut);
+            } }, 'Take the file as it is now')));
       }
     }
   });
