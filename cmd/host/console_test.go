@@ -145,10 +145,24 @@ providers:
 	return h, srv.URL, policies
 }
 
-// shot saves a screenshot of the page as name.png in the test's artifact
-// folder (and in -console.screenshots).
+// unlabelled lists the page's controls that have no accessible name: an
+// input, select or textarea without a label or aria-label, a button or
+// link without text.
+const unlabelled = `[...document.querySelectorAll('input, select, textarea, button, a[href]')]
+	.filter((e) => e.type !== 'hidden' && !e.closest('[hidden]'))
+	.filter((e) => ['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName)
+		? !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')
+		: !e.textContent.trim() && !e.getAttribute('aria-label'))
+	.map((e) => e.outerHTML.slice(0, 120))`
+
+// shot checks that every control of the page has a label, and saves a
+// screenshot of it as name.png in the test's artifact folder (and in
+// -console.screenshots).
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	if bad := eval[[]string](t, ctx, unlabelled); len(bad) > 0 {
+		t.Errorf("page %s: controls without a label: %v", name, bad)
+	}
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
@@ -237,9 +251,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	ctx := browserTab(t)
 
 	// Sign in with the demo tenant's key, from the keyboard.
-	browse(t, ctx, "signing in",
+	browse(t, ctx, "opening the console",
 		chromedp.Navigate(base+"/console"),
-		chromedp.WaitVisible(css("#api-key")),
+		chromedp.WaitVisible(css("#api-key")))
+	shot(t, ctx, "signin")
+	browse(t, ctx, "signing in",
 		chromedp.SendKeys(css("#api-key"), "demo\r"),
 		chromedp.WaitVisible(css("#nav-policies")))
 	if addr := eval[string](t, ctx, `location.href`); strings.Contains(addr, "demo") {
