@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# Headless Chromium: the console's browser tests (cmd/host, chromedp) drive it.
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 # PostgreSQL's server (the order store's tests start their own, from
 # initdb): Debian keeps initdb and postgres in /usr/lib/postgresql/<ver>/bin.
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

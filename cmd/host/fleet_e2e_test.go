@@ -29,7 +29,7 @@ import (
 	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
 )
 
-func TestMain(m *testing.M) { os.Exit(operationsExercised(pgtest.Main(m))) }
+func TestMain(m *testing.M) { os.Exit(operationsExercised(stopBrowser(pgtest.Main(m)))) }
 
 // The fleet tests: three `host serve` processes on one PostgreSQL (the
 // package's pgtest server, a database per test) and one redis-server,

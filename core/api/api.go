@@ -7,6 +7,9 @@
 //
 // Every error is an RFC 9457 problem+json body that names the field at
 // fault; every response carries an X-Request-Id.
+//
+// The handler also serves the operator console, GET /console (console.go,
+// docs/console.md): embedded pages that use only this API.
 package api
 
 import (
@@ -52,6 +55,10 @@ type Server struct {
 	latency *prometheus.HistogramVec
 	ids     requestIDs
 	tr      telemetry.Tracer // WithTracing; off by default
+	// policyReadOnly says why policy files cannot be saved
+	// (WithReadOnlyPolicies); policyMu orders the saves (policyedit.go).
+	policyReadOnly string
+	policyMu       sync.Mutex
 }
 
 // requestIDs makes request ids: a random prefix per server and a count,
@@ -113,6 +120,9 @@ func (s *Server) routes() {
 	s.handle("GET /v1/catalog/items/{provider}/{id}", true, s.catalogItem)
 	s.policyRoutes() // GET /v1/policies, POST /v1/policies/evaluate (policies.go)
 	s.orderRoutes()  // orders, trade-ins, audit (api/orders.go)
+
+	s.policyEditRoutes() // the policy editor: files, check, test, save (policyedit.go)
+	s.consoleRoutes()    // the operator console, GET /console (console.go)
 	s.mux.HandleFunc("/", s.notFound)
 }
 

@@ -112,3 +112,27 @@ func newService(b testing.TB, p sdk.Provider, g guard.Config, kind, redisURL str
 	b.Cleanup(func() { _ = s.Close() })
 	return s
 }
+
+// BenchmarkOutcomesNote measures what counting a call and folding it into
+// the recent error rate (GuardInfo's calls, errors, error_rate) adds to
+// every call that reaches a provider, alone and from every P at once.
+func BenchmarkOutcomesNote(b *testing.B) {
+	b.Run("serial", func(b *testing.B) {
+		var o outcomes
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			o.note(i%16 == 0)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		var o outcomes
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				o.note(i%16 == 0)
+				i++
+			}
+		})
+	})
+}

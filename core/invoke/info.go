@@ -1,6 +1,8 @@
 package invoke
 
 import (
+	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core/registry"
@@ -35,6 +37,42 @@ type GuardInfo struct {
 	// work (lanes), and the polling share.
 	Reserve *ReserveInfo `json:"reserve,omitempty"`
 	Store   string       `json:"store"` // embedded, memory or redis
+	// Calls and Errors count the calls that reached the provider since
+	// it was loaded (a console derives the calls per second from two
+	// readings); ErrorRate is the share of recent ones that failed, an
+	// exponentially weighted average with weight 1/16 (0 before a call).
+	Calls     uint64  `json:"calls"`
+	Errors    uint64  `json:"errors"`
+	ErrorRate float64 `json:"error_rate"`
+}
+
+// outcomes counts a provider's calls and their recent error rate, lock
+// free.
+type outcomes struct {
+	calls, errors atomic.Uint64
+	rate          atomic.Uint64 // float64 bits of the recent error rate
+}
+
+// note folds one call's outcome in.
+func (o *outcomes) note(failed bool) {
+	o.calls.Add(1)
+	x := 0.0
+	if failed {
+		o.errors.Add(1)
+		x = 1
+	}
+	for {
+		old := o.rate.Load()
+		r := math.Float64frombits(old)
+		if o.calls.Load() == 1 {
+			r = x
+		} else {
+			r += (x - r) / 16
+		}
+		if o.rate.CompareAndSwap(old, math.Float64bits(r)) {
+			return
+		}
+	}
 }
 
 // QuotaInfo is a provider's daily quota.
@@ -89,7 +127,9 @@ func (s *Service) GuardInfo(id string) *GuardInfo {
 	pl.noteRevivals()
 	l := pl.limits()
 	gi := &GuardInfo{Breaker: "closed", InFlight: l.sem.All.InFlight(), MaxInFlight: l.sem.All.Cap(), QPS: l.limiter.QPS(),
-		Store: s.store.Kind(), Reserve: &ReserveInfo{Reserve: l.reserve, MaxWait: sdk.Duration(l.maxWait)}}
+		Store: s.store.Kind(), Reserve: &ReserveInfo{Reserve: l.reserve, MaxWait: sdk.Duration(l.maxWait)},
+		Calls: pl.outcomes.calls.Load(), Errors: pl.outcomes.errors.Load(),
+		ErrorRate: math.Float64frombits(pl.outcomes.rate.Load())}
 	if l.cacheTTL > 0 {
 		gi.CacheTTL = sdk.Duration(l.cacheTTL)
 	}

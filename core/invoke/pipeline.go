@@ -42,6 +42,9 @@ type pipeline struct {
 	retrier *guard.Retrier
 	// revivals is the provider's Revivals the breakers last heard of.
 	revivals atomic.Uint64
+	// outcomes counts the calls that reached the provider, and their
+	// recent error rate (GuardInfo).
+	outcomes outcomes
 
 	call handler // every stage, in order
 	// spans: the tracing stages' span names and baggage by operation
@@ -488,6 +491,7 @@ func (pl *pipeline) measure(next handler) handler {
 			s.observe(Record{Provider: pl.id, Op: r.op, Tenant: r.call.tenantID(), Audit: auditOf(r.call),
 				Start: r.start, Latency: r.taken, Err: err})
 		}
+		pl.outcomes.note(err != nil)
 		if err == nil {
 			s.m.calls.WithLabelValues(pl.id, r.op, "ok").Inc()
 			return resp, nil

@@ -66,18 +66,25 @@ func RunCases(dir string, opts Options) (*Set, []CaseResult, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	out, err := RunCasesOf(set, dir)
+	return set, out, err
+}
+
+// RunCasesOf runs every case of dir/tests against set, which need not be
+// the policies of dir: the files an operator is editing, say.
+func RunCasesOf(set *Set, dir string) ([]CaseResult, error) {
 	root := filepath.Join(dir, CasesDir)
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return set, nil, fmt.Errorf("reading test cases: %w", err)
+		return nil, fmt.Errorf("reading test cases: %w", err)
 	}
 	var shared []Provider
 	if data, err := os.ReadFile(filepath.Join(root, "providers.yaml")); err == nil {
 		if err := strictYAML(data, &shared); err != nil {
-			return set, nil, fmt.Errorf("%s: %w", filepath.Join(root, "providers.yaml"), err)
+			return nil, fmt.Errorf("%s: %w", filepath.Join(root, "providers.yaml"), err)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return set, nil, err
+		return nil, err
 	}
 	var out []CaseResult
 	for _, e := range entries {
@@ -86,16 +93,16 @@ func RunCases(dir string, opts Options) (*Set, []CaseResult, error) {
 		}
 		res, err := runCase(set, filepath.Join(root, e.Name()), shared)
 		if err != nil {
-			return set, nil, err
+			return nil, err
 		}
 		res.Name = e.Name()
 		out = append(out, res)
 	}
 	if len(out) == 0 {
-		return set, nil, fmt.Errorf("no test case in %s: make one folder per case with input.yaml and expect.yaml", root)
+		return nil, fmt.Errorf("no test case in %s: make one folder per case with input.yaml and expect.yaml", root)
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
-	return set, out, nil
+	return out, nil
 }
 
 func runCase(set *Set, dir string, shared []Provider) (CaseResult, error) {

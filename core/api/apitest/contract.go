@@ -311,6 +311,11 @@ func (tr *transport) check(req *http.Request, reqBody []byte, status int, header
 		tr.c.exercised[route.Operation.OperationID] = true
 		tr.c.mu.Unlock()
 	}
+	// A default response covers the statuses a provider, the store or the
+	// client can cause (429, 499, 5xx); another status must be listed.
+	if route.Operation.Responses.Status(status) == nil && status != 429 && status != 499 && status < 500 {
+		tr.fail(req, status, "the status is not listed for the operation (its default response covers only 429, 499 and 5xx)")
+	}
 	// The answer, whatever the request.
 	in.Request = r.Clone(context.Background())
 	in.Request.Body = io.NopCloser(bytes.NewReader(reqBody))
