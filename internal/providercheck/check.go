@@ -724,7 +724,7 @@ func (r *run) concurrency(ctx context.Context, inst *instance) {
 		case a.e != nil && (a.e.Code == sdk.CodeRateLimited || a.e.Code == sdk.CodeQuotaExhausted):
 			limited++ // the provider's own limit, stated as its error says: fine
 		case a.e != nil && a.e.Code != r.refCode:
-			wrong = append(wrong, fmt.Sprintf("call %d: %s, where one call alone got %s", i, a.e.Code, codeName(r.refCode)))
+			wrong = append(wrong, fmt.Sprintf("call %d: %s (%s), where one call alone got %s", i, a.e.Code, clip(r.redact(a.e.Message), 100), codeName(r.refCode)))
 		case a.e == nil && r.refCode != "":
 			wrong = append(wrong, fmt.Sprintf("call %d: answered, where one call alone got %s", i, r.refCode))
 		case a.e == nil && r.refQuote != nil:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/recyclegate/recyclegate/core/wasm"
 )
@@ -30,6 +31,10 @@ func (r *run) startWASM(ctx context.Context) (*instance, error) {
 		SHA256:       hex.EncodeToString(sum[:]),
 		CacheDir:     r.opts.CacheDir,
 		AllowedHosts: allowed,
+		// The check judges the provider, not the machine: a loaded one (a
+		// race-detector build) may take longer than the host's 5s to start
+		// an instance of a Go guest.
+		InitTimeout: 30 * time.Second,
 		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
