@@ -35,7 +35,7 @@ func (r *run) startWASM(ctx context.Context) (*instance, error) {
 		// race-detector build) may take longer than the host's 5s to start
 		// an instance of a Go guest.
 		InitTimeout: 30 * time.Second,
-		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", r.opts.Path, err)
