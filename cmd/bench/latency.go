@@ -191,9 +191,13 @@ func wasmViaHost(name, id, path, sum string, base []time.Duration, n int) ([]row
 	// No data directory, like the other rows: it would add the audit trail's
 	// SQLite writes beside every call (the compiled code is cached in the
 	// user's cache directory instead).
+	var config map[string]string
+	if id == "probe" { // the Go probe declares a secret; the C probe no config at all
+		config = map[string]string{"secret": "s"}
+	}
 	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "bench", APIKeys: []string{benchKey}}},
 		Providers: []core.ProviderConfig{{ID: id, Runtime: core.RuntimeWASM, Path: path, SHA256: sum,
-			Config: map[string]string{"secret": "s"},
+			Config: config,
 			// Cached like the in-process echo, so the host does the same work
 			// (the cache write) around every provider.
 			Guards: core.GuardConfig{CacheTTL: 10 * time.Minute}}}}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/recyclegate/recyclegate/core/wasm"
 )
@@ -30,7 +31,11 @@ func (r *run) startWASM(ctx context.Context) (*instance, error) {
 		SHA256:       hex.EncodeToString(sum[:]),
 		CacheDir:     r.opts.CacheDir,
 		AllowedHosts: allowed,
-		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		// The check judges the provider, not the machine: a loaded one (a
+		// race-detector build) may take longer than the host's 5s to start
+		// an instance of a Go guest.
+		InitTimeout: 30 * time.Second,
+		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", r.opts.Path, err)
