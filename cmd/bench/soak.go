@@ -281,8 +281,8 @@ func (s *soak) quoteBody(n int) string {
 		return fmt.Sprintf(`{"item":{"category":"phone","brand":"Apple","model":%q,"storage":"256GB","condition":"good"}}`, model)
 	}
 	storage := []string{"128GB", "256GB", "512GB"}[(n/10)%3]
-	score := float64(n%100000) / 10000 // a device not asked before
-	return fmt.Sprintf(`{"item":{"category":"phone","brand":"Apple","model":%q,"storage":%q,"condition":"good","condition_score":%.4f}}`, model, storage, 5+score)
+	score := 1 + float64(n%90000)/10000 // 1 to 9.9999: a device not asked before in 30 minutes at 50/s
+	return fmt.Sprintf(`{"item":{"category":"phone","brand":"Apple","model":%q,"storage":%q,"condition":"good","condition_score":%.4f}}`, model, storage, score)
 }
 
 func jsonReq(method, u, body string) *http.Request {
