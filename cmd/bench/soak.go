@@ -192,8 +192,10 @@ type soak struct {
 var soakModels = []string{"iPhone 13", "iPhone 14", "iPhone 14 Pro", "iPhone 15", "Mate 60"}
 
 // one sends request n of the mix: of every 20, 9 quotes (half repeats of
-// five devices, half a device not asked before), 4 catalog searches, 3
-// order creates, 3 order reads, 1 NDJSON batch of 3 quotes.
+// five devices, half a device not asked before), 4 catalog searches, 6
+// order reads or creates (one create every 40 requests, from a stock of up
+// to 1,000 orderable Aihuishou quotes kept from earlier answers, so orders
+// go on after quotes have spent their share), 1 NDJSON batch of 3 quotes.
 func (s *soak) one(n int) {
 	var kind string
 	var req *http.Request
@@ -205,7 +207,7 @@ func (s *soak) one(n int) {
 		kind = "catalog"
 		p := []string{"aihuishou", "alibaba1688"}[n%2]
 		req, _ = http.NewRequest(http.MethodGet, s.base+"/v1/catalog/search?"+url.Values{"provider": {p}, "q": {"iPhone"}}.Encode(), nil)
-	case k < 16:
+	case k < 16 && n%40 == 13: // one create every 0.8 s, from a stock of earlier quotes
 		kind = "order create"
 		q := s.takeQuote()
 		if q == "" {
@@ -217,7 +219,7 @@ func (s *soak) one(n int) {
 		req = jsonReq(http.MethodPost, s.base+"/v1/orders", fmt.Sprintf(
 			`{"provider":"aihuishou","quote_id":%q,"customer":{"name":"王五","phone":"137****1234","address":"深圳市南山区 3 号"}}`, q))
 		req.Header.Set("Idempotency-Key", fmt.Sprintf("soak-%d-%d", s.pid, n))
-	case k < 19:
+	case k < 19: // and the create slots left over
 		kind = "order read"
 		id := s.someOrder()
 		u := s.base + "/v1/orders?limit=20"
@@ -281,8 +283,8 @@ func (s *soak) quoteBody(n int) string {
 		return fmt.Sprintf(`{"item":{"category":"phone","brand":"Apple","model":%q,"storage":"256GB","condition":"good"}}`, model)
 	}
 	storage := []string{"128GB", "256GB", "512GB"}[(n/10)%3]
-	score := float64(n%100000) / 10000 // a device not asked before
-	return fmt.Sprintf(`{"item":{"category":"phone","brand":"Apple","model":%q,"storage":%q,"condition":"good","condition_score":%.4f}}`, model, storage, 5+score)
+	score := 1 + float64(n%90000)/10000 // 1 to 9.9999: a device not asked before in 30 minutes at 50/s
+	return fmt.Sprintf(`{"item":{"category":"phone","brand":"Apple","model":%q,"storage":%q,"condition":"good","condition_score":%.4f}}`, model, storage, score)
 }
 
 func jsonReq(method, u, body string) *http.Request {

@@ -189,6 +189,7 @@ providers:
       qps: 1000
       max_in_flight: 64
       cache_ttl: -1s
+      reserve: 0 # no polling share: these tests are about claims, each order polled every poll_interval
     config:
 %s`, filepath.Join(dir, fmt.Sprintf("data%d", i)), redis.URL, fleetKey, f.hooks.srv.URL, fleetSecret, o.pollInterval, adapter.String())
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {

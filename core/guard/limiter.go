@@ -197,8 +197,11 @@ func (l *Shared) Wait(ctx context.Context) error {
 		limit, window := l.limit()
 		wait, err := l.rw.Admit(ctx, l.key, limit, window)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if Expired(ctx) {
+				// The caller's deadline (max_wait) cut the question short:
+				// the store is fine. (The deadline's timer may not have
+				// marked ctx done yet when the connection's deadline fired.)
+				return context.DeadlineExceeded
 			}
 			l.downUntil.Store(time.Now().Add(time.Second).UnixNano())
 			l.degraded.Store(true)
@@ -290,6 +293,16 @@ func (s *Semaphore) Cap() int { return cap(s.slots) }
 func rateLimited(wait time.Duration) error {
 	return &sdk.Error{Code: sdk.CodeRateLimited, Retryable: true, RetryAfter: wait,
 		Message: fmt.Sprintf("the provider's rate limit has no free slot before the deadline; next in %s", wait.Round(time.Millisecond))}
+}
+
+// Expired reports whether ctx is done or its deadline has passed (a
+// context's Err lags its deadline by the timer that marks it).
+func Expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // sleep waits d or until ctx ends.

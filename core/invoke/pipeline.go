@@ -432,7 +432,7 @@ func (pl *pipeline) concurrency(next handler) handler {
 		release, err := l.sem.Acquire(wctx, r.lane())
 		cancel()
 		if err != nil {
-			if ctx.Err() == nil && wctx.Err() != nil {
+			if !guard.Expired(ctx) && guard.Expired(wctx) {
 				return nil, pl.refuse(r, "concurrency", maxWaitError(pl.id, "a free slot (max_in_flight)", l.maxWait))
 			}
 			return nil, pl.refuse(r, "concurrency", waitError(pl.id, "a free slot (max_in_flight)", err))
@@ -456,7 +456,7 @@ func (pl *pipeline) rate(next handler) handler {
 		err := l.limiter.Wait(wctx, r.lane())
 		cancel()
 		if err != nil {
-			if ctx.Err() == nil && wctx.Err() != nil && sdk.CodeOf(err) != sdk.CodeRateLimited {
+			if !guard.Expired(ctx) && guard.Expired(wctx) && sdk.CodeOf(err) != sdk.CodeRateLimited {
 				err = maxWaitError(pl.id, "the rate limit", l.maxWait)
 			}
 			return nil, pl.refuse(r, "rate_limited", waitError(pl.id, "the rate limit", err))
