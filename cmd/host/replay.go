@@ -15,6 +15,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/orders"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/core/policy"
+	"github.com/recyclegate/recyclegate/sdk"
 )
 
 const replayDetail = `Evaluates the policies of DIR on the decisions a host recorded (each
@@ -130,7 +131,7 @@ func replayStore(ctx context.Context, dir string, set *policy.Set, o orderstore.
 	tenant string, limit, examples int) (*policy.ReplayReport, error) {
 	f, limit, err := orders.ReplayWindow(since, from, to, tenant, limit, time.Now())
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, usagef("--%s", sdk.AsError(err).Message)
 	}
 	guards, err := policy.LoadCaseGuards(dir)
 	if err != nil {
