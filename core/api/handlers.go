@@ -114,7 +114,7 @@ func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request, t *core.T
 		}
 		req.Filters[k] = strings.Join(v, ",")
 	}
-	resp, err := s.host.SearchCatalog(r.Context(), provider, req)
+	resp, err := s.host.SearchCatalog(r.Context(), t, provider, req)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request, t *core.T
 
 func (s *Server) catalogItem(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	req := &sdk.GetCatalogItemRequest{ID: r.PathValue("id"), Kind: r.URL.Query().Get("kind")}
-	resp, err := s.host.GetCatalogItem(r.Context(), r.PathValue("provider"), req)
+	resp, err := s.host.GetCatalogItem(r.Context(), t, r.PathValue("provider"), req)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,7 @@ type Gate struct {
 	limits  policy.Options
 	tenants map[string]Tenant
 	inv     *invoke.Service
+	minter  *invoke.Minter // the one maker of invoke's passes
 	log     *slog.Logger
 	now     func() time.Time
 	// static is what the policies read of the providers that changes only
@@ -79,7 +80,12 @@ func New(o Options) (*Gate, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	g := &Gate{limits: o.Limits, tenants: o.Tenants, inv: o.Invoke, log: o.Logger, now: o.Now}
+	g := &Gate{limits: o.Limits, tenants: o.Tenants, log: o.Logger, now: o.Now}
+	if o.Invoke != nil {
+		if err := g.claim(o.Invoke); err != nil {
+			return nil, err
+		}
+	}
 	if o.Dir == "" {
 		return g, nil
 	}
@@ -153,7 +159,7 @@ func (g *Gate) Revision() string {
 // Subject is the request a decision is about.
 type Subject struct {
 	Tenant *invoke.Tenant
-	// Kind is policy.KindQuote, KindBatch or KindOrder.
+	// Kind is policy.KindQuote, KindBatch, KindOrder or KindCatalog.
 	Kind string
 	// BatchSize is the batch's number of items (1 for a single request).
 	BatchSize int
@@ -171,9 +177,13 @@ type Subject struct {
 }
 
 // SetInvoke tells the gate where to read the providers' state, for a gate
-// made before the providers were loaded.
+// made before the providers were loaded, and takes invoke's one Minter:
+// from then on only this gate clears calls to providers. (A service whose
+// Minter is taken already is logged and clears nothing: fail closed.)
 func (g *Gate) SetInvoke(inv *invoke.Service) {
-	g.inv = inv
+	if err := g.claim(inv); err != nil {
+		g.log.Error("the tenant gate cannot clear calls: every provider call is refused", "error", err)
+	}
 	if g.engine != nil {
 		g.warnUnreachable(g.engine.Set())
 	}
@@ -302,15 +312,19 @@ func PolicyQuote(q *sdk.Quote) policy.Quote {
 // once, for compliance, routing and filters.
 type Decision struct {
 	g     *Gate
+	sub   Subject
 	in    *policy.Input
 	ev    *policy.Evaluation
 	dec   *policy.Decision      // without policies: filled by hand
 	noted *policy.RouteDecision // a route the policies did not decide
+	// complied: the compliance rules ran, and denied is their answer.
+	complied bool
+	denied   error
 }
 
 // Begin starts a request's decision with set (nil: the set in force).
 func (g *Gate) Begin(ctx context.Context, set *policy.Set, sub Subject) *Decision {
-	d := &Decision{g: g}
+	d := &Decision{g: g, sub: sub}
 	if set == nil {
 		set = g.Set()
 	}
@@ -332,13 +346,14 @@ func Builtin() *policy.Decision {
 // Comply runs the compliance rules: a denial is a forbidden error carrying
 // the rule's message (HTTP 403).
 func (d *Decision) Comply() error {
-	if d.ev == nil {
-		return nil
+	if d.complied || d.ev == nil {
+		return d.denied
 	}
+	d.complied = true
 	if den := d.ev.Comply(); den != nil {
-		return &sdk.Error{Code: sdk.CodeForbidden, Message: den.Message}
+		d.denied = &sdk.Error{Code: sdk.CodeForbidden, Message: den.Message}
 	}
-	return nil
+	return d.denied
 }
 
 // Route runs the routing rules; ok is false without policies.
@@ -412,24 +427,6 @@ func (d *Decision) Finish(ctx context.Context) *policy.Decision {
 		}
 	}
 	return dec
-}
-
-// Comply decides an order (kind order) by the compliance rules alone: the
-// order's provider is the one it will be placed with, so a tenant cannot
-// order from a provider it is not entitled to, and the customer's phone is
-// there to be checked. The decision log shows the phone masked, never the
-// name or the address.
-func (g *Gate) Comply(ctx context.Context, tenant *invoke.Tenant, order *policy.Order) error {
-	if g.engine == nil {
-		return nil
-	}
-	sub := Subject{Tenant: tenant, Kind: policy.KindOrder, Order: order}
-	if order.Provider != "" {
-		sub.Providers = []string{order.Provider}
-	}
-	d := g.Begin(ctx, nil, sub)
-	defer d.Finish(ctx)
-	return d.Comply()
 }
 
 // notable reports whether a decision is worth a line at info: a denial, a
