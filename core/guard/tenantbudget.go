@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core/store"
@@ -55,25 +56,104 @@ func (a *Account) Cost() int64 { return a.cost() }
 // provider, per day and per month, in the guards' store (Redis in a
 // fleet, so every replica counts into the same totals), and refuses a
 // call that would pass the tenant's budget.
+//
+// A tenant with a budget is counted as each call is made (its budget is
+// checked then); the others' counts are gathered in the process and added
+// to the store once a second (FlushEvery), off the call path: their usage
+// lags by that much, and a call made just before midnight may count in
+// the next day.
 type TenantUsage struct {
 	st      store.Store
 	budgets map[string]TenantBudget
 	now     func() time.Time
 	onError func(error)
+
+	mu      sync.Mutex
+	pending map[pendingKey]int64
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
-// NewTenantUsage counts in st; budgets are the tenants' by id.
+type pendingKey struct {
+	key    string
+	period store.Period
+}
+
+// FlushEvery is how often the counts of tenants without a budget are added
+// to the store.
+const FlushEvery = time.Second
+
+// NewTenantUsage counts in st; budgets are the tenants' by id. Close it.
 func NewTenantUsage(st store.Store, budgets map[string]TenantBudget, now func() time.Time, onError func(error)) *TenantUsage {
 	if now == nil {
 		now = time.Now
 	}
-	return &TenantUsage{st: st, budgets: budgets, now: now, onError: onError}
+	u := &TenantUsage{st: st, budgets: budgets, now: now, onError: onError, pending: map[pendingKey]int64{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go u.loop()
+	return u
+}
+
+func (u *TenantUsage) loop() {
+	defer close(u.done)
+	t := time.NewTicker(FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-u.stop:
+			u.Flush(context.Background())
+			return
+		case <-t.C:
+			u.Flush(context.Background())
+		}
+	}
+}
+
+// Close adds what is pending to the store and stops the flushes.
+func (u *TenantUsage) Close() {
+	u.once.Do(func() {
+		close(u.stop)
+		<-u.done
+	})
+}
+
+// Flush adds the pending counts to the store now (a store that cannot be
+// reached keeps them for the next flush).
+func (u *TenantUsage) Flush(ctx context.Context) {
+	u.mu.Lock()
+	if len(u.pending) == 0 {
+		u.mu.Unlock()
+		return
+	}
+	batch := u.pending
+	u.pending = map[pendingKey]int64{}
+	u.mu.Unlock()
+	cs := make([]store.Counter, 0, len(batch))
+	for k, n := range batch {
+		cs = append(cs, store.Counter{Key: k.key, Period: k.period, N: n})
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := u.st.Spend(ctx, cs); err != nil {
+		if u.onError != nil {
+			u.onError(err)
+		}
+		u.mu.Lock()
+		for k, n := range batch {
+			u.pending[k] += n
+		}
+		u.mu.Unlock()
+	}
 }
 
 // UsageTicket gives back a Spend whose call never reached the provider.
 type UsageTicket struct {
 	u *TenantUsage
 	r store.Reservation
+	// a pending count (a tenant without a budget)
+	tenant, provider string
+	units, cost      int64
 }
 
 func callsKey(tenant, provider string) string { return "tusage:calls:" + tenant + ":" + provider }
@@ -88,6 +168,18 @@ func costAllKey(tenant string) string         { return "tusage:cost:" + tenant }
 func (u *TenantUsage) Spend(ctx context.Context, tenant, provider string, units, cost int64) (*UsageTicket, error) {
 	units = max(units, 1)
 	b, limited := u.budgets[tenant]
+	if !limited {
+		u.mu.Lock()
+		for _, p := range []store.Period{store.Day, store.Month} {
+			u.pending[pendingKey{callsKey(tenant, provider), p}] += units
+			if cost > 0 {
+				u.pending[pendingKey{costKey(tenant, provider), p}] += cost * units
+				u.pending[pendingKey{costAllKey(tenant), p}] += cost * units
+			}
+		}
+		u.mu.Unlock()
+		return &UsageTicket{u: u, tenant: tenant, provider: provider, units: units, cost: cost}, nil
+	}
 	l := limitsOf(b, provider)
 	cs := []store.Counter{
 		{Key: callsKey(tenant, provider), Period: store.Day, N: units},
@@ -108,11 +200,8 @@ func (u *TenantUsage) Spend(ctx context.Context, tenant, provider string, units,
 	if u.onError != nil {
 		u.onError(err)
 	}
-	if limited {
-		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Provider: provider,
-			Message: "your account's budget cannot be checked (the state store is unreachable), so no call is made"}
-	}
-	return nil, nil
+	return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Provider: provider,
+		Message: "your account's budget cannot be checked (the state store is unreachable), so no call is made"}
 }
 
 func (u *TenantUsage) refusal(tenant, provider string, c store.Counter, le *store.LimitError) error {
@@ -135,6 +224,19 @@ func (u *TenantUsage) refusal(tenant, provider string, c store.Counter, le *stor
 // Refund gives the spend back.
 func (t *UsageTicket) Refund() {
 	if t == nil {
+		return
+	}
+	if t.tenant != "" {
+		u := t.u
+		u.mu.Lock()
+		for _, p := range []store.Period{store.Day, store.Month} {
+			u.pending[pendingKey{callsKey(t.tenant, t.provider), p}] -= t.units
+			if t.cost > 0 {
+				u.pending[pendingKey{costKey(t.tenant, t.provider), p}] -= t.cost * t.units
+				u.pending[pendingKey{costAllKey(t.tenant), p}] -= t.cost * t.units
+			}
+		}
+		u.mu.Unlock()
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -188,6 +290,11 @@ func (u *TenantUsage) Read(ctx context.Context, tenant string, providers []strin
 	if err != nil {
 		return nil, &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true, Message: "usage cannot be read (the state store is unreachable); retry shortly"}
 	}
+	u.mu.Lock()
+	for i, c := range cs { // this process's counts not yet in the store
+		v[i] += u.pending[pendingKey{c.Key, c.Period}]
+	}
+	u.mu.Unlock()
 	rep := &TenantUsageReport{Tenant: tenant, Providers: make([]ProviderUsage, 0, len(providers)),
 		SpentToday: sdk.Fen(v[len(v)-2]), SpentMonth: sdk.Fen(v[len(v)-1])}
 	if b, ok := u.budgets[tenant]; ok {

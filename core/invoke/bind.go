@@ -80,12 +80,16 @@ func (s *Service) owner(ctx context.Context, provider, quoteID string) (string, 
 	return string(b), true, nil
 }
 
-// bind binds an orderable quote to the call's tenant. A quote id already
+// bind binds an orderable quote of a provider that takes orders to the
+// call's tenant. A quote id already
 // bound to another tenant (a provider that hands one id out twice) is
 // refused: it never reaches a second tenant.
 func (s *Service) bind(ctx context.Context, c *Call, provider string, q *sdk.Quote) error {
 	if !q.Orderable || q.QuoteID == "" {
 		return nil
+	}
+	if pl, ok := s.byID[provider]; !ok || !pl.limits().perTenant {
+		return nil // a provider that takes no orders: its quotes are ordered nowhere through the host
 	}
 	tenant := c.tenantID()
 	key := ownerKey(provider, q.QuoteID)

@@ -155,8 +155,11 @@ func (pl *pipeline) newLimits(m sdk.Manifest) *limits {
 	return l
 }
 
-// Close closes the store.
-func (s *Service) Close() error { return s.store.Close() }
+// Close writes the tenants' pending usage and closes the store.
+func (s *Service) Close() error {
+	s.usage.Close()
+	return s.store.Close()
+}
 
 // StoreKind is embedded, memory or redis.
 func (s *Service) StoreKind() string { return s.store.Kind() }
