@@ -6,6 +6,11 @@
 // decision is logged with personal data masked, and its trace is what
 // explain shows).
 //
+// It is also the tenant gate: once an operation has resolved its provider,
+// Decision.Pass (or Order, Catalog, Read, Background) checks the tenant's
+// entitlements and compliance and makes the invoke.Pass without which no
+// provider call is made (pass.go).
+//
 // Without a policy directory the gate allows everything and routes
 // nothing: the caller's built-in routing decides, and the trace says so
 // (revision "builtin").
