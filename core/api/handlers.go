@@ -99,6 +99,9 @@ func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request, t *core.T
 	if provider == "" {
 		return sdk.InvalidField("provider", "is required: the provider whose catalog to search")
 	}
+	if len(provider) > MaxIDLength {
+		return sdk.InvalidField("provider", "is longer than %d characters", MaxIDLength)
+	}
 	req := &sdk.SearchCatalogRequest{Query: q.Get("q"), Kind: q.Get("kind"), Filters: map[string]string{}}
 	var err error
 	if req.Page, err = intParam(q.Get("page"), "page", 1, 10000); err != nil {

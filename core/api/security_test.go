@@ -143,7 +143,7 @@ func TestAnswersSayNosniffAndTenantDataIsNotStored(t *testing.T) {
 func TestAnOverlongIDIsRefusedAndNotEchoed(t *testing.T) {
 	srv, _ := secureServer(t, core.Config{})
 	id := "x" + strings.Repeat("0123456789", 10000)
-	for _, path := range []string{"/v1/orders/" + id, "/v1/orders/" + id + "/tracking", "/v1/trade-ins/" + id, "/v1/catalog/items/fake/" + id} {
+	for _, path := range []string{"/v1/orders/" + id, "/v1/orders/" + id + "/tracking", "/v1/trade-ins/" + id, "/v1/catalog/items/fake/" + id, "/v1/catalog/search?provider=" + id} {
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer acme-key-0123456789")
 		resp, err := srv.Client().Do(req)

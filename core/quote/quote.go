@@ -401,6 +401,9 @@ func requested(req *Request, infos []invoke.ProviderInfo) (Route, error) {
 	}
 	for i, id := range req.Providers {
 		j := slices.IndexFunc(infos, func(p invoke.ProviderInfo) bool { return p.ID == id })
+		if j < 0 && len(id) > 128 {
+			return Route{}, sdk.InvalidField(fmt.Sprintf("providers[%d]", i), "is no provider: longer than 128 characters")
+		}
 		if j < 0 {
 			ids := make([]string, len(infos))
 			for k, p := range infos {
