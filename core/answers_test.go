@@ -19,7 +19,7 @@ func answerHost(t *testing.T, dir string, g core.GuardConfig) (*core.Host, *fake
 	t.Helper()
 	clock := &testClock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
 	fake := faketest.New("fake", 680000)
-	h, err := core.New(core.Config{Policies: dir, Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1"}}}},
+	h, err := core.New(core.Config{Policies: dir, Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1-0123456789ab"}}}},
 		core.WithProvider(fake, map[string]string{"app_secret": testSecret}),
 		core.WithProvider(faketest.New("other", 650000), map[string]string{"app_secret": testSecret}),
 		core.WithGuards("fake", g), core.WithClock(clock.Now), core.WithLogger(slog.New(slog.DiscardHandler)))

@@ -448,15 +448,15 @@ func TestQuoteBatchCountsTheTenantsQuota(t *testing.T) {
 	c := newClock()
 	b := &bulk{id: "bulk", maxBatch: 50, now: c.Now}
 	cfg := core.Config{Tenants: []core.TenantConfig{
-		{ID: "small", APIKeys: []string{"small-key"}, Quotas: &core.TenantQuotas{DailyCalls: 2}},
-		{ID: "big", APIKeys: []string{"big-key"}}}}
+		{ID: "small", APIKeys: []string{"small-key-0123456789"}, Quotas: &core.TenantQuotas{DailyCalls: 2}},
+		{ID: "big", APIKeys: []string{"big-key-0123456789"}}}}
 	h, err := core.New(cfg, core.WithProvider(b, nil), core.WithClock(c.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.Close)
-	small, _ := h.Authenticate("small-key")
-	big, _ := h.Authenticate("big-key")
+	small, _ := h.Authenticate("small-key-0123456789")
+	big, _ := h.Authenticate("big-key-0123456789")
 	reqs := []core.QuoteRequest{bphone("a"), bphone("b"), bphone("c"), bphone("d")}
 	sum, err := h.QuoteBatch(context.Background(), small, reqs, nil)
 	if err != nil {

@@ -2,11 +2,13 @@ package core
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/internal/strictyaml"
+	"github.com/recyclegate/recyclegate/core/listen"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/core/registry"
 	"github.com/recyclegate/recyclegate/core/telemetry"
@@ -68,6 +71,14 @@ type Config struct {
 	// Default false: a profile shows the process's memory (secrets in it)
 	// and a CPU or trace profile can stall it.
 	DebugAllowRemote bool `yaml:"debug_allow_remote"`
+	// TLS serves the API over TLS 1.2+ (cert_file, key_file), reloaded
+	// when the files change; empty: plain HTTP (docs/security.md).
+	TLS listen.TLS `yaml:"tls"`
+	// Auth slows failed API keys per client address (docs/security.md).
+	Auth listen.Auth `yaml:"auth"`
+	// Metrics is where /metrics is served: api (default), debug (on
+	// debug_listen, beside the profiler) or off.
+	Metrics string `yaml:"metrics"`
 	// ShutdownTimeout bounds a graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Orders tunes polling, webhooks, idempotency and the audit log.
@@ -136,10 +147,11 @@ type TenantConfig struct {
 	ID      string   `yaml:"id"`
 	APIKeys []string `yaml:"api_keys"`
 	// Tier, Categories, Providers, MaxBatch and Attributes are what the
-	// policies read of the tenant (policies/README.md), so they need
-	// Policies. Tier: free, standard (default) or enterprise. Categories
-	// and Providers: what the tenant may use (empty: all). MaxBatch: the
-	// most items in one batch (0: the tier's, 10, 100 or 1000).
+	// policies read of the tenant (policies/README.md); Tier, MaxBatch and
+	// Attributes need Policies. Tier: free, standard (default) or
+	// enterprise. Categories and Providers: what the tenant may use
+	// (empty: all), enforced by the tenant gate with or without policies.
+	// MaxBatch: the most items in one batch (0: the tier's, 10, 100 or 1000).
 	Tier string `yaml:"tier"`
 	// Admin lets the tenant read the policies in force and dry-run them
 	// (GET /v1/policies, POST /v1/policies/evaluate): they may name other
@@ -160,6 +172,8 @@ type TenantConfig struct {
 	WebhookPreviousSecrets []string `yaml:"webhook_previous_secrets"`
 	// Quotas bound the provider calls the tenant's requests make a day.
 	Quotas *TenantQuotas `yaml:"quotas"`
+	// Budget bounds what they cost, per day and month (docs/security.md).
+	Budget *TenantBudget `yaml:"budget"`
 }
 
 // ProviderConfig is one adapter to load.
@@ -366,14 +380,24 @@ func (c *Config) Validate() error {
 			if strings.TrimSpace(k) == "" {
 				return fmt.Errorf("config: tenants[%d].api_keys[%d] is empty", i, j)
 			}
-			if other, ok := seenKey[k]; ok {
+			if k == DemoAPIKey && !IsLoopback(c.Listen) {
+				return fmt.Errorf("config: the demo API key %q is refused on %s: it is for loopback addresses only", DemoAPIKey, c.Listen)
+			}
+			d, _, err := listen.CheckKey(k, k == DemoAPIKey)
+			if err != nil {
+				return fmt.Errorf("config: tenants[%d].api_keys[%d] %w", i, j, err)
+			}
+			if other, ok := seenKey[string(d[:])]; ok {
 				return fmt.Errorf("config: tenants[%d].api_keys[%d] is also a key of tenant %s", i, j, other)
 			}
-			seenKey[k] = t.ID
+			seenKey[string(d[:])] = t.ID
 		}
 	}
-	if _, ok := seenKey[DemoAPIKey]; ok && !IsLoopback(c.Listen) {
-		return fmt.Errorf("config: the demo API key %q is refused on %s: it is for loopback addresses only", DemoAPIKey, c.Listen)
+	if err := c.TLS.Validate(); err != nil {
+		return err
+	}
+	if err := listen.CheckMetrics(c.Metrics, c.DebugListen); err != nil {
+		return err
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "", "debug", "info", "warn", "error":
@@ -503,12 +527,13 @@ func (c *Config) validateWebhooks() error {
 	return nil
 }
 
-// validatePolicyTenants checks the tenants' entitlements: they are enforced
-// by the policies, so they need policies.
+// validatePolicyTenants checks the tenants' entitlements: categories and
+// providers the tenant gate enforces itself; the others are read by the
+// policies, so they need policies.
 func (c *Config) validatePolicyTenants() error {
 	for i, t := range c.Tenants {
-		if (t.Tier != "" || len(t.Categories) > 0 || len(t.Providers) > 0 || t.MaxBatch != 0 || len(t.Attributes) > 0) && c.Policies == "" {
-			return fmt.Errorf("config: tenants[%d] (%s): tier, categories, providers, max_batch and attributes are enforced by policies; set policies: (a directory, as policies/) or remove them", i, t.ID)
+		if (t.Tier != "" || t.MaxBatch != 0 || len(t.Attributes) > 0) && c.Policies == "" {
+			return fmt.Errorf("config: tenants[%d] (%s): tier, max_batch and attributes are enforced by policies; set policies: (a directory, as policies/) or remove them", i, t.ID)
 		}
 		for j, cat := range t.Categories {
 			if !sdk.Category(cat).Valid() {
@@ -534,7 +559,16 @@ func (c *Config) validateGuards() error {
 			return err
 		}
 	}
+	var known []string
+	if len(c.Providers) > 0 {
+		known = slices.Collect(maps.Keys(ids))
+	}
 	for i, t := range c.Tenants {
+		if t.Budget != nil {
+			if err := t.Budget.Validate(fmt.Sprintf("config: tenants[%d] (%s): budget", i, t.ID), known); err != nil {
+				return err
+			}
+		}
 		if t.Quotas == nil {
 			continue
 		}

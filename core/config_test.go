@@ -35,11 +35,11 @@ providers:
     sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 policies: ./policies
 `
-	cfg, err := core.ParseConfig([]byte(yml), env(map[string]string{"ACME_KEY": "k-123", "AHS_SECRET": "s3cr3t: with # chars"}))
+	cfg, err := core.ParseConfig([]byte(yml), env(map[string]string{"ACME_KEY": "k-1234567890abcdef", "AHS_SECRET": "s3cr3t: with # chars"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Listen != "127.0.0.1:9090" || cfg.Tenants[0].APIKeys[0] != "k-123" || cfg.Policies != "./policies" {
+	if cfg.Listen != "127.0.0.1:9090" || cfg.Tenants[0].APIKeys[0] != "k-1234567890abcdef" || cfg.Policies != "./policies" {
 		t.Fatalf("%+v", cfg)
 	}
 	p := cfg.Providers[0]
@@ -53,16 +53,22 @@ policies: ./policies
 
 func TestConfigErrorsSayWhereAndWhat(t *testing.T) {
 	cases := []struct{ name, yml, want string }{
-		{"unknown key with its line", "listen: 127.0.0.1:1\nlisten_addr: x\n", `line 2: unknown key "listen_addr"; valid keys: answer_ttl, data_dir,`},
+		{"unknown key with its line", "listen: 127.0.0.1:1\nlisten_addr: x\n", `line 2: unknown key "listen_addr"; valid keys: answer_ttl, auth, data_dir,`},
 		{"unknown nested key", "providers:\n  - id: a\n    runtim: plugin\n", `line 3: unknown key "runtim" in providers[0] (id a) (did you mean runtime?); valid keys: allowed_hosts,`},
 		{"wrong type in plain words", "shutdown_timeout: soon\n", "found !!str `soon` where the file wants a duration such as 30s or 1h"},
 		{"unset env var", "tenants:\n  - id: a\n    api_keys: [\"${NOPE}\"]\n", "line 3: environment variable NOPE is not set"},
 		{"bad yaml", "listen: [\n", "config:"},
-		{"duplicate tenant", "tenants:\n  - {id: a, api_keys: [x]}\n  - {id: a, api_keys: [y]}\n", "tenants[1].id \"a\" is used twice"},
-		{"shared key", "tenants:\n  - {id: a, api_keys: [x]}\n  - {id: b, api_keys: [x]}\n", "also a key of tenant a"},
+		{"duplicate tenant", "tenants:\n  - {id: a, api_keys: [x-0123456789abcdef]}\n  - {id: a, api_keys: [y-0123456789abcdef]}\n", "tenants[1].id \"a\" is used twice"},
+		{"shared key", "tenants:\n  - {id: a, api_keys: [x-0123456789abcdef]}\n  - {id: b, api_keys: [x-0123456789abcdef]}\n", "also a key of tenant a"},
 		{"tenant without key", "tenants:\n  - {id: a}\n", "api_keys needs at least one key"},
 		{"plugin without sha", "providers:\n  - {id: p, runtime: plugin, path: ./p}\n", "sha256 must be the file's hex SHA-256"},
 		{"bad runtime", "providers:\n  - {id: p, runtime: docker}\n", "runtime \"docker\""},
+		{"short key", "tenants:\n  - {id: a, api_keys: [abc]}\n", "tenants[0].api_keys[0] is 3 characters: an API key has at least 16"},
+		{"bad digest", "tenants:\n  - {id: a, api_keys: [\"sha256:abc\"]}\n", "a digest is sha256:"},
+		{"a key and its digest", "tenants:\n  - {id: a, api_keys: [x-0123456789abcdef]}\n  - {id: b, api_keys: [\"sha256:f71609bcb1e359ecd44b550911c8ff9207abc0b403292543c0f96ca0bd1ea878\"]}\n", "also a key of tenant a"},
+		{"tls without its key", "tls: {cert_file: c.pem}\n", "cert_file and key_file are both needed"},
+		{"metrics on no debug listener", "metrics: debug\n", "debug_listen, which is not set"},
+		{"metrics elsewhere", "metrics: everywhere\n", "want api, debug or off"},
 		{"demo key off loopback", "listen: 0.0.0.0:8080\ntenants:\n  - {id: demo, api_keys: [demo]}\n", "demo API key"},
 		{"bad listen", "listen: nowhere\n", "want host:port"},
 		{"profiler off loopback", "debug_listen: 0.0.0.0:6060\n", "debug_listen \"0.0.0.0:6060\" is not a loopback address"},
@@ -126,7 +132,7 @@ func TestLoadConfigNamesTheFile(t *testing.T) {
 func TestConfigUnknownKeysAreNamedWithTheValidOnes(t *testing.T) {
 	yml := `tenants:
   - id: acme
-    api_keys: [k]
+    api_keys: [k-0123456789abcdef]
     tier: gold
 providers:
   - id: carvalue

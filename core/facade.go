@@ -89,16 +89,19 @@ func (h *Host) QuoteBatch(ctx context.Context, tenant *Tenant, reqs []QuoteReque
 	return h.batches.Quote(ctx, tenant, reqs, emit)
 }
 
-// SearchCatalog searches one provider's catalog. It takes no tenant: a
-// catalog look-up is the host's own call (no tenant quota, no audit entry
-// of a tenant).
-func (h *Host) SearchCatalog(ctx context.Context, providerID string, req *sdk.SearchCatalogRequest) (*sdk.SearchCatalogResponse, error) {
-	return h.invoke.SearchCatalog(ctx, providerID, nil, req)
+// SearchCatalog searches one provider's catalog for tenant (as
+// Authenticate gives it from an API key; see Tenant): the tenant must be
+// entitled to the provider, its quotas count the call and its audit log
+// files it. Nil is the host's own look-up.
+func (h *Host) SearchCatalog(ctx context.Context, tenant *Tenant, providerID string, req *sdk.SearchCatalogRequest) (*sdk.SearchCatalogResponse, error) {
+	return h.quotes.SearchCatalog(ctx, tenant, providerID, req)
 }
 
-// GetCatalogItem fetches one entry of a provider's catalog.
-func (h *Host) GetCatalogItem(ctx context.Context, providerID string, req *sdk.GetCatalogItemRequest) (*sdk.GetCatalogItemResponse, error) {
-	return h.invoke.GetCatalogItem(ctx, providerID, nil, req)
+// GetCatalogItem fetches one entry of a provider's catalog for tenant (as
+// Authenticate gives it from an API key; see Tenant), cleared, counted and
+// audited as SearchCatalog. Nil is the host's own look-up.
+func (h *Host) GetCatalogItem(ctx context.Context, tenant *Tenant, providerID string, req *sdk.GetCatalogItemRequest) (*sdk.GetCatalogItemResponse, error) {
+	return h.quotes.GetCatalogItem(ctx, tenant, providerID, req)
 }
 
 // PolicyStatus describes the policies in force (revision, files, rules) and

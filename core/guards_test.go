@@ -61,7 +61,7 @@ func newWebSetup(t *testing.T, g core.GuardConfig) *webSetup {
 	t.Cleanup(func() { _ = sb.Close() })
 	s := &webSetup{sb: sb, logs: &logBuffer{}, clock: &testClock{t: time.Now()}}
 	s.cfg = core.Config{
-		Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1"}}, {ID: "t2", APIKeys: []string{"key-2"}}},
+		Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1-0123456789ab"}}, {ID: "t2", APIKeys: []string{"key-2-0123456789ab"}}},
 		Providers: []core.ProviderConfig{{ID: "web", Runtime: core.RuntimeBuiltin, Guards: g,
 			Config: map[string]string{"base_url": sb.URL()}}},
 	}
@@ -542,7 +542,7 @@ func TestRedisDownQuotaFailsClosed(t *testing.T) {
 	srv := httptest.NewServer(apitest.Handler(t, api.New(h)))
 	defer srv.Close()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/catalog/search?provider=web&q=x", nil)
-	req.Header.Set("Authorization", "Bearer key-1")
+	req.Header.Set("Authorization", "Bearer key-1-0123456789ab")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -580,7 +580,7 @@ func TestGuardsConfigIsValidated(t *testing.T) {
 		{"reserve of everything", "providers:\n  - id: p\n    guards: {reserve: 1}\n", "guards.reserve"},
 		{"poll share past the reserve", "providers:\n  - id: p\n    guards: {reserve: 0.1, poll_share: 0.2}\n", "poll_share"},
 		{"negative max_wait", "providers:\n  - id: p\n    guards: {max_wait: -1s}\n", "max_wait"},
-		{"tenant quota of an unknown provider", "providers:\n  - id: p\ntenants:\n  - id: t\n    api_keys: [k]\n    quotas: {per_provider: {q: 5}}\n", "not a configured provider"},
+		{"tenant quota of an unknown provider", "providers:\n  - id: p\ntenants:\n  - id: t\n    api_keys: [k-0123456789abcdef]\n    quotas: {per_provider: {q: 5}}\n", "not a configured provider"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := core.ParseConfig([]byte(tc.yaml), func(string) (string, bool) { return "", false })

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/internal/redact"
 	"github.com/recyclegate/recyclegate/core/invoke"
+	"github.com/recyclegate/recyclegate/core/listen"
 	"github.com/recyclegate/recyclegate/core/orders"
 	"github.com/recyclegate/recyclegate/core/orderstore"
 	"github.com/recyclegate/recyclegate/core/policy"
@@ -225,12 +225,14 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 	attrs := map[string]gate.Tenant{}
 	webhooks := map[string]orders.Webhook{}
 	quotas := map[string]*guard.TenantQuotas{}
+	budgets := map[string]guard.TenantBudget{}
 	for _, tc := range cfg.Tenants {
 		t := &Tenant{ID: tc.ID, Admin: tc.Admin}
 		tenants[tc.ID] = t
 		for _, k := range tc.APIKeys {
-			h.tenants[sha256.Sum256([]byte(k))] = t
-			if k != DemoAPIKey { // public by design, and the demo tenant's own name
+			d, secret, _ := listen.CheckKey(k, true) // checked by Validate
+			h.tenants[d] = t
+			if secret && k != DemoAPIKey { // public by design, and the demo tenant's own name
 				h.secrets.Add(k)
 			}
 		}
@@ -240,6 +242,9 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		}
 		if tc.Quotas != nil {
 			quotas[tc.ID] = tc.Quotas
+		}
+		if tc.Budget != nil {
+			budgets[tc.ID] = *tc.Budget
 		}
 	}
 
@@ -278,7 +283,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		h.Close()
 		return nil, err
 	}
-	registerProviderGauges(h.reg, h.providers)
+	invoke.RegisterProviderGauges(h.reg, h.providers)
 
 	st, err := openStore(cfg, h.providers, guards, guardsInMemory, h.now)
 	if err != nil {
@@ -286,7 +291,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 		return nil, err
 	}
 	h.invoke, err = invoke.New(invoke.Options{Registry: h.providers, Guards: guards, Store: st, Replicas: cfg.Replicas,
-		Tenants: quotas, Now: h.now, Logger: h.log, Metrics: h.reg, Tracing: o.tracing,
+		Tenants: quotas, Budgets: budgets, Now: h.now, Logger: h.log, Metrics: h.reg, Tracing: o.tracing,
 		Observer: func(r invoke.Record) {
 			if h.orders != nil {
 				h.orders.Observe(r)
@@ -321,7 +326,7 @@ func New(cfg Config, opts ...Option) (*Host, error) {
 	if cfg.Database != "" {
 		h.log.Info("order store: PostgreSQL, shared by the replicas that name it", "database", orderstore.RedactURL(cfg.Database), "replica", h.orders.Replica())
 	}
-	registerOrderGauges(h.reg, h.orders)
+	h.orders.RegisterGauges(h.reg)
 	h.orders.Start()
 	return h, nil
 }
@@ -361,7 +366,7 @@ func openStore(cfg Config, reg *registry.Registry, guards map[string]GuardConfig
 	if kind == "" {
 		durable := false
 		for _, t := range cfg.Tenants {
-			durable = durable || t.Quotas != nil
+			durable = durable || t.Quotas != nil || t.Budget != nil
 		}
 		for _, p := range reg.All() {
 			m := p.Manifest()
@@ -380,72 +385,6 @@ func openStore(cfg Config, reg *registry.Registry, guards map[string]GuardConfig
 		return nil, fmt.Errorf("opening the state store: %w", err)
 	}
 	return st, nil
-}
-
-// registerProviderGauges adds the providers' readiness and state, read at
-// each scrape rather than written at each request.
-func registerProviderGauges(reg prometheus.Registerer, providers *registry.Registry) {
-	for _, p := range providers.All() {
-		for _, state := range registry.States {
-			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name:        "recyclegate_provider_state",
-				Help:        "1 for the provider's state now (starting, ready, unresponsive, restarting, failed, down), 0 for the others.",
-				ConstLabels: prometheus.Labels{"provider": p.ID(), "state": state},
-			}, func() float64 {
-				if p.State() == state {
-					return 1
-				}
-				return 0
-			}))
-		}
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name:        "recyclegate_provider_up",
-			Help:        "1 when the provider is ready to serve, else 0.",
-			ConstLabels: prometheus.Labels{"provider": p.ID(), "runtime": p.Runtime()},
-		}, func() float64 {
-			if p.Ready() {
-				return 1
-			}
-			return 0
-		}))
-	}
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "recyclegate_providers_ready", Help: "Providers ready to serve.",
-	}, func() float64 {
-		n := 0
-		for _, p := range providers.All() {
-			if p.Ready() {
-				n++
-			}
-		}
-		return float64(n)
-	}))
-}
-
-// registerOrderGauges adds the order store's state, read at each scrape.
-func registerOrderGauges(reg prometheus.Registerer, o *orders.Service) {
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "recyclegate_order_store_up", Help: "1 when the order store answers, else 0 (order routes answer 503).",
-		ConstLabels: prometheus.Labels{"kind": o.StoreKind()},
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if o.Ping(ctx) != nil {
-			return 0
-		}
-		return 1
-	}))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "recyclegate_webhooks_pending", Help: "Webhook events not yet delivered, of every replica sharing the store (-1: the store cannot be read).",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		n, err := o.PendingWebhooks(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(n)
-	}))
 }
 
 // revision is what an audit entry records as the policy revision: the

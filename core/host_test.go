@@ -73,7 +73,7 @@ func eventually(t *testing.T, limit time.Duration, what string, cond func() bool
 func newPluginHost(t *testing.T, ids ...string) (*core.Host, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1"}}}}
+	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1-0123456789ab"}}}}
 	var opts []core.Option
 	for _, id := range ids {
 		cfg.Providers = append(cfg.Providers, core.ProviderConfig{ID: id, Runtime: core.RuntimeBuiltin,

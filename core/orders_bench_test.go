@@ -53,13 +53,13 @@ func newOrderEnvB(b *testing.B, dir string) *orderEnv {
 	clock := &manualClock{}
 	e := &orderEnv{clock: clock, rec: newRecycler(clock), shop: &shop{}, dir: dir}
 	cfg := core.Config{DataDir: dir, Orders: core.OrdersConfig{PollInterval: -1},
-		Tenants: []core.TenantConfig{{ID: "a", APIKeys: []string{"key-a"}}}}
+		Tenants: []core.TenantConfig{{ID: "a", APIKeys: []string{"key-a-0123456789ab"}}}}
 	h, err := core.New(cfg, core.WithClock(clock.Now), core.WithProvider(e.rec, nil), core.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(h.Close)
 	e.h = h
-	e.a, _ = h.Authenticate("key-a")
+	e.a, _ = h.Authenticate("key-a-0123456789ab")
 	return e
 }

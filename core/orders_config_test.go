@@ -14,7 +14,7 @@ func TestOrdersConfig(t *testing.T) {
 	cfg, err := core.ParseConfig([]byte(`
 tenants:
   - id: acme
-    api_keys: [k1]
+    api_keys: [k1-0123456789abcdef]
     webhook_url: https://acme.example/hooks
     webhook_secret: ${HOOK_SECRET}
     webhook_previous_secrets: ["${OLD_HOOK_SECRET}"]
@@ -33,10 +33,10 @@ orders:
 	}
 	for name, c := range map[string]struct{ yaml, says string }{
 		"short ttl":    {"orders:\n  idempotency_ttl: 1h\n", "at least 24h"},
-		"no secret":    {"tenants:\n  - id: a\n    api_keys: [k]\n    webhook_url: https://a.example/h\n", "webhook_secret is required"},
-		"short secret": {"tenants:\n  - id: a\n    api_keys: [k]\n    webhook_url: https://a.example/h\n    webhook_secret: short\n", "at least 16"},
-		"not a URL":    {"tenants:\n  - id: a\n    api_keys: [k]\n    webhook_url: ftp://a\n    webhook_secret: whsec-0123456789abcdef\n", "http or https"},
-		"secret alone": {"tenants:\n  - id: a\n    api_keys: [k]\n    webhook_secret: whsec-0123456789abcdef\n", "without webhook_url"},
+		"no secret":    {"tenants:\n  - id: a\n    api_keys: [k-0123456789abcdef]\n    webhook_url: https://a.example/h\n", "webhook_secret is required"},
+		"short secret": {"tenants:\n  - id: a\n    api_keys: [k-0123456789abcdef]\n    webhook_url: https://a.example/h\n    webhook_secret: short\n", "at least 16"},
+		"not a URL":    {"tenants:\n  - id: a\n    api_keys: [k-0123456789abcdef]\n    webhook_url: ftp://a\n    webhook_secret: whsec-0123456789abcdef\n", "http or https"},
+		"secret alone": {"tenants:\n  - id: a\n    api_keys: [k-0123456789abcdef]\n    webhook_secret: whsec-0123456789abcdef\n", "without webhook_url"},
 		"negative":     {"orders:\n  audit_retention: -1h\n", "negative"},
 		"unknown key":  {"orders:\n  poll_every: 1m\n", "poll_every"},
 	} {

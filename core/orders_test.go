@@ -179,8 +179,10 @@ type orderEnv struct {
 	hooks    *hookSink
 	dir      string
 	policies string
-	secret   string   // tenant a's webhook_secret; hookSecret when empty
-	previous []string // tenant a's webhook_previous_secrets
+	// configure changes the config before each start (tenants_test.go).
+	configure func(*core.Config)
+	secret    string   // tenant a's webhook_secret; hookSecret when empty
+	previous  []string // tenant a's webhook_previous_secrets
 }
 
 // hookSink is a tenant's webhook endpoint: it verifies every signature and
@@ -241,10 +243,13 @@ func (e *orderEnv) start(t *testing.T, opts ...core.Option) {
 	t.Helper()
 	cfg := core.Config{DataDir: e.dir, Policies: e.policies, Orders: core.OrdersConfig{PollInterval: -1},
 		Tenants: []core.TenantConfig{
-			{ID: "a", APIKeys: []string{"key-a"}, WebhookURL: e.hooks.srv.URL, WebhookSecret: cmp.Or(e.secret, hookSecret),
+			{ID: "a", APIKeys: []string{"key-a-0123456789ab"}, WebhookURL: e.hooks.srv.URL, WebhookSecret: cmp.Or(e.secret, hookSecret),
 				WebhookPreviousSecrets: e.previous},
-			{ID: "b", APIKeys: []string{"key-b"}},
+			{ID: "b", APIKeys: []string{"key-b-0123456789ab"}},
 		}}
+	if e.configure != nil {
+		e.configure(&cfg)
+	}
 	opts = append([]core.Option{core.WithClock(e.clock.Now), core.WithProvider(e.rec, nil), core.WithProvider(e.shop, nil),
 		core.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 	h, err := core.New(cfg, opts...)
@@ -253,13 +258,19 @@ func (e *orderEnv) start(t *testing.T, opts ...core.Option) {
 	}
 	t.Cleanup(h.Close)
 	e.h = h
-	e.a, _ = h.Authenticate("key-a")
-	e.b, _ = h.Authenticate("key-b")
+	e.a, _ = h.Authenticate("key-a-0123456789ab")
+	e.b, _ = h.Authenticate("key-b-0123456789ab")
 }
 
 func (e *orderEnv) quote(t *testing.T) string {
 	t.Helper()
-	res, err := e.h.Quote(context.Background(), e.a, &core.QuoteRequest{Item: phoneItem()})
+	return e.quoteAs(t, e.a)
+}
+
+// quoteAs is an orderable quote's id, as tenant received it.
+func (e *orderEnv) quoteAs(t *testing.T, tenant *core.Tenant) string {
+	t.Helper()
+	res, err := e.h.Quote(context.Background(), tenant, &core.QuoteRequest{Item: phoneItem()})
 	if err != nil || len(res.Quotes) != 1 {
 		t.Fatalf("quote: %+v %v", res, err)
 	}
@@ -301,15 +312,16 @@ func TestCreateOrderIdempotency(t *testing.T) {
 	if !errors.As(err, &ie) || !ie.Reused {
 		t.Fatalf("other body: %v", err)
 	}
-	// The key is the tenant's own: tenant b's k1 is another request.
-	if _, err := e.h.CreateOrder(bg, e.b, "k1", orderReq(q)); sdk.CodeOf(err) != sdk.CodeConflict {
-		t.Fatalf("b ordering a's quote: %v, want the provider's conflict", err)
+	// The key is the tenant's own: tenant b's k1 is another request; and
+	// a's quote is a's: b ordering it is not_found, as an unknown quote.
+	if _, err := e.h.CreateOrder(bg, e.b, "k1", orderReq(q)); sdk.CodeOf(err) != sdk.CodeNotFound {
+		t.Fatalf("b ordering a's quote: %v, want not_found", err)
 	}
 	if n := e.rec.creates.Load(); n != 1 {
 		t.Fatalf("%d orders at the provider", n)
 	}
 	// An error does not bind the key: b may use k1 for a good request.
-	if _, err := e.h.CreateOrder(bg, e.b, "k1", orderReq(e.quote(t))); err != nil {
+	if _, err := e.h.CreateOrder(bg, e.b, "k1", orderReq(e.quoteAs(t, e.b))); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -630,7 +642,7 @@ func TestWebhookRotationConfigIsChecked(t *testing.T) {
 		"same as current": {ID: "a", WebhookURL: "https://a.example/h", WebhookSecret: hookSecret, WebhookPreviousSecrets: []string{hookSecret}},
 		"without a URL":   {ID: "a", WebhookPreviousSecrets: []string{"old-secret-0123456789"}},
 	} {
-		tc.APIKeys = []string{"key-a"}
+		tc.APIKeys = []string{"key-a-0123456789ab"}
 		_, err := core.New(core.Config{Tenants: []core.TenantConfig{tc}}, core.WithLogger(slog.New(slog.DiscardHandler)))
 		if err == nil || !strings.Contains(err.Error(), "webhook_previous_secrets") {
 			t.Errorf("%s: %v", name, err)

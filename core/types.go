@@ -7,6 +7,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/gate"
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/invoke"
+	"github.com/recyclegate/recyclegate/core/listen"
 	"github.com/recyclegate/recyclegate/core/orders"
 	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/core/quote"
@@ -107,6 +108,14 @@ type (
 	BudgetConfig  = guard.BudgetConfig
 	RetryConfig   = guard.RetrySettings
 	TenantQuotas  = guard.TenantQuotas
+	TenantBudget  = guard.TenantBudget
+	TenantUsage   = guard.TenantUsageReport
+)
+
+// Listeners (package listen): host.yaml's tls and auth sections.
+type (
+	TLSConfig  = listen.TLS
+	AuthConfig = listen.Auth
 )
 
 // Orders, trade-ins, webhooks and the audit log (package orders).

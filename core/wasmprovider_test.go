@@ -78,7 +78,7 @@ func TestWASMProviderInTheHost(t *testing.T) {
 	}
 	ctx := context.Background()
 	search := func(q string, f map[string]string) (*sdk.SearchCatalogResponse, error) {
-		return h.SearchCatalog(ctx, "probe", &sdk.SearchCatalogRequest{Query: q, Filters: f})
+		return h.SearchCatalog(ctx, nil, "probe", &sdk.SearchCatalogRequest{Query: q, Filters: f})
 	}
 	resp, err := search("echo", map[string]string{"text": "via the host"})
 	if err != nil || resp.Items[0].Attributes["text"] != "via the host" {

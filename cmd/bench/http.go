@@ -24,7 +24,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/api"
 )
 
-const benchKey = "bench-key"
+const benchKey = "bench-key-0123456789"
 
 var quoteBody = []byte(`{"item":{"category":"phone","brand":"Apple","model":"iPhone 14 Pro","storage":"256GB","condition":"excellent"}}`)
 

@@ -97,7 +97,7 @@ func benchOrders(o options, log io.Writer) ([]row, error) {
 		yaml := fmt.Sprintf(`data_dir: %s
 %stenants:
   - id: bench
-    api_keys: [bench-key-0123]
+    api_keys: [bench-key-012345]
 providers:
   - id: aihuishou
     runtime: builtin
@@ -245,7 +245,7 @@ var keySeq atomic.Int64
 func createOne(base, quote string) error {
 	body := fmt.Sprintf(`{"quote_id":%q,"customer":{"name":%q,"phone":%q,"address":%q}}`, quote, benchCustomer.Name, benchCustomer.Phone, benchCustomer.Address)
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/orders", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer bench-key-0123")
+	req.Header.Set("Authorization", "Bearer bench-key-012345")
 	req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d-%d", os.Getpid(), keySeq.Add(1)))
 	resp, err := benchClient.Do(req)
 	if err != nil {

@@ -46,7 +46,7 @@ func newBatchEnv(t *testing.T, dailyQuota int) *batchEnv {
 	t.Cleanup(sbSrv.Close)
 	a := aihuishou.New()
 	a.Now = clock.Now
-	h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key"}}}},
+	h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key-0123456789"}}}},
 		core.WithProvider(a, sb.AdapterConfig(sbSrv.URL)), core.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func newBatchEnv(t *testing.T, dailyQuota int) *batchEnv {
 func (e *batchEnv) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	args = append([]string{"batch", "--host", e.url, "--api-key", "acme-key", "--progress", "plain"}, args...)
+	args = append([]string{"batch", "--host", e.url, "--api-key", "acme-key-0123456789", "--progress", "plain"}, args...)
 	code = run(args, &out, &errb)
 	return code, out.String(), errb.String()
 }
@@ -386,7 +386,7 @@ func quotedReport(t *testing.T, e *batchEnv, path string) (*deviceList, *report)
 			todo = append(todo, row)
 		}
 	}
-	c := &client{base: e.url, key: "acme-key", http: &http.Client{}}
+	c := &client{base: e.url, key: "acme-key-0123456789", http: &http.Client{}}
 	st := &batchState{Version: 1, InputSHA256: in.hash, Results: map[int]batchAnswer{}}
 	err = c.quoteBatch(context.Background(), todo, func(row *deviceRow, a batchAnswer) {
 		a.Index, a.Line = 0, row.line

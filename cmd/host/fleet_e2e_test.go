@@ -37,7 +37,7 @@ func TestMain(m *testing.M) { os.Exit(operationsExercised(stopBrowser(pgtest.Mai
 // process (it outlives the replicas), whose clock the tests move.
 
 const (
-	fleetKey    = "acme-key-0123"
+	fleetKey    = "acme-key-0123456"
 	fleetSecret = "whsec-fleet-0123456789"
 )
 

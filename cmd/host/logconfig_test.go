@@ -34,7 +34,7 @@ func serveLogs(t *testing.T, bin, cfg string, env []string, args ...string) stri
 		sc := bufio.NewScanner(stdout)
 		found := false
 		for sc.Scan() {
-			if !found && strings.Contains(sc.Text(), "listening on http://") {
+			if !found && strings.Contains(sc.Text(), "listening on http") { // http:// or https://
 				found = true
 				listening <- true
 			}

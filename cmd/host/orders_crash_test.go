@@ -39,7 +39,7 @@ func TestKilledAfterTheProviderAcceptedAnOrder(t *testing.T) {
 	yaml := fmt.Sprintf(`data_dir: %s
 tenants:
   - id: acme
-    api_keys: [acme-key-0123]
+    api_keys: [acme-key-0123456]
 providers:
   - id: aihuishou
     runtime: builtin
@@ -57,7 +57,7 @@ providers:
 
 	t.Setenv(FailpointEnv, "after-provider-order-create")
 	h1 := startHost(t, bin, "--config", cfgPath)
-	status, body, _ := h1.post(t, "/v1/quotes", "acme-key-0123", iphone, 20*time.Second)
+	status, body, _ := h1.post(t, "/v1/quotes", "acme-key-0123456", iphone, 20*time.Second)
 	if status != 200 {
 		t.Fatalf("quote: %d %v", status, body)
 	}
@@ -131,7 +131,7 @@ func orderPost(addr, key, body string) (int, http.Header, []byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/v1/orders", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer acme-key-0123")
+	req.Header.Set("Authorization", "Bearer acme-key-0123456")
 	req.Header.Set("Idempotency-Key", key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -154,7 +154,7 @@ func mustOrderPost(t *testing.T, addr, key, body string) (int, http.Header, []by
 func getJSON(t *testing.T, addr, path string) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
-	req.Header.Set("Authorization", "Bearer acme-key-0123")
+	req.Header.Set("Authorization", "Bearer acme-key-0123456")
 	resp, err := apitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -111,8 +111,8 @@ func newOrdersEnv(t *testing.T) *ordersEnv {
 	ali.Now = clock.Now
 	cfg := core.Config{DataDir: e.dir, Orders: core.OrdersConfig{PollInterval: -1},
 		Tenants: []core.TenantConfig{
-			{ID: "a", APIKeys: []string{"key-a"}, WebhookURL: e.hooks.srv.URL, WebhookSecret: testWebhookSecret},
-			{ID: "b", APIKeys: []string{"key-b"}},
+			{ID: "a", APIKeys: []string{"key-a-0123456789ab"}, WebhookURL: e.hooks.srv.URL, WebhookSecret: testWebhookSecret},
+			{ID: "b", APIKeys: []string{"key-b-0123456789ab"}},
 		}}
 	e.h, err = core.New(cfg, core.WithClock(clock.Now), core.WithLogger(slog.New(slog.DiscardHandler)),
 		core.WithProvider(ahs, e.ahs.AdapterConfig(ahsSrv.URL)), core.WithProvider(ali, e.ali.AdapterConfig(aliSrv.URL)))
@@ -178,7 +178,7 @@ func (e *ordersEnv) creates() int64 { return e.ahs.Kit().Stats().ByPath["/api/or
 // replayed 201 or a 409.
 func TestOneKeyHundredConcurrentPosts(t *testing.T) {
 	e := newOrdersEnv(t)
-	q := e.quote(t, "key-a")
+	q := e.quote(t, "key-a-0123456789ab")
 	body := orderBody(q, "138****6789")
 	var wg sync.WaitGroup
 	answers := make([]answer, 100)
@@ -188,7 +188,7 @@ func TestOneKeyHundredConcurrentPosts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			answers[i] = e.do(t, "POST", "/v1/orders", "key-a", "one-key", body)
+			answers[i] = e.do(t, "POST", "/v1/orders", "key-a-0123456789ab", "one-key", body)
 		}()
 	}
 	close(start)
@@ -216,7 +216,7 @@ func TestOneKeyHundredConcurrentPosts(t *testing.T) {
 			t.Fatalf("a replay differs from the first answer:\n%s\n%s", a.raw, first)
 		}
 	}
-	again := e.do(t, "POST", "/v1/orders", "key-a", "one-key", body)
+	again := e.do(t, "POST", "/v1/orders", "key-a-0123456789ab", "one-key", body)
 	if again.status != 201 || again.hdr.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.raw, first) {
 		t.Fatalf("later retry: %d %s", again.status, again.raw)
 	}
@@ -224,7 +224,7 @@ func TestOneKeyHundredConcurrentPosts(t *testing.T) {
 
 func TestOrderRequestErrors(t *testing.T) {
 	e := newOrdersEnv(t)
-	q := e.quote(t, "key-a")
+	q := e.quote(t, "key-a-0123456789ab")
 	for _, c := range []struct {
 		name, key, body string
 		status          int
@@ -236,15 +236,15 @@ func TestOrderRequestErrors(t *testing.T) {
 		{"bad logistics", "k3", strings.Replace(orderBody(q, "138****6789"), "express", "drone", 1), 400, "logistics", "express"},
 		{"unknown field", "k4", `{"quote_id":"x","colour":"red"}`, 400, "colour", "colour"},
 	} {
-		a := e.do(t, "POST", "/v1/orders", "key-a", c.key, c.body)
+		a := e.do(t, "POST", "/v1/orders", "key-a-0123456789ab", c.key, c.body)
 		if a.status != c.status || a.body["field"] != c.field || !strings.Contains(fmt.Sprint(a.body["detail"]), c.says) {
 			t.Errorf("%s: %d %s", c.name, a.status, a.raw)
 		}
 	}
-	if ok := e.do(t, "POST", "/v1/orders", "key-a", "k5", orderBody(q, "138****6789")); ok.status != 201 {
+	if ok := e.do(t, "POST", "/v1/orders", "key-a-0123456789ab", "k5", orderBody(q, "138****6789")); ok.status != 201 {
 		t.Fatalf("create: %d %s", ok.status, ok.raw)
 	}
-	other := e.do(t, "POST", "/v1/orders", "key-a", "k5", strings.Replace(orderBody(q, "138****6789"), "express", "store", 1))
+	other := e.do(t, "POST", "/v1/orders", "key-a-0123456789ab", "k5", strings.Replace(orderBody(q, "138****6789"), "express", "store", 1))
 	if other.status != 422 || other.body["field"] != "Idempotency-Key" {
 		t.Fatalf("same key, other body: %d %s", other.status, other.raw)
 	}
@@ -259,7 +259,7 @@ func TestOrderRequestErrors(t *testing.T) {
 // tracking, inspection and settlement; tenant isolation; the audit log.
 func TestOrderLifeOnTheSandboxClock(t *testing.T) {
 	e := newOrdersEnv(t)
-	created := e.do(t, "POST", "/v1/orders", "key-a", "life", orderBody(e.quote(t, "key-a"), "138****6789"))
+	created := e.do(t, "POST", "/v1/orders", "key-a-0123456789ab", "life", orderBody(e.quote(t, "key-a-0123456789ab"), "138****6789"))
 	if created.status != 201 {
 		t.Fatalf("%d %s", created.status, created.raw)
 	}
@@ -305,7 +305,7 @@ func TestOrderLifeOnTheSandboxClock(t *testing.T) {
 		prev = ev.Data.State
 	}
 
-	o := e.do(t, "GET", "/v1/orders/"+id, "key-a", "", "")
+	o := e.do(t, "GET", "/v1/orders/"+id, "key-a-0123456789ab", "", "")
 	hist, _ := o.body["history"].([]any)
 	if o.status != 200 || o.body["state"] != "completed" || o.body["provider_state"] != "completed" || len(hist) != 6 || o.body["settlement_id"] == "" {
 		t.Fatalf("order: %d %s", o.status, o.raw)
@@ -314,32 +314,32 @@ func TestOrderLifeOnTheSandboxClock(t *testing.T) {
 		t.Errorf("the order keeps personal data: %s", o.raw)
 	}
 	for _, sub := range []string{"tracking", "inspection", "settlement"} {
-		a := e.do(t, "GET", "/v1/orders/"+id+"/"+sub, "key-a", "", "")
+		a := e.do(t, "GET", "/v1/orders/"+id+"/"+sub, "key-a-0123456789ab", "", "")
 		if a.status != 200 || a.body[sub] == nil {
 			t.Errorf("%s: %d %s", sub, a.status, a.raw)
 		}
-		if b := e.do(t, "GET", "/v1/orders/"+id+"/"+sub, "key-b", "", ""); b.status != 404 {
+		if b := e.do(t, "GET", "/v1/orders/"+id+"/"+sub, "key-b-0123456789ab", "", ""); b.status != 404 {
 			t.Errorf("%s by another tenant: %d %s", sub, b.status, b.raw)
 		}
 	}
-	if b := e.do(t, "GET", "/v1/orders/"+id, "key-b", "", ""); b.status != 404 {
+	if b := e.do(t, "GET", "/v1/orders/"+id, "key-b-0123456789ab", "", ""); b.status != 404 {
 		t.Errorf("another tenant's order: %d", b.status)
 	}
-	list := e.do(t, "GET", "/v1/orders?state=completed", "key-a", "", "")
+	list := e.do(t, "GET", "/v1/orders?state=completed", "key-a-0123456789ab", "", "")
 	if orders, _ := list.body["orders"].([]any); list.status != 200 || len(orders) != 1 {
 		t.Errorf("list: %d %s", list.status, list.raw)
 	}
 	if bytes.Contains(list.raw, []byte(`"history":null`)) || bytes.Contains(list.raw, []byte(`"history"`)) {
 		t.Errorf("a list leaves history out (the document: an array, left out of a list): %s", list.raw)
 	}
-	if list := e.do(t, "GET", "/v1/orders", "key-b", "", ""); len(list.body["orders"].([]any)) != 0 {
+	if list := e.do(t, "GET", "/v1/orders", "key-b-0123456789ab", "", ""); len(list.body["orders"].([]any)) != 0 {
 		t.Errorf("b lists a's orders: %s", list.raw)
 	}
-	if bad := e.do(t, "GET", "/v1/orders?state=lost", "key-a", "", ""); bad.status != 400 || bad.body["field"] != "state" {
+	if bad := e.do(t, "GET", "/v1/orders?state=lost", "key-a-0123456789ab", "", ""); bad.status != 400 || bad.body["field"] != "state" {
 		t.Errorf("bad state filter: %d %s", bad.status, bad.raw)
 	}
 
-	audit := e.do(t, "GET", "/v1/audit?op=order.create", "key-a", "", "")
+	audit := e.do(t, "GET", "/v1/audit?op=order.create", "key-a-0123456789ab", "", "")
 	entries, _ := audit.body["entries"].([]any)
 	if audit.status != 200 || len(entries) != 1 {
 		t.Fatalf("audit: %d %s", audit.status, audit.raw)
@@ -349,14 +349,14 @@ func TestOrderLifeOnTheSandboxClock(t *testing.T) {
 	if en["tenant"] != "a" || en["provider"] != "aihuishou" || en["outcome"] != "ok" || detail["customer.name"] != "张*" || detail["customer.phone"] != "138****6789" {
 		t.Errorf("audit entry %v", en)
 	}
-	all := e.do(t, "GET", "/v1/audit?limit=1000", "key-a", "", "")
+	all := e.do(t, "GET", "/v1/audit?limit=1000", "key-a-0123456789ab", "", "")
 	if strings.Contains(string(all.raw), "张三") || strings.Contains(string(all.raw), "漕溪北路") {
 		t.Errorf("the audit keeps personal data")
 	}
-	if polls := e.do(t, "GET", "/v1/audit?op=order.get", "key-a", "", ""); len(polls.body["entries"].([]any)) < 5 {
+	if polls := e.do(t, "GET", "/v1/audit?op=order.get", "key-a-0123456789ab", "", ""); len(polls.body["entries"].([]any)) < 5 {
 		t.Errorf("polls are not audited: %s", polls.raw)
 	}
-	if b := e.do(t, "GET", "/v1/audit", "key-b", "", ""); strings.Contains(string(b.raw), `"tenant":"a"`) {
+	if b := e.do(t, "GET", "/v1/audit", "key-b-0123456789ab", "", ""); strings.Contains(string(b.raw), `"tenant":"a"`) {
 		t.Errorf("b sees a's audit: %s", b.raw)
 	}
 }
@@ -374,10 +374,10 @@ func TestTradeInWithTheCatalog(t *testing.T) {
 	body := fmt.Sprintf(`{"old":{"item":{"category":"phone","brand":"Apple","model":"iPhone 13","storage":"128GB","condition":"good"}},
 		"new":{"provider":"alibaba1688","item_id":"680775234380","sku_id":%q,"new_order_id":"JD-2025-0001"},
 		"customer":{"name":"李四","phone":"139****0000","address":"北京市朝阳区建国路 1 号"}}`, sku.ID)
-	if a := e.do(t, "POST", "/v1/trade-ins", "key-a", "", body); a.status != 400 || a.body["field"] != "Idempotency-Key" {
+	if a := e.do(t, "POST", "/v1/trade-ins", "key-a-0123456789ab", "", body); a.status != 400 || a.body["field"] != "Idempotency-Key" {
 		t.Fatalf("no key: %d %s", a.status, a.raw)
 	}
-	a := e.do(t, "POST", "/v1/trade-ins", "key-a", "ti-1", body)
+	a := e.do(t, "POST", "/v1/trade-ins", "key-a-0123456789ab", "ti-1", body)
 	if a.status != 201 {
 		t.Fatalf("trade-in: %d %s", a.status, a.raw)
 	}
@@ -396,22 +396,22 @@ func TestTradeInWithTheCatalog(t *testing.T) {
 			t.Errorf("step %+v", s)
 		}
 	}
-	again := e.do(t, "POST", "/v1/trade-ins", "key-a", "ti-1", body)
+	again := e.do(t, "POST", "/v1/trade-ins", "key-a-0123456789ab", "ti-1", body)
 	if again.status != 201 || again.hdr.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.raw, a.raw) {
 		t.Fatalf("replay: %d %s", again.status, again.raw)
 	}
-	if got := e.do(t, "GET", "/v1/trade-ins/"+ti.ID, "key-a", "", ""); got.status != 200 || got.body["state"] != "completed" {
+	if got := e.do(t, "GET", "/v1/trade-ins/"+ti.ID, "key-a-0123456789ab", "", ""); got.status != 200 || got.body["state"] != "completed" {
 		t.Fatalf("get: %d %s", got.status, got.raw)
 	}
-	if got := e.do(t, "GET", "/v1/trade-ins/"+ti.ID, "key-b", "", ""); got.status != 404 {
+	if got := e.do(t, "GET", "/v1/trade-ins/"+ti.ID, "key-b-0123456789ab", "", ""); got.status != 404 {
 		t.Fatalf("another tenant: %d", got.status)
 	}
-	if o := e.do(t, "GET", "/v1/orders/"+ti.OrderID, "key-a", "", ""); o.status != 200 || o.body["trade_in_id"] != ti.ID {
+	if o := e.do(t, "GET", "/v1/orders/"+ti.OrderID, "key-a-0123456789ab", "", ""); o.status != 200 || o.body["trade_in_id"] != ti.ID {
 		t.Fatalf("the recycle order: %d %s", o.status, o.raw)
 	}
 	// A SKU the item does not have stops at step price, naming the field.
 	bad := strings.Replace(body, sku.ID, "0000", 1)
-	f := e.do(t, "POST", "/v1/trade-ins", "key-a", "ti-2", bad)
+	f := e.do(t, "POST", "/v1/trade-ins", "key-a-0123456789ab", "ti-2", bad)
 	if f.status != 404 || f.body["step"] != "price" || f.body["field"] != "new.sku_id" || f.body["trade_in_id"] == nil {
 		t.Fatalf("bad sku: %d %s", f.status, f.raw)
 	}
@@ -420,14 +420,14 @@ func TestTradeInWithTheCatalog(t *testing.T) {
 	}
 	// A quote already ordered stops the trade-in at step order: 409, a
 	// TradeInProblem naming the step (the contract checks its shape).
-	q := e.quote(t, "key-a")
-	if o := e.do(t, "POST", "/v1/orders", "key-a", "ord-before-ti", orderBody(q, "138****6789")); o.status != 201 {
+	q := e.quote(t, "key-a-0123456789ab")
+	if o := e.do(t, "POST", "/v1/orders", "key-a-0123456789ab", "ord-before-ti", orderBody(q, "138****6789")); o.status != 201 {
 		t.Fatalf("order: %d %s", o.status, o.raw)
 	}
 	used := fmt.Sprintf(`{"old":{"provider":"aihuishou","quote_id":%q},
 		"new":{"provider":"alibaba1688","item_id":"680775234380","sku_id":%q,"new_order_id":"JD-2025-0003"},
 		"customer":{"name":"李四","phone":"139****0000","address":"北京市朝阳区建国路 1 号"}}`, q, sku.ID)
-	c := e.do(t, "POST", "/v1/trade-ins", "key-a", "ti-3", used)
+	c := e.do(t, "POST", "/v1/trade-ins", "key-a-0123456789ab", "ti-3", used)
 	if c.status != 409 || c.body["step"] != "order" || c.body["code"] != "conflict" || c.body["trade_in_id"] == nil || c.body["trade_in"] == nil {
 		t.Fatalf("a quote already ordered: %d %s", c.status, c.raw)
 	}
@@ -436,10 +436,10 @@ func TestTradeInWithTheCatalog(t *testing.T) {
 // TestOrderCLI drives `host order` and `host tradein` against the API.
 func TestOrderCLI(t *testing.T) {
 	e := newOrdersEnv(t)
-	q := e.quote(t, "key-a")
+	q := e.quote(t, "key-a-0123456789ab")
 	run1 := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
-		code := run(append(args, "--host", e.api.URL, "--api-key", "key-a"), &out, &errb)
+		code := run(append(args, "--host", e.api.URL, "--api-key", "key-a-0123456789ab"), &out, &errb)
 		return code, out.String(), errb.String()
 	}
 	code, out, errs := run1("order", "create", "--quote-id", q, "--name", "张三", "--phone", "138****6789", "--address", "上海市 1 号")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/recyclegate/recyclegate/core"
 	"github.com/recyclegate/recyclegate/core/api"
+	corelisten "github.com/recyclegate/recyclegate/core/listen"
 	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
 )
@@ -185,6 +187,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
+	scheme := "http"
+	if cfg.TLS.Enabled() {
+		// TLS 1.2+, the certificate reloaded when its files change.
+		certs, err := corelisten.NewCertificates(cfg.TLS, corelisten.CertOptions{Logger: logger})
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		ln, scheme = tls.NewListener(ln, certs.Config()), "https"
+	} else if w := plainHTTPWarning(cfg); w != "" {
+		logger.Warn(w, "listen", cfg.Listen)
+	}
 	srv := &http.Server{
 		Handler:           api.New(h, api.WithTracing(tracing)),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -203,15 +217,18 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 			_ = srv.Close()
 			return fmt.Errorf("debug_listen %s: %w", cfg.DebugListen, err)
 		}
-		debug = &http.Server{Handler: api.Debug(), ReadHeaderTimeout: 10 * time.Second,
+		debug = &http.Server{Handler: api.Debug(h), ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 		go func() { _ = debug.Serve(dln) }()
 		defer debug.Close()
 		logger.Info("profiler listening (debug_listen)", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
 		fmt.Fprintf(stdout, "profiler (net/http/pprof) on http://%s/debug/pprof/\n", dln.Addr())
+		if cfg.Metrics == corelisten.MetricsDebug {
+			fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", dln.Addr())
+		}
 	}
 
-	fmt.Fprintf(stdout, "recyclegate %s listening on http://%s\n", versionString(), ln.Addr())
+	fmt.Fprintf(stdout, "recyclegate %s listening on %s://%s\n", versionString(), scheme, ln.Addr())
 	ids := make([]string, 0, len(h.Providers()))
 	for _, p := range h.Providers() {
 		switch {
@@ -307,4 +324,14 @@ func cmdSandbox(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	<-ctx.Done()
 	return nil
+}
+
+// plainHTTPWarning is the warning at start for plain HTTP on an address
+// other than loopback ("" for none).
+func plainHTTPWarning(cfg *core.Config) string {
+	if cfg.TLS.Enabled() || core.IsLoopback(cfg.Listen) {
+		return ""
+	}
+	return "the API listens over plain HTTP on a non-loopback address: API keys and tenant data cross the network in clear; " +
+		"set tls: {cert_file, key_file} in host.yaml or terminate TLS in front (docs/deploy.md)"
 }

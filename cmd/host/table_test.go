@@ -119,7 +119,7 @@ func equalInts(a, b []int) bool {
 func TestCatalogSearchAlignsChineseTitles(t *testing.T) {
 	e := newOrdersEnv(t)
 	search := func(extra ...string) string {
-		args := append([]string{"catalog", "search", "--provider", "alibaba1688", "--host", e.api.URL, "--api-key", "key-a"}, extra...)
+		args := append([]string{"catalog", "search", "--provider", "alibaba1688", "--host", e.api.URL, "--api-key", "key-a-0123456789ab"}, extra...)
 		var out, errb bytes.Buffer
 		if code := run(append(args, "iPhone"), &out, &errb); code != 0 {
 			t.Fatalf("%v: exit %d\n%s%s", args, code, out.String(), errb.String())

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -31,6 +32,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/core/guard"
+	"github.com/recyclegate/recyclegate/core/listen"
 	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/sdk"
 )
@@ -48,7 +51,9 @@ const MaxBodyBytes = 1 << 20
 // Server is the HTTP face of a host.
 type Server struct {
 	host    *core.Host
-	prefix  string // WithPrefix
+	fails   *listen.Failures // failed API keys per client address
+	now     func() time.Time // WithClock
+	prefix  string           // WithPrefix
 	log     *slog.Logger
 	mux     *http.ServeMux
 	reqs    *prometheus.CounterVec
@@ -78,10 +83,11 @@ func (g *requestIDs) next() string {
 // http.StripPrefix, or behind a proxy that sets X-Forwarded-Prefix, or
 // WithPrefix), its answers name paths with the prefix.
 func New(h *core.Host, opts ...Option) *Server {
-	s := &Server{host: h, log: h.Logger(), mux: http.NewServeMux()}
+	s := &Server{host: h, log: h.Logger(), mux: http.NewServeMux(), now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
+	s.fails = listen.NewFailures(h.Config().Auth.Limit(), s.now)
 	var p [8]byte
 	_, _ = rand.Read(p[:])
 	s.ids.prefix = hex.EncodeToString(p[:]) + "-"
@@ -108,7 +114,9 @@ func Routes() []string { return append([]string(nil), routeList...) }
 func (s *Server) routes() {
 	s.handle("GET /healthz", false, s.healthz)
 	s.handle("GET /readyz", false, s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.host.Metrics(), promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	if m := s.host.Config().Metrics; m == "" || m == listen.MetricsAPI {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.host.Metrics(), promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	}
 	s.noteRoute("GET /metrics")
 	s.handle("GET /openapi.json", false, func(w http.ResponseWriter, r *http.Request, _ *core.Tenant) error {
 		return s.openAPI(w, r)
@@ -169,12 +177,20 @@ func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 		}()
 		var t *core.Tenant
 		if auth {
+			// Tenant data is never kept by a cache on the way.
+			rw.Header().Set("Cache-Control", "no-store")
 			var err error
 			if t, err = s.authenticate(r); err != nil {
-				rw.Header().Set("WWW-Authenticate", `Bearer realm="recyclegate"`)
+				if sdk.CodeOf(err) == sdk.CodeUnauthenticated {
+					rw.Header().Set("WWW-Authenticate", `Bearer realm="recyclegate"`)
+				}
 				s.writeProblem(rw, r, err)
 				return
 			}
+		}
+		if err := checkPathIDs(r); err != nil {
+			s.writeProblem(rw, r, err)
+			return
 		}
 		if err := f(rw, r, t); err != nil {
 			s.writeProblem(rw, r, err)
@@ -183,21 +199,52 @@ func (s *Server) handle(pattern string, auth bool, f handlerFunc) {
 }
 
 func (s *Server) authenticate(r *http.Request) (*core.Tenant, error) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
+	hs := r.Header.Values("Authorization")
+	if len(hs) > 1 {
+		return nil, sdk.InvalidField("Authorization", "send one Authorization header, not %d", len(hs))
+	}
+	if len(hs) == 0 || hs[0] == "" {
 		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Field: "Authorization",
 			Message: "missing Authorization header; send Authorization: Bearer <api key>"}
 	}
-	scheme, key, ok := strings.Cut(h, " ")
+	scheme, key, ok := strings.Cut(hs[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
-		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Field: "Authorization",
-			Message: "malformed Authorization header; send Authorization: Bearer <api key>"}
+		return nil, s.failed(r, "malformed Authorization header; send Authorization: Bearer <api key>")
 	}
 	t, ok := s.host.Authenticate(strings.TrimSpace(key))
 	if !ok {
-		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Field: "Authorization", Message: "unknown API key"}
+		return nil, s.failed(r, "unknown API key")
 	}
 	return t, nil
+}
+
+// failed counts a failed key against the client's address: past the
+// limit (auth.max_failures_per_minute) it is answered 429 with
+// Retry-After instead of 401. A valid key never comes here.
+func (s *Server) failed(r *http.Request, msg string) error {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	if wait := s.fails.Fail(addr); wait > 0 {
+		return &sdk.Error{Code: sdk.CodeRateLimited, Field: "Authorization", Retryable: true, RetryAfter: wait,
+			Message: "too many requests with a wrong API key from this address (auth.max_failures_per_minute): wait for Retry-After"}
+	}
+	return &sdk.Error{Code: sdk.CodeUnauthenticated, Field: "Authorization", Message: msg}
+}
+
+// MaxIDLength bounds an id in a path: a longer one is refused, never
+// echoed.
+const MaxIDLength = 128
+
+// checkPathIDs refuses a path id past MaxIDLength.
+func checkPathIDs(r *http.Request) error {
+	for _, name := range []string{"id", "provider"} {
+		if len(r.PathValue(name)) > MaxIDLength {
+			return sdk.InvalidField(name, "is longer than %d characters", MaxIDLength)
+		}
+	}
+	return nil
 }
 
 // requestID is the id ServeHTTP gave the request, from the answer's
@@ -213,6 +260,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = s.ids.next()
 	}
 	w.Header().Set("X-Request-Id", id)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	start := time.Now()
 	r, span := s.startSpan(r, id)
@@ -273,6 +321,10 @@ type Problem struct {
 	TraceID    string   `json:"trace_id,omitempty"`
 	ProvCode   string   `json:"provider_code,omitempty"`
 	ProvDetail string   `json:"provider_message,omitempty"`
+	// Limit is whose limit a 429 hit: tenant (its own quota or budget),
+	// provider (the provider's rate, quota or budget) or auth (wrong API
+	// keys from the client's address).
+	Limit string `json:"limit,omitempty"`
 }
 
 // StatusOf maps an error code to its HTTP status.
@@ -319,12 +371,23 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 	if p.Detail == "" {
 		p.Detail = string(e.Code)
 	}
+	if status == http.StatusTooManyRequests {
+		p.Limit = limitOf(err, e)
+	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(p)
+}
+
+// limitOf is whose limit a 429 hit.
+func limitOf(err error, e *sdk.Error) string {
+	if e.Field == "Authorization" {
+		return "auth"
+	}
+	return guard.Whose(err)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

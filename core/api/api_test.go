@@ -19,7 +19,7 @@ import (
 
 func newServer(t *testing.T, providers ...*faketest.Provider) *httptest.Server {
 	t.Helper()
-	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key"}, Admin: true}}}
+	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key-0123456789"}, Admin: true}}}
 	var opts []core.Option
 	for _, p := range providers {
 		opts = append(opts, core.WithProvider(p, map[string]string{"app_secret": "secret-" + p.ID}))
@@ -67,7 +67,7 @@ const okItem = `{"item":{"category":"phone","brand":"Apple","model":"iPhone 14 P
 
 func TestQuoteAnswersIntegerFenFromEveryProvider(t *testing.T) {
 	srv := newServer(t, faketest.New("low", 500000), faketest.New("high", 700000))
-	resp, body := do(t, srv, "POST", "/v1/quotes", "acme-key", okItem)
+	resp, body := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", okItem)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %v", resp.StatusCode, body)
 	}
@@ -87,7 +87,7 @@ func TestQuoteAnswersIntegerFenFromEveryProvider(t *testing.T) {
 func TestPartialResultsKeepEachProvidersError(t *testing.T) {
 	srv := newServer(t, faketest.New("good", 500000), faketest.New("bad", 1))
 	body := `{"item":{"category":"phone","model":"` + faketest.ModelFail + `","condition":"good"},"providers":["bad"]}`
-	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key", body)
+	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", body)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
@@ -100,7 +100,7 @@ func TestPartialResultsKeepEachProvidersError(t *testing.T) {
 func TestStrategyFirstStopsAtTheFirstQuote(t *testing.T) {
 	a, b := faketest.New("a", 100), faketest.New("b", 200)
 	srv := newServer(t, a, b)
-	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key",
+	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789",
 		`{"item":{"category":"phone","model":"x","condition":"good"},"strategy":"first","providers":["a","b"]}`)
 	if resp.StatusCode != 200 || len(m["quotes"].([]any)) != 1 || b.Calls.Load() != 0 {
 		t.Fatalf("%d %v; b called %d times", resp.StatusCode, m, b.Calls.Load())
@@ -155,7 +155,7 @@ func TestBadInputIs400ProblemNamingTheField(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key", c.body)
+			resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", c.body)
 			if resp.StatusCode != 400 || m["field"] != c.field || m["code"] != "invalid_argument" {
 				t.Fatalf("%d %v, want 400 naming %s", resp.StatusCode, m, c.field)
 			}
@@ -171,7 +171,7 @@ func TestBadInputIs400ProblemNamingTheField(t *testing.T) {
 
 func TestNoProviderForCategoryIs422(t *testing.T) {
 	srv := newServer(t, faketest.New("p", 1))
-	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key", `{"item":{"category":"camera","model":"EOS R5","condition":"good"}}`)
+	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", `{"item":{"category":"camera","model":"EOS R5","condition":"good"}}`)
 	if resp.StatusCode != 422 || m["code"] != "unsupported" {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
@@ -179,7 +179,7 @@ func TestNoProviderForCategoryIs422(t *testing.T) {
 
 func TestProviderPanicIsAnErrorNotACrash(t *testing.T) {
 	srv := newServer(t, faketest.New("p", 1))
-	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key", `{"item":{"category":"phone","model":"`+faketest.ModelPanic+`","condition":"good"}}`)
+	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", `{"item":{"category":"phone","model":"`+faketest.ModelPanic+`","condition":"good"}}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
@@ -190,7 +190,7 @@ func TestProviderPanicIsAnErrorNotACrash(t *testing.T) {
 
 func TestProvidersAndCatalog(t *testing.T) {
 	srv := newServer(t, faketest.New("p", 1))
-	resp, m := do(t, srv, "GET", "/v1/providers", "acme-key", "")
+	resp, m := do(t, srv, "GET", "/v1/providers", "acme-key-0123456789", "")
 	ps := m["providers"].([]any)
 	if resp.StatusCode != 200 || len(ps) != 1 {
 		t.Fatalf("%d %v", resp.StatusCode, m)
@@ -199,31 +199,31 @@ func TestProvidersAndCatalog(t *testing.T) {
 	if p["runtime"] != "in-process" || p["state"] != "ready" || p["version"] != "0.1.0" {
 		t.Fatalf("%v", p)
 	}
-	resp, m = do(t, srv, "GET", "/v1/catalog/search?provider=p&q=iphone", "acme-key", "")
+	resp, m = do(t, srv, "GET", "/v1/catalog/search?provider=p&q=iphone", "acme-key-0123456789", "")
 	if resp.StatusCode != 200 || len(m["items"].([]any)) != 1 {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
-	resp, m = do(t, srv, "GET", "/v1/catalog/search?q=iphone", "acme-key", "")
+	resp, m = do(t, srv, "GET", "/v1/catalog/search?q=iphone", "acme-key-0123456789", "")
 	if resp.StatusCode != 400 || m["field"] != "provider" {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
-	resp, m = do(t, srv, "GET", "/v1/catalog/search?provider=p&page=zero", "acme-key", "")
+	resp, m = do(t, srv, "GET", "/v1/catalog/search?provider=p&page=zero", "acme-key-0123456789", "")
 	if resp.StatusCode != 400 || m["field"] != "page" {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
-	resp, _ = do(t, srv, "GET", "/v1/catalog/items/p/m1", "acme-key", "")
+	resp, _ = do(t, srv, "GET", "/v1/catalog/items/p/m1", "acme-key-0123456789", "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d", resp.StatusCode)
 	}
-	resp, m = do(t, srv, "GET", "/v1/catalog/items/p/zz", "acme-key", "")
+	resp, m = do(t, srv, "GET", "/v1/catalog/items/p/zz", "acme-key-0123456789", "")
 	if resp.StatusCode != 404 || m["code"] != "not_found" {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
-	resp, _ = do(t, srv, "GET", "/v1/catalog/items/nope/m1", "acme-key", "")
+	resp, _ = do(t, srv, "GET", "/v1/catalog/items/nope/m1", "acme-key-0123456789", "")
 	if resp.StatusCode != 404 {
 		t.Fatalf("%d", resp.StatusCode)
 	}
-	resp, _ = do(t, srv, "GET", "/v1/nothing", "acme-key", "")
+	resp, _ = do(t, srv, "GET", "/v1/nothing", "acme-key-0123456789", "")
 	if resp.StatusCode != 404 {
 		t.Fatalf("%d", resp.StatusCode)
 	}
@@ -231,7 +231,7 @@ func TestProvidersAndCatalog(t *testing.T) {
 
 func TestMetricsCountProviderCalls(t *testing.T) {
 	srv := newServer(t, faketest.New("p", 1))
-	do(t, srv, "POST", "/v1/quotes", "acme-key", okItem)
+	do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", okItem)
 	resp, err := srv.Client().Get(srv.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +241,7 @@ func TestMetricsCountProviderCalls(t *testing.T) {
 	if !bytes.Contains(data, []byte(`recyclegate_provider_calls_total{op="quote",outcome="ok",provider="p"} 1`)) {
 		t.Fatalf("metrics:\n%s", data)
 	}
-	if bytes.Contains(data, []byte("secret-p")) || bytes.Contains(data, []byte("acme-key")) {
+	if bytes.Contains(data, []byte("secret-p")) || bytes.Contains(data, []byte("acme-key-0123456789")) {
 		t.Fatal("a secret appears in the metrics")
 	}
 }
@@ -276,7 +276,7 @@ func FuzzQuoteBody(f *testing.F) {
 	f.Add(okItem)
 	f.Add(`{"item":{"category":"car","car":{"first_registration":"2022-13"}}}`)
 	f.Add(`{"item":null,"providers":[null]}`)
-	h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "t", APIKeys: []string{"k"}}}},
+	h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "t", APIKeys: []string{"k-0123456789abcdef"}}}},
 		core.WithProvider(faketest.New("p", 1), map[string]string{"app_secret": "s"}))
 	if err != nil {
 		f.Fatal(err)
@@ -285,7 +285,7 @@ func FuzzQuoteBody(f *testing.F) {
 	handler := api.New(h)
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest("POST", "/v1/quotes", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer k")
+		req.Header.Set("Authorization", "Bearer k-0123456789abcdef")
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
@@ -304,12 +304,12 @@ var _ = sdk.CNY
 func TestProfilerOnlyOnTheDebugListener(t *testing.T) {
 	srv := newServer(t, faketest.New("fake", 100))
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline", "/debug/pprof/goroutine?debug=1"} {
-		resp, _ := do(t, srv, http.MethodGet, path, "acme-key", "")
+		resp, _ := do(t, srv, http.MethodGet, path, "acme-key-0123456789", "")
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("API %s: %d, want 404", path, resp.StatusCode)
 		}
 	}
-	debug := httptest.NewServer(api.Debug())
+	debug := httptest.NewServer(api.Debug(nil))
 	t.Cleanup(debug.Close)
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline", "/debug/pprof/goroutine?debug=1"} {
 		resp, err := debug.Client().Get(debug.URL + path)

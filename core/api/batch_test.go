@@ -33,7 +33,7 @@ type answerLine struct {
 func postBatch(t *testing.T, srv *httptest.Server, query, body string) (*http.Response, []answerLine) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", srv.URL+"/v1/quotes/batch"+query, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer acme-key")
+	req.Header.Set("Authorization", "Bearer acme-key-0123456789")
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	resp, err := srv.Client().Do(req)
 	if err != nil {
@@ -130,15 +130,15 @@ func TestBatchAnswersEveryLineWithItsIndexAndLine(t *testing.T) {
 func TestBatchRefusesMoreThanTheLimitAndBadOrder(t *testing.T) {
 	srv := newServer(t, faketest.New("fake", 1))
 	body := strings.Repeat(item("x")+"\n", core.MaxBatchItems+1)
-	resp, body2 := do(t, srv, "POST", "/v1/quotes/batch", "acme-key", body)
+	resp, body2 := do(t, srv, "POST", "/v1/quotes/batch", "acme-key-0123456789", body)
 	if resp.StatusCode != 400 || body2["field"] != "body" || !strings.Contains(body2["detail"].(string), "10000") {
 		t.Fatalf("%d %v", resp.StatusCode, body2)
 	}
-	resp, body2 = do(t, srv, "POST", "/v1/quotes/batch?order=random", "acme-key", item("x"))
+	resp, body2 = do(t, srv, "POST", "/v1/quotes/batch?order=random", "acme-key-0123456789", item("x"))
 	if resp.StatusCode != 400 || body2["field"] != "order" {
 		t.Fatalf("%d %v", resp.StatusCode, body2)
 	}
-	resp, body2 = do(t, srv, "POST", "/v1/quotes/batch", "acme-key", "\n\n")
+	resp, body2 = do(t, srv, "POST", "/v1/quotes/batch", "acme-key-0123456789", "\n\n")
 	if resp.StatusCode != 400 || body2["field"] != "body" {
 		t.Fatalf("%d %v", resp.StatusCode, body2)
 	}
@@ -195,7 +195,7 @@ func TestBatchQuotaRunsOutThenTheRestFinishTheNextDay(t *testing.T) {
 	now := time.Date(2025, 6, 1, 20, 0, 0, 0, sdk.ChinaTime)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	f := &quotaFake{now: clock, quota: 4}
-	h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key"}}}},
+	h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key-0123456789"}}}},
 		core.WithProvider(f, nil), core.WithClock(clock),
 		// The host's own quota guard stays out of the way: this test is about
 		// the provider's refusal, and its quota grows on the second day.

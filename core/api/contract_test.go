@@ -65,13 +65,13 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 		{"PUT", "/v1/orders", "GET, HEAD, POST"},
 		{"POST", "/v1/orders/ord_1", "GET, HEAD"},
 	} {
-		resp, m := do(t, srv, c.method, c.path, "acme-key", "")
+		resp, m := do(t, srv, c.method, c.path, "acme-key-0123456789", "")
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != c.allow ||
 			m["code"] != "method_not_allowed" || resp.Header.Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s %s: %d Allow %q %v, want 405 Allow %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), m, c.allow)
 		}
 	}
-	if resp, m := do(t, srv, "DELETE", "/v1/nothing", "acme-key", ""); resp.StatusCode != 404 || resp.Header.Get("Allow") != "" {
+	if resp, m := do(t, srv, "DELETE", "/v1/nothing", "acme-key-0123456789", ""); resp.StatusCode != 404 || resp.Header.Get("Allow") != "" {
 		t.Errorf("unknown path: %d %v", resp.StatusCode, m)
 	}
 }
@@ -88,7 +88,7 @@ func TestBodyThatIsNotJSONIs415(t *testing.T) {
 		{"/v1/quotes/batch", "application/json"},
 	} {
 		req, _ := http.NewRequest("POST", srv.URL+c.path, strings.NewReader(okItem))
-		req.Header.Set("Authorization", "Bearer acme-key")
+		req.Header.Set("Authorization", "Bearer acme-key-0123456789")
 		req.Header.Set("Content-Type", c.ct)
 		req.Header.Set("Idempotency-Key", "k-415")
 		resp, err := srv.Client().Do(req)
@@ -105,7 +105,7 @@ func TestBodyThatIsNotJSONIs415(t *testing.T) {
 	// JSON with a charset, and a +json type, are JSON.
 	for _, ct := range []string{"application/json; charset=utf-8", "application/vnd.recyclegate+json"} {
 		req, _ := http.NewRequest("POST", srv.URL+"/v1/quotes", strings.NewReader(okItem))
-		req.Header.Set("Authorization", "Bearer acme-key")
+		req.Header.Set("Authorization", "Bearer acme-key-0123456789")
 		req.Header.Set("Content-Type", ct)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -148,7 +148,7 @@ func TestDocumentedExamplesAreAccepted(t *testing.T) {
 					body = string(b)
 				}
 				req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer acme-key")
+				req.Header.Set("Authorization", "Bearer acme-key-0123456789")
 				req.Header.Set("Content-Type", ct)
 				req.Header.Set("Idempotency-Key", "example-"+op.OperationID)
 				resp, err := srv.Client().Do(req)
@@ -173,7 +173,7 @@ func TestDocumentedExamplesAreAccepted(t *testing.T) {
 // client asked for and the served document names the mount.
 func TestMountedUnderAPrefix(t *testing.T) {
 	newHost := func() *core.Host {
-		h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key"}}}},
+		h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"acme-key-0123456789"}}}},
 			core.WithProvider(faketest.New("p", 1), map[string]string{"app_secret": "s"}))
 		if err != nil {
 			t.Fatal(err)
@@ -197,7 +197,7 @@ func TestMountedUnderAPrefix(t *testing.T) {
 		{"/proxied", "", "/edge/proxied/v1/quotes", "http://" + host + "/edge/proxied"},
 	} {
 		req, _ := http.NewRequest("POST", srv.URL+c.path+"/v1/quotes", strings.NewReader(`{}`))
-		req.Header.Set("Authorization", "Bearer acme-key")
+		req.Header.Set("Authorization", "Bearer acme-key-0123456789")
 		if c.fwd != "" {
 			req.Header.Set("X-Forwarded-Prefix", c.fwd)
 		}
@@ -232,7 +232,7 @@ func TestMountedUnderAPrefix(t *testing.T) {
 	}
 	// A path with escaped characters keeps its mount.
 	req, _ := http.NewRequest("GET", srv.URL+"/buyback/v1/catalog/items/p/%E4%B8%AD", nil)
-	req.Header.Set("Authorization", "Bearer acme-key")
+	req.Header.Set("Authorization", "Bearer acme-key-0123456789")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestMountedUnderAPrefix(t *testing.T) {
 // comes back as every time the host answers: China time, to the second.
 func TestTimesComeBackInOneForm(t *testing.T) {
 	srv := newServer(t, faketest.New("p", 100000))
-	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key", okItem)
+	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", okItem)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
@@ -277,14 +277,14 @@ func TestTimesComeBackInOneForm(t *testing.T) {
 func TestExplainNamesTheProvidersLeftOut(t *testing.T) {
 	srv := newServer(t, faketest.New("a", 100000), faketest.New("b", 100000))
 	body := `{"explain":true,"providers":["a"],"item":{"category":"phone","model":"x","condition":"good"}}`
-	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key", body)
+	resp, m := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", body)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
 	if got := choices(m["explain"]); got["b"] != "false not asked: the request names its providers" || got["a"] == "" {
 		t.Fatalf("choices %v", got)
 	}
-	resp, m = do(t, srv, "POST", "/v1/policies/evaluate", "acme-key",
+	resp, m = do(t, srv, "POST", "/v1/policies/evaluate", "acme-key-0123456789",
 		`{"request":{"item":{"category":"car","car":{"type_id":"52","city_id":"1","first_registration":"2022-01","mileage_km":0,"accident":0,"appearance":0,"interior":0,"electrical":0,"engine":0}}}}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %v", resp.StatusCode, m)

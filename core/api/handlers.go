@@ -101,6 +101,9 @@ func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request, t *core.T
 	if provider == "" {
 		return sdk.InvalidField("provider", "is required: the provider whose catalog to search")
 	}
+	if len(provider) > MaxIDLength {
+		return sdk.InvalidField("provider", "is longer than %d characters", MaxIDLength)
+	}
 	req := &sdk.SearchCatalogRequest{Query: q.Get("q"), Kind: q.Get("kind"), Filters: map[string]string{}}
 	var err error
 	if req.Page, err = intParam(q.Get("page"), "page", 1, 10000); err != nil {
@@ -116,7 +119,7 @@ func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request, t *core.T
 		}
 		req.Filters[k] = strings.Join(v, ",")
 	}
-	resp, err := s.host.SearchCatalog(r.Context(), provider, req)
+	resp, err := s.host.SearchCatalog(r.Context(), t, provider, req)
 	if err != nil {
 		return err
 	}
@@ -125,7 +128,7 @@ func (s *Server) catalogSearch(w http.ResponseWriter, r *http.Request, t *core.T
 
 func (s *Server) catalogItem(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	req := &sdk.GetCatalogItemRequest{ID: r.PathValue("id"), Kind: r.URL.Query().Get("kind")}
-	resp, err := s.host.GetCatalogItem(r.Context(), r.PathValue("provider"), req)
+	resp, err := s.host.GetCatalogItem(r.Context(), t, r.PathValue("provider"), req)
 	if err != nil {
 		return err
 	}

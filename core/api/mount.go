@@ -6,13 +6,21 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
 // Option configures New.
 type Option func(*Server)
+
+// WithClock sets the clock of the failed-key windows (tests move it
+// instead of waiting).
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) { s.now = now }
+}
 
 // WithPrefix says where the handler is mounted, as "/buyback", when the
 // requests that reach it do not show it (a proxy in front took it off).
@@ -46,8 +54,17 @@ func (s *Server) base(r *http.Request) string {
 	return b
 }
 
-// instance is the path the client asked for, mount prefix included.
-func (s *Server) instance(r *http.Request) string { return s.base(r) + r.URL.Path }
+// instance is the path the client asked for, mount prefix included; a
+// path past maxInstance (an overlong id) is not echoed.
+func (s *Server) instance(r *http.Request) string {
+	if len(r.URL.Path) > maxInstance {
+		return s.base(r) + "/(path of " + strconv.Itoa(len(r.URL.Path)) + " bytes)"
+	}
+	return s.base(r) + r.URL.Path
+}
+
+// maxInstance is the longest path a problem echoes.
+const maxInstance = 512
 
 // notFound answers a request no route takes: 405 with Allow when the path
 // has other methods, else 404.

@@ -23,6 +23,17 @@ func (s *Server) orderRoutes() {
 	s.handle("POST /v1/trade-ins", true, s.createTradeIn)
 	s.handle("GET /v1/trade-ins/{id}", true, s.getTradeIn)
 	s.handle("GET /v1/audit", true, s.audit)
+	s.handle("GET /v1/usage", true, s.usage)
+}
+
+// usage is GET /v1/usage: the tenant's calls and spend by provider, today
+// and this month; an admin's: every tenant's (or ?tenant=).
+func (s *Server) usage(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	u, err := s.host.Orders().Usage(r.Context(), t, r.URL.Query().Get("tenant"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"tenants": u})
 }
 
 // ReplayedHeader is set to "true" on an answer replayed for an
@@ -98,6 +109,9 @@ func (s *Server) writeProblemStatus(w http.ResponseWriter, r *http.Request, err 
 	p := Problem{Type: "urn:recyclegate:error:" + string(e.Code), Title: http.StatusText(status), Status: status,
 		Detail: e.Message, Instance: s.instance(r), Code: e.Code, Field: e.Field, Provider: e.Provider,
 		Retryable: e.Retryable, RequestID: requestID(w), ProvCode: e.ProviderCode, ProvDetail: e.ProviderMessage}
+	if status == http.StatusTooManyRequests {
+		p.Limit = limitOf(err, e)
+	}
 	body, _ := json.Marshal(p)
 	if len(ext) > 0 {
 		var m map[string]any
@@ -209,7 +223,7 @@ func (s *Server) getTradeIn(w http.ResponseWriter, r *http.Request, t *core.Tena
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
 	q := r.URL.Query()
-	f := core.AuditFilter{Provider: q.Get("provider"), Op: q.Get("op"), Outcome: q.Get("outcome"), Cursor: q.Get("cursor")}
+	f := core.AuditFilter{Tenant: q.Get("tenant"), Provider: q.Get("provider"), Op: q.Get("op"), Outcome: q.Get("outcome"), Cursor: q.Get("cursor")}
 	var err error
 	if f.Since, err = timeParam(q.Get("since"), "since"); err != nil {
 		return err

@@ -32,8 +32,8 @@ func newPolicyServer(t *testing.T, providers ...*faketest.Provider) *httptest.Se
 		t.Fatal(err)
 	}
 	cfg := core.Config{Policies: dir, Tenants: []core.TenantConfig{
-		{ID: "acme", APIKeys: []string{"acme-key"}, Admin: true},
-		{ID: "tablets-only", APIKeys: []string{"tab-key"}, Categories: []string{"tablet"}},
+		{ID: "acme", APIKeys: []string{"acme-key-0123456789"}, Admin: true},
+		{ID: "tablets-only", APIKeys: []string{"tab-key-0123456789"}, Categories: []string{"tablet"}},
 	}}
 	var opts []core.Option
 	for _, p := range providers {
@@ -52,7 +52,7 @@ func newPolicyServer(t *testing.T, providers ...*faketest.Provider) *httptest.Se
 
 func TestComplianceDenialIsAProblem403(t *testing.T) {
 	srv := newPolicyServer(t, faketest.New("low", 500000))
-	resp, body := do(t, srv, "POST", "/v1/quotes", "tab-key", okItem)
+	resp, body := do(t, srv, "POST", "/v1/quotes", "tab-key-0123456789", okItem)
 	if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("status %d %s: %v", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
@@ -64,7 +64,7 @@ func TestComplianceDenialIsAProblem403(t *testing.T) {
 func TestExplainSaysWhichFilterDroppedAQuote(t *testing.T) {
 	srv := newPolicyServer(t, faketest.New("low", 500000), faketest.New("high", 700000))
 	body := strings.Replace(okItem, `{"item"`, `{"explain":true,"item"`, 1)
-	resp, res := do(t, srv, "POST", "/v1/quotes", "acme-key", body)
+	resp, res := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", body)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %v", resp.StatusCode, res)
 	}
@@ -92,7 +92,7 @@ func TestExplainSaysWhichFilterDroppedAQuote(t *testing.T) {
 
 func TestPolicyStatus(t *testing.T) {
 	srv := newPolicyServer(t)
-	resp, st := do(t, srv, "GET", "/v1/policies", "acme-key", "")
+	resp, st := do(t, srv, "GET", "/v1/policies", "acme-key-0123456789", "")
 	if resp.StatusCode != http.StatusOK || st["enabled"] != true || len(st["revision"].(string)) != 12 {
 		t.Fatalf("%d %v", resp.StatusCode, st)
 	}
@@ -105,13 +105,13 @@ func TestPolicyStatus(t *testing.T) {
 	}
 	for _, path := range []string{"GET /v1/policies", "POST /v1/policies/evaluate"} {
 		method, p, _ := strings.Cut(path, " ")
-		resp, prob := do(t, srv, method, p, "tab-key", `{}`)
+		resp, prob := do(t, srv, method, p, "tab-key-0123456789", `{}`)
 		if resp.StatusCode != http.StatusForbidden || prob["code"] != "forbidden" {
 			t.Errorf("%s by a tenant that is not an admin: %d %v", path, resp.StatusCode, prob)
 		}
 	}
 	plain := newServer(t)
-	_, st = do(t, plain, "GET", "/v1/policies", "acme-key", "")
+	_, st = do(t, plain, "GET", "/v1/policies", "acme-key-0123456789", "")
 	if st["enabled"] != false || st["revision"] != "builtin" {
 		t.Errorf("without policies: %v", st)
 	}
@@ -121,25 +121,25 @@ func TestPolicyDryRunCallsNoProvider(t *testing.T) {
 	p := faketest.New("low", 500000)
 	srv := newPolicyServer(t, p)
 	body := `{"request":` + okItem + `,"quotes":[{"provider":"low","quote_id":"q1","price":{"amount":500000,"currency":"CNY"},"valid_until":"2030-01-01T00:00:00Z","orderable":true}]}`
-	resp, d := do(t, srv, "POST", "/v1/policies/evaluate", "acme-key", body)
+	resp, d := do(t, srv, "POST", "/v1/policies/evaluate", "acme-key-0123456789", body)
 	if resp.StatusCode != http.StatusOK || d["allowed"] != true || len(d["dropped"].([]any)) != 1 {
 		t.Fatalf("%d %v", resp.StatusCode, d)
 	}
 	// What another tenant's entitlements would get.
 	body = `{"request":` + okItem + `,"tenant":{"categories":["car"]}}`
-	_, d = do(t, srv, "POST", "/v1/policies/evaluate", "acme-key", body)
+	_, d = do(t, srv, "POST", "/v1/policies/evaluate", "acme-key-0123456789", body)
 	if d["allowed"] != false || d["denied"].(map[string]any)["rule"] != "tenant-category" {
 		t.Fatalf("what-if tenant: %v", d)
 	}
 	// Policies given in the body, which do not compile: 400 naming file:line:col.
 	body = `{"request":` + okItem + `,"policies":{"try.yaml":"routing:\n  - name: x\n    when: request.item.categry == 'phone'\n    providers: [low]\n"}}`
-	resp, prob := do(t, srv, "POST", "/v1/policies/evaluate", "acme-key", body)
+	resp, prob := do(t, srv, "POST", "/v1/policies/evaluate", "acme-key-0123456789", body)
 	if resp.StatusCode != http.StatusBadRequest || prob["field"] != "policies" || !strings.Contains(prob["detail"].(string), "try.yaml:3:23: rule x: when: undefined field 'categry'") {
 		t.Fatalf("%d %v", resp.StatusCode, prob)
 	}
 	// And ones that do.
 	body = `{"request":` + okItem + `,"policies":{"try.yaml":"routing:\n  - name: x\n    when: request.item.category == 'phone'\n    providers: [low]\n"}}`
-	_, d = do(t, srv, "POST", "/v1/policies/evaluate", "acme-key", body)
+	_, d = do(t, srv, "POST", "/v1/policies/evaluate", "acme-key-0123456789", body)
 	if d["route"].(map[string]any)["rule"] != "x" {
 		t.Fatalf("given policies: %v", d)
 	}

@@ -105,7 +105,7 @@ func (s *Service) Quote(ctx context.Context, tenant *invoke.Tenant, reqs []quote
 	}
 	// The tenant's own quotas count batch calls too, and the audit files
 	// them under it; one policy set decides the whole batch.
-	r := &batchRun{s: s, ctx: ctx, tenant: tenant, call: &invoke.Call{Tenant: tenant, Paced: true}, set: s.pin(), size: len(reqs),
+	r := &batchRun{s: s, ctx: ctx, tenant: tenant, set: s.pin(), size: len(reqs),
 		emitFn: emit, lanes: map[laneKey]*batchLane{}, sum: &BatchSummary{Items: len(reqs), Calls: map[string]int{}}}
 	r.cond = sync.NewCond(&r.mu)
 	stop := context.AfterFunc(ctx, func() {
@@ -134,7 +134,6 @@ type batchRun struct {
 	s      *Service
 	ctx    context.Context
 	tenant *invoke.Tenant
-	call   *invoke.Call
 	set    *policy.Set // the policy set of the whole batch (nil: none)
 	size   int
 	emitFn func(BatchResult)
@@ -264,6 +263,9 @@ func (r *batchRun) enqueue(t *batchTask) {
 	l, ok := r.lanes[key]
 	if !ok {
 		l = r.newLane(id, key.detail)
+		// Every job on the lane was cleared for its provider by the gate
+		// (its route's pass); the lane's calls carry the first one's.
+		l.call = &invoke.Call{Tenant: r.tenant, Pass: t.job.route.Pass(), Paced: true}
 		r.lanes[key] = l
 	}
 	l.queue = append(l.queue, t)
@@ -273,6 +275,7 @@ func (r *batchRun) enqueue(t *batchTask) {
 // batchLane feeds one provider the tasks of a batch.
 type batchLane struct {
 	run    *batchRun
+	call   *invoke.Call // the tenant's, with the gate's pass to the provider
 	id     string
 	known  bool // the provider is loaded
 	detail bool
@@ -380,7 +383,7 @@ func (l *batchLane) ask(chunk []*batchTask) {
 			l.toCache(reqs, quotes)
 		}
 	} else {
-		q, err := r.s.inv.Quote(r.ctx, l.id, r.call, chunk[0].job.sreq)
+		q, err := r.s.inv.Quote(r.ctx, l.id, l.call, chunk[0].job.sreq)
 		quotes[0], errs[0] = q, sdk.AsError(err)
 		if err != nil {
 			callErr = errs[0]
@@ -428,7 +431,7 @@ func (l *batchLane) callBatch(items []sdk.Item) (quotes []*sdk.Quote, errs []*sd
 	r := l.run
 	quotes = make([]*sdk.Quote, len(items))
 	errs = make([]*sdk.Error, len(items))
-	c := &invoke.Call{Tenant: r.tenant, Units: int64(len(items)), Paced: true} // a batch call counts its items, as providers do; batch jobs pace to the provider
+	c := &invoke.Call{Tenant: r.tenant, Pass: l.call.Pass, Units: int64(len(items)), Paced: true} // a batch call counts its items, as providers do; batch jobs pace to the provider
 	resp, err := r.s.inv.QuoteBatch(r.ctx, l.id, c, &sdk.QuoteBatchRequest{Items: items, Detail: l.detail})
 	if err != nil {
 		return nil, nil, sdk.AsError(err)
@@ -633,7 +636,7 @@ func (l *batchLane) fromCache(chunk []*batchTask) []*batchTask {
 	var quotes []*sdk.Quote
 	rest := chunk[:0:0]
 	for _, t := range chunk {
-		q, ok := r.s.inv.CachedQuote(r.ctx, l.id, t.job.sreq)
+		q, ok := r.s.inv.CachedQuote(r.ctx, l.id, l.call, t.job.sreq)
 		if !ok {
 			rest = append(rest, t)
 			continue
@@ -657,7 +660,7 @@ func (l *batchLane) toCache(items []*sdk.QuoteRequest, quotes []*sdk.Quote) {
 		if q == nil {
 			continue
 		}
-		if err := r.s.inv.CacheBatchQuote(ctx, l.id, items[i], q); err != nil {
+		if err := r.s.inv.CacheBatchQuote(ctx, l.id, l.call, items[i], q); err != nil {
 			return
 		}
 	}

@@ -6,6 +6,11 @@
 // decision is logged with personal data masked, and its trace is what
 // explain shows).
 //
+// It is also the tenant gate: once an operation has resolved its provider,
+// Decision.Pass (or Order, Catalog, Read, Background) checks the tenant's
+// entitlements and compliance and makes the invoke.Pass without which no
+// provider call is made (pass.go).
+//
 // Without a policy directory the gate allows everything and routes
 // nothing: the caller's built-in routing decides, and the trace says so
 // (revision "builtin").
@@ -65,6 +70,7 @@ type Gate struct {
 	limits  policy.Options
 	tenants map[string]Tenant
 	inv     *invoke.Service
+	minter  *invoke.Minter // the one maker of invoke's passes
 	log     *slog.Logger
 	now     func() time.Time
 	tr      telemetry.Tracer
@@ -88,8 +94,13 @@ func New(o Options) (*Gate, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	g := &Gate{limits: o.Limits, tenants: o.Tenants, inv: o.Invoke, log: o.Logger, now: o.Now,
+	g := &Gate{limits: o.Limits, tenants: o.Tenants, log: o.Logger, now: o.Now,
 		tr: o.Tracing.Tracer("github.com/recyclegate/recyclegate/core/gate")}
+	if o.Invoke != nil {
+		if err := g.claim(o.Invoke); err != nil {
+			return nil, err
+		}
+	}
 	if o.Dir == "" {
 		return g, nil
 	}
@@ -163,7 +174,7 @@ func (g *Gate) Revision() string {
 // Subject is the request a decision is about.
 type Subject struct {
 	Tenant *invoke.Tenant
-	// Kind is policy.KindQuote, KindBatch or KindOrder.
+	// Kind is policy.KindQuote, KindBatch, KindOrder or KindCatalog.
 	Kind string
 	// BatchSize is the batch's number of items (1 for a single request).
 	BatchSize int
@@ -181,9 +192,13 @@ type Subject struct {
 }
 
 // SetInvoke tells the gate where to read the providers' state, for a gate
-// made before the providers were loaded.
+// made before the providers were loaded, and takes invoke's one Minter:
+// from then on only this gate clears calls to providers. (A service whose
+// Minter is taken already is logged and clears nothing: fail closed.)
 func (g *Gate) SetInvoke(inv *invoke.Service) {
-	g.inv = inv
+	if err := g.claim(inv); err != nil {
+		g.log.Error("the tenant gate cannot clear calls: every provider call is refused", "error", err)
+	}
 	if g.engine != nil {
 		g.warnUnreachable(g.engine.Set())
 	}
@@ -312,6 +327,7 @@ func PolicyQuote(q *sdk.Quote) policy.Quote {
 // once, for compliance, routing and filters.
 type Decision struct {
 	g      *Gate
+	sub    Subject
 	in     *policy.Input
 	ev     *policy.Evaluation
 	dec    *policy.Decision      // without policies: filled by hand
@@ -320,11 +336,14 @@ type Decision struct {
 	// span is the policies' span while tracing is on: from Begin to the
 	// route (or to Finish, for a decision without one).
 	span trace.Span
+	// complied: the compliance rules ran, and denied is their answer.
+	complied bool
+	denied   error
 }
 
 // Begin starts a request's decision with set (nil: the set in force).
 func (g *Gate) Begin(ctx context.Context, set *policy.Set, sub Subject) *Decision {
-	d := &Decision{g: g}
+	d := &Decision{g: g, sub: sub}
 	if set == nil {
 		set = g.Set()
 	}
@@ -350,17 +369,18 @@ func Builtin() *policy.Decision {
 // Comply runs the compliance rules: a denial is a forbidden error carrying
 // the rule's message (HTTP 403).
 func (d *Decision) Comply() error {
-	if d.ev == nil {
-		return nil
+	if d.complied || d.ev == nil {
+		return d.denied
 	}
 	d.stages |= policy.StageComply
+	d.complied = true
 	if den := d.ev.Comply(); den != nil {
 		if d.span != nil {
 			d.span.SetAttributes(attribute.String("recyclegate.policy.denied_by", den.Rule))
 		}
-		return &sdk.Error{Code: sdk.CodeForbidden, Message: den.Message}
+		d.denied = &sdk.Error{Code: sdk.CodeForbidden, Message: den.Message}
 	}
-	return nil
+	return d.denied
 }
 
 // Route runs the routing rules; ok is false without policies.
@@ -474,24 +494,6 @@ func (g *Gate) SetRecorder(r Recorder) {
 		return
 	}
 	g.recorder.Store(&r)
-}
-
-// Comply decides an order (kind order) by the compliance rules alone: the
-// order's provider is the one it will be placed with, so a tenant cannot
-// order from a provider it is not entitled to, and the customer's phone is
-// there to be checked. The decision log shows the phone masked, never the
-// name or the address.
-func (g *Gate) Comply(ctx context.Context, tenant *invoke.Tenant, order *policy.Order) error {
-	if g.engine == nil {
-		return nil
-	}
-	sub := Subject{Tenant: tenant, Kind: policy.KindOrder, Order: order}
-	if order.Provider != "" {
-		sub.Providers = []string{order.Provider}
-	}
-	d := g.Begin(ctx, nil, sub)
-	defer d.Finish(ctx)
-	return d.Comply()
 }
 
 // notable reports whether a decision is worth a line at info: a denial, a

@@ -401,5 +401,9 @@ func (a *Account) refusal(k kind, le *store.LimitError, t *TenantLimit, cost int
 	default:
 		msg = fmt.Sprintf("provider %s: %s", a.s.Provider, le)
 	}
-	return &sdk.Error{Code: sdk.CodeQuotaExhausted, Message: msg, RetryAfter: wait, Provider: a.s.Provider}
+	e := &sdk.Error{Code: sdk.CodeQuotaExhausted, Message: msg, RetryAfter: wait, Provider: a.s.Provider}
+	if k == kTenant || k == kTenantProvider {
+		return &LimitError{Whose: LimitTenant, Err: e}
+	}
+	return e
 }

@@ -54,7 +54,7 @@ func BenchmarkQuoteGuards(b *testing.B) {
 				pl.call = pl.available(pl.runtime)
 			}
 			ctx := context.Background()
-			c := &Call{Tenant: &Tenant{ID: "t"}}
+			c := &Call{Tenant: &Tenant{ID: "t"}, Pass: &Pass{svc: s, tenant: "t", providers: []string{"fake"}}}
 			if bc.sameItem {
 				if _, err := s.Quote(ctx, "fake", c, &sdk.QuoteRequest{Item: item(0)}); err != nil {
 					b.Fatal(err)

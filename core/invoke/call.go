@@ -22,6 +22,9 @@ type Tenant struct {
 // Call says who a provider call is made for. A nil *Call is a call for no
 // tenant, one unit.
 type Call struct {
+	// Pass is the gate's leave for the call (package gate makes it):
+	// every operation refuses a call without one naming its provider.
+	Pass *Pass
 	// Tenant's quotas count the call, and the audit log files it under the
 	// tenant. Nil: the host's own call (none of a tenant's quotas).
 	Tenant *Tenant
@@ -209,11 +212,18 @@ type ProviderError struct {
 	// RetryAfter (nanoseconds) is when to ask again: a rate slot, a
 	// breaker's next probe, a quota's reset.
 	RetryAfter time.Duration `json:"retry_after,omitempty"`
+	// Limit is whose limit a quota_exhausted or rate_limited failure hit:
+	// tenant (its own quota or budget) or provider.
+	Limit string `json:"limit,omitempty"`
 }
 
 // NewProviderError describes provider id's failure.
 func NewProviderError(id string, err error) ProviderError {
 	e := sdk.AsError(err)
-	return ProviderError{Provider: id, Code: e.Code, Message: e.Message, Retryable: e.Retryable,
+	pe := ProviderError{Provider: id, Code: e.Code, Message: e.Message, Retryable: e.Retryable,
 		ProviderCode: e.ProviderCode, ProviderMessage: e.ProviderMessage, RetryAfter: e.RetryAfter}
+	if e.Code == sdk.CodeQuotaExhausted || e.Code == sdk.CodeRateLimited {
+		pe.Limit = guard.Whose(err)
+	}
+	return pe
 }

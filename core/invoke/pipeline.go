@@ -61,6 +61,9 @@ type limits struct {
 	reserve  guard.Reserve // the order lanes' share (lanes.go)
 	maxWait  time.Duration // an API call's longest wait for a slot
 	cacheTTL time.Duration
+	// perTenant: the provider takes orders, so its quotes may be ordered
+	// and are cached per tenant (cacheKey).
+	perTenant bool
 	// provisional: built before the manifest was known (an optional
 	// provider that had not started yet), from the guards block alone.
 	provisional bool
@@ -96,6 +99,7 @@ func (pl *pipeline) build() handler {
 		pl.available,    // a provider not ready fails at once; an operation it lacks is unsupported
 		pl.breakerCheck, // an open breaker refuses before anything is reserved
 		pl.reserve,      // quota, budget and tenant quota; refunded when a later guard refuses
+		pl.tenantUsage,  // the tenant's usage and cost budget (tenantusage.go); refunded likewise
 		pl.breaker,      // takes a half-open probe and hears the outcome
 		pl.concurrency,  // max_in_flight
 		pl.rate,         // qps: waits for a slot up to the deadline
@@ -243,7 +247,7 @@ func (pl *pipeline) cache(next handler) handler {
 		if !ok || cacheTTL <= 0 {
 			return next(ctx, r)
 		}
-		key := guard.QuoteKey(pl.id, req)
+		key := pl.cacheKey(r.call, req)
 		if resp, ok := s.cached(ctx, key); ok {
 			s.m.cache.WithLabelValues(pl.id, "hit").Inc()
 			if r.span != nil {
@@ -503,7 +507,9 @@ func (pl *pipeline) measure(next handler) handler {
 		if e.Code == sdk.CodeRateLimited {
 			pl.limits().limiter.Slow(e.RetryAfter)
 		}
-		return nil, e
+		// The provider's own text goes to the audit log (above), never
+		// further up: it may quote another tenant's data.
+		return nil, Scrub(e)
 	}
 }
 
@@ -531,7 +537,11 @@ func (pl *pipeline) refuse(r *request, reason string, err error) error {
 	if r.span != nil {
 		r.span.AddEvent("guard refused", trace.WithAttributes(attribute.String("recyclegate.guard.reason", reason)))
 	}
-	return withProvider(sdk.AsError(err), pl.id)
+	e := withProvider(sdk.AsError(err), pl.id)
+	if whose := guard.Whose(err); whose != guard.LimitProvider {
+		return &guard.LimitError{Whose: whose, Err: e} // whose limit it is travels up
+	}
+	return e
 }
 
 // withProvider marks an error with the provider it came from.

@@ -37,14 +37,14 @@ func TestAnOpenBreakerRefusesBeforeTheQuotaIsCounted(t *testing.T) {
 		Breaker: guard.BreakerSettings{Failures: 2, OpenFor: time.Hour}}, "", "")
 	ctx := context.Background()
 	for range 2 {
-		if _, err := s.Quote(ctx, "fake", nil, phone(faketest.ModelFail)); sdk.CodeOf(err) != sdk.CodeUnavailable {
+		if _, err := s.Quote(ctx, "fake", hostCall(s), phone(faketest.ModelFail)); sdk.CodeOf(err) != sdk.CodeUnavailable {
 			t.Fatalf("failing call: %v", err)
 		}
 	}
 	if got := s.GuardInfo("fake").Breaker; got != "open" {
 		t.Fatalf("breaker %s after two failures", got)
 	}
-	_, err := s.Quote(ctx, "fake", nil, phone("iPhone 13"))
+	_, err := s.Quote(ctx, "fake", hostCall(s), phone("iPhone 13"))
 	if e := sdk.AsError(err); e.Code != sdk.CodeUnavailable || !strings.Contains(e.Message, "circuit breaker open") {
 		t.Fatalf("a call to an open breaker: %v", err)
 	}
@@ -59,14 +59,14 @@ func TestAnOpenBreakerRefusesBeforeTheQuotaIsCounted(t *testing.T) {
 func TestASpentQuotaRefusesBeforeTheRateLimitWaits(t *testing.T) {
 	p := faketest.New("fake", 100)
 	s := newService(t, p, guard.Config{DailyQuota: 1, QPS: 0.001, CacheTTL: -1}, "", "")
-	if _, err := s.Quote(context.Background(), "fake", nil, phone("iPhone 13")); err != nil {
+	if _, err := s.Quote(context.Background(), "fake", hostCall(s), phone("iPhone 13")); err != nil {
 		t.Fatal(err)
 	}
 	// The next rate slot is a thousand seconds away: had the rate limit
 	// come first, the call would end at its deadline waiting for it.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := s.Quote(ctx, "fake", nil, phone("iPhone 14"))
+	_, err := s.Quote(ctx, "fake", hostCall(s), phone("iPhone 14"))
 	if sdk.CodeOf(err) != sdk.CodeQuotaExhausted {
 		t.Fatalf("second call: %v, want quota_exhausted", err)
 	}
@@ -82,14 +82,14 @@ func TestALaterRefusalGivesTheQuotaBack(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = s.Quote(hold, "fake", nil, phone(faketest.ModelSleep)) // holds the one slot until released
+		_, _ = s.Quote(hold, "fake", hostCall(s), phone(faketest.ModelSleep)) // holds the one slot until released
 	}()
 	for s.GuardInfo("fake").InFlight != 1 {
 		time.Sleep(time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := s.Quote(ctx, "fake", nil, phone("iPhone 13"))
+	_, err := s.Quote(ctx, "fake", hostCall(s), phone("iPhone 13"))
 	if sdk.CodeOf(err) != sdk.CodeDeadlineExceeded {
 		t.Fatalf("call without a free slot: %v", err)
 	}
@@ -104,7 +104,7 @@ func TestRetriesComeWithinTheDeadlineAndEachAttemptIsCounted(t *testing.T) {
 	p := faketest.New("fake", 100)
 	s := newService(t, p, guard.Config{DailyQuota: 100, CacheTTL: -1,
 		Retry: guard.RetrySettings{Attempts: 3, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}}, "", "")
-	_, err := s.Quote(context.Background(), "fake", nil, phone(faketest.ModelFail))
+	_, err := s.Quote(context.Background(), "fake", hostCall(s), phone(faketest.ModelFail))
 	if sdk.CodeOf(err) != sdk.CodeUnavailable {
 		t.Fatalf("%v", err)
 	}
@@ -123,13 +123,13 @@ func TestACachedQuoteAnswersBeforeAnyGuard(t *testing.T) {
 	s := newService(t, p, guard.Config{DailyQuota: 100, Retry: guard.RetrySettings{Attempts: 1},
 		Breaker: guard.BreakerSettings{Failures: 1, OpenFor: time.Hour}}, "", "")
 	ctx := context.Background()
-	if _, err := s.Quote(ctx, "fake", nil, phone("iPhone 13")); err != nil {
+	if _, err := s.Quote(ctx, "fake", hostCall(s), phone("iPhone 13")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Quote(ctx, "fake", nil, phone(faketest.ModelFail)); err == nil {
+	if _, err := s.Quote(ctx, "fake", hostCall(s), phone(faketest.ModelFail)); err == nil {
 		t.Fatal("a failing call succeeded")
 	}
-	q, err := s.Quote(ctx, "fake", nil, phone("iPhone 13"))
+	q, err := s.Quote(ctx, "fake", hostCall(s), phone("iPhone 13"))
 	if err != nil || q.Price.Amount != 100 {
 		t.Fatalf("cached quote behind an open breaker: %v %+v", err, q)
 	}
@@ -146,6 +146,7 @@ func TestCallsCarryTheirTenantToTheObserver(t *testing.T) {
 	s := newService(t, faketest.New("fake", 100), guard.Config{CacheTTL: -1}, "", "")
 	s.observe = func(r Record) { got = append(got, r) }
 	c := &Call{Tenant: &Tenant{ID: "acme"}, Audit: map[string]string{"quote_id": "q1"}}
+	c.Pass = &Pass{svc: s, tenant: "acme", providers: []string{"fake"}}
 	if _, err := s.Quote(context.Background(), "fake", c, phone("iPhone 13")); err != nil {
 		t.Fatal(err)
 	}
@@ -153,3 +154,7 @@ func TestCallsCarryTheirTenantToTheObserver(t *testing.T) {
 		t.Fatalf("records %+v", got)
 	}
 }
+
+// hostCall is the host's own call to provider fake, cleared as the gate
+// would clear it.
+func hostCall(s *Service) *Call { return &Call{Pass: &Pass{svc: s, providers: []string{"fake"}}} }

@@ -35,6 +35,9 @@ type Options struct {
 	Replicas int
 	// Tenants' quotas by tenant id.
 	Tenants map[string]*guard.TenantQuotas
+	// Budgets are the tenants' cost budgets by tenant id; every tenant's
+	// calls are counted (TenantUsage) with or without one.
+	Budgets map[string]guard.TenantBudget
 	// Observer hears every call that reached a provider (the audit log).
 	Observer Observer
 	Now      func() time.Time
@@ -68,6 +71,13 @@ type Service struct {
 	// spent: the lanes whose quota is spent now (logged at start and end).
 	spent *episode.Set
 	tr    telemetry.Tracer
+	// minted: the Minter was handed out (Minter).
+	minted atomic.Bool
+	// owners binds orderable quotes to the tenant that received them.
+	owners *quoteOwners
+	// usage counts the tenants' calls and spend (tenantusage.go).
+	usage *guard.TenantUsage
+	tm    *tenantMetrics
 }
 
 // New builds every provider's pipeline from its manifest (as its
@@ -84,8 +94,10 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{reg: o.Registry, store: o.Store, tenants: o.Tenants, observe: o.Observer, now: o.Now,
 		log: o.Logger, memo: newQuoteMemo(10000), byID: map[string]*pipeline{}, spent: episode.New(o.Now),
-		tr: o.Tracing.Tracer("github.com/recyclegate/recyclegate/core/invoke")}
+		tr: o.Tracing.Tracer("github.com/recyclegate/recyclegate/core/invoke"), owners: newQuoteOwners(100000)}
 	s.m = newMetrics(o.Metrics)
+	s.tm = newTenantMetrics(o.Metrics)
+	s.usage = guard.NewTenantUsage(o.Store, o.Budgets, o.Now, func(err error) { s.storeFailed("tenant usage", err) })
 	for id := range o.Guards {
 		if _, ok := o.Registry.Get(id); !ok {
 			return nil, fmt.Errorf("guards for provider %q, which is not loaded", id)
@@ -119,7 +131,7 @@ func New(o Options) (*Service, error) {
 // started) gives provisional limits, rebuilt once it is known.
 func (pl *pipeline) newLimits(m sdk.Manifest) *limits {
 	s, gc, id := pl.svc, pl.gc, pl.id
-	l := &limits{provisional: m.ID == ""}
+	l := &limits{provisional: m.ID == "", perTenant: m.ID == "" || m.Has(sdk.CapOrders)}
 	qps := m.Limits.QPS
 	if gc.QPS > 0 {
 		qps = gc.QPS
@@ -154,14 +166,20 @@ func (s *Service) sharedRate() (store.RateWindow, bool) {
 	return rw, ok
 }
 
-// Close closes the store.
-func (s *Service) Close() error { return s.store.Close() }
+// Close writes the tenants' pending usage and closes the store.
+func (s *Service) Close() error {
+	s.usage.Close()
+	return s.store.Close()
+}
 
 // StoreKind is embedded, memory or redis.
 func (s *Service) StoreKind() string { return s.store.Kind() }
 
 // do runs one operation on provider id through its pipeline.
 func do[Resp any](ctx context.Context, s *Service, id string, c *Call, op string, body any) (*Resp, error) {
+	if err := s.cleared(c, id); err != nil {
+		return nil, err
+	}
 	pl, ok := s.byID[id]
 	if !ok {
 		return nil, &sdk.Error{Code: sdk.CodeNotFound, Message: fmt.Sprintf("no provider %q", id), Field: "provider"}
@@ -188,13 +206,30 @@ func (s *Service) Quote(ctx context.Context, id string, c *Call, req *sdk.QuoteR
 	if err := CheckQuote(&q); err != nil {
 		return nil, &sdk.Error{Code: sdk.CodeProviderError, Provider: id, Message: err.Error()}
 	}
+	if err := s.bind(ctx, c, id, &q); err != nil {
+		return nil, err
+	}
 	return &q, nil
 }
 
 // QuoteBatch asks provider id to price many items in one call; c.Units
-// should be the number of items.
+// should be the number of items. Each orderable quote is bound to the
+// call's tenant; one that cannot be is answered as that item's error.
 func (s *Service) QuoteBatch(ctx context.Context, id string, c *Call, req *sdk.QuoteBatchRequest) (*sdk.QuoteBatchResponse, error) {
-	return do[sdk.QuoteBatchResponse](ctx, s, id, c, rpc.OpQuoteBatch, req)
+	resp, err := do[sdk.QuoteBatchResponse](ctx, s, id, c, rpc.OpQuoteBatch, req)
+	if err != nil {
+		return nil, err
+	}
+	for i := range resp.Results {
+		res := &resp.Results[i]
+		if res.Quote == nil || res.Error != nil {
+			continue
+		}
+		if err := s.bind(ctx, c, id, res.Quote); err != nil {
+			res.Quote, res.Error = nil, sdk.AsError(err)
+		}
+	}
+	return resp, nil
 }
 
 // SearchCatalog searches provider id's catalog.
@@ -260,13 +295,14 @@ func CheckQuote(q *sdk.Quote) error {
 const batchCacheSuffix = "\x00batch"
 
 // CachedQuote answers a quote of provider id from the cache, for a batch
-// item: a single quote's or a batch call's. It counts a cache hit.
-func (s *Service) CachedQuote(ctx context.Context, id string, req *sdk.QuoteRequest) (*sdk.Quote, bool) {
+// item of c's tenant: a single quote's or a batch call's. It counts a
+// cache hit. The call must carry the gate's pass to the provider.
+func (s *Service) CachedQuote(ctx context.Context, id string, c *Call, req *sdk.QuoteRequest) (*sdk.Quote, bool) {
 	pl, ok := s.byID[id]
-	if !ok || pl.limits().cacheTTL <= 0 {
+	if !ok || pl.limits().cacheTTL <= 0 || s.cleared(c, id) != nil {
 		return nil, false
 	}
-	key := guard.QuoteKey(id, req)
+	key := pl.cacheKey(c, req)
 	resp, ok := s.cached(ctx, key)
 	if !ok {
 		resp, ok = s.cached(ctx, key+batchCacheSuffix)
@@ -279,11 +315,11 @@ func (s *Service) CachedQuote(ctx context.Context, id string, req *sdk.QuoteRequ
 	return &q, true
 }
 
-// CacheBatchQuote keeps a quote of a batch call for as long as the
-// provider's cache TTL and the quote's validity allow.
-func (s *Service) CacheBatchQuote(ctx context.Context, id string, req *sdk.QuoteRequest, q *sdk.Quote) error {
+// CacheBatchQuote keeps a quote of a batch call made for c's tenant for
+// as long as the provider's cache TTL and the quote's validity allow.
+func (s *Service) CacheBatchQuote(ctx context.Context, id string, c *Call, req *sdk.QuoteRequest, q *sdk.Quote) error {
 	pl, ok := s.byID[id]
-	if !ok {
+	if !ok || s.cleared(c, id) != nil {
 		return nil
 	}
 	ttl := pl.limits().cacheTTL
@@ -296,7 +332,7 @@ func (s *Service) CacheBatchQuote(ctx context.Context, id string, req *sdk.Quote
 	if ttl <= 0 {
 		return nil
 	}
-	return s.cachePut(ctx, guard.QuoteKey(id, req)+batchCacheSuffix, &sdk.QuoteResponse{Quote: *q}, ttl)
+	return s.cachePut(ctx, pl.cacheKey(c, req)+batchCacheSuffix, &sdk.QuoteResponse{Quote: *q}, ttl)
 }
 
 // cachePut caches a quote for ttl: decoded in this process, and encoded in

@@ -38,7 +38,13 @@ func (o *Service) Observe(r invoke.Record) {
 	if r.Err != nil {
 		se := sdk.AsError(r.Err)
 		e.Outcome = string(se.Code)
-		detail["error"] = maskText(se.Error(), name)
+		// What the tenant read (the host's words), and apart from it the
+		// provider's own text, which only admins read (it may quote
+		// another tenant's data).
+		detail["error"] = invoke.Scrub(se).Error()
+		if raw := maskText(se.Error(), name); raw != detail["error"] {
+			detail[rawErrorKey] = raw
+		}
 	}
 	if len(detail) > 0 {
 		b, _ := json.Marshal(detail)
@@ -46,6 +52,10 @@ func (o *Service) Observe(r invoke.Record) {
 	}
 	o.audit.add(e)
 }
+
+// rawErrorKey is the audit detail that keeps a provider's own error text,
+// shown to admins only.
+const rawErrorKey = "provider_error"
 
 // phoneInText finds mainland mobile numbers in text (11 digits from 13x to
 // 19x, optionally split by spaces or dashes), not inside longer digit runs.
@@ -242,6 +252,10 @@ type AuditEntry struct {
 
 // AuditFilter selects audit entries. Zero fields do not filter.
 type AuditFilter struct {
+	// Tenant is whose entries an admin tenant reads ("": its own). Only
+	// an admin may name another tenant; the provider's own error text
+	// (detail provider_error) is shown to admins only.
+	Tenant   string
 	Provider string
 	Op       string
 	Outcome  string
@@ -278,8 +292,15 @@ func (o *Service) Audit(ctx context.Context, tenant *invoke.Tenant, f AuditFilte
 	if limit == 0 {
 		limit = 100
 	}
+	whose := tenant.ID
+	if f.Tenant != "" && f.Tenant != tenant.ID {
+		if !tenant.Admin {
+			return nil, &sdk.Error{Code: sdk.CodeForbidden, Field: "tenant", Message: "only an admin tenant reads another tenant's audit log"}
+		}
+		whose = f.Tenant
+	}
 	o.audit.flush(ctx)
-	rows, err := o.store.QueryAudit(ctx, orderstore.AuditFilter{Tenant: tenant.ID, Provider: f.Provider, Op: f.Op, Outcome: f.Outcome,
+	rows, err := o.store.QueryAudit(ctx, orderstore.AuditFilter{Tenant: whose, Provider: f.Provider, Op: f.Op, Outcome: f.Outcome,
 		Since: f.Since, Until: f.Until, Before: before, Limit: limit})
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -296,6 +317,9 @@ func (o *Service) Audit(ctx context.Context, tenant *invoke.Tenant, f AuditFilte
 			LatencyMS: float64(r.Latency.Microseconds()) / 1000, PolicyRevision: r.PolicyRevision}
 		if r.Detail != "" {
 			_ = json.Unmarshal([]byte(r.Detail), &e.Detail)
+		}
+		if !tenant.Admin {
+			delete(e.Detail, rawErrorKey)
 		}
 		page.Entries = append(page.Entries, e)
 	}

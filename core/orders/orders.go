@@ -294,8 +294,62 @@ func (o *Service) passFailpoint(name string) {
 
 // call is who a provider call is made for: the audit log's tenant and
 // details, and the tenant whose quotas the guards charge.
-func (o *Service) call(tenant string, detail map[string]string) *invoke.Call {
-	return &invoke.Call{Tenant: o.tenants[tenant], TenantID: tenant, Audit: detail}
+func (o *Service) call(tenant string, pass *invoke.Pass, detail map[string]string) *invoke.Call {
+	return &invoke.Call{Tenant: o.tenants[tenant], TenantID: tenant, Pass: pass, Audit: detail}
+}
+
+// background is the call of the host's own work on a tenant's record at
+// provider p (a poll, a recovery), cleared by the gate.
+func (o *Service) background(tenant, p string, detail map[string]string) (*invoke.Call, error) {
+	pass, err := o.gate.Background(tenant, p)
+	if err != nil {
+		return nil, err
+	}
+	return o.call(tenant, pass, detail), nil
+}
+
+// noQuote is the answer for a quote id the tenant did not receive: the
+// same whether another tenant's, expired or never issued.
+func noQuote(field string) error {
+	return &sdk.Error{Code: sdk.CodeNotFound, Field: field,
+		Message: "no quote of this account has this id: give the quote_id of an orderable quote this account received (POST /v1/quotes), while it is valid"}
+}
+
+// ownQuote resolves the provider of a quote the tenant received, among
+// the candidates (those loaded with the capabilities needed). A retry
+// with the Idempotency-Key that already used the quote finds it in the
+// key's record (the binding may be gone: a restart of a host whose
+// bindings live in its process), so it replays or resumes.
+func (o *Service) ownQuote(ctx context.Context, tenant, key, scope, field, quoteID string, candidates []string) (string, error) {
+	p, found, err := o.inv.OwnQuote(ctx, tenant, quoteID, candidates)
+	if err != nil {
+		return "", err
+	}
+	if found {
+		return p, nil
+	}
+	if idem, err := o.store.GetIdem(ctx, tenant, key); err == nil && idem.Scope == scope {
+		var rv orderRecovery
+		if json.Unmarshal(idem.Recovery, &rv) == nil && rv.QuoteID == quoteID && slices.Contains(candidates, rv.Provider) {
+			return rv.Provider, nil
+		}
+	}
+	return "", noQuote(field)
+}
+
+// providersWith lists the loaded providers with every capability of need.
+func (o *Service) providersWith(need ...sdk.Capability) []string {
+	var ids []string
+	for _, p := range o.inv.Providers() {
+		ok := true
+		for _, c := range need {
+			ok = ok && slices.Contains(p.Capabilities, c)
+		}
+		if ok {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids
 }
 
 // Close ends the loops, writes the audit entries still buffered and closes
@@ -641,14 +695,25 @@ func (o *Service) CreateOrder(ctx context.Context, tenant *invoke.Tenant, key st
 	if err := validateLogistics("logistics", &r.Logistics); err != nil {
 		return nil, err
 	}
-	if err := o.comply(ctx, tenant, &r); err != nil {
-		return nil, err
+	// The provider first (the quote's, as it was handed to this tenant),
+	// then the gate decides on it.
+	candidates := o.providersWith(sdk.CapOrders)
+	if r.Provider != "" {
+		p, err := o.orderProvider("provider", r.Provider, sdk.CapOrders)
+		if err != nil {
+			return nil, err
+		}
+		candidates = []string{p}
 	}
-	p, err := o.orderProvider("provider", r.Provider, sdk.CapOrders)
+	p, err := o.ownQuote(ctx, tenant.ID, key, scopeOrder, "quote_id", r.QuoteID, candidates)
 	if err != nil {
 		return nil, err
 	}
 	r.Provider = p
+	pass, err := o.gate.Order(ctx, tenant, policyOrder(&r), nil, p)
+	if err != nil {
+		return nil, err
+	}
 	hash, err := bodyHash(r)
 	if err != nil {
 		return nil, err
@@ -674,7 +739,7 @@ func (o *Service) CreateOrder(ctx context.Context, tenant *invoke.Tenant, key st
 	// From here on the request runs to its end even when the client leaves:
 	// an order the provider accepted is always recorded.
 	ctx = context.WithoutCancel(ctx)
-	c := o.call(tenant.ID, map[string]string{"quote_id": r.QuoteID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
+	c := o.call(tenant.ID, pass, map[string]string{"quote_id": r.QuoteID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
 	id := newID("ord")
 	resp, err := o.inv.CreateOrder(ctx, p, c, &recycle.CreateOrderRequest{QuoteID: r.QuoteID, Customer: r.Customer, Logistics: r.Logistics, Reference: id})
 	if err != nil {
@@ -890,7 +955,10 @@ func (o *Service) recoverOrder(ctx context.Context, rec orderstore.Idem, rv orde
 	if !o.inv.Has(p) {
 		return fmt.Errorf("provider %s is not loaded", p)
 	}
-	c := o.call(rec.Tenant, map[string]string{"quote_id": rv.QuoteID, "recovery": "true"})
+	c, err := o.background(rec.Tenant, p, map[string]string{"quote_id": rv.QuoteID, "recovery": "true"})
+	if err != nil {
+		return err
+	}
 	found, err := o.lookupByQuote(ctx, p, c, rv.QuoteID)
 	switch {
 	case err == nil:
@@ -926,7 +994,7 @@ func (o *Service) loadOrder(ctx context.Context, tenant *invoke.Tenant, id strin
 	}
 	r, err := o.store.GetOrder(ctx, tenant.ID, id)
 	if errors.Is(err, orderstore.ErrNotFound) {
-		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "id", Message: fmt.Sprintf("no order %q", id)}
+		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "id", Message: "no order of this account has this id"}
 	}
 	if err != nil {
 		return nil, storeError(err)
@@ -1020,7 +1088,11 @@ func (o *Service) orderRead(ctx context.Context, tenant *invoke.Tenant, id strin
 	if !o.inv.Has(r.Provider) {
 		return nil, nil, &sdk.Error{Code: sdk.CodeUnavailable, Provider: r.Provider, Message: fmt.Sprintf("provider %s of order %s is not loaded", r.Provider, id)}
 	}
-	return r, o.call(tenant.ID, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID}), nil
+	pass, err := o.gate.Read(tenant, r.Provider)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, o.call(tenant.ID, pass, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID}), nil
 }
 
 // TrackOrder asks the order's provider for its shipment trace.
@@ -1078,8 +1150,9 @@ func (o *Service) GetSettlement(ctx context.Context, tenant *invoke.Tenant, id s
 	return &s, nil
 }
 
-// comply decides an order by the compliance policies (kind order).
-func (o *Service) comply(ctx context.Context, tenant *invoke.Tenant, r *CreateOrderRequest) error {
-	return o.gate.Comply(ctx, tenant, &policy.Order{Provider: r.Provider, QuoteID: r.QuoteID, Logistics: r.Logistics,
-		Customer: policy.Customer{Name: r.Customer.Name, Phone: r.Customer.Phone, Address: r.Customer.Address}})
+// policyOrder is what the compliance policies read of an order, its
+// provider resolved.
+func policyOrder(r *CreateOrderRequest) *policy.Order {
+	return &policy.Order{Provider: r.Provider, QuoteID: r.QuoteID, Logistics: r.Logistics,
+		Customer: policy.Customer{Name: r.Customer.Name, Phone: r.Customer.Phone, Address: r.Customer.Address}}
 }

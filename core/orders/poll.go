@@ -135,7 +135,10 @@ func (o *Service) PollOrders(ctx context.Context) (PollResult, error) {
 }
 
 func (o *Service) pollOne(ctx context.Context, p string, r *orderstore.Order, plan *pollPlan) (bool, int, error) {
-	c := o.call(r.Tenant, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
+	c, err := o.background(r.Tenant, p, map[string]string{"order_id": r.ID, "provider_order_id": r.ProviderOrderID, "poll": "true"})
+	if err != nil {
+		return false, 0, err
+	}
 	c.Lane, c.Paced = guard.LanePoll, true
 	resp, err := o.inv.GetOrder(ctx, p, c, &recycle.GetOrderRequest{OrderID: r.ProviderOrderID})
 	if err != nil {

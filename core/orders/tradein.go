@@ -13,6 +13,7 @@ import (
 	"github.com/recyclegate/recyclegate/core/guard"
 	"github.com/recyclegate/recyclegate/core/invoke"
 	"github.com/recyclegate/recyclegate/core/orderstore"
+	"github.com/recyclegate/recyclegate/core/policy"
 	"github.com/recyclegate/recyclegate/sdk"
 	"github.com/recyclegate/recyclegate/sdk/recycle"
 )
@@ -147,12 +148,25 @@ func (e *TradeInError) Unwrap() error {
 // tradeInProviders chooses the recycle provider (by capability: orders and
 // trade-in, and quote for the item's category) and the catalog provider
 // named in the request.
-func (o *Service) tradeInProviders(req *TradeInRequest) (recycle, catalog string, err error) {
+func (o *Service) tradeInProviders(ctx context.Context, tenant, key string, req *TradeInRequest) (recycle, catalog string, err error) {
 	need := []sdk.Capability{sdk.CapOrders, sdk.CapTradeIn}
 	if req.Old.Item != nil {
 		need = append(need, sdk.CapQuote)
 	}
-	if req.Old.Provider != "" {
+	if req.Old.QuoteID != "" {
+		// The quote's provider, as the quote was handed to this tenant.
+		candidates := o.providersWith(need...)
+		if req.Old.Provider != "" {
+			p, err := o.orderProvider("old.provider", req.Old.Provider, need...)
+			if err != nil {
+				return "", "", err
+			}
+			candidates = []string{p}
+		}
+		if recycle, err = o.ownQuote(ctx, tenant, key, scopeTradeIn, "old.quote_id", req.Old.QuoteID, candidates); err != nil {
+			return "", "", err
+		}
+	} else if req.Old.Provider != "" {
 		recycle, err = o.orderProvider("old.provider", req.Old.Provider, need...)
 		if err != nil {
 			return "", "", err
@@ -245,17 +259,24 @@ func (o *Service) CreateTradeIn(ctx context.Context, tenant *invoke.Tenant, key 
 	if err := o.validateTradeIn(&r); err != nil {
 		return nil, err
 	}
-	recycle, catalog, err := o.tradeInProviders(&r)
+	recycle, catalog, err := o.tradeInProviders(ctx, tenant.ID, key, &r)
 	if err != nil {
 		return nil, err
 	}
 	r.Old.Provider, r.New.Provider = recycle, catalog
+	// Both legs resolved, the gate decides on both: the recycle order at
+	// one provider, the new device's price at the other.
+	pass, err := o.gate.Order(ctx, tenant, &policy.Order{Provider: recycle, QuoteID: r.Old.QuoteID, Logistics: r.Logistics,
+		Customer: policy.Customer{Name: r.Customer.Name, Phone: r.Customer.Phone, Address: r.Customer.Address}}, r.Old.Item, recycle, catalog)
+	if err != nil {
+		return nil, err
+	}
 	hash, err := bodyHash(r)
 	if err != nil {
 		return nil, err
 	}
 	defer o.enter(tenant.ID, key)()
-	recv, _ := json.Marshal(orderRecovery{Kind: "trade_in"})
+	recv, _ := json.Marshal(orderRecovery{Kind: "trade_in", Provider: recycle, QuoteID: r.Old.QuoteID})
 	verdict, idem, err := o.store.BeginIdem(ctx, orderstore.Idem{Tenant: tenant.ID, Key: key, Scope: scopeTradeIn, BodyHash: hash, Recovery: recv, Owner: o.replica},
 		o.cfg.IdempotencyTTL, o.cfg.ClaimLease)
 	if err != nil {
@@ -301,7 +322,7 @@ func (o *Service) CreateTradeIn(ctx context.Context, tenant *invoke.Tenant, key 
 		}
 	}
 	t.State, t.FailedStep = TradeInRunning, ""
-	c := o.call(tenant.ID, map[string]string{"trade_in_id": t.ID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
+	c := o.call(tenant.ID, pass, map[string]string{"trade_in_id": t.ID, "customer.name": r.Customer.Name, "customer.phone": r.Customer.Phone})
 	c.Lane = guard.LaneOrders // every step, its quote too, is order work
 	steps := []struct {
 		name string
@@ -545,7 +566,7 @@ func (o *Service) GetTradeIn(ctx context.Context, tenant *invoke.Tenant, id stri
 	}
 	rec, err := o.store.GetTradeIn(ctx, tenant.ID, id)
 	if errors.Is(err, orderstore.ErrNotFound) {
-		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "id", Message: fmt.Sprintf("no trade-in %q", id)}
+		return nil, &sdk.Error{Code: sdk.CodeNotFound, Field: "id", Message: "no trade-in of this account has this id"}
 	}
 	if err != nil {
 		return nil, storeError(err)

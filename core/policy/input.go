@@ -21,12 +21,14 @@ type Input struct {
 const (
 	KindQuote = "quote" // one item, POST /v1/quotes
 	KindBatch = "batch" // many items at once
-	KindOrder = "order" // a recycle order from a quote
+	KindOrder = "order" // a recycle order from a quote, or a trade-in (both its providers)
+	// KindCatalog is a catalog search or read at one provider.
+	KindCatalog = "catalog"
 )
 
 // Request is the request being decided.
 type Request struct {
-	// Kind is quote (default), batch or order.
+	// Kind is quote (default), batch, order or catalog.
 	Kind string `json:"kind" yaml:"kind"`
 	Item Item   `json:"item" yaml:"item"`
 	// Providers the caller asked for explicitly (empty: routing decides).

@@ -86,7 +86,13 @@ type Route struct {
 	Providers []string `json:"providers"`
 	Strategy  Strategy `json:"strategy"`
 	Rule      string   `json:"rule,omitempty"` // what decided it
+
+	pass *invoke.Pass // the gate's leave to ask Providers (set by the service's decision)
 }
+
+// Pass is the gate's leave to ask the route's providers, set on a route
+// the Service decided (nil on one a Router answered, before the gate).
+func (r Route) Pass() *invoke.Pass { return r.pass }
 
 // RouteInput is what a Router decides on.
 type RouteInput struct {
@@ -259,7 +265,7 @@ func (s *Service) quote(ctx context.Context, tenant *invoke.Tenant, req *Request
 		return nil, err
 	}
 	res := &Result{Strategy: route.Strategy, Route: route, Quotes: []sdk.Quote{}, Errors: []ProviderError{}}
-	s.ask(ctx, &invoke.Call{Tenant: tenant}, &sdk.QuoteRequest{Item: req.Item, Detail: req.Detail}, route, res)
+	s.ask(ctx, &invoke.Call{Tenant: tenant, Pass: route.pass}, &sdk.QuoteRequest{Item: req.Item, Detail: req.Detail}, route, res)
 	Filter(d, res)
 	explain := d.Finish(ctx)
 	if req.Explain {
@@ -333,6 +339,20 @@ func (s *Service) subject(tenant *invoke.Tenant, req *Request, kind string, batc
 // must exist and quote the category), else the policies' route, else the
 // router's. infos are the providers, read when nil and needed.
 func (s *Service) decide(ctx context.Context, d *gate.Decision, tenant *invoke.Tenant, req *Request, infos []invoke.ProviderInfo) (Route, error) {
+	r, err := s.route(ctx, d, tenant, req, infos)
+	if err != nil {
+		return Route{}, err
+	}
+	// The providers resolved, the gate clears them (or refuses): the
+	// tenant's entitlements, then the pass every provider call needs.
+	if r.pass, err = d.Pass(r.Providers); err != nil {
+		return Route{}, err
+	}
+	return r, nil
+}
+
+// route runs compliance and chooses the providers.
+func (s *Service) route(ctx context.Context, d *gate.Decision, tenant *invoke.Tenant, req *Request, infos []invoke.ProviderInfo) (Route, error) {
 	if err := d.Comply(); err != nil {
 		return Route{}, err
 	}
@@ -361,6 +381,7 @@ func (s *Service) decide(ctx context.Context, d *gate.Decision, tenant *invoke.T
 	if req.Strategy != "" {
 		r.Strategy = req.Strategy
 	}
+	r.Providers = d.Entitled(r.Providers) // a router knows nothing of entitlements
 	d.Note(r.Rule, string(r.Strategy), r.Providers)
 	if req.Explain {
 		d.LeftOut(leftOutOf(infos, r.Providers, req.Item.Category, "not asked: the router did not choose it"))
@@ -380,6 +401,9 @@ func requested(req *Request, infos []invoke.ProviderInfo) (Route, error) {
 	}
 	for i, id := range req.Providers {
 		j := slices.IndexFunc(infos, func(p invoke.ProviderInfo) bool { return p.ID == id })
+		if j < 0 && len(id) > 128 {
+			return Route{}, sdk.InvalidField(fmt.Sprintf("providers[%d]", i), "is no provider: longer than 128 characters")
+		}
 		if j < 0 {
 			ids := make([]string, len(infos))
 			for k, p := range infos {

@@ -4,7 +4,7 @@
 // the host directly.
 //
 //	go run ./examples/embedded
-//	curl -H 'Authorization: Bearer shop-key' -H 'Content-Type: application/json' -d '{"item":{"category":"phone","model":"iPhone 13","condition":"good"}}' localhost:8090/recycle/v1/quotes
+//	curl -H 'Authorization: Bearer shop-key-0123456789' -H 'Content-Type: application/json' -d '{"item":{"category":"phone","model":"iPhone 13","condition":"good"}}' localhost:8090/recycle/v1/quotes
 //	curl 'localhost:8090/credit?model=iPhone%2013&condition=good'
 package main
 
@@ -66,7 +66,7 @@ var (
 
 // newService builds the service: the embedded host and the routes.
 func newService(logger *slog.Logger) (http.Handler, func(), error) {
-	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "shop", APIKeys: []string{"shop-key"}}}}
+	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "shop", APIKeys: []string{"shop-key-0123456789"}}}}
 	h, err := core.New(cfg,
 		core.WithLogger(logger),
 		core.WithProvider(&storeCredit{}, map[string]string{"bonus_percent": "15"}))

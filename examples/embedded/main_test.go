@@ -22,7 +22,7 @@ func TestEmbeddedService(t *testing.T) {
 	// The host's API, mounted under /recycle/.
 	req, _ := http.NewRequest("POST", srv.URL+"/recycle/v1/quotes",
 		strings.NewReader(`{"item":{"category":"phone","model":"iPhone 13","condition":"good"}}`))
-	req.Header.Set("Authorization", "Bearer shop-key")
+	req.Header.Set("Authorization", "Bearer shop-key-0123456789")
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

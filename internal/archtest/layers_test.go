@@ -32,6 +32,7 @@ var layers = map[string]int{
 	"core/policy":     2,
 	"core/wasm":       2,
 	"core/store":      1,
+	"core/listen":     1, // TLS, failed keys, API keys: what the listeners need
 	"core/orderstore": 1,
 	"core/internal":   0, // helpers any layer may use (redaction, test fakes)
 	"core/telemetry":  0, // tracing: its config, the tracer the layers hold, the trace id in logs
