@@ -64,7 +64,7 @@ func TestClientAgainstARunningHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sbSrv.Close() })
-	h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "shop", APIKeys: []string{"shop-key"}}}},
+	h, err := core.New(core.Config{Tenants: []core.TenantConfig{{ID: "shop", APIKeys: []string{"shop-key-0123456789"}}}},
 		core.WithProvider(aihuishou.New(), sb.AdapterConfig(sbSrv.URL)))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestClientAgainstARunningHost(t *testing.T) {
 
 	c, err := client.NewClientWithResponses(srv.URL, client.WithHTTPClient(srv.Client()),
 		client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
-			r.Header.Set("Authorization", "Bearer shop-key")
+			r.Header.Set("Authorization", "Bearer shop-key-0123456789")
 			return nil
 		}))
 	if err != nil {

@@ -26,8 +26,23 @@ type replayProvider struct {
 }
 
 func (p *replayProvider) Manifest() sdk.Manifest {
+	caps := []sdk.Capability{sdk.CapQuote}
+	if p.id == "phonebuy" {
+		caps = append(caps, sdk.CapOrders) // its quotes are bound to their tenant, and orders pass compliance
+	}
 	return sdk.Manifest{ID: p.id, Name: p.id, Version: "0.1.0", Status: sdk.StatusStable, Categories: p.cats,
-		Capabilities: []sdk.Capability{sdk.CapQuote}}
+		Capabilities: caps}
+}
+
+// CreateOrder refuses every order: the tests need the order's compliance
+// decision, not an order.
+func (p *replayProvider) CreateOrder(context.Context, *recycle.CreateOrderRequest) (*recycle.CreateOrderResponse, error) {
+	return nil, &sdk.Error{Code: sdk.CodeConflict, Message: "this test provider takes no orders"}
+}
+
+// GetOrder finds none.
+func (p *replayProvider) GetOrder(context.Context, *recycle.GetOrderRequest) (*recycle.GetOrderResponse, error) {
+	return nil, &sdk.Error{Code: sdk.CodeNotFound, Message: "no such order"}
 }
 
 func (p *replayProvider) Quote(_ context.Context, req *sdk.QuoteRequest) (*sdk.QuoteResponse, error) {
@@ -92,9 +107,9 @@ func newReplayHost(t *testing.T, now func() time.Time) (*core.Host, string) {
 	dir, data := t.TempDir(), t.TempDir()
 	writePolicy(t, filepath.Join(dir, "policy.yaml"), replayPolicyV1)
 	cfg := core.Config{DataDir: data, Policies: dir, Tenants: []core.TenantConfig{
-		{ID: "acme", APIKeys: []string{"k-acme"}},
-		{ID: "shop", APIKeys: []string{"k-shop"}, Categories: []string{"phone", "laptop"}},
-		{ID: "ops", APIKeys: []string{"k-ops"}, Admin: true},
+		{ID: "acme", APIKeys: []string{"k-acme-0123456789"}},
+		{ID: "shop", APIKeys: []string{"k-shop-0123456789"}, Categories: []string{"phone", "laptop"}},
+		{ID: "ops", APIKeys: []string{"k-ops-0123456789a"}, Admin: true},
 	}, Orders: core.OrdersConfig{PollInterval: -1}}
 	h, err := core.New(cfg, core.WithClock(now),
 		core.WithProvider(&replayProvider{id: "phonebuy", cats: []sdk.Category{sdk.CategoryPhone, sdk.CategoryLaptop}}, nil),
@@ -132,7 +147,7 @@ func serveMixed(t *testing.T, h *core.Host, n int) []sentRequest {
 			req.Item.Car = &sdk.Car{TypeID: "T1", CityID: "C1", FirstRegistration: "2019-05", MileageKM: s.mileage,
 				Accident: &zero, Appearance: &zero, Interior: &zero, Electrical: &zero, Engine: &zero}
 		}
-		tenant, _ := h.Authenticate("k-" + s.tenant)
+		tenant, _ := h.Authenticate("k-" + s.tenant + "-0123456789")
 		_, err := h.Quote(context.Background(), tenant, req)
 		denied := s.category == "car" && s.tenant == "shop"
 		if (err != nil) != denied || (denied && sdk.AsError(err).Code != sdk.CodeForbidden) {
@@ -145,7 +160,7 @@ func serveMixed(t *testing.T, h *core.Host, n int) []sentRequest {
 
 func replayV(t *testing.T, h *core.Host, src string, tests map[string]orders.ReplayCase) *policy.ReplayReport {
 	t.Helper()
-	ops, _ := h.Authenticate("k-ops")
+	ops, _ := h.Authenticate("k-ops-0123456789a")
 	rep, err := h.Orders().ReplayPolicies(context.Background(), ops, &orders.ReplayRequest{Policies: map[string]string{"policy.yaml": src}, Tests: tests})
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +276,7 @@ func countLaptops64(sent []sentRequest) int {
 // A candidate that does not compile is refused with file:line:col.
 func TestReplayRefusesPoliciesThatDoNotCompile(t *testing.T) {
 	h, _ := newReplayHost(t, time.Now)
-	ops, _ := h.Authenticate("k-ops")
+	ops, _ := h.Authenticate("k-ops-0123456789a")
 	broken := strings.Replace(replayPolicyV1, "quote.price < 10000", "quote.prize < 10000", 1)
 	_, err := h.Orders().ReplayPolicies(context.Background(), ops, &orders.ReplayRequest{Policies: map[string]string{"policy.yaml": broken}})
 	var se *sdk.Error
@@ -274,13 +289,13 @@ func TestReplayRefusesPoliciesThatDoNotCompile(t *testing.T) {
 // full phone number, wherever the request carried them.
 func TestRecordedDecisionsHoldNoNameAddressOrFullPhone(t *testing.T) {
 	h, data := newReplayHost(t, time.Now)
-	acme, _ := h.Authenticate("k-acme")
+	acme, _ := h.Authenticate("k-acme-0123456789")
 	const name, address, phone = "欧阳娜娜", "上海市浦东新区世纪大道100号", "13912345678"
 	if _, err := h.Quote(context.Background(), acme, &core.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Brand: "call " + phone,
 		Model: "X", Storage: "128GB", Condition: sdk.ConditionGood}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := h.CreateOrder(context.Background(), acme, "k1", &core.CreateOrderRequest{Provider: "phonebuy", QuoteID: "phonebuy-q",
+	_, err := h.CreateOrder(context.Background(), acme, "k1", &core.CreateOrderRequest{Provider: "phonebuy", QuoteID: "phonebuy-X",
 		Customer: recycle.Customer{Name: name, Phone: "139****5678", Address: address}})
 	if err == nil {
 		t.Fatal("an order at a provider that takes none was accepted")
@@ -317,14 +332,14 @@ func TestRecordedDecisionsAreBoundedAndCounted(t *testing.T) {
 	dir := t.TempDir()
 	writePolicy(t, filepath.Join(dir, "policy.yaml"), replayPolicyV1)
 	h, err := core.New(core.Config{DataDir: t.TempDir(), Policies: dir, Orders: core.OrdersConfig{PollInterval: -1, DecisionRecords: 50},
-		Tenants: []core.TenantConfig{{ID: "ops", APIKeys: []string{"k-ops"}, Admin: true}}},
+		Tenants: []core.TenantConfig{{ID: "ops", APIKeys: []string{"k-ops-0123456789a"}, Admin: true}}},
 		core.WithProvider(&replayProvider{id: "phonebuy", cats: []sdk.Category{sdk.CategoryPhone}}, nil),
 		core.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	ops, _ := h.Authenticate("k-ops")
+	ops, _ := h.Authenticate("k-ops-0123456789a")
 	for i := range 120 {
 		if _, err := h.Quote(context.Background(), ops, &core.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Brand: "B",
 			Model: fmt.Sprint("M", i), Storage: "128GB", Condition: sdk.ConditionGood}}); err != nil {

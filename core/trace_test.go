@@ -68,7 +68,7 @@ default:
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	cfg := core.Config{DataDir: wasmDataDir(t), Policies: policies,
-		Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1"}}},
+		Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1-0123456789ab"}}},
 		Providers: []core.ProviderConfig{{ID: "probe", Runtime: core.RuntimeWASM, Path: path, SHA256: sum,
 			Timeout: 5 * time.Second, Config: map[string]string{"base_url": srv.URL}}}}
 	h, err := core.New(cfg, core.WithTracing(telemetry.New(tp, otelkit.Settings{})),
@@ -171,7 +171,7 @@ func rootSpan(spans []sdktrace.ReadOnlySpan, root trace.Span) sdktrace.ReadOnlyS
 func TestTraceGuardEvents(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	h, err := core.New(core.Config{AnswerTTL: -1, Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1"}}}},
+	h, err := core.New(core.Config{AnswerTTL: -1, Tenants: []core.TenantConfig{{ID: "t1", APIKeys: []string{"key-1-0123456789ab"}}}},
 		core.WithTracing(telemetry.New(tp, otelkit.Settings{})), core.WithLogger(slog.New(slog.DiscardHandler)),
 		core.WithProvider(faketest.New("fake", 100), map[string]string{"app_secret": "x"}),
 		core.WithGuards("fake", core.GuardConfig{QPS: 1e9, DailyQuota: 3, Retry: core.RetryConfig{Attempts: 2, Backoff: time.Millisecond}}))

@@ -117,7 +117,7 @@ tenants:
     api_keys: [demo]
     admin: true
   - id: shop
-    api_keys: [shop-key]
+    api_keys: [shop-key-0123456789]
 providers:
   - id: aihuishou
     sandbox: true
@@ -505,14 +505,14 @@ func TestConsoleInABrowser(t *testing.T) {
 		browse(t, ctx, "signing in as a tenant that is not an admin",
 			chromedp.Click(css("#sign-out")),
 			chromedp.WaitVisible(css("#api-key")),
-			chromedp.SendKeys(css("#api-key"), "shop-key\r"),
+			chromedp.SendKeys(css("#api-key"), "shop-key-0123456789\r"),
 			chromedp.WaitVisible(css("#nav-orders")),
 			chromedp.Click(css("#nav-orders")),
 			pageTrue(`(document.querySelector('#orders-list') || {}).textContent === 'No order.'`))
 		if eval[bool](t, ctx, `!!document.querySelector('#nav-policies')`) {
 			t.Fatal("a tenant that is not an admin is shown the policies")
 		}
-		if eval[string](t, ctx, `sessionStorage.getItem('recyclegate.apiKey')`) != "shop-key" {
+		if eval[string](t, ctx, `sessionStorage.getItem('recyclegate.apiKey')`) != "shop-key-0123456789" {
 			t.Fatal("the key is not where the page keeps it")
 		}
 	})

@@ -75,7 +75,7 @@ func writePolicyDir(t *testing.T, src string) string {
 func TestPolicyReplayCommand(t *testing.T) {
 	data := t.TempDir()
 	cfg := core.Config{DataDir: data, Policies: writePolicyDir(t, cliPolicy), Orders: core.OrdersConfig{PollInterval: -1},
-		Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"k-acme"}}, {ID: "ops", APIKeys: []string{"k-ops"}, Admin: true}}}
+		Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"k-acme-0123456789"}}, {ID: "ops", APIKeys: []string{"k-ops-0123456789a"}, Admin: true}}}
 	h, err := core.New(cfg, core.WithLogger(slog.New(slog.DiscardHandler)),
 		core.WithProvider(&cliProvider{id: "phonebuy", cats: []sdk.Category{sdk.CategoryPhone}}, nil),
 		core.WithProvider(&cliProvider{id: "carvalue", cats: []sdk.Category{sdk.CategoryCar}}, nil))
@@ -85,7 +85,7 @@ func TestPolicyReplayCommand(t *testing.T) {
 	defer h.Close()
 	srv := httptest.NewServer(apitest.Handler(t, api.New(h)))
 	defer srv.Close()
-	acme, _ := h.Authenticate("k-acme")
+	acme, _ := h.Authenticate("k-acme-0123456789")
 	zero := 0
 	oldCars := 0
 	for i := range 40 {
@@ -104,7 +104,7 @@ func TestPolicyReplayCommand(t *testing.T) {
 	}
 
 	same := writePolicyDir(t, cliPolicy)
-	code, out, errs := runArgs("policy", "replay", same, "--host", srv.URL, "--api-key", "k-ops")
+	code, out, errs := runArgs("policy", "replay", same, "--host", srv.URL, "--api-key", "k-ops-0123456789a")
 	if code != 0 || !strings.Contains(out, "0 of 40 decision(s) would change") {
 		t.Fatalf("unchanged: exit %d\n%s%s", code, out, errs)
 	}
@@ -113,7 +113,7 @@ func TestPolicyReplayCommand(t *testing.T) {
     when: request.item.category == 'car' && request.item.car.mileage_km > 150000
     message: cars over 150,000 km are not valued
 routing:`, 1))
-	code, out, errs = runArgs("policy", "replay", strict, "--host", srv.URL, "--api-key", "k-ops")
+	code, out, errs = runArgs("policy", "replay", strict, "--host", srv.URL, "--api-key", "k-ops-0123456789a")
 	if code != 1 || !strings.Contains(out, fmt.Sprintf("%d of 40 decision(s) would change", oldCars)) ||
 		!strings.Contains(out, "newly denied by old-cars, for example:") ||
 		!strings.Contains(out, fmt.Sprintf("FAIL case acme-cars-allowed: %d change(s) break it; the first: want allowed, got denied by old-cars", oldCars)) ||
@@ -123,8 +123,8 @@ routing:`, 1))
 	if os.Getenv("REPLAY_SHOW") != "" {
 		t.Log(out)
 	}
-	_, apiJSON, _ := runArgs("policy", "replay", strict, "--host", srv.URL, "--api-key", "k-ops", "--format", "json", "--since", "1h")
-	if code, _, errs := runArgs("policy", "replay", strict, "--host", srv.URL, "--api-key", "k-acme"); code != 1 || !strings.Contains(errs, "403") {
+	_, apiJSON, _ := runArgs("policy", "replay", strict, "--host", srv.URL, "--api-key", "k-ops-0123456789a", "--format", "json", "--since", "1h")
+	if code, _, errs := runArgs("policy", "replay", strict, "--host", srv.URL, "--api-key", "k-acme-0123456789"); code != 1 || !strings.Contains(errs, "403") {
 		t.Fatalf("a tenant that is no admin: exit %d %s", code, errs)
 	}
 
@@ -159,13 +159,13 @@ routing:`, 1))
 func TestPolicyReplayReadsTheFleetDatabase(t *testing.T) {
 	url := pgtest.Shared(t).Database(t)
 	cfg := core.Config{Database: url, DataDir: t.TempDir(), Policies: writePolicyDir(t, cliPolicy), Orders: core.OrdersConfig{PollInterval: -1},
-		Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"k-acme"}}}}
+		Tenants: []core.TenantConfig{{ID: "acme", APIKeys: []string{"k-acme-0123456789"}}}}
 	h, err := core.New(cfg, core.WithLogger(slog.New(slog.DiscardHandler)),
 		core.WithProvider(&cliProvider{id: "carvalue", cats: []sdk.Category{sdk.CategoryCar}}, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	acme, _ := h.Authenticate("k-acme")
+	acme, _ := h.Authenticate("k-acme-0123456789")
 	zero := 0
 	for i := range 10 {
 		car := &sdk.Car{TypeID: "T", CityID: "C", FirstRegistration: "2020-01", MileageKM: int64(i * 30_000),

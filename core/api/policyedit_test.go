@@ -38,8 +38,8 @@ func editorServer(t *testing.T, opts ...api.Option) (*httptest.Server, string) {
 		}
 	}
 	cfg := core.Config{Policies: dir, Tenants: []core.TenantConfig{
-		{ID: "acme", APIKeys: []string{"acme-key"}, Admin: true},
-		{ID: "plain", APIKeys: []string{"plain-key"}},
+		{ID: "acme", APIKeys: []string{"acme-key-0123456789"}, Admin: true},
+		{ID: "plain", APIKeys: []string{"plain-key-0123456789"}},
 	}}
 	h, err := core.New(cfg, core.WithProvider(faketest.New("p", 1000), map[string]string{"app_secret": "s"}))
 	if err != nil {
@@ -63,7 +63,7 @@ func jsonBody(t *testing.T, v any) string {
 
 func TestPolicyEditorReadsChecksTestsAndSaves(t *testing.T) {
 	srv, dir := editorServer(t)
-	resp, files := do(t, srv, "GET", "/v1/policies/files", "acme-key", "")
+	resp, files := do(t, srv, "GET", "/v1/policies/files", "acme-key-0123456789", "")
 	if resp.StatusCode != http.StatusOK || files["writable"] != true || files["cases"] != 1.0 {
 		t.Fatalf("files: %d %v", resp.StatusCode, files)
 	}
@@ -75,7 +75,7 @@ func TestPolicyEditorReadsChecksTestsAndSaves(t *testing.T) {
 
 	// A typo is reported where host policy check reports it, as it words it.
 	broken := strings.Replace(apiPolicies, "quote.provider == 'low'", "qoute.provider == 'low'", 1)
-	resp, check := do(t, srv, "POST", "/v1/policies/check", "acme-key", jsonBody(t, map[string]any{"files": map[string]string{"policy.yaml": broken}}))
+	resp, check := do(t, srv, "POST", "/v1/policies/check", "acme-key-0123456789", jsonBody(t, map[string]any{"files": map[string]string{"policy.yaml": broken}}))
 	if resp.StatusCode != http.StatusOK || check["ok"] != false {
 		t.Fatalf("check: %d %v", resp.StatusCode, check)
 	}
@@ -91,7 +91,7 @@ func TestPolicyEditorReadsChecksTestsAndSaves(t *testing.T) {
 	}
 
 	// Saving a file that does not compile is refused and writes nothing.
-	resp, p := do(t, srv, "PUT", "/v1/policies/files/policy.yaml", "acme-key", jsonBody(t, map[string]any{"content": broken, "base_revision": base}))
+	resp, p := do(t, srv, "PUT", "/v1/policies/files/policy.yaml", "acme-key-0123456789", jsonBody(t, map[string]any{"content": broken, "base_revision": base}))
 	if resp.StatusCode != http.StatusBadRequest || len(p["diagnostics"].([]any)) != 1 {
 		t.Fatalf("save of a broken file: %d %v", resp.StatusCode, p)
 	}
@@ -101,17 +101,17 @@ func TestPolicyEditorReadsChecksTestsAndSaves(t *testing.T) {
 
 	// The test cases run against the edit.
 	edited := strings.Replace(apiPolicies, "hide-low", "hide-the-low-ones", 1)
-	resp, run := do(t, srv, "POST", "/v1/policies/test", "acme-key", jsonBody(t, map[string]any{"files": map[string]string{"policy.yaml": edited}}))
+	resp, run := do(t, srv, "POST", "/v1/policies/test", "acme-key-0123456789", jsonBody(t, map[string]any{"files": map[string]string{"policy.yaml": edited}}))
 	if resp.StatusCode != http.StatusOK || run["passed"] != 1.0 || run["failed"] != 0.0 {
 		t.Fatalf("test: %d %v", resp.StatusCode, run)
 	}
 
 	// A save puts the file in force.
-	resp, saved := do(t, srv, "PUT", "/v1/policies/files/policy.yaml", "acme-key", jsonBody(t, map[string]any{"content": edited, "base_revision": base}))
+	resp, saved := do(t, srv, "PUT", "/v1/policies/files/policy.yaml", "acme-key-0123456789", jsonBody(t, map[string]any{"content": edited, "base_revision": base}))
 	if resp.StatusCode != http.StatusOK || saved["revision"] != run["revision"] {
 		t.Fatalf("save: %d %v (the tested revision was %v)", resp.StatusCode, saved, run["revision"])
 	}
-	_, st := do(t, srv, "GET", "/v1/policies", "acme-key", "")
+	_, st := do(t, srv, "GET", "/v1/policies", "acme-key-0123456789", "")
 	if st["revision"] != saved["revision"] {
 		t.Fatalf("in force %v, saved %v", st["revision"], saved["revision"])
 	}
@@ -120,7 +120,7 @@ func TestPolicyEditorReadsChecksTestsAndSaves(t *testing.T) {
 	}
 
 	// Saving over a file changed since it was opened is refused with a diff.
-	resp, conflict := do(t, srv, "PUT", "/v1/policies/files/policy.yaml", "acme-key", jsonBody(t, map[string]any{"content": apiPolicies, "base_revision": base}))
+	resp, conflict := do(t, srv, "PUT", "/v1/policies/files/policy.yaml", "acme-key-0123456789", jsonBody(t, map[string]any{"content": apiPolicies, "base_revision": base}))
 	if resp.StatusCode != http.StatusConflict || conflict["current"] != edited || conflict["current_revision"] != saved["file_revision"] ||
 		!strings.Contains(conflict["diff"].(string), "-   - name: hide-the-low-ones\n+   - name: hide-low\n") {
 		t.Fatalf("conflict: %d %v", resp.StatusCode, conflict)
@@ -135,24 +135,24 @@ func TestPolicyEditorIsForAdminsAndSaysWhyItCannotSave(t *testing.T) {
 		{"POST", "/v1/policies/test", `{"files":{}}`},
 		{"PUT", "/v1/policies/files/policy.yaml", `{"content":"","base_revision":""}`},
 	} {
-		if resp, p := do(t, srv, c.method, c.path, "plain-key", c.body); resp.StatusCode != http.StatusForbidden || p["code"] != "forbidden" {
+		if resp, p := do(t, srv, c.method, c.path, "plain-key-0123456789", c.body); resp.StatusCode != http.StatusForbidden || p["code"] != "forbidden" {
 			t.Errorf("%s %s by a tenant that is not an admin: %d %v", c.method, c.path, resp.StatusCode, p)
 		}
 	}
-	_, files := do(t, srv, "GET", "/v1/policies/files", "acme-key", "")
+	_, files := do(t, srv, "GET", "/v1/policies/files", "acme-key-0123456789", "")
 	if files["writable"] != false || files["read_only"] != "the policies are deployed from git" {
 		t.Fatalf("files %v", files)
 	}
 	base := files["files"].([]any)[0].(map[string]any)["revision"]
-	resp, p := do(t, srv, "PUT", "/v1/policies/files/policy.yaml", "acme-key", jsonBody(t, map[string]any{"content": apiPolicies, "base_revision": base}))
+	resp, p := do(t, srv, "PUT", "/v1/policies/files/policy.yaml", "acme-key-0123456789", jsonBody(t, map[string]any{"content": apiPolicies, "base_revision": base}))
 	if resp.StatusCode != http.StatusForbidden || p["detail"] != "the policies are deployed from git" {
 		t.Fatalf("save to a read-only folder: %d %v", resp.StatusCode, p)
 	}
 	// Checks still work.
-	if resp, check := do(t, srv, "POST", "/v1/policies/check", "acme-key", `{"files":{}}`); resp.StatusCode != http.StatusOK || check["ok"] != true {
+	if resp, check := do(t, srv, "POST", "/v1/policies/check", "acme-key-0123456789", `{"files":{}}`); resp.StatusCode != http.StatusOK || check["ok"] != true {
 		t.Fatalf("check: %d %v", resp.StatusCode, check)
 	}
-	if resp, p := do(t, srv, "PUT", "/v1/policies/files/notes.txt", "acme-key", `{"content":"","base_revision":""}`); resp.StatusCode != http.StatusBadRequest {
+	if resp, p := do(t, srv, "PUT", "/v1/policies/files/notes.txt", "acme-key-0123456789", `{"content":"","base_revision":""}`); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("a name that is not a policy file's: %d %v", resp.StatusCode, p)
 	}
 }
@@ -195,7 +195,7 @@ func TestConsoleIsServedWithItsFiles(t *testing.T) {
 		}
 	}
 	// A wrong method on an API path is 405 with Allow.
-	r, p := do(t, srv, "DELETE", "/v1/quotes", "acme-key", "")
+	r, p := do(t, srv, "DELETE", "/v1/quotes", "acme-key-0123456789", "")
 	if r.StatusCode != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" || p["code"] != "method_not_allowed" {
 		t.Fatalf("DELETE /v1/quotes: %d %v %v", r.StatusCode, r.Header, p)
 	}
@@ -206,9 +206,9 @@ func TestConsoleIsServedWithItsFiles(t *testing.T) {
 // rate, from which the console shows calls per second and errors.
 func TestProvidersCountCallsAndRecentErrors(t *testing.T) {
 	srv := newServer(t, faketest.New("p", 1000))
-	do(t, srv, "POST", "/v1/quotes", "acme-key", okItem)
-	do(t, srv, "POST", "/v1/quotes", "acme-key", strings.Replace(okItem, `"model":"iPhone 14 Pro"`, `"model":"`+faketest.ModelFail+`"`, 1))
-	_, body := do(t, srv, "GET", "/v1/providers", "acme-key", "")
+	do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", okItem)
+	do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", strings.Replace(okItem, `"model":"iPhone 14 Pro"`, `"model":"`+faketest.ModelFail+`"`, 1))
+	_, body := do(t, srv, "GET", "/v1/providers", "acme-key-0123456789", "")
 	g := body["providers"].([]any)[0].(map[string]any)["guards"].(map[string]any)
 	calls, errs, rate := g["calls"].(float64), g["errors"].(float64), g["error_rate"].(float64)
 	if calls < 2 || errs < 1 || calls != errs+1 || rate <= 0 || rate >= 1 {

@@ -28,21 +28,21 @@ func TestReplayOverTheAPI(t *testing.T) {
 	srv := newPolicyServer(t, faketest.New("low", 500000), faketest.New("high", 700000))
 	for i := range 5 { // five requests, not one answer reused
 		item := strings.Replace(okItem, "iPhone 14 Pro", fmt.Sprint("iPhone 1", i), 1)
-		if resp, body := do(t, srv, "POST", "/v1/quotes", "acme-key", item); resp.StatusCode != http.StatusOK {
+		if resp, body := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", item); resp.StatusCode != http.StatusOK {
 			t.Fatalf("quote: %d %v", resp.StatusCode, body)
 		}
 	}
 	for range 2 {
-		if resp, _ := do(t, srv, "POST", "/v1/quotes", "tab-key", okItem); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := do(t, srv, "POST", "/v1/quotes", "tab-key-0123456789", okItem); resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("tablets-only asked for a phone: %d", resp.StatusCode)
 		}
 	}
-	resp, rep := do(t, srv, "POST", "/v1/policies/replay", "acme-key", replayBody(t, apiPolicies, nil))
+	resp, rep := do(t, srv, "POST", "/v1/policies/replay", "acme-key-0123456789", replayBody(t, apiPolicies, nil))
 	if resp.StatusCode != http.StatusOK || rep["decisions"] != 7.0 || rep["changed"] != 0.0 {
 		t.Fatalf("unchanged: %d %v", resp.StatusCode, rep)
 	}
 	open := strings.Replace(apiPolicies, "quote.provider == 'low'", "false", 1)
-	resp, rep = do(t, srv, "POST", "/v1/policies/replay", "acme-key", replayBody(t, open, map[string]any{"since": "1h", "examples": 2}))
+	resp, rep = do(t, srv, "POST", "/v1/policies/replay", "acme-key-0123456789", replayBody(t, open, map[string]any{"since": "1h", "examples": 2}))
 	if resp.StatusCode != http.StatusOK || rep["decisions"] != 7.0 || rep["changed"] != 5.0 {
 		t.Fatalf("without the filter: %d %v", resp.StatusCode, rep)
 	}
@@ -54,15 +54,15 @@ func TestReplayOverTheAPI(t *testing.T) {
 		t.Fatalf("examples %v", ex)
 	}
 	broken := strings.Replace(apiPolicies, "quote.provider", "quote.provdier", 1)
-	resp, prob := do(t, srv, "POST", "/v1/policies/replay", "acme-key", replayBody(t, broken, nil))
+	resp, prob := do(t, srv, "POST", "/v1/policies/replay", "acme-key-0123456789", replayBody(t, broken, nil))
 	if resp.StatusCode != http.StatusBadRequest || prob["field"] != "policies" || !strings.Contains(prob["detail"].(string), "policy.yaml:8:16: rule hide-low") {
 		t.Fatalf("broken: %d %v", resp.StatusCode, prob)
 	}
-	resp, prob = do(t, srv, "POST", "/v1/policies/replay", "acme-key", replayBody(t, apiPolicies, map[string]any{"since": "yesterday"}))
+	resp, prob = do(t, srv, "POST", "/v1/policies/replay", "acme-key-0123456789", replayBody(t, apiPolicies, map[string]any{"since": "yesterday"}))
 	if resp.StatusCode != http.StatusBadRequest || prob["field"] != "since" {
 		t.Fatalf("bad since: %d %v", resp.StatusCode, prob)
 	}
-	if resp, _ := do(t, srv, "POST", "/v1/policies/replay", "tab-key", replayBody(t, apiPolicies, nil)); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := do(t, srv, "POST", "/v1/policies/replay", "tab-key-0123456789", replayBody(t, apiPolicies, nil)); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a tenant that is no admin replayed: %d", resp.StatusCode)
 	}
 }

@@ -55,8 +55,9 @@ func (p *Provider) Manifest() sdk.Manifest {
 	return sdk.Manifest{ID: p.ID, Name: "probe", Version: p.Version, Status: sdk.StatusBeta,
 		Categories:   []sdk.Category{sdk.CategoryPhone},
 		Capabilities: []sdk.Capability{sdk.CapQuote, sdk.CapCatalog},
-		Config:       []sdk.ConfigKey{{Name: "fail", Description: "any value: Configure fails"}},
-		Secrets:      []sdk.ConfigKey{{Name: "secret"}}}
+		Config: []sdk.ConfigKey{{Name: "fail", Description: "any value: Configure fails"},
+			{Name: "base_url", Type: sdk.TypeURL, Description: "a server the probe may reach over HTTP (its host is allowed)"}},
+		Secrets: []sdk.ConfigKey{{Name: "secret"}}}
 }
 
 // Configure implements sdk.Configurer.
