@@ -14,6 +14,9 @@
 // Without a policy directory the gate allows everything and routes
 // nothing: the caller's built-in routing decides, and the trace says so
 // (revision "builtin").
+//
+// SetRecorder hands each finished decision, with what the policies read,
+// to a Recorder (package orders records them for replay).
 package gate
 
 import (

@@ -35,5 +35,6 @@
 //
 // Rows carry opaque JSON (Data fields) the host defines; this package knows
 // nothing of the host's types and does not import package core. One host
-// process uses a SQLite data directory at a time.
+// process uses a SQLite data directory at a time; OpenDecisionReader reads
+// the policy decisions recorded for replay beside it, read-only.
 package orderstore

@@ -31,6 +31,12 @@
 // Set.Evaluate is the dry run; RunCases runs a policy directory's test cases
 // (tests/<case>/input.yaml and expect.yaml), as `host policy test` does.
 //
+// A host records each decision for replay (EncodeRecord: what the policies
+// read, personal data removed, and what they decided). NewReplay evaluates a
+// candidate set on recorded decisions (DecodeRecord) and reports, per rule,
+// what it would change; LoadCaseGuards turns a directory's test cases into
+// guards a change must not break, as `host policy replay` does.
+//
 // This package does not import the host (core): the host converts its
 // request, tenant and providers into an Input.
 package policy
