@@ -911,6 +911,27 @@ func (e TradeInStepStatus) Valid() bool {
 	}
 }
 
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryStatusDelivered WebhookDeliveryStatus = "delivered"
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+	WebhookDeliveryStatusRetrying  WebhookDeliveryStatus = "retrying"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryStatusDelivered:
+		return true
+	case WebhookDeliveryStatusPending:
+		return true
+	case WebhookDeliveryStatusRetrying:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SearchCatalogParamsKind.
 const (
 	CarType SearchCatalogParamsKind = "car_type"
@@ -2195,6 +2216,49 @@ type TradeInStepName string
 // TradeInStepStatus defines model for TradeInStep.Status.
 type TradeInStepStatus string
 
+// WebhookDelivery One webhook event of an order and how its delivery went.
+type WebhookDelivery struct {
+	// Attempts delivery attempts made
+	Attempts int `json:"attempts"`
+
+	// CreatedAt RFC 3339 in China time, to the second, whichever provider or clock made it
+	//
+	// Examples: 2026-01-02T15:04:05+08:00
+	CreatedAt Time `json:"created_at"`
+
+	// DeliveredAt RFC 3339 in China time, to the second, whichever provider or clock made it
+	//
+	// Examples: 2026-01-02T15:04:05+08:00
+	DeliveredAt *Time `json:"delivered_at,omitempty"`
+
+	// EventId the event's id, the same on every attempt (evt_...)
+	EventId *string `json:"event_id,omitempty"`
+
+	// LastError why the last attempt failed (retrying only)
+	LastError *string `json:"last_error,omitempty"`
+
+	// NextAttemptAt RFC 3339 in China time, to the second, whichever provider or clock made it
+	//
+	// Examples: 2026-01-02T15:04:05+08:00
+	NextAttemptAt *Time       `json:"next_attempt_at,omitempty"`
+	State         *OrderState `json:"state,omitempty"`
+
+	// Status delivered: answered 2xx; retrying: an attempt failed, the next is at next_attempt_at; pending: not tried yet
+	Status WebhookDeliveryStatus `json:"status"`
+
+	// Type the event type, as order.state_changed
+	Type string `json:"type"`
+}
+
+// WebhookDeliveryStatus delivered: answered 2xx; retrying: an attempt failed, the next is at next_attempt_at; pending: not tried yet
+type WebhookDeliveryStatus string
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Deliveries []WebhookDelivery `json:"deliveries"`
+	OrderId    string            `json:"order_id"`
+}
+
 // BadGateway RFC 9457 problem details
 type BadGateway = Problem
 
@@ -3038,6 +3102,13 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/orders/{id}/tracking (the `GetOrderTracking` operationId).
 	GetOrderTracking(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListOrderWebhookDeliveries The order's webhook events and how their delivery went
+	//
+	// Lists the webhook events the host enqueued for one of the tenant's orders (one per state change, sent to the tenant's webhook_url; see docs/webhooks.md), oldest first, and for each: the event id and type, the state it announces, when it was made, how many delivery attempts were made, and whether the webhook URL answered 2xx (delivered), an attempt failed and the next is due at next_attempt_at (retrying, with the last error), or it is not tried yet (pending). A tenant without a webhook_url has none. Neither the webhook secret nor the signatures sent are shown. Read from the host's order store: no provider is called. Another tenant's order is 404.
+	//
+	// Corresponds with GET /v1/orders/{id}/webhook-deliveries (the `ListOrderWebhookDeliveries` operationId).
+	ListOrderWebhookDeliveries(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetPolicies The policies in force: revision, files, rules, and the last refused change
 	//
 	// Admin tenants only: policy files may name other tenants and their entitlements.
@@ -3434,6 +3505,23 @@ func (c *Client) GetOrderSettlement(ctx context.Context, id string, reqEditors .
 // Corresponds with GET /v1/orders/{id}/tracking (the `GetOrderTracking` operationId).
 func (c *Client) GetOrderTracking(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOrderTrackingRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOrderWebhookDeliveries The order's webhook events and how their delivery went
+//
+// Lists the webhook events the host enqueued for one of the tenant's orders (one per state change, sent to the tenant's webhook_url; see docs/webhooks.md), oldest first, and for each: the event id and type, the state it announces, when it was made, how many delivery attempts were made, and whether the webhook URL answered 2xx (delivered), an attempt failed and the next is due at next_attempt_at (retrying, with the last error), or it is not tried yet (pending). A tenant without a webhook_url has none. Neither the webhook secret nor the signatures sent are shown. Read from the host's order store: no provider is called. Another tenant's order is 404.
+//
+// Corresponds with GET /v1/orders/{id}/webhook-deliveries (the `ListOrderWebhookDeliveries` operationId).
+func (c *Client) ListOrderWebhookDeliveries(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrderWebhookDeliveriesRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -4500,6 +4588,40 @@ func NewGetOrderTrackingRequest(server string, id string) (*http.Request, error)
 	return req, nil
 }
 
+// NewListOrderWebhookDeliveriesRequest constructs an http.Request for the ListOrderWebhookDeliveries method
+func NewListOrderWebhookDeliveriesRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/webhook-deliveries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetPoliciesRequest constructs an http.Request for the GetPolicies method
 func NewGetPoliciesRequest(server string) (*http.Request, error) {
 	var err error
@@ -5140,6 +5262,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/orders/{id}/tracking (the `GetOrderTracking` operationId).
 	GetOrderTrackingWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetOrderTrackingResponse, error)
+
+	// ListOrderWebhookDeliveriesWithResponse The order's webhook events and how their delivery went
+	//
+	// Lists the webhook events the host enqueued for one of the tenant's orders (one per state change, sent to the tenant's webhook_url; see docs/webhooks.md), oldest first, and for each: the event id and type, the state it announces, when it was made, how many delivery attempts were made, and whether the webhook URL answered 2xx (delivered), an attempt failed and the next is due at next_attempt_at (retrying, with the last error), or it is not tried yet (pending). A tenant without a webhook_url has none. Neither the webhook secret nor the signatures sent are shown. Read from the host's order store: no provider is called. Another tenant's order is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/orders/{id}/webhook-deliveries (the `ListOrderWebhookDeliveries` operationId).
+	ListOrderWebhookDeliveriesWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListOrderWebhookDeliveriesResponse, error)
 
 	// GetPoliciesWithResponse The policies in force: revision, files, rules, and the last refused change
 	//
@@ -6466,6 +6597,103 @@ func (r GetOrderTrackingResponse) ContentType() string {
 	return ""
 }
 
+// ListOrderWebhookDeliveriesResponse429Headers the declared response headers of an HTTP 429 response for ListOrderWebhookDeliveries
+type ListOrderWebhookDeliveriesResponse429Headers struct {
+	RetryAfter *int
+}
+
+// ListOrderWebhookDeliveriesResponse503Headers the declared response headers of an HTTP 503 response for ListOrderWebhookDeliveries
+type ListOrderWebhookDeliveriesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListOrderWebhookDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookDeliveryList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON499 the response for an HTTP 499 `application/problem+json` response
+	ApplicationproblemJSON499 *ClientClosedRequest
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOrderWebhookDeliveriesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOrderWebhookDeliveriesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOrderWebhookDeliveriesResponse) GetJSON200() *WebhookDeliveryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON499 returns the response for an HTTP 499 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON499() *ClientClosedRequest {
+	return r.ApplicationproblemJSON499
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOrderWebhookDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOrderWebhookDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOrderWebhookDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOrderWebhookDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetPoliciesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7730,6 +7958,21 @@ func (c *ClientWithResponses) GetOrderTrackingWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseGetOrderTrackingResponse(rsp)
+}
+
+// ListOrderWebhookDeliveriesWithResponse The order's webhook events and how their delivery went
+//
+// Lists the webhook events the host enqueued for one of the tenant's orders (one per state change, sent to the tenant's webhook_url; see docs/webhooks.md), oldest first, and for each: the event id and type, the state it announces, when it was made, how many delivery attempts were made, and whether the webhook URL answered 2xx (delivered), an attempt failed and the next is due at next_attempt_at (retrying, with the last error), or it is not tried yet (pending). A tenant without a webhook_url has none. Neither the webhook secret nor the signatures sent are shown. Read from the host's order store: no provider is called. Another tenant's order is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/orders/{id}/webhook-deliveries (the `ListOrderWebhookDeliveries` operationId).
+func (c *ClientWithResponses) ListOrderWebhookDeliveriesWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListOrderWebhookDeliveriesResponse, error) {
+	rsp, err := c.ListOrderWebhookDeliveries(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOrderWebhookDeliveriesResponse(rsp)
 }
 
 // GetPoliciesWithResponse The policies in force: revision, files, rules, and the last refused change
@@ -9029,6 +9272,97 @@ func ParseGetOrderTrackingResponse(rsp *http.Response) (*GetOrderTrackingRespons
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetOrderTrackingResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOrderWebhookDeliveriesResponse parses an HTTP response from a ListOrderWebhookDeliveriesWithResponse call
+func ParseListOrderWebhookDeliveriesResponse(rsp *http.Response) (*ListOrderWebhookDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOrderWebhookDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookDeliveryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 499:
+		var dest ClientClosedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON499 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListOrderWebhookDeliveriesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOrderWebhookDeliveriesResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

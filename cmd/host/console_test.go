@@ -365,7 +365,11 @@ func TestConsoleInABrowser(t *testing.T) {
 		browse(t, ctx, "following the order",
 			chromedp.Click(css("#order-created a")),
 			pageTrue(fmt.Sprintf(`(document.querySelector('#order-detail') || {dataset: {}}).dataset.orderId === %q
-				&& !!document.querySelector('#order-history li')`, orderID)))
+				&& !!document.querySelector('#order-history li')`, orderID)),
+			pageTrue(`!!document.querySelector('#order-webhooks')`))
+		if wh := textOf(t, ctx, "#order-webhooks"); !strings.HasPrefix(wh, "No webhook event") {
+			t.Fatalf("a new order of a tenant without a webhook_url shows deliveries: %q", wh)
+		}
 		shot(t, ctx, "order")
 		browse(t, ctx, "listing the orders",
 			chromedp.Click(css("#nav-orders")),
