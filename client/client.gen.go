@@ -1846,6 +1846,32 @@ type ReadinessOrderStoreKind string
 // ReadinessProviders defines model for Readiness.Providers.
 type ReadinessProviders string
 
+// RecordedDecision defines model for RecordedDecision.
+type RecordedDecision struct {
+	// At RFC 3339 in China time, to the second, whichever provider or clock made it
+	//
+	// Examples: 2026-01-02T15:04:05+08:00
+	At Time `json:"at"`
+
+	// Id the recorded decision's id
+	Id int `json:"id"`
+
+	// Outcome what a decision came to
+	Outcome ReplayOutcome `json:"outcome"`
+
+	// Request the request as the policies read it (request.*): kind, item, providers, strategy, batch_size, order; the customer's phone masked, name and address always empty
+	Request map[string]interface{} `json:"request"`
+
+	// Revision the policy revision that decided it
+	Revision string `json:"revision"`
+	Tenant   string `json:"tenant"`
+}
+
+// RecordedDecisions defines model for RecordedDecisions.
+type RecordedDecisions struct {
+	Decisions []RecordedDecision `json:"decisions"`
+}
+
 // ReplayExample defines model for ReplayExample.
 type ReplayExample struct {
 	// After what a decision came to
@@ -2349,6 +2375,15 @@ type ListOrdersParamsState string
 type CreateOrderParams struct {
 	// IdempotencyKey A unique key per request (e.g. a UUID), kept at least 24 hours per tenant. The same key with the same body replays the first answer (with Idempotent-Replayed: true); with another body it is 422; while the first request with the key is in flight it is 409.
 	IdempotencyKey string `json:"Idempotency-Key"`
+}
+
+// ListRecordedDecisionsParams defines parameters for ListRecordedDecisions.
+type ListRecordedDecisionsParams struct {
+	// Limit how many, the newest
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Tenant only this tenant's decisions
+	Tenant *string `form:"tenant,omitempty" json:"tenant,omitempty"`
 }
 
 // CreateQuoteBatchParams defines parameters for CreateQuoteBatch.
@@ -3134,6 +3169,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/policies/check (the `CheckPolicies` operationId).
 	CheckPolicies(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListRecordedDecisions The newest recorded policy decisions, for a dry run to start from
+	//
+	// Admin tenants only. Lists the newest policy decisions the host recorded for replay (see replayPolicies), newest first: each with its id, time, tenant, the policy revision that decided it, the request as the policies read it (masked as recorded: the customer's phone masked, never a name or an address) and what was decided. The console's policy editor dry-runs one of them (POST /v1/policies/evaluate) against the edited files. Records this host cannot read are left out. No provider is called.
+	//
+	// Corresponds with GET /v1/policies/decisions (the `ListRecordedDecisions` operationId).
+	ListRecordedDecisions(ctx context.Context, params *ListRecordedDecisionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// EvaluatePoliciesWithBody Dry run: evaluate a request against the policies in force (or given ones) without calling any provider
 	//
 	// Admin tenants only: policy files may name other tenants and their entitlements.
@@ -3577,6 +3619,23 @@ func (c *Client) CheckPoliciesWithBody(ctx context.Context, contentType string, 
 // Corresponds with POST /v1/policies/check (the `CheckPolicies` operationId).
 func (c *Client) CheckPolicies(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckPoliciesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRecordedDecisions The newest recorded policy decisions, for a dry run to start from
+//
+// Admin tenants only. Lists the newest policy decisions the host recorded for replay (see replayPolicies), newest first: each with its id, time, tenant, the policy revision that decided it, the request as the policies read it (masked as recorded: the customer's phone masked, never a name or an address) and what was decided. The console's policy editor dry-runs one of them (POST /v1/policies/evaluate) against the edited files. Records this host cannot read are left out. No provider is called.
+//
+// Corresponds with GET /v1/policies/decisions (the `ListRecordedDecisions` operationId).
+func (c *Client) ListRecordedDecisions(ctx context.Context, params *ListRecordedDecisionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRecordedDecisionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4689,6 +4748,72 @@ func NewCheckPoliciesRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
+// NewListRecordedDecisionsRequest constructs an http.Request for the ListRecordedDecisions method
+func NewListRecordedDecisionsRequest(server string, params *ListRecordedDecisionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/policies/decisions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tenant != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tenant", *params.Tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewEvaluatePoliciesRequest calls the generic EvaluatePolicies builder with application/json body
 func NewEvaluatePoliciesRequest(server string, body EvaluatePoliciesJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5298,6 +5423,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/policies/check (the `CheckPolicies` operationId).
 	CheckPoliciesWithResponse(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckPoliciesResponse, error)
+
+	// ListRecordedDecisionsWithResponse The newest recorded policy decisions, for a dry run to start from
+	//
+	// Admin tenants only. Lists the newest policy decisions the host recorded for replay (see replayPolicies), newest first: each with its id, time, tenant, the policy revision that decided it, the request as the policies read it (masked as recorded: the customer's phone masked, never a name or an address) and what was decided. The console's policy editor dry-runs one of them (POST /v1/policies/evaluate) against the edited files. Records this host cannot read are left out. No provider is called.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/policies/decisions (the `ListRecordedDecisions` operationId).
+	ListRecordedDecisionsWithResponse(ctx context.Context, params *ListRecordedDecisionsParams, reqEditors ...RequestEditorFn) (*ListRecordedDecisionsResponse, error)
 
 	// EvaluatePoliciesWithBodyWithResponse Dry run: evaluate a request against the policies in force (or given ones) without calling any provider
 	//
@@ -6846,6 +6980,82 @@ func (r CheckPoliciesResponse) ContentType() string {
 	return ""
 }
 
+type ListRecordedDecisionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecordedDecisions
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRecordedDecisionsResponse) GetJSON200() *RecordedDecisions {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRecordedDecisionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRecordedDecisionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRecordedDecisionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRecordedDecisionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type EvaluatePoliciesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8018,6 +8228,21 @@ func (c *ClientWithResponses) CheckPoliciesWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseCheckPoliciesResponse(rsp)
+}
+
+// ListRecordedDecisionsWithResponse The newest recorded policy decisions, for a dry run to start from
+//
+// Admin tenants only. Lists the newest policy decisions the host recorded for replay (see replayPolicies), newest first: each with its id, time, tenant, the policy revision that decided it, the request as the policies read it (masked as recorded: the customer's phone masked, never a name or an address) and what was decided. The console's policy editor dry-runs one of them (POST /v1/policies/evaluate) against the edited files. Records this host cannot read are left out. No provider is called.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/policies/decisions (the `ListRecordedDecisions` operationId).
+func (c *ClientWithResponses) ListRecordedDecisionsWithResponse(ctx context.Context, params *ListRecordedDecisionsParams, reqEditors ...RequestEditorFn) (*ListRecordedDecisionsResponse, error) {
+	rsp, err := c.ListRecordedDecisions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRecordedDecisionsResponse(rsp)
 }
 
 // EvaluatePoliciesWithBodyWithResponse Dry run: evaluate a request against the policies in force (or given ones) without calling any provider
@@ -9478,6 +9703,67 @@ func ParseCheckPoliciesResponse(rsp *http.Response) (*CheckPoliciesResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRecordedDecisionsResponse parses an HTTP response from a ListRecordedDecisionsWithResponse call
+func ParseListRecordedDecisionsResponse(rsp *http.Response) (*ListRecordedDecisionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRecordedDecisionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecordedDecisions
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Problem

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -283,6 +284,11 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	var revision string
 	t.Run("policies", func(t *testing.T) {
+		// A quote the host records for replay: the editor offers it for a
+		// dry run and counts what an edit would change of it.
+		if st, body, _ := h.post(t, "/v1/quotes", "shop-key", `{"item":{"category":"phone","brand":"Apple","model":"iPhone 14 Pro","storage":"256GB","condition":"excellent"}}`, time.Minute); st != http.StatusOK {
+			t.Fatalf("a quote to record: %d %v", st, body)
+		}
 		browse(t, ctx, "opening the policies",
 			chromedp.Click(css("#nav-policies")),
 			chromedp.WaitVisible(css("#policy-editor")),
@@ -319,6 +325,22 @@ func TestConsoleInABrowser(t *testing.T) {
 			chromedp.KeyEvent("request"),
 			pageTrue(`document.querySelector('#policy-check-status').dataset.ok === 'true'`),
 			pageTrue(`!document.querySelector('#policy-gutter span.error')`))
+
+		// Before Save: what the edit would change of the recorded decisions.
+		browse(t, ctx, "waiting for what the edit would change",
+			pageTrue(`Number((document.querySelector('#policy-impact') || {dataset: {}}).dataset.changed) >= 1`))
+		if impact := textOf(t, ctx, "#policy-impact"); !regexp.MustCompile(`^This edit would change [1-9][0-9]* of the last [1-9][0-9]* decisions \(.*phones-everywhere.*\)`).MatchString(impact) {
+			t.Fatalf("the editor says %q of the edit's changes", impact)
+		}
+		shot(t, ctx, "policies-impact")
+		browse(t, ctx, "dry-running the recorded request",
+			pageTrue(`document.querySelectorAll('#policy-recorded option[data-id]').length >= 1`),
+			js(`(() => { const s = document.querySelector('#policy-recorded');
+				s.value = [...s.options].find((o) => o.textContent.includes('shop: phone Apple iPhone 14 Pro')).value; })()`),
+			chromedp.Click(css("#policy-dry-run-recorded")),
+			pageTrue(`(document.querySelector('#policy-recorded-result [data-field="route-rule"]') || {}).textContent === 'phones-everywhere'`))
+		browse(t, ctx, "showing the recorded dry run", js(`document.querySelector('#policy-recorded-result').scrollIntoView()`))
+		shot(t, ctx, "policies-recorded-dry-run")
 
 		browse(t, ctx, "dry-running a phone",
 			chromedp.Click(css("#policy-dry-run")),
