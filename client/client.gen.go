@@ -17,6 +17,30 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for BatchReportRowStatus.
+const (
+	Invalid BatchReportRowStatus = "invalid"
+	Left    BatchReportRowStatus = "left"
+	NoQuote BatchReportRowStatus = "no_quote"
+	Quoted  BatchReportRowStatus = "quoted"
+)
+
+// Valid indicates whether the value is a known member of the BatchReportRowStatus enum.
+func (e BatchReportRowStatus) Valid() bool {
+	switch e {
+	case Invalid:
+		return true
+	case Left:
+		return true
+	case NoQuote:
+		return true
+	case Quoted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateOrderRequestLogistics.
 const (
 	CreateOrderRequestLogisticsExpress CreateOrderRequestLogistics = "express"
@@ -1070,6 +1094,33 @@ type BatchLine struct {
 	Route    *Route   `json:"route,omitempty"`
 	Strategy *string  `json:"strategy,omitempty"`
 }
+
+// BatchReportRequest defines model for BatchReportRequest.
+type BatchReportRequest struct {
+	// Columns the device list's own columns, in order
+	Columns []string `json:"columns"`
+
+	// Name the device list's file name: the workbook is named after it (<name>-report.xlsx)
+	Name *string          `json:"name,omitempty"`
+	Rows []BatchReportRow `json:"rows"`
+}
+
+// BatchReportRow defines model for BatchReportRow.
+type BatchReportRow struct {
+	// Line the device's line (CSV) or row (XLSX) in the list, from 1
+	Line  int    `json:"line"`
+	Quote *Quote `json:"quote,omitempty"`
+
+	// Reason why there is no quote
+	Reason *string              `json:"reason,omitempty"`
+	Status BatchReportRowStatus `json:"status"`
+
+	// Values the device's cells, one per column
+	Values *[]string `json:"values,omitempty"`
+}
+
+// BatchReportRowStatus defines model for BatchReportRow.Status.
+type BatchReportRowStatus string
 
 // Breakdown defines model for Breakdown.
 type Breakdown struct {
@@ -2462,6 +2513,9 @@ type TestPoliciesJSONRequestBody = PolicyEdit
 // CreateQuoteJSONRequestBody defines body for CreateQuote for application/json ContentType.
 type CreateQuoteJSONRequestBody = QuoteRequest
 
+// CreateBatchReportXLSXJSONRequestBody defines body for CreateBatchReportXLSX for application/json ContentType.
+type CreateBatchReportXLSXJSONRequestBody = BatchReportRequest
+
 // CreateTradeInJSONRequestBody defines body for CreateTradeIn for application/json ContentType.
 type CreateTradeInJSONRequestBody = TradeInRequest
 
@@ -3289,6 +3343,24 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/quotes/batch (the `CreateQuoteBatch` operationId).
 	CreateQuoteBatchWithBody(ctx context.Context, params *CreateQuoteBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateBatchReportXLSXWithBody A batch's report as an XLSX workbook
+	//
+	// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+	CreateBatchReportXLSXWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBatchReportXLSX A batch's report as an XLSX workbook
+	//
+	// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+	CreateBatchReportXLSX(ctx context.Context, body CreateBatchReportXLSXJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateTradeInWithBody Trade in an old device against a new one: quote, price, order, link
 	//
 	// Runs a trade-in as steps (quote the old device, price the new one, create the recycle order, link them), each recorded: a step that fails answers a TradeInProblem naming it, and the same Idempotency-Key and body resume from there.
@@ -3879,6 +3951,44 @@ func (c *Client) CreateQuote(ctx context.Context, body CreateQuoteJSONRequestBod
 // Corresponds with POST /v1/quotes/batch (the `CreateQuoteBatch` operationId).
 func (c *Client) CreateQuoteBatchWithBody(ctx context.Context, params *CreateQuoteBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateQuoteBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBatchReportXLSXWithBody A batch's report as an XLSX workbook
+//
+// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+func (c *Client) CreateBatchReportXLSXWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBatchReportXLSXRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBatchReportXLSX A batch's report as an XLSX workbook
+//
+// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+func (c *Client) CreateBatchReportXLSX(ctx context.Context, body CreateBatchReportXLSXJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBatchReportXLSXRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5131,6 +5241,46 @@ func NewCreateQuoteBatchRequestWithBody(server string, params *CreateQuoteBatchP
 	return req, nil
 }
 
+// NewCreateBatchReportXLSXRequest calls the generic CreateBatchReportXLSX builder with application/json body
+func NewCreateBatchReportXLSXRequest(server string, body CreateBatchReportXLSXJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateBatchReportXLSXRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateBatchReportXLSXRequestWithBody constructs an http.Request for the CreateBatchReportXLSX method, with any body, and a specified content type
+func NewCreateBatchReportXLSXRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/quotes/batch/report")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCreateTradeInRequest calls the generic CreateTradeIn builder with application/json body
 func NewCreateTradeInRequest(server string, params *CreateTradeInParams, body CreateTradeInJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5549,6 +5699,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/quotes/batch (the `CreateQuoteBatch` operationId).
 	CreateQuoteBatchWithBodyWithResponse(ctx context.Context, params *CreateQuoteBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateQuoteBatchResponse, error)
+
+	// CreateBatchReportXLSXWithBodyWithResponse A batch's report as an XLSX workbook
+	//
+	// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+	CreateBatchReportXLSXWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBatchReportXLSXResponse, error)
+
+	// CreateBatchReportXLSXWithResponse A batch's report as an XLSX workbook
+	//
+	// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+	CreateBatchReportXLSXWithResponse(ctx context.Context, body CreateBatchReportXLSXJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBatchReportXLSXResponse, error)
 
 	// CreateTradeInWithBodyWithResponse Trade in an old device against a new one: quote, price, order, link
 	//
@@ -7745,6 +7913,75 @@ func (r CreateQuoteBatchResponse) ContentType() string {
 	return ""
 }
 
+// CreateBatchReportXLSXResponse200Headers the declared response headers of an HTTP 200 response for CreateBatchReportXLSX
+type CreateBatchReportXLSXResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type CreateBatchReportXLSXResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateBatchReportXLSXResponse200Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateBatchReportXLSXResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateBatchReportXLSXResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateBatchReportXLSXResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateBatchReportXLSXResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateBatchReportXLSXResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateBatchReportXLSXResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateBatchReportXLSXResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateBatchReportXLSXResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateTradeInResponse429Headers the declared response headers of an HTTP 429 response for CreateTradeIn
 type CreateTradeInResponse429Headers struct {
 	RetryAfter *int
@@ -8438,6 +8675,36 @@ func (c *ClientWithResponses) CreateQuoteBatchWithBodyWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParseCreateQuoteBatchResponse(rsp)
+}
+
+// CreateBatchReportXLSXWithBodyWithResponse A batch's report as an XLSX workbook
+//
+// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+func (c *ClientWithResponses) CreateBatchReportXLSXWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBatchReportXLSXResponse, error) {
+	rsp, err := c.CreateBatchReportXLSXWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBatchReportXLSXResponse(rsp)
+}
+
+// CreateBatchReportXLSXWithResponse A batch's report as an XLSX workbook
+//
+// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+func (c *ClientWithResponses) CreateBatchReportXLSXWithResponse(ctx context.Context, body CreateBatchReportXLSXJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBatchReportXLSXResponse, error) {
+	rsp, err := c.CreateBatchReportXLSX(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBatchReportXLSXResponse(rsp)
 }
 
 // CreateTradeInWithBodyWithResponse Trade in an old device against a new one: quote, price, order, link
@@ -10361,6 +10628,66 @@ func ParseCreateQuoteBatchResponse(rsp *http.Response) (*CreateQuoteBatchRespons
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateBatchReportXLSXResponse parses an HTTP response from a CreateBatchReportXLSXWithResponse call
+func ParseCreateBatchReportXLSXResponse(rsp *http.Response) (*CreateBatchReportXLSXResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateBatchReportXLSXResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateBatchReportXLSXResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

@@ -464,6 +464,25 @@ func TestConsoleInABrowser(t *testing.T) {
 			}
 		}
 
+		// The same report as a workbook, made by the API.
+		browse(t, ctx, "downloading the report as XLSX", chromedp.Click(css("#batch-download-xlsx")))
+		select {
+		case guid = <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the XLSX report was not downloaded within 30s")
+		}
+		wb, err := excelize.OpenFile(filepath.Join(downloads, guid))
+		if err != nil {
+			t.Fatalf("the XLSX report: %v", err)
+		}
+		xrows, _ := wb.GetRows("Report")
+		sum, _ := wb.GetRows("Summary")
+		_ = wb.Close()
+		if len(xrows) != 21 || strings.Join(xrows[0][:8], ",") != "line,asset_tag,category,brand,model,storage,condition,status" ||
+			xrows[1][7] != "quoted" || len(sum) < 2 || strings.Join(sum[2][:2], ",") != "quoted,20" {
+			t.Fatalf("the XLSX report: %d rows, header %v, first %v, summary %v", len(xrows), xrows[0], xrows[1], sum)
+		}
+
 		// A workbook is read as well: its first sheet, shared strings and numbers.
 		f := excelize.NewFile()
 		for i, row := range [][]any{{"category", "brand", "model", "storage", "condition", "condition_score"},
@@ -528,12 +547,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	})
 
 	t.Run("another tenant", func(t *testing.T) {
-		browse(t, ctx, "signing in as a tenant that is not an admin",
+		browse(t, ctx, "signing out",
 			chromedp.Click(css("#sign-out")),
-			chromedp.WaitVisible(css("#api-key")),
+			chromedp.WaitVisible(css("#api-key")))
+		browse(t, ctx, "signing in as a tenant that is not an admin",
 			chromedp.SendKeys(css("#api-key"), "shop-key\r"),
-			chromedp.WaitVisible(css("#nav-orders")),
-			chromedp.Click(css("#nav-orders")),
+			pageTrue(`!!document.querySelector('#nav-orders') && (document.querySelector('#role') || {}).textContent === 'tenant'`))
+		browse(t, ctx, "opening the orders",
+			js(`document.querySelector('#nav-orders').click()`),
 			pageTrue(`(document.querySelector('#orders-list') || {}).textContent === 'No order.'`))
 		if eval[bool](t, ctx, `!!document.querySelector('#nav-policies')`) {
 			t.Fatal("a tenant that is not an admin is shown the policies")
