@@ -17,6 +17,30 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for BatchReportRowStatus.
+const (
+	Invalid BatchReportRowStatus = "invalid"
+	Left    BatchReportRowStatus = "left"
+	NoQuote BatchReportRowStatus = "no_quote"
+	Quoted  BatchReportRowStatus = "quoted"
+)
+
+// Valid indicates whether the value is a known member of the BatchReportRowStatus enum.
+func (e BatchReportRowStatus) Valid() bool {
+	switch e {
+	case Invalid:
+		return true
+	case Left:
+		return true
+	case NoQuote:
+		return true
+	case Quoted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateOrderRequestLogistics.
 const (
 	CreateOrderRequestLogisticsExpress CreateOrderRequestLogistics = "express"
@@ -950,6 +974,27 @@ func (e TradeInStepStatus) Valid() bool {
 	}
 }
 
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryStatusDelivered WebhookDeliveryStatus = "delivered"
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+	WebhookDeliveryStatusRetrying  WebhookDeliveryStatus = "retrying"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryStatusDelivered:
+		return true
+	case WebhookDeliveryStatusPending:
+		return true
+	case WebhookDeliveryStatusRetrying:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SearchCatalogParamsKind.
 const (
 	CarType SearchCatalogParamsKind = "car_type"
@@ -1088,6 +1133,33 @@ type BatchLine struct {
 	Route    *Route   `json:"route,omitempty"`
 	Strategy *string  `json:"strategy,omitempty"`
 }
+
+// BatchReportRequest defines model for BatchReportRequest.
+type BatchReportRequest struct {
+	// Columns the device list's own columns, in order
+	Columns []string `json:"columns"`
+
+	// Name the device list's file name: the workbook is named after it (<name>-report.xlsx)
+	Name *string          `json:"name,omitempty"`
+	Rows []BatchReportRow `json:"rows"`
+}
+
+// BatchReportRow defines model for BatchReportRow.
+type BatchReportRow struct {
+	// Line the device's line (CSV) or row (XLSX) in the list, from 1
+	Line  int    `json:"line"`
+	Quote *Quote `json:"quote,omitempty"`
+
+	// Reason why there is no quote
+	Reason *string              `json:"reason,omitempty"`
+	Status BatchReportRowStatus `json:"status"`
+
+	// Values the device's cells, one per column
+	Values *[]string `json:"values,omitempty"`
+}
+
+// BatchReportRowStatus defines model for BatchReportRow.Status.
+type BatchReportRowStatus string
 
 // Breakdown defines model for Breakdown.
 type Breakdown struct {
@@ -1890,6 +1962,32 @@ type ReadinessOrderStoreKind string
 // ReadinessProviders defines model for Readiness.Providers.
 type ReadinessProviders string
 
+// RecordedDecision defines model for RecordedDecision.
+type RecordedDecision struct {
+	// At RFC 3339 in China time, to the second, whichever provider or clock made it
+	//
+	// Examples: 2026-01-02T15:04:05+08:00
+	At Time `json:"at"`
+
+	// Id the recorded decision's id
+	Id int `json:"id"`
+
+	// Outcome what a decision came to
+	Outcome ReplayOutcome `json:"outcome"`
+
+	// Request the request as the policies read it (request.*): kind, item, providers, strategy, batch_size, order; the customer's phone masked, name and address always empty
+	Request map[string]interface{} `json:"request"`
+
+	// Revision the policy revision that decided it
+	Revision string `json:"revision"`
+	Tenant   string `json:"tenant"`
+}
+
+// RecordedDecisions defines model for RecordedDecisions.
+type RecordedDecisions struct {
+	Decisions []RecordedDecision `json:"decisions"`
+}
+
 // ReplayExample defines model for ReplayExample.
 type ReplayExample struct {
 	// After what a decision came to
@@ -2286,6 +2384,49 @@ type TradeInStepName string
 // TradeInStepStatus defines model for TradeInStep.Status.
 type TradeInStepStatus string
 
+// WebhookDelivery One webhook event of an order and how its delivery went.
+type WebhookDelivery struct {
+	// Attempts delivery attempts made
+	Attempts int `json:"attempts"`
+
+	// CreatedAt RFC 3339 in China time, to the second, whichever provider or clock made it
+	//
+	// Examples: 2026-01-02T15:04:05+08:00
+	CreatedAt Time `json:"created_at"`
+
+	// DeliveredAt RFC 3339 in China time, to the second, whichever provider or clock made it
+	//
+	// Examples: 2026-01-02T15:04:05+08:00
+	DeliveredAt *Time `json:"delivered_at,omitempty"`
+
+	// EventId the event's id, the same on every attempt (evt_...)
+	EventId *string `json:"event_id,omitempty"`
+
+	// LastError why the last attempt failed (retrying only)
+	LastError *string `json:"last_error,omitempty"`
+
+	// NextAttemptAt RFC 3339 in China time, to the second, whichever provider or clock made it
+	//
+	// Examples: 2026-01-02T15:04:05+08:00
+	NextAttemptAt *Time       `json:"next_attempt_at,omitempty"`
+	State         *OrderState `json:"state,omitempty"`
+
+	// Status delivered: answered 2xx; retrying: an attempt failed, the next is at next_attempt_at; pending: not tried yet
+	Status WebhookDeliveryStatus `json:"status"`
+
+	// Type the event type, as order.state_changed
+	Type string `json:"type"`
+}
+
+// WebhookDeliveryStatus delivered: answered 2xx; retrying: an attempt failed, the next is at next_attempt_at; pending: not tried yet
+type WebhookDeliveryStatus string
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Deliveries []WebhookDelivery `json:"deliveries"`
+	OrderId    string            `json:"order_id"`
+}
+
 // BadGateway RFC 9457 problem details
 type BadGateway = Problem
 
@@ -2387,6 +2528,15 @@ type CreateOrderParams struct {
 	IdempotencyKey string `json:"Idempotency-Key"`
 }
 
+// ListRecordedDecisionsParams defines parameters for ListRecordedDecisions.
+type ListRecordedDecisionsParams struct {
+	// Limit how many, the newest
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Tenant only this tenant's decisions
+	Tenant *string `form:"tenant,omitempty" json:"tenant,omitempty"`
+}
+
 // CreateQuoteBatchParams defines parameters for CreateQuoteBatch.
 type CreateQuoteBatchParams struct {
 	// Order completion (the default): answer lines as requests complete; input: answer lines in input order
@@ -2468,6 +2618,9 @@ type TestPoliciesJSONRequestBody = PolicyEdit
 
 // CreateQuoteJSONRequestBody defines body for CreateQuote for application/json ContentType.
 type CreateQuoteJSONRequestBody = QuoteRequest
+
+// CreateBatchReportXLSXJSONRequestBody defines body for CreateBatchReportXLSX for application/json ContentType.
+type CreateBatchReportXLSXJSONRequestBody = BatchReportRequest
 
 // CreateTradeInJSONRequestBody defines body for CreateTradeIn for application/json ContentType.
 type CreateTradeInJSONRequestBody = TradeInRequest
@@ -3144,6 +3297,13 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/orders/{id}/tracking (the `GetOrderTracking` operationId).
 	GetOrderTracking(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListOrderWebhookDeliveries The order's webhook events and how their delivery went
+	//
+	// Lists the webhook events the host enqueued for one of the tenant's orders (one per state change, sent to the tenant's webhook_url; see docs/webhooks.md), oldest first, and for each: the event id and type, the state it announces, when it was made, how many delivery attempts were made, and whether the webhook URL answered 2xx (delivered), an attempt failed and the next is due at next_attempt_at (retrying, with the last error), or it is not tried yet (pending). A tenant without a webhook_url has none. Neither the webhook secret nor the signatures sent are shown. Read from the host's order store: no provider is called. Another tenant's order is 404.
+	//
+	// Corresponds with GET /v1/orders/{id}/webhook-deliveries (the `ListOrderWebhookDeliveries` operationId).
+	ListOrderWebhookDeliveries(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetPolicies The policies in force: revision, files, rules, and the last refused change
 	//
 	// Admin tenants only: policy files may name other tenants and their entitlements.
@@ -3168,6 +3328,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/policies/check (the `CheckPolicies` operationId).
 	CheckPolicies(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRecordedDecisions The newest recorded policy decisions, for a dry run to start from
+	//
+	// Admin tenants only. Lists the newest policy decisions the host recorded for replay (see replayPolicies), newest first: each with its id, time, tenant, the policy revision that decided it, the request as the policies read it (masked as recorded: the customer's phone masked, never a name or an address) and what was decided. The console's policy editor dry-runs one of them (POST /v1/policies/evaluate) against the edited files. Records this host cannot read are left out. No provider is called.
+	//
+	// Corresponds with GET /v1/policies/decisions (the `ListRecordedDecisions` operationId).
+	ListRecordedDecisions(ctx context.Context, params *ListRecordedDecisionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EvaluatePoliciesWithBody Dry run: evaluate a request against the policies in force (or given ones) without calling any provider
 	//
@@ -3281,6 +3448,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/quotes/batch (the `CreateQuoteBatch` operationId).
 	CreateQuoteBatchWithBody(ctx context.Context, params *CreateQuoteBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBatchReportXLSXWithBody A batch's report as an XLSX workbook
+	//
+	// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+	CreateBatchReportXLSXWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBatchReportXLSX A batch's report as an XLSX workbook
+	//
+	// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+	CreateBatchReportXLSX(ctx context.Context, body CreateBatchReportXLSXJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTradeInWithBody Trade in an old device against a new one: quote, price, order, link
 	//
@@ -3557,6 +3742,23 @@ func (c *Client) GetOrderTracking(ctx context.Context, id string, reqEditors ...
 	return c.Client.Do(req)
 }
 
+// ListOrderWebhookDeliveries The order's webhook events and how their delivery went
+//
+// Lists the webhook events the host enqueued for one of the tenant's orders (one per state change, sent to the tenant's webhook_url; see docs/webhooks.md), oldest first, and for each: the event id and type, the state it announces, when it was made, how many delivery attempts were made, and whether the webhook URL answered 2xx (delivered), an attempt failed and the next is due at next_attempt_at (retrying, with the last error), or it is not tried yet (pending). A tenant without a webhook_url has none. Neither the webhook secret nor the signatures sent are shown. Read from the host's order store: no provider is called. Another tenant's order is 404.
+//
+// Corresponds with GET /v1/orders/{id}/webhook-deliveries (the `ListOrderWebhookDeliveries` operationId).
+func (c *Client) ListOrderWebhookDeliveries(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrderWebhookDeliveriesRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetPolicies The policies in force: revision, files, rules, and the last refused change
 //
 // Admin tenants only: policy files may name other tenants and their entitlements.
@@ -3602,6 +3804,23 @@ func (c *Client) CheckPoliciesWithBody(ctx context.Context, contentType string, 
 // Corresponds with POST /v1/policies/check (the `CheckPolicies` operationId).
 func (c *Client) CheckPolicies(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckPoliciesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRecordedDecisions The newest recorded policy decisions, for a dry run to start from
+//
+// Admin tenants only. Lists the newest policy decisions the host recorded for replay (see replayPolicies), newest first: each with its id, time, tenant, the policy revision that decided it, the request as the policies read it (masked as recorded: the customer's phone masked, never a name or an address) and what was decided. The console's policy editor dry-runs one of them (POST /v1/policies/evaluate) against the edited files. Records this host cannot read are left out. No provider is called.
+//
+// Corresponds with GET /v1/policies/decisions (the `ListRecordedDecisions` operationId).
+func (c *Client) ListRecordedDecisions(ctx context.Context, params *ListRecordedDecisionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRecordedDecisionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3845,6 +4064,44 @@ func (c *Client) CreateQuote(ctx context.Context, body CreateQuoteJSONRequestBod
 // Corresponds with POST /v1/quotes/batch (the `CreateQuoteBatch` operationId).
 func (c *Client) CreateQuoteBatchWithBody(ctx context.Context, params *CreateQuoteBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateQuoteBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBatchReportXLSXWithBody A batch's report as an XLSX workbook
+//
+// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+func (c *Client) CreateBatchReportXLSXWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBatchReportXLSXRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBatchReportXLSX A batch's report as an XLSX workbook
+//
+// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+func (c *Client) CreateBatchReportXLSX(ctx context.Context, body CreateBatchReportXLSXJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBatchReportXLSXRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4642,6 +4899,40 @@ func NewGetOrderTrackingRequest(server string, id string) (*http.Request, error)
 	return req, nil
 }
 
+// NewListOrderWebhookDeliveriesRequest constructs an http.Request for the ListOrderWebhookDeliveries method
+func NewListOrderWebhookDeliveriesRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/orders/%s/webhook-deliveries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetPoliciesRequest constructs an http.Request for the GetPolicies method
 func NewGetPoliciesRequest(server string) (*http.Request, error) {
 	var err error
@@ -4705,6 +4996,72 @@ func NewCheckPoliciesRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListRecordedDecisionsRequest constructs an http.Request for the ListRecordedDecisions method
+func NewListRecordedDecisionsRequest(server string, params *ListRecordedDecisionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/policies/decisions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tenant != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tenant", *params.Tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5014,6 +5371,46 @@ func NewCreateQuoteBatchRequestWithBody(server string, params *CreateQuoteBatchP
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateBatchReportXLSXRequest calls the generic CreateBatchReportXLSX builder with application/json body
+func NewCreateBatchReportXLSXRequest(server string, body CreateBatchReportXLSXJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateBatchReportXLSXRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateBatchReportXLSXRequestWithBody constructs an http.Request for the CreateBatchReportXLSX method, with any body, and a specified content type
+func NewCreateBatchReportXLSXRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/quotes/batch/report")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -5337,6 +5734,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/orders/{id}/tracking (the `GetOrderTracking` operationId).
 	GetOrderTrackingWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetOrderTrackingResponse, error)
 
+	// ListOrderWebhookDeliveriesWithResponse The order's webhook events and how their delivery went
+	//
+	// Lists the webhook events the host enqueued for one of the tenant's orders (one per state change, sent to the tenant's webhook_url; see docs/webhooks.md), oldest first, and for each: the event id and type, the state it announces, when it was made, how many delivery attempts were made, and whether the webhook URL answered 2xx (delivered), an attempt failed and the next is due at next_attempt_at (retrying, with the last error), or it is not tried yet (pending). A tenant without a webhook_url has none. Neither the webhook secret nor the signatures sent are shown. Read from the host's order store: no provider is called. Another tenant's order is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/orders/{id}/webhook-deliveries (the `ListOrderWebhookDeliveries` operationId).
+	ListOrderWebhookDeliveriesWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListOrderWebhookDeliveriesResponse, error)
+
 	// GetPoliciesWithResponse The policies in force: revision, files, rules, and the last refused change
 	//
 	// Admin tenants only: policy files may name other tenants and their entitlements.
@@ -5363,6 +5769,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/policies/check (the `CheckPolicies` operationId).
 	CheckPoliciesWithResponse(ctx context.Context, body CheckPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckPoliciesResponse, error)
+
+	// ListRecordedDecisionsWithResponse The newest recorded policy decisions, for a dry run to start from
+	//
+	// Admin tenants only. Lists the newest policy decisions the host recorded for replay (see replayPolicies), newest first: each with its id, time, tenant, the policy revision that decided it, the request as the policies read it (masked as recorded: the customer's phone masked, never a name or an address) and what was decided. The console's policy editor dry-runs one of them (POST /v1/policies/evaluate) against the edited files. Records this host cannot read are left out. No provider is called.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/policies/decisions (the `ListRecordedDecisions` operationId).
+	ListRecordedDecisionsWithResponse(ctx context.Context, params *ListRecordedDecisionsParams, reqEditors ...RequestEditorFn) (*ListRecordedDecisionsResponse, error)
 
 	// EvaluatePoliciesWithBodyWithResponse Dry run: evaluate a request against the policies in force (or given ones) without calling any provider
 	//
@@ -5480,6 +5895,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/quotes/batch (the `CreateQuoteBatch` operationId).
 	CreateQuoteBatchWithBodyWithResponse(ctx context.Context, params *CreateQuoteBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateQuoteBatchResponse, error)
+
+	// CreateBatchReportXLSXWithBodyWithResponse A batch's report as an XLSX workbook
+	//
+	// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+	CreateBatchReportXLSXWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBatchReportXLSXResponse, error)
+
+	// CreateBatchReportXLSXWithResponse A batch's report as an XLSX workbook
+	//
+	// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+	CreateBatchReportXLSXWithResponse(ctx context.Context, body CreateBatchReportXLSXJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBatchReportXLSXResponse, error)
 
 	// CreateTradeInWithBodyWithResponse Trade in an old device against a new one: quote, price, order, link
 	//
@@ -6790,6 +7223,103 @@ func (r GetOrderTrackingResponse) ContentType() string {
 	return ""
 }
 
+// ListOrderWebhookDeliveriesResponse429Headers the declared response headers of an HTTP 429 response for ListOrderWebhookDeliveries
+type ListOrderWebhookDeliveriesResponse429Headers struct {
+	RetryAfter *int
+}
+
+// ListOrderWebhookDeliveriesResponse503Headers the declared response headers of an HTTP 503 response for ListOrderWebhookDeliveries
+type ListOrderWebhookDeliveriesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListOrderWebhookDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookDeliveryList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON499 the response for an HTTP 499 `application/problem+json` response
+	ApplicationproblemJSON499 *ClientClosedRequest
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOrderWebhookDeliveriesResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOrderWebhookDeliveriesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOrderWebhookDeliveriesResponse) GetJSON200() *WebhookDeliveryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON499 returns the response for an HTTP 499 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON499() *ClientClosedRequest {
+	return r.ApplicationproblemJSON499
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOrderWebhookDeliveriesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOrderWebhookDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOrderWebhookDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOrderWebhookDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOrderWebhookDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetPoliciesResponse429Headers the declared response headers of an HTTP 429 response for GetPolicies
 type GetPoliciesResponse429Headers struct {
 	RetryAfter *int
@@ -6957,6 +7487,82 @@ func (r CheckPoliciesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckPoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRecordedDecisionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecordedDecisions
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRecordedDecisionsResponse) GetJSON200() *RecordedDecisions {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListRecordedDecisionsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRecordedDecisionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRecordedDecisionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRecordedDecisionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRecordedDecisionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7701,6 +8307,75 @@ func (r CreateQuoteBatchResponse) ContentType() string {
 	return ""
 }
 
+// CreateBatchReportXLSXResponse200Headers the declared response headers of an HTTP 200 response for CreateBatchReportXLSX
+type CreateBatchReportXLSXResponse200Headers struct {
+	ContentDisposition *string
+}
+
+type CreateBatchReportXLSXResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateBatchReportXLSXResponse200Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateBatchReportXLSXResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateBatchReportXLSXResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateBatchReportXLSXResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateBatchReportXLSXResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateBatchReportXLSXResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateBatchReportXLSXResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateBatchReportXLSXResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateBatchReportXLSXResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateTradeInResponse429Headers the declared response headers of an HTTP 429 response for CreateTradeIn
 type CreateTradeInResponse429Headers struct {
 	RetryAfter *int
@@ -8262,6 +8937,21 @@ func (c *ClientWithResponses) GetOrderTrackingWithResponse(ctx context.Context, 
 	return ParseGetOrderTrackingResponse(rsp)
 }
 
+// ListOrderWebhookDeliveriesWithResponse The order's webhook events and how their delivery went
+//
+// Lists the webhook events the host enqueued for one of the tenant's orders (one per state change, sent to the tenant's webhook_url; see docs/webhooks.md), oldest first, and for each: the event id and type, the state it announces, when it was made, how many delivery attempts were made, and whether the webhook URL answered 2xx (delivered), an attempt failed and the next is due at next_attempt_at (retrying, with the last error), or it is not tried yet (pending). A tenant without a webhook_url has none. Neither the webhook secret nor the signatures sent are shown. Read from the host's order store: no provider is called. Another tenant's order is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/orders/{id}/webhook-deliveries (the `ListOrderWebhookDeliveries` operationId).
+func (c *ClientWithResponses) ListOrderWebhookDeliveriesWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListOrderWebhookDeliveriesResponse, error) {
+	rsp, err := c.ListOrderWebhookDeliveries(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOrderWebhookDeliveriesResponse(rsp)
+}
+
 // GetPoliciesWithResponse The policies in force: revision, files, rules, and the last refused change
 //
 // Admin tenants only: policy files may name other tenants and their entitlements.
@@ -8305,6 +8995,21 @@ func (c *ClientWithResponses) CheckPoliciesWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseCheckPoliciesResponse(rsp)
+}
+
+// ListRecordedDecisionsWithResponse The newest recorded policy decisions, for a dry run to start from
+//
+// Admin tenants only. Lists the newest policy decisions the host recorded for replay (see replayPolicies), newest first: each with its id, time, tenant, the policy revision that decided it, the request as the policies read it (masked as recorded: the customer's phone masked, never a name or an address) and what was decided. The console's policy editor dry-runs one of them (POST /v1/policies/evaluate) against the edited files. Records this host cannot read are left out. No provider is called.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/policies/decisions (the `ListRecordedDecisions` operationId).
+func (c *ClientWithResponses) ListRecordedDecisionsWithResponse(ctx context.Context, params *ListRecordedDecisionsParams, reqEditors ...RequestEditorFn) (*ListRecordedDecisionsResponse, error) {
+	rsp, err := c.ListRecordedDecisions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRecordedDecisionsResponse(rsp)
 }
 
 // EvaluatePoliciesWithBodyWithResponse Dry run: evaluate a request against the policies in force (or given ones) without calling any provider
@@ -8500,6 +9205,36 @@ func (c *ClientWithResponses) CreateQuoteBatchWithBodyWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParseCreateQuoteBatchResponse(rsp)
+}
+
+// CreateBatchReportXLSXWithBodyWithResponse A batch's report as an XLSX workbook
+//
+// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+func (c *ClientWithResponses) CreateBatchReportXLSXWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBatchReportXLSXResponse, error) {
+	rsp, err := c.CreateBatchReportXLSXWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBatchReportXLSXResponse(rsp)
+}
+
+// CreateBatchReportXLSXWithResponse A batch's report as an XLSX workbook
+//
+// Writes the report of a batch the client ran (POST /v1/quotes/batch) as the XLSX workbook `host batch -o report.xlsx` writes: a Report sheet with, per device, its line, the device list's own cells, then status, price_yuan, currency, provider, quote_id, valid_until, orderable and reason (a bold, frozen, filtered header; prices in yuan, validity as dates in China time, orderable as a boolean), and a Summary sheet (devices, quoted and their value, no quote, invalid, left; value by category when a column is named category, and by provider). The client sends the device list's columns and, per device, its cells, its status and its best quote or why there is none. No provider is called. The console's batch page downloads its report through it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/quotes/batch/report (the `CreateBatchReportXLSX` operationId).
+func (c *ClientWithResponses) CreateBatchReportXLSXWithResponse(ctx context.Context, body CreateBatchReportXLSXJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBatchReportXLSXResponse, error) {
+	rsp, err := c.CreateBatchReportXLSX(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBatchReportXLSXResponse(rsp)
 }
 
 // CreateTradeInWithBodyWithResponse Trade in an old device against a new one: quote, price, order, link
@@ -9715,6 +10450,97 @@ func ParseGetOrderTrackingResponse(rsp *http.Response) (*GetOrderTrackingRespons
 	return response, nil
 }
 
+// ParseListOrderWebhookDeliveriesResponse parses an HTTP response from a ListOrderWebhookDeliveriesWithResponse call
+func ParseListOrderWebhookDeliveriesResponse(rsp *http.Response) (*ListOrderWebhookDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOrderWebhookDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookDeliveryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 499:
+		var dest ClientClosedRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON499 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListOrderWebhookDeliveriesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOrderWebhookDeliveriesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetPoliciesResponse parses an HTTP response from a GetPoliciesWithResponse call
 func ParseGetPoliciesResponse(rsp *http.Response) (*GetPoliciesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9844,6 +10670,67 @@ func ParseCheckPoliciesResponse(rsp *http.Response) (*CheckPoliciesResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRecordedDecisionsResponse parses an HTTP response from a ListRecordedDecisionsWithResponse call
+func ParseListRecordedDecisionsResponse(rsp *http.Response) (*ListRecordedDecisionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRecordedDecisionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecordedDecisions
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Problem
@@ -10505,6 +11392,66 @@ func ParseCreateQuoteBatchResponse(rsp *http.Response) (*CreateQuoteBatchRespons
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateBatchReportXLSXResponse parses an HTTP response from a CreateBatchReportXLSXWithResponse call
+func ParseCreateBatchReportXLSXResponse(rsp *http.Response) (*CreateBatchReportXLSXResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateBatchReportXLSXResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateBatchReportXLSXResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

@@ -104,4 +104,9 @@ func TestClientAgainstARunningHost(t *testing.T) {
 	if err != nil || bad.ApplicationproblemJSON400 == nil || bad.ApplicationproblemJSON400.Field == nil || *bad.ApplicationproblemJSON400.Field != "item.model" {
 		t.Fatalf("a phone without a model: %v %d %s", err, bad.StatusCode(), bad.Body)
 	}
+
+	none, err := c.ListOrderWebhookDeliveriesWithResponse(ctx, "ord_missing")
+	if err != nil || none.ApplicationproblemJSON404 == nil || none.ApplicationproblemJSON404.Code != "not_found" {
+		t.Fatalf("the deliveries of an order that is not the tenant's: %v %d %s", err, none.StatusCode(), none.Body)
+	}
 }

@@ -527,6 +527,19 @@ func TestOrderLifeWebhooks(t *testing.T) {
 	if n := len(e.hooks.events()); n != 0 {
 		t.Fatalf("%d delivered while down", n)
 	}
+	// The order's timeline shows the failed attempts: the head event is
+	// retrying, with why; the others wait behind it.
+	dl, err := e.h.Orders().WebhookDeliveries(bg, e.a, a.Order.ID)
+	if err != nil || len(dl.Deliveries) != 3 {
+		t.Fatalf("deliveries while down: %+v %v", dl, err)
+	}
+	if d := dl.Deliveries[0]; d.Status != "retrying" || d.Attempts < 1 || d.LastError == "" || d.NextAttemptAt == nil || d.State != lifeStates[1] ||
+		d.Type != core.EventOrderStateChanged || !strings.HasPrefix(d.EventID, "evt_") {
+		t.Fatalf("head delivery while down: %+v", d)
+	}
+	if d := dl.Deliveries[2]; d.Status != "pending" || d.Attempts != 0 {
+		t.Fatalf("queued delivery while down: %+v", d)
+	}
 	e.hooks.down.Store(false)
 	e.clock.Advance(10 * time.Minute)
 	// The host's own loop may deliver some of them first; when this call
@@ -555,6 +568,21 @@ func TestOrderLifeWebhooks(t *testing.T) {
 	}
 	if len(e.hooks.bad) > 0 {
 		t.Fatalf("bad signatures: %v", e.hooks.bad)
+	}
+	dl, err = e.h.Orders().WebhookDeliveries(bg, e.a, a.Order.ID)
+	if err != nil || len(dl.Deliveries) != len(want) {
+		t.Fatalf("deliveries: %+v %v", dl, err)
+	}
+	for i, d := range dl.Deliveries {
+		if d.Status != "delivered" || d.DeliveredAt == nil || d.LastError != "" || d.EventID != got[i].ID || d.State != want[i] {
+			t.Errorf("delivery %d: %+v, want %s delivered as %s", i, d, want[i], got[i].ID)
+		}
+	}
+	if raw, _ := json.Marshal(dl); strings.Contains(string(raw), hookSecret) || strings.Contains(string(raw), "v1=") {
+		t.Fatalf("the deliveries show a secret or a signature: %s", raw)
+	}
+	if _, err := e.h.Orders().WebhookDeliveries(bg, e.b, a.Order.ID); sdk.CodeOf(err) != sdk.CodeNotFound {
+		t.Fatalf("another tenant's order's deliveries: %v, want not_found", err)
 	}
 	o, _ := e.h.GetOrder(bg, e.a, a.Order.ID)
 	if o.State != recycle.OrderCompleted || len(o.History) != 6 {

@@ -26,6 +26,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/recyclegate/recyclegate/core"
+	batchreport "github.com/recyclegate/recyclegate/core/batch/report"
 	"github.com/recyclegate/recyclegate/sdk"
 )
 
@@ -695,13 +696,7 @@ func answerReason(a *batchAnswer) string {
 }
 
 // yuan writes fen as yuan with two decimals.
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
-}
+func yuan(fen int64) string { return batchreport.Yuan(fen) }
 
 func reportFormat(path string) (string, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -715,17 +710,17 @@ func reportFormat(path string) (string, error) {
 	return "", usagef("-o %s: want a .xlsx, .csv or .jsonl file", path)
 }
 
-var reportColumns = []string{"status", "price_yuan", "currency", "provider", "quote_id", "valid_until", "orderable", "reason"}
+var reportColumns = batchreport.Columns
+
+// xrow is the row as the shared report writer takes it.
+func (rr *reportRow) xrow() batchreport.Row {
+	return batchreport.Row{Line: rr.row.line, Values: rr.row.values, Status: rr.status, Quote: rr.quote, Reason: rr.reason}
+}
 
 // cells are a report row's values after the input's own columns.
 func (rr *reportRow) cells() []string {
-	out := []string{rr.status, "", "", "", "", "", "", rr.reason}
-	if q := rr.quote; q != nil {
-		out[1], out[2], out[3], out[4] = yuan(q.Price.Amount), q.Price.Currency, q.Provider, q.QuoteID
-		out[5] = q.ValidUntil.In(sdk.ChinaTime).Format(time.RFC3339)
-		out[6] = strconv.FormatBool(q.Orderable)
-	}
-	return out
+	x := rr.xrow()
+	return x.Cells()
 }
 
 // summaryRow is one line of the summary: what is counted, how many
@@ -737,7 +732,7 @@ type summaryRow struct {
 	valued  bool
 }
 
-var summaryHeader = []string{"what", "devices", "value_yuan"}
+var summaryHeader = batchreport.SummaryHeader
 
 // summary is the report's summary, one line per count and per category
 // and provider quoted.
@@ -791,7 +786,7 @@ func writeReport(path, format string, in *deviceList, rep *report) error {
 	case "csv":
 		err = writeCSVReport(path, header, in, rep)
 	case "xlsx":
-		err = writeXLSXReport(path, header, in, rep)
+		err = writeXLSXReport(path, in, rep)
 	case "jsonl":
 		err = writeJSONLReport(path, in, rep)
 	}
@@ -832,179 +827,38 @@ func summaryPath(path, ext string) string {
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".summary" + ext
 }
 
-// xlsxDateFormat shows a valid_until cell: an Excel date-time holding the
-// China wall clock, as every time in the report is, with the zone spelled
-// out since Excel dates have none.
-const xlsxDateFormat = `yyyy-mm-dd hh:mm:ss "UTC+8"`
-
-// xlsxStyles are the report's cell styles.
-type xlsxStyles struct {
-	header int // bold
-	money  int // #,##0.00, yuan
-	date   int // xlsxDateFormat
-}
-
-func newXLSXStyles(f *excelize.File) (xlsxStyles, error) {
-	var st xlsxStyles
-	var err error
-	if st.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}}); err != nil {
-		return st, err
-	}
-	if st.money, err = f.NewStyle(&excelize.Style{NumFmt: 4}); err != nil { // #,##0.00
-		return st, err
-	}
-	dateFormat := xlsxDateFormat
-	if st.date, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dateFormat}); err != nil {
-		return st, err
-	}
-	return st, nil
-}
+// xlsxDateFormat shows a valid_until cell (see batchreport.DateFormat).
+const xlsxDateFormat = batchreport.DateFormat
 
 // The report sheet's columns after the input's own: the positions of
 // reportColumns, from 0.
 const (
-	colStatus = iota
-	colPrice
-	colCurrency
-	colProvider
-	colQuoteID
-	colValidUntil
-	colOrderable
-	colReason
+	colStatus     = batchreport.ColStatus
+	colPrice      = batchreport.ColPrice
+	colCurrency   = batchreport.ColCurrency
+	colProvider   = batchreport.ColProvider
+	colQuoteID    = batchreport.ColQuoteID
+	colValidUntil = batchreport.ColValidUntil
+	colOrderable  = batchreport.ColOrderable
+	colReason     = batchreport.ColReason
 )
 
-func writeXLSXReport(path string, header []string, in *deviceList, rep *report) error {
-	f := excelize.NewFile()
-	defer f.Close()
-	if err := f.SetSheetName("Sheet1", "Report"); err != nil {
-		return err
+// writeXLSXReport writes the workbook core/batch/report makes (the API's
+// batch report is the same): the Report and Summary sheets.
+func writeXLSXReport(path string, in *deviceList, rep *report) error {
+	rows := make([]batchreport.Row, len(rep.rows))
+	for i := range rep.rows {
+		rows[i] = rep.rows[i].xrow()
 	}
-	if _, err := f.NewSheet("Summary"); err != nil {
-		return err
-	}
-	st, err := newXLSXStyles(f)
-	if err != nil {
-		return err
-	}
-	if err := writeXLSXRows(f, st, header, in, rep); err != nil {
-		return err
-	}
-	if err := writeXLSXSummary(f, st, rep); err != nil {
-		return err
+	var sum []batchreport.SummaryRow
+	for _, r := range rep.summary() {
+		sum = append(sum, batchreport.SummaryRow{What: r.what, Devices: r.devices, Fen: r.fen, Valued: r.valued})
 	}
 	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
+	if err := batchreport.WriteXLSX(&buf, in.header, rows, sum); err != nil {
 		return err
 	}
 	return writeFileAtomic(path, buf.Bytes())
-}
-
-// writeXLSXRows writes the Report sheet with a stream writer (a report can
-// hold many thousands of rows): the header row bold, frozen and filtered;
-// line numbers, prices and validity as numbers and dates.
-func writeXLSXRows(f *excelize.File, st xlsxStyles, header []string, in *deviceList, rep *report) error {
-	// The autofilter is part of the worksheet the stream writer starts
-	// from, so it is set before the writer exists; it spans the header and
-	// every row below it.
-	last, err := excelize.CoordinatesToCellName(len(header), len(rep.rows)+1)
-	if err != nil {
-		return err
-	}
-	if err := f.AutoFilter("Report", "A1:"+last, nil); err != nil {
-		return err
-	}
-	sw, err := f.NewStreamWriter("Report")
-	if err != nil {
-		return err
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return err
-	}
-	first := 1 + len(in.header) // reportColumns start after line and the input's columns (from 0)
-	// Quote ids differ in length by provider: their column is as wide as
-	// the longest, within reason.
-	idWidth := 10
-	for i := range rep.rows {
-		if q := rep.rows[i].quote; q != nil {
-			idWidth = min(max(idWidth, len(q.QuoteID)+2), 60)
-		}
-	}
-	for _, w := range []struct {
-		col   int
-		width float64
-	}{{colPrice, 12}, {colQuoteID, float64(idWidth)}, {colValidUntil, 26}} {
-		c := first + w.col + 1
-		if err := sw.SetColWidth(c, c, w.width); err != nil {
-			return err
-		}
-	}
-	hdr := make([]any, len(header))
-	for i, h := range header {
-		hdr[i] = excelize.Cell{Value: h, StyleID: st.header}
-	}
-	if err := sw.SetRow("A1", hdr); err != nil {
-		return err
-	}
-	for i := range rep.rows {
-		rr := &rep.rows[i]
-		vals := rowValues(in, rr)
-		cells := make([]any, len(vals))
-		for j, v := range vals {
-			if v != "" {
-				cells[j] = v
-			}
-		}
-		cells[0] = rr.row.line
-		if q := rr.quote; q != nil {
-			cells[first+colPrice] = excelize.Cell{Value: float64(q.Price.Amount) / 100, StyleID: st.money}
-			cells[first+colValidUntil] = excelize.Cell{Value: q.ValidUntil.In(sdk.ChinaTime), StyleID: st.date}
-			cells[first+colOrderable] = q.Orderable
-		}
-		cell, err := excelize.CoordinatesToCellName(1, i+2)
-		if err != nil {
-			return err
-		}
-		if err := sw.SetRow(cell, cells); err != nil {
-			return err
-		}
-	}
-	return sw.Flush()
-}
-
-// writeXLSXSummary writes the Summary sheet: a bold header, counts as
-// numbers, values in yuan as numbers in the money format.
-func writeXLSXSummary(f *excelize.File, st xlsxStyles, rep *report) error {
-	sw, err := f.NewStreamWriter("Summary")
-	if err != nil {
-		return err
-	}
-	if err := sw.SetColWidth(1, 1, 28); err != nil {
-		return err
-	}
-	if err := sw.SetColWidth(3, 3, 14); err != nil {
-		return err
-	}
-	hdr := make([]any, len(summaryHeader))
-	for i, h := range summaryHeader {
-		hdr[i] = excelize.Cell{Value: h, StyleID: st.header}
-	}
-	if err := sw.SetRow("A1", hdr); err != nil {
-		return err
-	}
-	for i, r := range rep.summary() {
-		cells := []any{r.what, r.devices}
-		if r.valued {
-			cells = append(cells, excelize.Cell{Value: float64(r.fen) / 100, StyleID: st.money})
-		}
-		cell, err := excelize.CoordinatesToCellName(1, i+2)
-		if err != nil {
-			return err
-		}
-		if err := sw.SetRow(cell, cells); err != nil {
-			return err
-		}
-	}
-	return sw.Flush()
 }
 
 // jsonlRow is one device of a JSON Lines report.

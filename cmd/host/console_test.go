@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -283,6 +284,11 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	var revision string
 	t.Run("policies", func(t *testing.T) {
+		// A quote the host records for replay: the editor offers it for a
+		// dry run and counts what an edit would change of it.
+		if st, body, _ := h.post(t, "/v1/quotes", "shop-key-0123456789", `{"item":{"category":"phone","brand":"Apple","model":"iPhone 14 Pro","storage":"256GB","condition":"excellent"}}`, time.Minute); st != http.StatusOK {
+			t.Fatalf("a quote to record: %d %v", st, body)
+		}
 		browse(t, ctx, "opening the policies",
 			chromedp.Click(css("#nav-policies")),
 			chromedp.WaitVisible(css("#policy-editor")),
@@ -319,6 +325,22 @@ func TestConsoleInABrowser(t *testing.T) {
 			chromedp.KeyEvent("request"),
 			pageTrue(`document.querySelector('#policy-check-status').dataset.ok === 'true'`),
 			pageTrue(`!document.querySelector('#policy-gutter span.error')`))
+
+		// Before Save: what the edit would change of the recorded decisions.
+		browse(t, ctx, "waiting for what the edit would change",
+			pageTrue(`Number((document.querySelector('#policy-impact') || {dataset: {}}).dataset.changed) >= 1`))
+		if impact := textOf(t, ctx, "#policy-impact"); !regexp.MustCompile(`^This edit would change [1-9][0-9]* of the last [1-9][0-9]* decisions \(.*phones-everywhere.*\)`).MatchString(impact) {
+			t.Fatalf("the editor says %q of the edit's changes", impact)
+		}
+		shot(t, ctx, "policies-impact")
+		browse(t, ctx, "dry-running the recorded request",
+			pageTrue(`document.querySelectorAll('#policy-recorded option[data-id]').length >= 1`),
+			js(`(() => { const s = document.querySelector('#policy-recorded');
+				s.value = [...s.options].find((o) => o.textContent.includes('shop: phone Apple iPhone 14 Pro')).value; })()`),
+			chromedp.Click(css("#policy-dry-run-recorded")),
+			pageTrue(`(document.querySelector('#policy-recorded-result [data-field="route-rule"]') || {}).textContent === 'phones-everywhere'`))
+		browse(t, ctx, "showing the recorded dry run", js(`document.querySelector('#policy-recorded-result').scrollIntoView()`))
+		shot(t, ctx, "policies-recorded-dry-run")
 
 		browse(t, ctx, "dry-running a phone",
 			chromedp.Click(css("#policy-dry-run")),
@@ -365,7 +387,11 @@ func TestConsoleInABrowser(t *testing.T) {
 		browse(t, ctx, "following the order",
 			chromedp.Click(css("#order-created a")),
 			pageTrue(fmt.Sprintf(`(document.querySelector('#order-detail') || {dataset: {}}).dataset.orderId === %q
-				&& !!document.querySelector('#order-history li')`, orderID)))
+				&& !!document.querySelector('#order-history li')`, orderID)),
+			pageTrue(`!!document.querySelector('#order-webhooks')`))
+		if wh := textOf(t, ctx, "#order-webhooks"); !strings.HasPrefix(wh, "No webhook event") {
+			t.Fatalf("a new order of a tenant without a webhook_url shows deliveries: %q", wh)
+		}
 		shot(t, ctx, "order")
 		browse(t, ctx, "listing the orders",
 			chromedp.Click(css("#nav-orders")),
@@ -438,6 +464,25 @@ func TestConsoleInABrowser(t *testing.T) {
 			}
 		}
 
+		// The same report as a workbook, made by the API.
+		browse(t, ctx, "downloading the report as XLSX", chromedp.Click(css("#batch-download-xlsx")))
+		select {
+		case guid = <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the XLSX report was not downloaded within 30s")
+		}
+		wb, err := excelize.OpenFile(filepath.Join(downloads, guid))
+		if err != nil {
+			t.Fatalf("the XLSX report: %v", err)
+		}
+		xrows, _ := wb.GetRows("Report")
+		sum, _ := wb.GetRows("Summary")
+		_ = wb.Close()
+		if len(xrows) != 21 || strings.Join(xrows[0][:8], ",") != "line,asset_tag,category,brand,model,storage,condition,status" ||
+			xrows[1][7] != "quoted" || len(sum) < 2 || strings.Join(sum[2][:2], ",") != "quoted,20" {
+			t.Fatalf("the XLSX report: %d rows, header %v, first %v, summary %v", len(xrows), xrows[0], xrows[1], sum)
+		}
+
 		// A workbook is read as well: its first sheet, shared strings and numbers.
 		f := excelize.NewFile()
 		for i, row := range [][]any{{"category", "brand", "model", "storage", "condition", "condition_score"},
@@ -502,12 +547,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	})
 
 	t.Run("another tenant", func(t *testing.T) {
-		browse(t, ctx, "signing in as a tenant that is not an admin",
+		browse(t, ctx, "signing out",
 			chromedp.Click(css("#sign-out")),
-			chromedp.WaitVisible(css("#api-key")),
+			chromedp.WaitVisible(css("#api-key")))
+		browse(t, ctx, "signing in as a tenant that is not an admin",
 			chromedp.SendKeys(css("#api-key"), "shop-key-0123456789\r"),
-			chromedp.WaitVisible(css("#nav-orders")),
-			chromedp.Click(css("#nav-orders")),
+			pageTrue(`!!document.querySelector('#nav-orders') && (document.querySelector('#role') || {}).textContent === 'tenant'`))
+		browse(t, ctx, "opening the orders",
+			js(`document.querySelector('#nav-orders').click()`),
 			pageTrue(`(document.querySelector('#orders-list') || {}).textContent === 'No order.'`))
 		if eval[bool](t, ctx, `!!document.querySelector('#nav-policies')`) {
 			t.Fatal("a tenant that is not an admin is shown the policies")

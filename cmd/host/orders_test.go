@@ -325,6 +325,24 @@ func TestOrderLifeOnTheSandboxClock(t *testing.T) {
 	if b := e.do(t, "GET", "/v1/orders/"+id, "key-b-0123456789ab", "", ""); b.status != 404 {
 		t.Errorf("another tenant's order: %d", b.status)
 	}
+	// The order's webhook deliveries: every event delivered, the one that
+	// was tried while the endpoint was down after several attempts (those
+	// behind it waited); no secret.
+	wh := e.do(t, "GET", "/v1/orders/"+id+"/webhook-deliveries", "key-a-0123456789ab", "", "")
+	ds, _ := wh.body["deliveries"].([]any)
+	if wh.status != 200 || len(ds) != len(want) || bytes.Contains(wh.raw, []byte(testWebhookSecret)) {
+		t.Fatalf("webhook deliveries: %d %s", wh.status, wh.raw)
+	}
+	for i, d := range ds {
+		d := d.(map[string]any)
+		retried := d["attempts"].(float64) > 1
+		if d["status"] != "delivered" || d["event_id"] != got[i].ID || d["state"] != string(want[i]) || retried != (want[i] == recycle.OrderReceived) {
+			t.Errorf("delivery %d: %v", i, d)
+		}
+	}
+	if b := e.do(t, "GET", "/v1/orders/"+id+"/webhook-deliveries", "key-b-0123456789ab", "", ""); b.status != 404 {
+		t.Errorf("another tenant's order's webhook deliveries: %d %s", b.status, b.raw)
+	}
 	list := e.do(t, "GET", "/v1/orders?state=completed", "key-a-0123456789ab", "", "")
 	if orders, _ := list.body["orders"].([]any); list.status != 200 || len(orders) != 1 {
 		t.Errorf("list: %d %s", list.status, list.raw)

@@ -124,6 +124,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/providers", true, s.providers)
 	s.handle("POST /v1/quotes", true, s.quotes)
 	s.handle("POST /v1/quotes/batch", true, s.quotesBatch)
+	s.handle("POST /v1/quotes/batch/report", true, s.batchReport) // api/batchreport.go
 	s.handle("GET /v1/catalog/search", true, s.catalogSearch)
 	s.handle("GET /v1/catalog/items/{provider}/{id}", true, s.catalogItem)
 	s.policyRoutes() // GET /v1/policies, POST /v1/policies/evaluate (policies.go)

@@ -20,6 +20,7 @@ func (s *Server) orderRoutes() {
 	s.handle("GET /v1/orders/{id}/tracking", true, s.orderTracking)
 	s.handle("GET /v1/orders/{id}/inspection", true, s.orderInspection)
 	s.handle("GET /v1/orders/{id}/settlement", true, s.orderSettlement)
+	s.handle("GET /v1/orders/{id}/webhook-deliveries", true, s.orderWebhookDeliveries)
 	s.handle("POST /v1/trade-ins", true, s.createTradeIn)
 	s.handle("GET /v1/trade-ins/{id}", true, s.getTradeIn)
 	s.handle("GET /v1/audit", true, s.audit)
@@ -187,6 +188,14 @@ func (s *Server) orderSettlement(w http.ResponseWriter, r *http.Request, t *core
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"order_id": r.PathValue("id"), "settlement": st})
+}
+
+func (s *Server) orderWebhookDeliveries(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	l, err := s.host.Orders().WebhookDeliveries(r.Context(), t, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, l)
 }
 
 func (s *Server) createTradeIn(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {

@@ -13,6 +13,7 @@ func (s *Server) policyRoutes() {
 	s.handle("GET /v1/policies", true, s.policiesStatus)
 	s.handle("POST /v1/policies/evaluate", true, s.policiesEvaluate)
 	s.handle("POST /v1/policies/replay", true, s.policiesReplay)
+	s.handle("GET /v1/policies/decisions", true, s.policiesDecisions)
 }
 
 // policiesStatus is GET /v1/policies: the revision in force, its files and
@@ -68,6 +69,24 @@ func (s *Server) policiesReplay(w http.ResponseWriter, r *http.Request, t *core.
 		return err
 	}
 	return writeJSON(w, http.StatusOK, rep)
+}
+
+// policiesDecisions is GET /v1/policies/decisions: the newest recorded
+// decisions, masked as recorded, for a dry run to start from.
+func (s *Server) policiesDecisions(w http.ResponseWriter, r *http.Request, t *core.Tenant) error {
+	if err := requireAdmin(t); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("limit"), "limit", 1, 200)
+	if err != nil {
+		return err
+	}
+	ds, err := s.host.Orders().RecordedDecisions(r.Context(), t, q.Get("tenant"), limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"decisions": ds})
 }
 
 // requireAdmin refuses a tenant that is not an admin: policy files may name

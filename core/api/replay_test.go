@@ -66,3 +66,45 @@ func TestReplayOverTheAPI(t *testing.T) {
 		t.Fatalf("a tenant that is no admin replayed: %d", resp.StatusCode)
 	}
 }
+
+// The policy editor's dry run can start from a recorded request: admins
+// list the newest recorded decisions (masked as recorded), one tenant's
+// if asked, and evaluate one's item; others are refused.
+func TestRecordedDecisionsForADryRun(t *testing.T) {
+	srv := newPolicyServer(t, faketest.New("low", 500000), faketest.New("high", 700000))
+	if resp, body := do(t, srv, "POST", "/v1/quotes", "acme-key", okItem); resp.StatusCode != http.StatusOK {
+		t.Fatalf("quote: %d %v", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, srv, "POST", "/v1/quotes", "tab-key", okItem); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("tablets-only asked for a phone: %d", resp.StatusCode)
+	}
+	resp, list := do(t, srv, "GET", "/v1/policies/decisions?limit=5", "acme-key", "")
+	ds, _ := list["decisions"].([]any)
+	if resp.StatusCode != http.StatusOK || len(ds) != 2 {
+		t.Fatalf("decisions: %d %v", resp.StatusCode, list)
+	}
+	newest, older := ds[0].(map[string]any), ds[1].(map[string]any)
+	if newest["tenant"] != "tablets-only" || newest["outcome"].(map[string]any)["allowed"] != false || older["tenant"] != "acme" ||
+		older["id"].(float64) >= newest["id"].(float64) {
+		t.Fatalf("not the newest first, or not as decided: %v", ds)
+	}
+	item := older["request"].(map[string]any)["item"].(map[string]any)
+	if item["model"] != "iPhone 14 Pro" || item["category"] != "phone" {
+		t.Fatalf("recorded item %v", item)
+	}
+	resp, one := do(t, srv, "GET", "/v1/policies/decisions?tenant=acme", "acme-key", "")
+	if ds, _ := one["decisions"].([]any); resp.StatusCode != http.StatusOK || len(ds) != 1 || ds[0].(map[string]any)["tenant"] != "acme" {
+		t.Fatalf("acme's decisions: %d %v", resp.StatusCode, one)
+	}
+	body, _ := json.Marshal(map[string]any{"request": map[string]any{"item": map[string]any{"category": item["category"], "brand": item["brand"],
+		"model": item["model"], "storage": item["storage"], "condition": item["condition"]}}})
+	if resp, d := do(t, srv, "POST", "/v1/policies/evaluate", "acme-key", string(body)); resp.StatusCode != http.StatusOK || d["allowed"] != true {
+		t.Fatalf("dry run of the recorded request: %d %v", resp.StatusCode, d)
+	}
+	if resp, prob := do(t, srv, "GET", "/v1/policies/decisions?limit=500", "acme-key", ""); resp.StatusCode != http.StatusBadRequest || prob["field"] != "limit" {
+		t.Fatalf("limit 500: %d %v", resp.StatusCode, prob)
+	}
+	if resp, _ := do(t, srv, "GET", "/v1/policies/decisions", "tab-key", ""); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a tenant that is no admin listed the decisions: %d", resp.StatusCode)
+	}
+}

@@ -372,3 +372,47 @@ func ReplayStore(ctx context.Context, r orderstore.DecisionReader, f orderstore.
 	}
 	return ctx.Err()
 }
+
+// RecordedDecision is one recorded policy decision as a dry run can start
+// from it: the request as the policies read it (masked as recorded: the
+// customer's phone masked, never a name or an address) and what was
+// decided.
+type RecordedDecision struct {
+	ID       int64          `json:"id"`
+	At       time.Time      `json:"at"`
+	Tenant   string         `json:"tenant"`
+	Revision string         `json:"revision"`
+	Request  policy.Request `json:"request"`
+	Outcome  policy.Outcome `json:"outcome"`
+}
+
+// RecordedDecisions lists the newest recorded decisions (1 to 200;
+// default 20), of one tenant when tenantFilter is set: what the console's
+// policy editor offers to dry-run. Records this host cannot read are left
+// out. tenant is the caller; the HTTP API lets only admin tenants call it.
+func (o *Service) RecordedDecisions(ctx context.Context, tenant *invoke.Tenant, tenantFilter string, limit int) ([]RecordedDecision, error) {
+	if tenant == nil {
+		return nil, &sdk.Error{Code: sdk.CodeUnauthenticated, Message: "no tenant"}
+	}
+	if limit < 0 || limit > 200 {
+		return nil, sdk.InvalidField("limit", "must be from 1 to 200")
+	}
+	if limit == 0 {
+		limit = 20
+	}
+	o.audit.flush(ctx)
+	recs, err := o.store.QueryDecisions(ctx, orderstore.DecisionFilter{Tenant: tenantFilter, Limit: limit})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	out := make([]RecordedDecision, 0, len(recs))
+	for i := range recs {
+		in, outc, _, err := policy.DecodeRecord(recs[i].Data)
+		if err != nil {
+			continue
+		}
+		out = append(out, RecordedDecision{ID: recs[i].ID, At: invoke.HostTime(recs[i].At), Tenant: recs[i].Tenant,
+			Revision: recs[i].PolicyRevision, Request: in.Request, Outcome: outc})
+	}
+	return out, nil
+}

@@ -437,3 +437,66 @@ func (o *Service) webhookLoop() {
 func forgottenBackoff(silent, interval time.Duration) time.Duration {
 	return min(max(silent, interval), 24*time.Hour)
 }
+
+// WebhookDelivery is one webhook event of an order and how its delivery
+// went: the event, its attempts, and whether the tenant's webhook URL
+// answered 2xx. Neither the signing secret nor the signature is part of it.
+type WebhookDelivery struct {
+	EventID string             `json:"event_id"`
+	Type    string             `json:"type"`
+	State   recycle.OrderState `json:"state,omitempty"` // the order state the event announces
+	// Status is delivered (answered 2xx), retrying (an attempt failed; the
+	// next is at next_attempt_at) or pending (not tried yet).
+	Status        string     `json:"status"`
+	Attempts      int        `json:"attempts"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	LastError     string     `json:"last_error,omitempty"` // why the last attempt failed
+}
+
+// WebhookDeliveryList is an order's webhook deliveries, oldest first.
+type WebhookDeliveryList struct {
+	OrderID    string            `json:"order_id"`
+	Deliveries []WebhookDelivery `json:"deliveries"`
+}
+
+// maxListedDeliveries bounds the deliveries listed for one order: an
+// order has one event per state change, a handful.
+const maxListedDeliveries = 200
+
+// WebhookDeliveries lists the webhook events of one of the tenant's orders
+// and their delivery: what the order's timeline shows. Another tenant's
+// order is not_found.
+func (o *Service) WebhookDeliveries(ctx context.Context, tenant *invoke.Tenant, id string) (*WebhookDeliveryList, error) {
+	r, err := o.loadOrder(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := o.store.ListEvents(ctx, tenant.ID, r.ID, maxListedDeliveries)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	out := &WebhookDeliveryList{OrderID: r.ID, Deliveries: make([]WebhookDelivery, 0, len(evs))}
+	for _, e := range evs {
+		d := WebhookDelivery{Type: e.Type, Attempts: e.Attempts, CreatedAt: invoke.HostTime(e.CreatedAt), LastError: o.secrets.Redact(e.LastError)}
+		var body WebhookEvent
+		if json.Unmarshal(e.Payload, &body) == nil {
+			d.EventID, d.State = body.ID, body.Data.State
+		}
+		switch {
+		case !e.DeliveredAt.IsZero():
+			d.Status, d.LastError = "delivered", ""
+			at := invoke.HostTime(e.DeliveredAt)
+			d.DeliveredAt = &at
+		case e.Attempts > 0:
+			d.Status = "retrying"
+			at := invoke.HostTime(e.NextAttemptAt)
+			d.NextAttemptAt = &at
+		default:
+			d.Status = "pending"
+		}
+		out.Deliveries = append(out.Deliveries, d)
+	}
+	return out, nil
+}

@@ -821,6 +821,19 @@ func (s *Postgres) PendingEvents(ctx context.Context) (int64, error) {
 	return n, s.fail(err)
 }
 
+// ListEvents lists a tenant's order's webhook events (see Store).
+func (s *Postgres) ListEvents(ctx context.Context, tenant, orderID string, limit int) ([]Event, error) {
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+listEventCols+` FROM outbox WHERE order_id = $1 AND tenant = $2 ORDER BY id LIMIT $3`, orderID, tenant, limit)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) { return scanListedEvent(r) })
+	return out, s.fail(err)
+}
+
 // ---- audit
 
 var auditColumns = []string{"at", "tenant", "provider", "op", "outcome", "latency_us", "policy_revision", "detail"}

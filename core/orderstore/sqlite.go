@@ -722,6 +722,40 @@ func (s *SQLite) PendingEvents(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// listEventCols are eventCols and when the event was delivered (0: not yet).
+const listEventCols = eventCols + `, COALESCE(delivered_at, 0)`
+
+func scanListedEvent(sc interface{ Scan(...any) error }) (Event, error) {
+	var e Event
+	var created, next, delivered int64
+	if err := sc.Scan(&e.ID, &e.Tenant, &e.OrderID, &e.Type, &e.Payload, &created, &e.Attempts, &next, &e.LastError, &delivered); err != nil {
+		return e, err
+	}
+	e.CreatedAt, e.NextAttemptAt = fromNanos(created), fromNanos(next)
+	if delivered != 0 {
+		e.DeliveredAt = fromNanos(delivered)
+	}
+	return e, nil
+}
+
+// ListEvents lists a tenant's order's webhook events (see Store).
+func (s *SQLite) ListEvents(ctx context.Context, tenant, orderID string, limit int) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+listEventCols+` FROM outbox WHERE order_id = ? AND tenant = ? ORDER BY id LIMIT ?`, orderID, tenant, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		e, err := scanListedEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
 // ---- audit
 
 // AppendAudit writes entries in one transaction.

@@ -110,6 +110,10 @@ type Store interface {
 	MarkAttemptFailed(ctx context.Context, id int64, next time.Time, errText string) error
 	// PendingEvents counts undelivered events.
 	PendingEvents(ctx context.Context) (int64, error)
+	// ListEvents lists up to limit webhook events of a tenant's order,
+	// delivered or not, oldest first (DeliveredAt zero while undelivered):
+	// the order's webhook deliveries. Another tenant's order has none.
+	ListEvents(ctx context.Context, tenant, orderID string, limit int) ([]Event, error)
 
 	// AppendAudit writes entries in one transaction.
 	AppendAudit(ctx context.Context, es []AuditEntry) error

@@ -746,3 +746,37 @@ func TestListSendingAndOpenCounts(t *testing.T) {
 		}
 	})
 }
+
+// An order's webhook events are listed oldest first, delivered or not,
+// with their attempts; another tenant's order lists none.
+func TestListEventsOfAnOrder(t *testing.T) {
+	backends(t, func(t *testing.T, d *db) {
+		s, c := d.open(t), d.clock
+		now := c.now()
+		o := order("o1", "a", now)
+		if _, _, err := s.InsertOrder(ctx, o, nil); err != nil {
+			t.Fatal(err)
+		}
+		var evs []orderstore.Event
+		for i := range 2 {
+			evs = append(evs, orderstore.Event{Tenant: "a", OrderID: "o1", Type: "order.state_changed", Payload: fmt.Appendf(nil, "p%d", i), CreatedAt: now, NextAttemptAt: now})
+		}
+		if err := s.UpdateOrder(ctx, update(o, "in_transit", now, evs...)); err != nil {
+			t.Fatal(err)
+		}
+		due, _ := s.ClaimEvents(ctx, "r1", now, time.Minute, 10)
+		_ = s.MarkAttemptFailed(ctx, due[0].ID, now.Add(time.Second), "webhook URL answered 500 Internal Server Error")
+		_ = s.MarkDelivered(ctx, due[0].ID, now.Add(2*time.Second))
+		got, err := s.ListEvents(ctx, "a", "o1", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || string(got[0].Payload) != "p0" || got[0].Attempts != 2 || !got[0].DeliveredAt.Equal(now.Add(2*time.Second)) ||
+			got[1].Attempts != 0 || !got[1].DeliveredAt.IsZero() {
+			t.Fatalf("events %+v", got)
+		}
+		if other, err := s.ListEvents(ctx, "b", "o1", 10); err != nil || len(other) != 0 {
+			t.Fatalf("another tenant sees %+v, %v", other, err)
+		}
+	})
+}

@@ -28,7 +28,8 @@ export async function api(method, path, body, headers = {}) {
   }
   const resp = await fetch(base + path, init);
   const ct = resp.headers.get('Content-Type') || '';
-  const data = ct.includes('json') ? await resp.json() : await resp.text();
+  // JSON, text, or a file (a workbook) as a Blob.
+  const data = ct.includes('json') ? await resp.json() : (ct.startsWith('text/') || !resp.ok) ? await resp.text() : await resp.blob();
   if (!resp.ok) {
     throw new ProblemError(resp.status, typeof data === 'object' ? data : { title: resp.statusText, detail: String(data) });
   }
@@ -105,7 +106,11 @@ function signOut() {
 }
 
 function showSignIn(message) {
+  // A page's request still in flight at sign-out comes back 401 and signs
+  // out again: the form already shown stays, with what is typed in it.
+  if (!message && !session.key && document.getElementById('api-key')) return;
   nav.hidden = true;
+  clear(nav); // the signed-out tenant's pages go with it
   clear(who);
   clear(main);
   const input = h('input', { id: 'api-key', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });

@@ -3,7 +3,7 @@
 // they stream in, and a report to download (CSV: each input row, then
 // status, price, provider, quote id, validity and the reason there is no
 // quote).
-import { stream } from './app.js';
+import { api, stream } from './app.js';
 import { h, clear, problemBox, field } from './ui.js';
 import { parseCSV, parseXLSX, toCSV } from './sheet.js';
 
@@ -117,6 +117,7 @@ function report(sheet, answers, invalid) {
   const out = [['line', ...sheet.header, 'status', 'price_yuan', 'currency', 'provider', 'quote_id', 'valid_until', 'orderable', 'reason']];
   const n = { quoted: 0, no_quote: 0, invalid: 0, left: 0 };
   let total = 0;
+  const xrows = [];
   sheet.rows.forEach((row, i) => {
     const vals = sheet.header.map((_, j) => row[j] ?? '');
     const a = answers.get(i);
@@ -133,13 +134,35 @@ function report(sheet, answers, invalid) {
       cells = ['no_quote', '', '', '', '', '', '', (a.errors || []).map((e) => `${e.provider}: ${e.message}`).join('; ') || 'no provider quoted'];
     }
     out.push([String(i + 2), ...vals, ...cells]);
+    xrows.push({ line: i + 2, values: vals.map(String), status: cells[0], quote: cells[0] === 'quoted' ? a.best : undefined, reason: cells[7] || undefined });
   });
   const problems = out.slice(1).filter((r) => r[r.length - 1] !== '');
   const blob = new Blob([toCSV(out)], { type: 'text/csv' });
   const name = sheet.name.replace(/\.(csv|xlsx)$/i, '') + '-report.csv';
   return h('div', { class: 'card' },
     h('p', { id: 'batch-summary' }, `${n.quoted} quoted (total ${yuan(total)} CNY), ${n.no_quote} without a quote, ${n.invalid} invalid, ${n.left} left.`),
-    h('a', { href: URL.createObjectURL(blob), download: name, id: 'batch-download' }, 'Download the report (' + name + ')'),
+    h('p', { class: 'row' },
+      h('a', { href: URL.createObjectURL(blob), download: name, id: 'batch-download' }, 'Download the report (' + name + ')'),
+      xlsxButton(sheet, xrows)),
     problems.length ? h('details', { open: true }, h('summary', {}, `Rows without a quote (${problems.length})`),
       h('ul', { id: 'batch-problems' }, problems.slice(0, 50).map((r) => h('li', {}, `line ${r[0]}: ${r[r.length - 1]}`)))) : null);
+}
+
+// xlsxButton downloads the report as the workbook `host batch -o
+// report.xlsx` writes, made by the API (POST /v1/quotes/batch/report).
+function xlsxButton(sheet, rows) {
+  const out = h('span', { 'aria-live': 'polite' });
+  const b = h('button', { type: 'button', class: 'secondary', id: 'batch-download-xlsx' }, 'Download as XLSX');
+  b.addEventListener('click', async () => {
+    clear(out);
+    try {
+      const blob = await api('POST', '/v1/quotes/batch/report', { name: sheet.name, columns: sheet.header.map(String), rows });
+      const a = h('a', { href: URL.createObjectURL(blob), download: sheet.name.replace(/\.(csv|xlsx)$/i, '') + '-report.xlsx', id: 'batch-xlsx-link' }, 'the workbook');
+      out.append(' Saved ', a, '.');
+      a.click();
+    } catch (e) {
+      out.append(problemBox(e));
+    }
+  });
+  return h('span', {}, b, out);
 }

@@ -1,6 +1,7 @@
 // Orders: the tenant's orders filtered by state and provider, a page at a
 // time; an order's timeline (its states, tracking, inspection and
-// settlement), refreshed every 2 seconds while it is shown.
+// settlement, webhook deliveries), refreshed every 2 seconds while it is
+// shown.
 import { api, session } from './app.js';
 import { h, clear, money, when, pill, problemBox, field, select, table } from './ui.js';
 
@@ -63,11 +64,11 @@ function detail(root, id) {
     try {
       const enc = encodeURIComponent(id);
       const o = await api('GET', '/v1/orders/' + enc);
-      const [tr, ins, st] = await Promise.all([
+      const [tr, ins, st, wh] = await Promise.all([
         part(`/v1/orders/${enc}/tracking`, 'tracking'), part(`/v1/orders/${enc}/inspection`, 'inspection'),
-        part(`/v1/orders/${enc}/settlement`, 'settlement')]);
+        part(`/v1/orders/${enc}/settlement`, 'settlement'), part(`/v1/orders/${enc}/webhook-deliveries`, 'deliveries')]);
       clear(body);
-      body.append(view(o, tr, ins, st));
+      body.append(view(o, tr, ins, st, wh));
     } catch (e) {
       clear(body);
       body.append(problemBox(e));
@@ -85,7 +86,7 @@ function notYet(r) {
   return problemBox(r.error);
 }
 
-function view(o, tr, ins, st) {
+function view(o, tr, ins, st, wh) {
   return h('div', { class: 'split' },
     h('div', {},
       h('div', { class: 'card' }, h('dl', { class: 'kv' },
@@ -115,5 +116,20 @@ function view(o, tr, ins, st) {
       st.error ? notYet(st) : h('div', { class: 'card', id: 'order-settlement' },
         h('p', {}, money(st.value?.amount), ' ', st.value?.status ? pill(st.value.status) : null, st.value?.paid_at ? ' paid ' + when(st.value.paid_at) : '')),
       h('h2', {}, 'Webhook deliveries'),
-      h('p', { class: 'muted' }, 'Each state change above is sent to the tenant\'s webhook (docs/webhooks.md); the API does not list the deliveries.')));
+      deliveries(wh)));
+}
+
+// deliveries lists the order's webhook events: each state change sent to
+// the tenant's webhook_url, its attempts and whether it was answered 2xx.
+function deliveries(wh) {
+  if (wh.error) return problemBox(wh.error);
+  const rows = wh.value || [];
+  if (rows.length === 0) return h('p', { class: 'muted', id: 'order-webhooks' }, 'No webhook event (the tenant has no webhook_url, or no state change yet).');
+  return h('div', { id: 'order-webhooks' }, table('Webhook deliveries', [
+    { label: 'Event', get: (d) => h('code', {}, d.event_id || '') },
+    { label: 'State', get: (d) => (d.state ? pill(d.state) : d.type) },
+    { label: 'Status', field: 'status', get: (d) => pill(d.status) },
+    { label: 'Attempts', num: true, get: (d) => String(d.attempts) },
+    { label: 'Time', get: (d) => when(d.delivered_at || d.next_attempt_at || d.created_at) },
+    { label: 'Last error', get: (d) => d.last_error || '' }], rows, (d) => ({ 'data-status': d.status })));
 }

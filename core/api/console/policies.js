@@ -2,9 +2,12 @@
 // with line numbers, compiled as the operator types (POST
 // /v1/policies/check) with each problem marked at its line and told as
 // `host policy check` tells it; a dry run of a request against the files
-// as edited; the folder's test cases run against them; and Save, which the
-// host refuses when the file changed since it was opened (with a diff) or
-// does not compile, and otherwise writes atomically and reloads.
+// as edited (typed in an item form, or one of the recent recorded
+// requests, GET /v1/policies/decisions); the folder's test cases run
+// against them; what the edit would change of the recorded decisions (POST
+// /v1/policies/replay), shown before Save; and Save, which the host
+// refuses when the file changed since it was opened (with a diff) or does
+// not compile, and otherwise writes atomically and reloads.
 import { api, ProblemError } from './app.js';
 import { h, clear, pill, problemBox, itemForm, explainView, table, when, toast } from './ui.js';
 
@@ -26,6 +29,7 @@ export async function render(root) {
   const save = h('button', { type: 'button', id: 'policy-save' }, 'Save');
   const revert = h('button', { type: 'button', class: 'secondary', id: 'policy-revert' }, 'Revert to the file');
   const saveOut = h('div', { id: 'policy-save-result', 'aria-live': 'polite' });
+  const impact = h('p', { id: 'policy-impact', 'aria-live': 'polite', class: 'muted' });
   const readOnly = data.writable ? null : h('p', { class: 'problem', id: 'policy-readonly' }, 'Saving is off: ', data.read_only);
 
   // The editor.
@@ -82,6 +86,26 @@ export async function render(root) {
     }
     lines();
     showDiagnostics();
+    if (lastCheck.ok) replay(n);
+  }
+  // What the edit would change of the recorded decisions, before Save: the
+  // files as edited replayed on the last day's decisions.
+  async function replay(n) {
+    try {
+      const r = await api('POST', '/v1/policies/replay', { policies: edits(), examples: 1 });
+      if (n !== checks) return;
+      impact.className = r.changed ? 'warn-text' : 'muted';
+      impact.dataset.changed = String(r.changed);
+      impact.dataset.decisions = String(r.decisions);
+      impact.textContent = `This edit would change ${r.changed} of the last ${r.decisions} decisions` +
+        (r.rules?.length ? ` (${r.rules.map((c) => c.rule).join(', ')})` : '') +
+        (r.violations?.length ? `, and break ${r.violations.length} test case(s): ${r.violations.map((v) => v.case).join(', ')}` : '') + '.';
+    } catch (e) {
+      if (n !== checks) return;
+      impact.className = 'muted';
+      delete impact.dataset.changed;
+      impact.textContent = 'What this edit would change of the recorded decisions is not known: ' + e.message;
+    }
   }
   function showDiagnostics() {
     clear(diagList);
@@ -155,6 +179,43 @@ export async function render(root) {
     }
   });
 
+  // A dry run of a recorded request: one of the newest decisions the host
+  // recorded (masked as recorded), against the files as edited.
+  const recorded = h('select', { id: 'policy-recorded', 'aria-label': 'Recorded request' }, h('option', { value: '' }, 'Loading the recorded requests…'));
+  const recordedOut = h('div', { id: 'policy-recorded-result', 'aria-live': 'polite' });
+  let decisions = [];
+  const fromRecord = h('form', { class: 'card' },
+    h('p', { class: 'row' }, h('label', { for: 'policy-recorded' }, 'Recorded request '), recorded,
+      h('button', { type: 'submit', id: 'policy-dry-run-recorded' }, 'Dry run it against the files as edited')),
+    recordedOut);
+  async function loadRecorded() {
+    try {
+      decisions = (await api('GET', '/v1/policies/decisions?limit=20')).decisions || [];
+      clear(recorded);
+      if (!decisions.length) recorded.append(h('option', { value: '' }, 'No recorded decision yet'));
+      decisions.forEach((d, i) => recorded.append(h('option', { value: String(i), 'data-id': d.id },
+        `#${d.id} ${when(d.at)} ${d.tenant}: ${describe(d.request)} → ${d.outcome.allowed ? (d.outcome.route?.rule || 'routed') : 'denied by ' + (d.outcome.denied?.rule || '?')}`)));
+    } catch (e) {
+      clear(recorded);
+      recorded.append(h('option', { value: '' }, 'The recorded requests cannot be read'));
+      recordedOut.append(problemBox(e));
+    }
+  }
+  fromRecord.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clear(recordedOut);
+    const d = decisions[Number(recorded.value)];
+    if (!d || recorded.value === '') return;
+    try {
+      const res = await api('POST', '/v1/policies/evaluate', { ...evaluation(d.request), policies: edits() });
+      recordedOut.append(h('p', { class: 'muted' }, `Recorded #${d.id} at revision ${d.revision}: `,
+        d.outcome.allowed ? `routed by ${d.outcome.route?.rule || 'the default'}` : `denied by ${d.outcome.denied?.rule || '?'}`, '. As edited:'),
+      explainView(res));
+    } catch (e) {
+      recordedOut.append(problemBox(e));
+    }
+  });
+
   // The test cases.
   const testOut = h('div', { id: 'policy-tests-result', 'aria-live': 'polite' });
   const runTests = h('button', { type: 'button', id: 'policy-run-tests', disabled: !data.cases }, `Run the ${data.cases} test case(s)`);
@@ -195,16 +256,45 @@ export async function render(root) {
     h('div', { class: 'split' },
       h('div', {}, tabs,
         h('div', { class: 'editor' }, gutter, editor),
+        impact,
         h('p', { class: 'row' }, save, revert),
         saveOut),
       h('div', {}, h('h2', {}, 'Check'), checkStatus, diagList,
         h('h2', {}, 'Test cases'), runTests, testOut)),
-    h('h2', {}, 'Dry run'), dry);
+    h('h2', {}, 'Dry run'), dry,
+    h('h2', {}, 'Dry run of a recorded request'), fromRecord);
   if (!data.writable) save.disabled = true;
   show(current);
   check();
   status();
+  loadRecorded();
   return () => { stopped = true; clearTimeout(poll); clearTimeout(timer); };
 }
 
 const base = (p) => (p || '').split('/').pop();
+
+// describe names a recorded request in a line.
+function describe(r) {
+  const it = r.item || {};
+  return [r.kind && r.kind !== 'quote' ? r.kind : '', it.category, it.brand, it.model, it.storage, it.condition].filter(Boolean).join(' ');
+}
+
+// evaluation is the body of POST /v1/policies/evaluate for a recorded
+// request (as the policies read it): its item with the empty fields left
+// out, and its kind, batch size and order.
+function evaluation(r) {
+  const it = r.item || {};
+  const item = {};
+  for (const k of ['category', 'brand', 'model', 'storage', 'condition', 'purchase_channel']) if (it[k]) item[k] = it[k];
+  if (it.condition_score) item.condition_score = it.condition_score;
+  if (it.functional_issues?.length) item.functional_issues = it.functional_issues;
+  if (it.category === 'car' && it.car) item.car = { ...it.car };
+  const request = { item };
+  if (r.providers?.length) request.providers = r.providers;
+  if (r.strategy) request.strategy = r.strategy;
+  const body = { request };
+  if (r.kind && r.kind !== 'quote') body.kind = r.kind;
+  if (r.kind === 'batch' && r.batch_size) body.batch_size = r.batch_size;
+  if (r.kind === 'order' && r.order) body.order = r.order;
+  return body;
+}
