@@ -16,7 +16,7 @@ import (
 func postReport(t *testing.T, url, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url+"/v1/quotes/batch/report", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer acme-key")
+	req.Header.Set("Authorization", "Bearer acme-key-0123456789")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

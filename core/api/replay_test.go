@@ -72,13 +72,13 @@ func TestReplayOverTheAPI(t *testing.T) {
 // if asked, and evaluate one's item; others are refused.
 func TestRecordedDecisionsForADryRun(t *testing.T) {
 	srv := newPolicyServer(t, faketest.New("low", 500000), faketest.New("high", 700000))
-	if resp, body := do(t, srv, "POST", "/v1/quotes", "acme-key", okItem); resp.StatusCode != http.StatusOK {
+	if resp, body := do(t, srv, "POST", "/v1/quotes", "acme-key-0123456789", okItem); resp.StatusCode != http.StatusOK {
 		t.Fatalf("quote: %d %v", resp.StatusCode, body)
 	}
-	if resp, _ := do(t, srv, "POST", "/v1/quotes", "tab-key", okItem); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := do(t, srv, "POST", "/v1/quotes", "tab-key-0123456789", okItem); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("tablets-only asked for a phone: %d", resp.StatusCode)
 	}
-	resp, list := do(t, srv, "GET", "/v1/policies/decisions?limit=5", "acme-key", "")
+	resp, list := do(t, srv, "GET", "/v1/policies/decisions?limit=5", "acme-key-0123456789", "")
 	ds, _ := list["decisions"].([]any)
 	if resp.StatusCode != http.StatusOK || len(ds) != 2 {
 		t.Fatalf("decisions: %d %v", resp.StatusCode, list)
@@ -92,19 +92,19 @@ func TestRecordedDecisionsForADryRun(t *testing.T) {
 	if item["model"] != "iPhone 14 Pro" || item["category"] != "phone" {
 		t.Fatalf("recorded item %v", item)
 	}
-	resp, one := do(t, srv, "GET", "/v1/policies/decisions?tenant=acme", "acme-key", "")
+	resp, one := do(t, srv, "GET", "/v1/policies/decisions?tenant=acme", "acme-key-0123456789", "")
 	if ds, _ := one["decisions"].([]any); resp.StatusCode != http.StatusOK || len(ds) != 1 || ds[0].(map[string]any)["tenant"] != "acme" {
 		t.Fatalf("acme's decisions: %d %v", resp.StatusCode, one)
 	}
 	body, _ := json.Marshal(map[string]any{"request": map[string]any{"item": map[string]any{"category": item["category"], "brand": item["brand"],
 		"model": item["model"], "storage": item["storage"], "condition": item["condition"]}}})
-	if resp, d := do(t, srv, "POST", "/v1/policies/evaluate", "acme-key", string(body)); resp.StatusCode != http.StatusOK || d["allowed"] != true {
+	if resp, d := do(t, srv, "POST", "/v1/policies/evaluate", "acme-key-0123456789", string(body)); resp.StatusCode != http.StatusOK || d["allowed"] != true {
 		t.Fatalf("dry run of the recorded request: %d %v", resp.StatusCode, d)
 	}
-	if resp, prob := do(t, srv, "GET", "/v1/policies/decisions?limit=500", "acme-key", ""); resp.StatusCode != http.StatusBadRequest || prob["field"] != "limit" {
+	if resp, prob := do(t, srv, "GET", "/v1/policies/decisions?limit=500", "acme-key-0123456789", ""); resp.StatusCode != http.StatusBadRequest || prob["field"] != "limit" {
 		t.Fatalf("limit 500: %d %v", resp.StatusCode, prob)
 	}
-	if resp, _ := do(t, srv, "GET", "/v1/policies/decisions", "tab-key", ""); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := do(t, srv, "GET", "/v1/policies/decisions", "tab-key-0123456789", ""); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a tenant that is no admin listed the decisions: %d", resp.StatusCode)
 	}
 }
