@@ -129,9 +129,9 @@ func (pl *pipeline) build() handler {
 func (pl *pipeline) trace(next handler) handler {
 	tr := pl.svc.tr
 	return func(ctx context.Context, r *request) (any, error) {
-		ctx, span := tr.Start(ctx, pl.spanNames(r.op).call, trace.WithAttributes(
-			attribute.String(otelkit.BaggageProvider, pl.id), attribute.String(otelkit.BaggageOp, r.op),
-			attribute.String("recyclegate.tenant", r.call.tenantID())))
+		names := pl.spanNames(r.op)
+		ctx, span := tr.Start(ctx, names.call, trace.WithAttributes(
+			names.provider, names.op, attribute.String("recyclegate.tenant", r.call.tenantID()), names.runtime))
 		r.span = span
 		resp, err := next(ctx, r)
 		endSpan(span, err)
@@ -139,36 +139,41 @@ func (pl *pipeline) trace(next handler) handler {
 	}
 }
 
-// traceRuntime makes a span of each call that reaches the provider (one
-// per attempt), and puts the provider, the operation and the attempt in
-// the baggage, for the spans beyond the runtime's boundary: the plugin's,
-// and the provider's HTTP call (sdk/httpkit).
+// traceRuntime makes a span of each call that crosses the runtime's
+// boundary (one per attempt: a plugin's gRPC call, a WASM call), and puts
+// the provider, the operation and the attempt in the baggage, for the
+// spans beyond it: the plugin's, and the provider's HTTP call
+// (sdk/httpkit). An in-process provider is a Go call with no boundary to
+// mark: its calls get the baggage only, and the call's span is theirs.
 func (pl *pipeline) traceRuntime(next handler) handler {
 	tr := pl.svc.tr
-	runtime := attribute.String("recyclegate.runtime", pl.p.Runtime())
+	inProcess := pl.p.Runtime() == registry.RuntimeInProcess
 	return func(ctx context.Context, r *request) (any, error) {
 		attempt := max(r.attempt, 1)
 		names := pl.spanNames(r.op)
-		ctx, span := tr.Start(ctx, names.runtime, trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(attribute.String(otelkit.BaggageProvider, pl.id), attribute.String(otelkit.BaggageOp, r.op),
-				attribute.Int(otelkit.BaggageAttempt, attempt), runtime))
 		b := names.first
 		if attempt > 1 {
 			b = otelkit.CallBaggage(pl.id, r.op, attempt)
 		}
-		ctx = baggage.ContextWithBaggage(ctx, b)
-		resp, err := next(ctx, r)
+		if inProcess {
+			return next(baggage.ContextWithBaggage(ctx, b), r)
+		}
+		ctx, span := tr.Start(ctx, names.runtimeCall, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(names.provider, names.op, attribute.Int(otelkit.BaggageAttempt, attempt), names.runtime))
+		resp, err := next(baggage.ContextWithBaggage(ctx, b), r)
 		endSpan(span, err)
 		return resp, err
 	}
 }
 
-// opSpans are what the spans of an operation's calls are named, and the
-// baggage of its first attempt: made once, not at every call.
+// opSpans are what the spans of an operation's calls are named, their
+// fixed attributes, and the baggage of its first attempt: made once, not
+// at every call.
 type opSpans struct {
-	call, runtime string
-	first         baggage.Baggage
-	exemplars     telemetry.Exemplars // of the latency series (provider, op)
+	call, runtimeCall     string
+	provider, op, runtime attribute.KeyValue
+	first                 baggage.Baggage
+	exemplars             telemetry.Exemplars // of the latency series (provider, op)
 }
 
 // spanNames returns op's span names (every operation's are made when the
@@ -177,8 +182,10 @@ func (pl *pipeline) spanNames(op string) *opSpans {
 	if n, ok := pl.spans[op]; ok {
 		return n
 	}
-	return &opSpans{call: "provider " + pl.id + " " + op, runtime: "call " + pl.id + " " + op,
-		first: otelkit.CallBaggage(pl.id, op, 1)}
+	return &opSpans{call: "provider " + pl.id + " " + op, runtimeCall: "call " + pl.id + " " + op,
+		provider: attribute.String(otelkit.BaggageProvider, pl.id), op: attribute.String(otelkit.BaggageOp, op),
+		runtime: attribute.String("recyclegate.runtime", pl.p.Runtime()),
+		first:   otelkit.CallBaggage(pl.id, op, 1)}
 }
 
 // endSpan ends a span with the call's outcome: ok, or the error's code.
