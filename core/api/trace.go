@@ -38,7 +38,10 @@ func (s *Server) startSpan(r *http.Request, id string) (*http.Request, trace.Spa
 	case "/healthz", "/readyz", "/metrics": // probes and scrapes: a trace each would be noise
 		return r, nil
 	}
-	ctx := traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx := r.Context()
+	if _, ok := r.Header["Traceparent"]; ok {
+		ctx = traceContext.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
 	ctx, span := s.tr.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
 		attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
 		attribute.String("recyclegate.request_id", id)))
@@ -50,9 +53,10 @@ func (s *Server) startSpan(r *http.Request, id string) (*http.Request, trace.Spa
 func endSpan(span trace.Span, r *http.Request, status int) {
 	if r.Pattern != "" {
 		span.SetName(r.Pattern)
-		span.SetAttributes(attribute.String("http.route", r.Pattern))
+		span.SetAttributes(attribute.String("http.route", r.Pattern), attribute.Int("http.response.status_code", status))
+	} else {
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
 	}
-	span.SetAttributes(attribute.Int("http.response.status_code", status))
 	if status >= 500 {
 		span.SetStatus(codes.Error, http.StatusText(status))
 	}

@@ -339,6 +339,10 @@ type Decision struct {
 	// span is the policies' span while tracing is on: from Begin to the
 	// route (or to Finish, for a decision without one).
 	span trace.Span
+	// set is the policy set the decision runs, spanEnded whether its span
+	// ended (at the route, or at Finish).
+	set       *policy.Set
+	spanEnded bool
 	// complied: the compliance rules ran, and denied is their answer.
 	complied bool
 	denied   error
@@ -355,8 +359,9 @@ func (g *Gate) Begin(ctx context.Context, set *policy.Set, sub Subject) *Decisio
 		return d
 	}
 	if g.tr.On() {
-		_, d.span = g.tr.Start(ctx, "policy", trace.WithAttributes(attribute.String("recyclegate.policy.revision", set.Revision()),
-			attribute.String("recyclegate.policy.kind", string(sub.Kind))))
+		// Its attributes are set once, when it ends (one write, not two).
+		_, d.span = g.tr.Start(ctx, "policy")
+		d.set = set
 	}
 	d.in = g.Input(sub)
 	d.in.Normalize()
@@ -394,11 +399,7 @@ func (d *Decision) Route() (rd *policy.RouteDecision, ok bool) {
 	d.stages |= policy.StageRoute
 	rd = d.ev.Route()
 	if d.span != nil {
-		if rd != nil {
-			d.span.SetAttributes(attribute.String("recyclegate.policy.route_rule", rd.Rule),
-				attribute.String("recyclegate.policy.strategy", rd.Strategy), attribute.StringSlice("recyclegate.policy.providers", rd.Providers))
-		}
-		d.span.End()
+		d.endSpan(rd)
 	}
 	return rd, true
 }
@@ -524,5 +525,24 @@ func (d *Decision) traceDecision(ctx context.Context, dec *policy.Decision) {
 	attrs := trace.WithAttributes(attribute.Bool("recyclegate.policy.allowed", dec.Allowed),
 		attribute.StringSlice("recyclegate.policy.rules", rules), attribute.Int("recyclegate.policy.dropped", len(dec.Dropped)))
 	trace.SpanFromContext(ctx).AddEvent("policy decision", attrs)
+	d.endSpan(nil)
+}
+
+// endSpan ends the policies' span, once, with its attributes written in
+// one go: the set's revision, what was decided on, and the route (rd, nil
+// when there is none).
+func (d *Decision) endSpan(rd *policy.RouteDecision) {
+	if d.spanEnded {
+		return
+	}
+	d.spanEnded = true
+	attrs := make([]attribute.KeyValue, 2, 5)
+	attrs[0] = attribute.String("recyclegate.policy.revision", d.set.Revision())
+	attrs[1] = attribute.String("recyclegate.policy.kind", string(d.sub.Kind))
+	if rd != nil {
+		attrs = append(attrs, attribute.String("recyclegate.policy.route_rule", rd.Rule),
+			attribute.String("recyclegate.policy.strategy", rd.Strategy), attribute.StringSlice("recyclegate.policy.providers", rd.Providers))
+	}
+	d.span.SetAttributes(attrs...)
 	d.span.End()
 }
