@@ -267,7 +267,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, span := s.startSpan(r, id)
 	defer func() {
 		if span != nil {
-			defer func() { endSpan(span, r, rw.status) }()
+			defer func() { endSpan(span, r, id, rw.status) }()
 		}
 		if p := recover(); p != nil {
 			s.log.ErrorContext(r.Context(), "panic serving request", "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p))

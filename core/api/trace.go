@@ -42,21 +42,24 @@ func (s *Server) startSpan(r *http.Request, id string) (*http.Request, trace.Spa
 	if _, ok := r.Header["Traceparent"]; ok {
 		ctx = traceContext.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	}
-	ctx, span := s.tr.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
-		attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
-		attribute.String("recyclegate.request_id", id)))
+	// Its attributes are written once, as it ends (endSpan): one copy, not
+	// a start and a regrowth.
+	ctx, span := s.tr.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 	return r.WithContext(ctx), span
 }
 
 // endSpan names the span after the route the mux matched and ends it with
-// the answer's status.
-func endSpan(span trace.Span, r *http.Request, status int) {
+// its attributes: the request's method, path and id, the route, and the
+// answer's status.
+func endSpan(span trace.Span, r *http.Request, id string, status int) {
+	attrs := make([]attribute.KeyValue, 0, 5)
+	attrs = append(attrs, attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
+		attribute.String("recyclegate.request_id", id))
 	if r.Pattern != "" {
 		span.SetName(r.Pattern)
-		span.SetAttributes(attribute.String("http.route", r.Pattern), attribute.Int("http.response.status_code", status))
-	} else {
-		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		attrs = append(attrs, attribute.String("http.route", r.Pattern))
 	}
+	span.SetAttributes(append(attrs, attribute.Int("http.response.status_code", status))...)
 	if status >= 500 {
 		span.SetStatus(codes.Error, http.StatusText(status))
 	}

@@ -515,9 +515,15 @@ func notable(d *policy.Decision) bool {
 }
 
 // traceDecision ends the policies' span, if the route did not, and adds
-// the decision (the rules that matched, the quotes dropped) to the
-// request's span as an event.
+// a notable decision (a denial, quotes dropped, a shadow rule or a rule's
+// failure) to the request's span as an event, with the rules that matched.
+// A routine one is already on the policies' span (its route's rule): an
+// event for it would cost more than the decision, as its log line would.
 func (d *Decision) traceDecision(ctx context.Context, dec *policy.Decision) {
+	if !notable(dec) {
+		d.endSpan(nil)
+		return
+	}
 	rules := make([]string, 0, len(dec.Rules))
 	for _, r := range dec.Rules {
 		rules = append(rules, r.Rule) // its outcome is in the explain and the decision log

@@ -130,11 +130,10 @@ func (pl *pipeline) trace(next handler) handler {
 	tr := pl.svc.tr
 	return func(ctx context.Context, r *request) (any, error) {
 		names := pl.spanNames(r.op)
-		ctx, span := tr.Start(ctx, names.call, trace.WithAttributes(
-			names.provider, names.op, attribute.String("recyclegate.tenant", r.call.tenantID()), names.runtime))
+		ctx, span := tr.Start(ctx, names.call)
 		r.span = span
 		resp, err := next(ctx, r)
-		endSpan(span, err)
+		endSpan(span, err, names.provider, names.op, attribute.String("recyclegate.tenant", r.call.tenantID()), names.runtime)
 		return resp, err
 	}
 }
@@ -158,10 +157,9 @@ func (pl *pipeline) traceRuntime(next handler) handler {
 		if inProcess {
 			return next(baggage.ContextWithBaggage(ctx, b), r)
 		}
-		ctx, span := tr.Start(ctx, names.runtimeCall, trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(names.provider, names.op, attribute.Int(otelkit.BaggageAttempt, attempt), names.runtime))
+		ctx, span := tr.Start(ctx, names.runtimeCall, trace.WithSpanKind(trace.SpanKindClient))
 		resp, err := next(baggage.ContextWithBaggage(ctx, b), r)
-		endSpan(span, err)
+		endSpan(span, err, names.provider, names.op, attribute.Int(otelkit.BaggageAttempt, attempt), names.runtime)
 		return resp, err
 	}
 }
@@ -188,15 +186,17 @@ func (pl *pipeline) spanNames(op string) *opSpans {
 		first:   otelkit.CallBaggage(pl.id, op, 1)}
 }
 
-// endSpan ends a span with the call's outcome: ok, or the error's code.
-func endSpan(span trace.Span, err error) {
-	if err == nil {
-		span.SetAttributes(attribute.String("recyclegate.outcome", "ok"))
-	} else {
+// endSpan ends a span with its attributes (a, b, c, d) and the call's
+// outcome: ok, or the error's code. They are written once, as it ends:
+// one copy, not one at the start and a regrowth here.
+func endSpan(span trace.Span, err error, a, b, c, d attribute.KeyValue) {
+	outcome := "ok"
+	if err != nil {
 		e := sdk.AsError(err)
-		span.SetAttributes(attribute.String("recyclegate.outcome", string(e.Code)))
+		outcome = string(e.Code)
 		span.SetStatus(codes.Error, e.Message)
 	}
+	span.SetAttributes(a, b, c, d, attribute.String("recyclegate.outcome", outcome))
 	span.End()
 }
 
