@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -118,12 +120,17 @@ providers:
 	if err != nil {
 		return nil, err
 	}
-	oneLat, err := createLatency(one.url, quotes, samples)
+	oneQuotes, err := quotes.through(one.url, samples+20+rateQuotes)
 	if err != nil {
 		one.stop()
 		return nil, err
 	}
-	oneRate, err := createRate(one.url, quotes, o.duration)
+	oneLat, err := createLatency(one.url, oneQuotes, samples)
+	if err != nil {
+		one.stop()
+		return nil, err
+	}
+	oneRate, err := createRate(one.url, oneQuotes, o.duration)
 	one.stop()
 	if err != nil {
 		return nil, err
@@ -166,11 +173,17 @@ providers:
 	}
 	front := httptest.NewServer(lb)
 	defer front.Close()
-	fleetLat, err := createLatency(hosts[0].url, quotes, samples)
+	// Quotes asked through the proxy, so each replica handed out some: a
+	// quote is bound to its tenant in Redis, and any replica orders it.
+	fleetQuotes, err := quotes.through(front.URL, samples+20+2*rateQuotes)
 	if err != nil {
 		return nil, err
 	}
-	fleetRate, err := createRate(front.URL, quotes, o.duration)
+	fleetLat, err := createLatency(hosts[0].url, fleetQuotes, samples)
+	if err != nil {
+		return nil, err
+	}
+	fleetRate, err := createRate(front.URL, fleetQuotes, o.duration)
 	if err != nil {
 		return nil, err
 	}
@@ -193,49 +206,108 @@ providers:
 	}, nil
 }
 
+// rateQuotes is how many quotes are asked before a throughput run, so
+// that quoting does not share its clock (the pool asks for more if a run
+// outlasts them).
+const rateQuotes = 1500
+
 var benchCustomer = recycle.Customer{Name: "张三", Phone: "138****6789", Address: "上海市徐汇区漕溪北路 88 号"}
 
-// quotePool hands out orderable quotes, made at the sandbox by the adapter
-// (untimed), eight at a time.
+// quotePool hands out orderable quotes, made untimed, 32 at a time: by the
+// adapter at the sandbox (the direct baseline), or, when base is set,
+// through that host's POST /v1/quotes, since a host orders only the quotes
+// it handed to the same tenant.
 type quotePool struct {
-	ad  *aihuishou.Adapter
-	mu  sync.Mutex
-	ids []string
-	n   int
+	ad   *aihuishou.Adapter
+	base string
+	mu   sync.Mutex
+	ids  []string
+	n    int
+}
+
+// through is a pool of quotes asked through the host at base, filled with
+// n of them before any create is timed.
+func (p *quotePool) through(base string, n int) (*quotePool, error) {
+	h := &quotePool{ad: p.ad, base: base}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for len(h.ids) < n {
+		if err := h.refill(); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
 }
 
 func (p *quotePool) take() (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.ids) == 0 {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var firstErr error
-		for range 32 {
-			p.n++
-			storage := []string{"128GB", "256GB", "512GB"}[p.n%3]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r, err := p.ad.Quote(context.Background(), &sdk.QuoteRequest{Item: sdk.Item{Category: sdk.CategoryPhone, Brand: "Apple", Model: "iPhone 14 Pro",
-					Storage: storage, Condition: sdk.ConditionGood}})
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					firstErr = err
-					return
-				}
-				p.ids = append(p.ids, r.Quote.QuoteID)
-			}()
-		}
-		wg.Wait()
-		if firstErr != nil {
-			return "", fmt.Errorf("quoting: %w", firstErr)
+		if err := p.refill(); err != nil {
+			return "", err
 		}
 	}
 	q := p.ids[len(p.ids)-1]
 	p.ids = p.ids[:len(p.ids)-1]
 	return q, nil
+}
+
+// refill asks for 32 quotes at once (p.mu held).
+func (p *quotePool) refill() error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for range 32 {
+		p.n++
+		storage := []string{"128GB", "256GB", "512GB"}[p.n%3]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := p.quote(storage)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				firstErr = err
+				return
+			}
+			p.ids = append(p.ids, id)
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return fmt.Errorf("quoting: %w", firstErr)
+	}
+	return nil
+}
+
+func (p *quotePool) quote(storage string) (string, error) {
+	item := sdk.Item{Category: sdk.CategoryPhone, Brand: "Apple", Model: "iPhone 14 Pro", Storage: storage, Condition: sdk.ConditionGood}
+	if p.base == "" {
+		r, err := p.ad.Quote(context.Background(), &sdk.QuoteRequest{Item: item})
+		if err != nil {
+			return "", err
+		}
+		return r.Quote.QuoteID, nil
+	}
+	body, _ := json.Marshal(map[string]any{"item": item})
+	req, _ := http.NewRequest(http.MethodPost, p.base+"/v1/quotes", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer bench-key-012345")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := benchClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Quotes []struct {
+			QuoteID string `json:"quote_id"`
+		} `json:"quotes"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &out) != nil || len(out.Quotes) == 0 {
+		return "", fmt.Errorf("POST /v1/quotes: %d %s", resp.StatusCode, raw)
+	}
+	return out.Quotes[0].QuoteID, nil
 }
 
 var benchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
