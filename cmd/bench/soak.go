@@ -193,9 +193,12 @@ var soakModels = []string{"iPhone 13", "iPhone 14", "iPhone 14 Pro", "iPhone 15"
 
 // one sends request n of the mix: of every 20, 9 quotes (half repeats of
 // five devices, half a device not asked before), 4 catalog searches, 6
-// order reads or creates (one create every 40 requests, from a stock of up
+// order reads or creates (one create every 600 requests, from a stock of up
 // to 1,000 orderable Aihuishou quotes kept from earlier answers, so orders
-// go on after quotes have spent their share), 1 NDJSON batch of 3 quotes.
+// go on after quotes have spent their share: at 50 requests a second the
+// quotes spend it in about 5 minutes, having kept some 140 orderable
+// quotes, which one create every 12 s lasts until near the end), 1 NDJSON
+// batch of 3 quotes.
 func (s *soak) one(n int) {
 	var kind string
 	var req *http.Request
@@ -207,7 +210,7 @@ func (s *soak) one(n int) {
 		kind = "catalog"
 		p := []string{"aihuishou", "alibaba1688"}[n%2]
 		req, _ = http.NewRequest(http.MethodGet, s.base+"/v1/catalog/search?"+url.Values{"provider": {p}, "q": {"iPhone"}}.Encode(), nil)
-	case k < 16 && n%40 == 13: // one create every 0.8 s, from a stock of earlier quotes
+	case k < 16 && n%600 == 13: // one create every 12 s, from a stock of earlier quotes
 		kind = "order create"
 		q := s.takeQuote()
 		if q == "" {
