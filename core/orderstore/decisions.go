@@ -62,24 +62,7 @@ func decisionQuery(f DecisionFilter, ph func() string) (string, []any) {
 		q += ` AND tenant = ` + ph()
 		args = append(args, f.Tenant)
 	}
-	if !f.Since.IsZero() {
-		q += ` AND at >= ` + ph()
-		args = append(args, nanos(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q += ` AND at < ` + ph()
-		args = append(args, nanos(f.Until))
-	}
-	if f.Before > 0 {
-		q += ` AND id < ` + ph()
-		args = append(args, f.Before)
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	q += ` ORDER BY id DESC LIMIT ` + ph()
-	return q, append(args, limit)
+	return pageQuery(q, args, ph, f.Since, f.Until, f.Before, f.Limit, 1000)
 }
 
 func scanDecision(sc interface{ Scan(...any) error }) (DecisionRecord, error) {

@@ -813,25 +813,31 @@ func auditQuery(f AuditFilter, ph func() string) (string, []any) {
 		q += ` AND outcome = ` + ph()
 		args = append(args, f.Outcome)
 	}
-	if !f.Since.IsZero() {
+	return pageQuery(q, args, ph, f.Since, f.Until, f.Before, f.Limit, 100)
+}
+
+// pageQuery ends a query of a log (audit, decisions) with its time window
+// [since, until), the page before id before (0: the newest) and the limit
+// (limit, or def when not set), newest first; ph returns the next
+// placeholder.
+func pageQuery(q string, args []any, ph func() string, since, until time.Time, before int64, limit, def int) (string, []any) {
+	if !since.IsZero() {
 		q += ` AND at >= ` + ph()
-		args = append(args, nanos(f.Since))
+		args = append(args, nanos(since))
 	}
-	if !f.Until.IsZero() {
+	if !until.IsZero() {
 		q += ` AND at < ` + ph()
-		args = append(args, nanos(f.Until))
+		args = append(args, nanos(until))
 	}
-	if f.Before > 0 {
+	if before > 0 {
 		q += ` AND id < ` + ph()
-		args = append(args, f.Before)
+		args = append(args, before)
 	}
-	limit := f.Limit
 	if limit <= 0 {
-		limit = 100
+		limit = def
 	}
 	q += ` ORDER BY id DESC LIMIT ` + ph()
-	args = append(args, limit)
-	return q, args
+	return q, append(args, limit)
 }
 
 func scanAudit(sc interface{ Scan(...any) error }) (AuditEntry, error) {
