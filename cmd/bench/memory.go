@@ -171,24 +171,32 @@ func getJSON(u string, v any) error {
 	return json.Unmarshal(data, v)
 }
 
-// startHostServe builds cmd/host and runs `host serve` in sandbox mode
-// (every built-in provider as a plugin process against its sandbox, the
-// shipped policies, the demo key) on a free loopback port. stop ends it.
-func startHostServe() (base string, pid int, stop func(), err error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return "", 0, nil, err
+// buildHost builds cmd/host into a new temporary folder named by prefix,
+// which the caller removes. root is the module's root.
+func buildHost(prefix string) (root, dir, bin string, err error) {
+	if root, err = moduleRoot(); err != nil {
+		return "", "", "", err
 	}
-	dir, err := os.MkdirTemp("", "recyclegate-bench-")
-	if err != nil {
-		return "", 0, nil, err
+	if dir, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", "", err
 	}
-	bin := filepath.Join(dir, "host")
+	bin = filepath.Join(dir, "host")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/host")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		_ = os.RemoveAll(dir)
-		return "", 0, nil, fmt.Errorf("go build ./cmd/host: %v\n%s", err, out)
+		return "", "", "", fmt.Errorf("go build ./cmd/host: %v\n%s", err, out)
+	}
+	return root, dir, bin, nil
+}
+
+// startHostServe builds cmd/host and runs `host serve` in sandbox mode
+// (every built-in provider as a plugin process against its sandbox, the
+// shipped policies, the demo key) on a free loopback port. stop ends it.
+func startHostServe() (base string, pid int, stop func(), err error) {
+	root, dir, bin, err := buildHost("recyclegate-bench-")
+	if err != nil {
+		return "", 0, nil, err
 	}
 	// The shipped policies, as `go run ./cmd/host serve` finds them in the
 	// repository; its data directory in the temporary one.

@@ -35,21 +35,11 @@ import (
 // Latency is one client creating orders one after another; throughput is
 // 16 clients creating as fast as they can for the run's duration.
 func benchOrders(o options, log io.Writer) ([]row, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "recyclegate-bench-orders-")
+	_, dir, bin, err := buildHost("recyclegate-bench-orders-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "host")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/host")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/host: %v\n%s", err, out)
-	}
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, fmt.Errorf("redis-server is not installed (scripts/test.sh installs it)")
 	}

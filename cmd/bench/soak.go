@@ -44,21 +44,11 @@ func benchSoak(o options, log io.Writer) ([]row, error) {
 	if runtime.GOOS != "linux" {
 		return []row{{what: "soak", result: "n/a: reads /proc, Linux only"}}, nil
 	}
-	root, err := moduleRoot()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "recyclegate-soak-")
+	_, dir, bin, err := buildHost("recyclegate-soak-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "host")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/host")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/host: %v\n%s", err, out)
-	}
 	data := filepath.Join(dir, "data")
 	cfg := fmt.Sprintf(`data_dir: %s
 tenants:
