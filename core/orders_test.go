@@ -268,7 +268,7 @@ func (e *orderEnv) quote(t *testing.T) string {
 }
 
 // quoteAs is an orderable quote's id, as tenant received it.
-func (e *orderEnv) quoteAs(t *testing.T, tenant *core.Tenant) string {
+func (e *orderEnv) quoteAs(t testing.TB, tenant *core.Tenant) string {
 	t.Helper()
 	res, err := e.h.Quote(context.Background(), tenant, &core.QuoteRequest{Item: phoneItem()})
 	if err != nil || len(res.Quotes) != 1 {
