@@ -14,9 +14,15 @@ import (
 	"strings"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/recyclegate/recyclegate/core"
+	"github.com/recyclegate/recyclegate/core/telemetry"
 	"github.com/recyclegate/recyclegate/core/wasm/testdata/guest/probe"
 	"github.com/recyclegate/recyclegate/sdk"
+	"github.com/recyclegate/recyclegate/sdk/otelkit"
 )
 
 // requests are n quote requests for n different phones: each misses the
@@ -113,6 +119,12 @@ func benchLatency(o options, log io.Writer) ([]row, error) {
 	}
 	rows = append(rows, addedRows("in-process", in, base, 10*time.Microsecond)...)
 
+	tr, err := tracingRows(o, log)
+	if err != nil {
+		return rows, fmt.Errorf("tracing: %w", err)
+	}
+	rows = append(rows, tr...)
+
 	rows = append(rows, benchWASMLatency(o, log)...)
 
 	cfg := core.Config{Tenants: []core.TenantConfig{{ID: "bench", APIKeys: []string{benchKey}}},
@@ -128,6 +140,71 @@ func benchLatency(o options, log io.Writer) ([]row, error) {
 	}
 	rows = append(rows, addedRows("go-plugin", pl, base, 250*time.Microsecond)...)
 	return rows, nil
+}
+
+// tracingRows is what tracing adds to a quote in process: the host with
+// the shipped policies and an in-process provider (named aihuishou, which
+// they route phones to), asked by Host.Quote, with tracing off and on
+// (every request sampled, the spans handed to a batch processor whose
+// exporter drops them: what the process pays, not the network). Each
+// quote runs under a root span of its own when on, as an embedder's or
+// the API's request would be, so the policies' and the provider call's
+// spans are children, as in a real trace (the API's own span is in
+// core/api's BenchmarkTracing). The rounds alternate, five of each, and
+// the rows give the median round's p50 and p99.
+func tracingRows(o options, log io.Writer) ([]row, error) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	round := func(on bool) ([]time.Duration, error) {
+		opts := []core.Option{core.WithLogger(slog.New(slog.DiscardHandler)), core.WithProvider(&echo{id: "aihuishou"}, nil)}
+		if on {
+			opts = append(opts, core.WithTracing(telemetry.New(tp, otelkit.Settings{})))
+		}
+		h, err := core.New(core.Config{Policies: "policies", AnswerTTL: -1,
+			Tenants: []core.TenantConfig{{ID: "bench", APIKeys: []string{benchKey}}}}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		defer h.Close()
+		tenant, _ := h.Authenticate(benchKey)
+		root := tp.Tracer("bench")
+		return timed(requests(o.samples), func(r *core.QuoteRequest) error {
+			ctx := context.Background()
+			if on {
+				var span trace.Span
+				ctx, span = root.Start(ctx, "quote")
+				defer span.End()
+			}
+			res, err := h.Quote(ctx, tenant, r)
+			if err != nil {
+				return err
+			}
+			if len(res.Quotes) != 1 {
+				return fmt.Errorf("no quote: %+v", res.Errors)
+			}
+			return nil
+		})
+	}
+	fmt.Fprintln(log, "bench: latency: tracing off and on, five rounds each")
+	var p50s, p99s [2][]time.Duration
+	for range 5 {
+		for i, on := range []bool{false, true} {
+			d, err := round(on)
+			if err != nil {
+				return nil, err
+			}
+			p50s[i] = append(p50s[i], percentile(d, 50))
+			p99s[i] = append(p99s[i], percentile(d, 99))
+		}
+	}
+	med := func(ds []time.Duration) time.Duration { slices.Sort(ds); return ds[len(ds)/2] }
+	off50, on50, off99, on99 := med(p50s[0]), med(p50s[1]), med(p99s[0]), med(p99s[1])
+	return []row{
+		{what: "tracing on, added latency/quote, in-process + policies, p50", host: micros(on50) + " on",
+			baseline: micros(off50) + " off", result: "+" + micros(on50-off50), target: "<= 15.0 µs", ok: yesNo(on50-off50 <= 15*time.Microsecond)},
+		{what: "tracing on, added latency/quote, in-process + policies, p99", host: micros(on99) + " on",
+			baseline: micros(off99) + " off", result: "+" + micros(on99-off99)},
+	}, nil
 }
 
 // benchWASMLatency builds the runtime's probe guest (a Go provider compiled

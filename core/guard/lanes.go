@@ -162,26 +162,29 @@ func NewLaneSemaphore(n, reserved int) *LaneSemaphore {
 	return s
 }
 
-// Acquire takes a slot for the lane; release gives it back.
-func (s *LaneSemaphore) Acquire(ctx context.Context, lane Lane) (release func(), err error) {
+// Acquire takes a slot for the lane; Release gives it back.
+func (s *LaneSemaphore) Acquire(ctx context.Context, lane Lane) error {
 	general := lane == LaneGeneral && s.General != nil
 	if general {
 		if err := s.General.Acquire(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := s.All.Acquire(ctx); err != nil {
 		if general {
 			s.General.Release()
 		}
-		return nil, err
+		return err
 	}
-	return func() {
-		s.All.Release()
-		if general {
-			s.General.Release()
-		}
-	}, nil
+	return nil
+}
+
+// Release gives back the slots a call of lane acquired.
+func (s *LaneSemaphore) Release(lane Lane) {
+	s.All.Release()
+	if lane == LaneGeneral && s.General != nil {
+		s.General.Release()
+	}
 }
 
 // laneLimit is the most calls of the day the lane may bring the quota

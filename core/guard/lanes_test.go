@@ -113,24 +113,20 @@ func TestLaneSemaphoreKeepsSlotsForOrders(t *testing.T) {
 	s := guard.NewLaneSemaphore(5, 1)
 	done, cancel := context.WithCancel(context.Background())
 	cancel() // only a free slot is taken
-	var rel []func()
 	for i := range 4 {
-		r, err := s.Acquire(done, guard.LaneGeneral)
-		if err != nil {
+		if err := s.Acquire(done, guard.LaneGeneral); err != nil {
 			t.Fatalf("general %d: %v", i, err)
 		}
-		rel = append(rel, r)
 	}
-	if _, err := s.Acquire(done, guard.LaneGeneral); err == nil {
+	if err := s.Acquire(done, guard.LaneGeneral); err == nil {
 		t.Fatal("a fifth general call took the order slot")
 	}
-	r, err := s.Acquire(done, guard.LaneOrders)
-	if err != nil {
+	if err := s.Acquire(done, guard.LaneOrders); err != nil {
 		t.Fatalf("order call: %v", err)
 	}
-	r()
-	rel[0]()
-	if _, err := s.Acquire(done, guard.LaneGeneral); err != nil {
+	s.Release(guard.LaneOrders)
+	s.Release(guard.LaneGeneral)
+	if err := s.Acquire(done, guard.LaneGeneral); err != nil {
 		t.Fatalf("general after a release: %v", err)
 	}
 }

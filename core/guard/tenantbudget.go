@@ -70,9 +70,29 @@ type TenantUsage struct {
 
 	mu      sync.Mutex
 	pending map[pendingKey]int64
+	// keys are the counters' keys of each tenant and provider, made once
+	// (u.mu): the unbudgeted path counts in memory without building them
+	// at every call. Tenants and providers are the configuration's, so it
+	// stays small.
+	keys map[[2]string]*usageKeys
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
+}
+
+type usageKeys struct{ calls, cost, costAll string }
+
+// keysOf returns tenant's counters' keys at provider (u.mu held).
+func (u *TenantUsage) keysOf(tenant, provider string) *usageKeys {
+	k, ok := u.keys[[2]string{tenant, provider}]
+	if !ok {
+		if u.keys == nil {
+			u.keys = map[[2]string]*usageKeys{}
+		}
+		k = &usageKeys{calls: callsKey(tenant, provider), cost: costKey(tenant, provider), costAll: costAllKey(tenant)}
+		u.keys[[2]string{tenant, provider}] = k
+	}
+	return k
 }
 
 type pendingKey struct {
@@ -170,11 +190,12 @@ func (u *TenantUsage) Spend(ctx context.Context, tenant, provider string, units,
 	b, limited := u.budgets[tenant]
 	if !limited {
 		u.mu.Lock()
-		for _, p := range []store.Period{store.Day, store.Month} {
-			u.pending[pendingKey{callsKey(tenant, provider), p}] += units
+		k := u.keysOf(tenant, provider)
+		for _, p := range [...]store.Period{store.Day, store.Month} {
+			u.pending[pendingKey{k.calls, p}] += units
 			if cost > 0 {
-				u.pending[pendingKey{costKey(tenant, provider), p}] += cost * units
-				u.pending[pendingKey{costAllKey(tenant), p}] += cost * units
+				u.pending[pendingKey{k.cost, p}] += cost * units
+				u.pending[pendingKey{k.costAll, p}] += cost * units
 			}
 		}
 		u.mu.Unlock()
@@ -229,11 +250,12 @@ func (t *UsageTicket) Refund() {
 	if t.tenant != "" {
 		u := t.u
 		u.mu.Lock()
-		for _, p := range []store.Period{store.Day, store.Month} {
-			u.pending[pendingKey{callsKey(t.tenant, t.provider), p}] -= t.units
+		k := u.keysOf(t.tenant, t.provider)
+		for _, p := range [...]store.Period{store.Day, store.Month} {
+			u.pending[pendingKey{k.calls, p}] -= t.units
 			if t.cost > 0 {
-				u.pending[pendingKey{costKey(t.tenant, t.provider), p}] -= t.cost * t.units
-				u.pending[pendingKey{costAllKey(t.tenant), p}] -= t.cost * t.units
+				u.pending[pendingKey{k.cost, p}] -= t.cost * t.units
+				u.pending[pendingKey{k.costAll, p}] -= t.cost * t.units
 			}
 		}
 		u.mu.Unlock()

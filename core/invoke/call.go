@@ -95,8 +95,10 @@ type request struct {
 	died   bool            // the plugin process died during the call
 	reach  bool            // the provider was called
 	start  time.Time       // when the provider was called
-	// waitEnd is when an API call's waits for slots end (max_wait).
+	// waitEnd is when an API call's waits for slots end (max_wait), and
+	// wait the context of one of those waits (waitContext).
 	waitEnd time.Time
+	wait    waitCtx
 	taken   time.Duration // how long it took
 	// span is the call's span while tracing is on (the guards add their
 	// events to it), nil otherwise; attempt counts the retry stage's tries.

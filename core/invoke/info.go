@@ -106,6 +106,18 @@ func (s *Service) Providers() []ProviderInfo {
 	return out
 }
 
+// Infos is every provider's description without its guards' live state
+// (Guards is nil): what routing reads, without building each provider's
+// GuardInfo at every quote.
+func (s *Service) Infos() []ProviderInfo {
+	all := s.reg.All()
+	out := make([]ProviderInfo, len(all))
+	for i, p := range all {
+		out[i] = ProviderInfo{Info: p.Info()}
+	}
+	return out
+}
+
 // breakerRank orders breaker states, worst last.
 func breakerRank(s string) int {
 	switch s {

@@ -3,6 +3,7 @@ package invoke
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/recyclegate/recyclegate/core/guard"
@@ -38,7 +39,9 @@ func (r *request) paced() bool { return r.call != nil && r.call.Paced }
 // waitContext bounds an API call's wait for a slot by max_wait; a paced
 // call (batch, background) waits up to its deadline.
 // One max_wait covers both waits (a concurrency slot, then a rate slot):
-// the first stage sets when the waiting must end.
+// the first stage sets when the waiting must end. The context is the
+// request's own (no allocation) and makes no timer unless a wait needs one
+// (waitCtx): a slot free at once, the common case, costs neither.
 func (pl *pipeline) waitContext(ctx context.Context, r *request, l *limits) (context.Context, context.CancelFunc) {
 	if r.paced() || l.maxWait <= 0 {
 		return ctx, func() {}
@@ -46,7 +49,60 @@ func (pl *pipeline) waitContext(ctx context.Context, r *request, l *limits) (con
 	if r.waitEnd.IsZero() {
 		r.waitEnd = time.Now().Add(l.maxWait)
 	}
-	return context.WithDeadline(ctx, r.waitEnd)
+	r.wait = waitCtx{Context: ctx, end: r.waitEnd}
+	return &r.wait, r.wait.release
+}
+
+// waitCtx is ctx with a deadline at end, made lazily: Deadline and Err
+// answer from end without a timer, and the context.WithDeadline behind it
+// is made the first time Done is asked for (a wait that blocks). release
+// stops its timer, if one was made.
+type waitCtx struct {
+	context.Context
+	end    time.Time
+	mu     sync.Mutex
+	inner  context.Context
+	cancel context.CancelFunc
+}
+
+func (w *waitCtx) Deadline() (time.Time, bool) {
+	if d, ok := w.Context.Deadline(); ok && d.Before(w.end) {
+		return d, true
+	}
+	return w.end, true
+}
+
+func (w *waitCtx) Done() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.inner == nil {
+		w.inner, w.cancel = context.WithDeadline(w.Context, w.end)
+	}
+	return w.inner.Done()
+}
+
+func (w *waitCtx) Err() error {
+	w.mu.Lock()
+	inner := w.inner
+	w.mu.Unlock()
+	if inner != nil {
+		return inner.Err()
+	}
+	if err := w.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(w.end) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (w *waitCtx) release() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cancel != nil {
+		w.cancel()
+	}
 }
 
 // maxWaitError is the refusal of an API call that found no slot within

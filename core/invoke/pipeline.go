@@ -440,7 +440,8 @@ func (pl *pipeline) concurrency(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
 		l := pl.limits()
 		wctx, cancel := pl.waitContext(ctx, r, l)
-		release, err := l.sem.Acquire(wctx, r.lane())
+		lane := r.lane()
+		err := l.sem.Acquire(wctx, lane)
 		cancel()
 		if err != nil {
 			if !guard.Expired(ctx) && guard.Expired(wctx) {
@@ -448,7 +449,7 @@ func (pl *pipeline) concurrency(next handler) handler {
 			}
 			return nil, pl.refuse(r, "concurrency", waitError(pl.id, "a free slot (max_in_flight)", err))
 		}
-		defer release()
+		defer l.sem.Release(lane)
 		return next(ctx, r)
 	}
 }

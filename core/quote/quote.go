@@ -357,7 +357,11 @@ func (s *Service) route(ctx context.Context, d *gate.Decision, tenant *invoke.Te
 		return Route{}, err
 	}
 	if infos == nil && (len(req.Providers) > 0 || !s.byPolicy || !s.gate.Enabled()) {
-		infos = s.inv.Providers()
+		if _, builtin := s.router.(CategoryRouter); builtin || len(req.Providers) > 0 {
+			infos = s.inv.Infos() // the built-in routing reads no guard state
+		} else {
+			infos = s.inv.Providers() // an embedder's router may
+		}
 	}
 	if len(req.Providers) > 0 {
 		r, err := requested(req, infos)
