@@ -75,9 +75,9 @@ type TenantUsage struct {
 	// at every call. Tenants and providers are the configuration's, so it
 	// stays small.
 	keys map[[2]string]*usageKeys
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
 }
 
 type usageKeys struct{ calls, cost, costAll string }
