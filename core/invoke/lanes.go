@@ -42,15 +42,16 @@ func (r *request) paced() bool { return r.call != nil && r.call.Paced }
 // the first stage sets when the waiting must end. The context is the
 // request's own (no allocation) and makes no timer unless a wait needs one
 // (waitCtx): a slot free at once, the common case, costs neither.
-func (pl *pipeline) waitContext(ctx context.Context, r *request, l *limits) (context.Context, context.CancelFunc) {
+// Release the wait with w.release() (w is nil when ctx is the caller's).
+func (pl *pipeline) waitContext(ctx context.Context, r *request, l *limits) (_ context.Context, w *waitCtx) {
 	if r.paced() || l.maxWait <= 0 {
-		return ctx, func() {}
+		return ctx, nil
 	}
 	if r.waitEnd.IsZero() {
 		r.waitEnd = time.Now().Add(l.maxWait)
 	}
 	r.wait = waitCtx{Context: ctx, end: r.waitEnd}
-	return &r.wait, r.wait.release
+	return &r.wait, &r.wait
 }
 
 // waitCtx is ctx with a deadline at end, made lazily: Deadline and Err
@@ -98,6 +99,9 @@ func (w *waitCtx) Err() error {
 }
 
 func (w *waitCtx) release() {
+	if w == nil {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.cancel != nil {

@@ -439,10 +439,10 @@ func (pl *pipeline) breaker(next handler) handler {
 func (pl *pipeline) concurrency(next handler) handler {
 	return func(ctx context.Context, r *request) (any, error) {
 		l := pl.limits()
-		wctx, cancel := pl.waitContext(ctx, r, l)
+		wctx, w := pl.waitContext(ctx, r, l)
 		lane := r.lane()
 		err := l.sem.Acquire(wctx, lane)
-		cancel()
+		w.release()
 		if err != nil {
 			if !guard.Expired(ctx) && guard.Expired(wctx) {
 				return nil, pl.refuse(r, "concurrency", maxWaitError(pl.id, "a free slot (max_in_flight)", l.maxWait))
@@ -464,9 +464,9 @@ func (pl *pipeline) rate(next handler) handler {
 			t0 = time.Now()
 		}
 		l := pl.limits()
-		wctx, cancel := pl.waitContext(ctx, r, l)
+		wctx, w := pl.waitContext(ctx, r, l)
 		err := l.limiter.Wait(wctx, r.lane())
-		cancel()
+		w.release()
 		if err != nil {
 			if !guard.Expired(ctx) && guard.Expired(wctx) && sdk.CodeOf(err) != sdk.CodeRateLimited {
 				err = maxWaitError(pl.id, "the rate limit", l.maxWait)
