@@ -325,7 +325,11 @@ func (i *instance) stoppedError(ctx context.Context) *sdk.Error {
 		return &sdk.Error{Code: sdk.CodeUnavailable, Retryable: true,
 			Message: "the WASM module was closed during the call; the guest was stopped"}
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	// The watchdog halts the guest at the deadline by its own timer, which
+	// may fire before the context's own under load: a context not yet
+	// ended whose deadline has passed was stopped by the deadline too.
+	dl, hasDeadline := ctx.Deadline()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (ctx.Err() == nil && hasDeadline && !time.Now().Before(dl)) {
 		return &sdk.Error{Code: sdk.CodeDeadlineExceeded, Retryable: true,
 			Message: "the WASM guest was still running at the deadline and was stopped"}
 	}
