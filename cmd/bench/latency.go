@@ -68,9 +68,20 @@ func direct(p sdk.Quoter, n int) ([]time.Duration, error) {
 
 // viaHost asks the host, which must answer a quote from its one provider.
 func viaHost(h *core.Host, n int) ([]time.Duration, error) {
-	ctx := context.Background()
+	return viaHostIn(h, n, nil)
+}
+
+// viaHostIn is viaHost with each quote under a root span of tr's (nil:
+// none).
+func viaHostIn(h *core.Host, n int, tr trace.Tracer) ([]time.Duration, error) {
 	tenant, _ := h.Authenticate(benchKey)
 	return timed(requests(n), func(r *core.QuoteRequest) error {
+		ctx := context.Background()
+		if tr != nil {
+			var span trace.Span
+			ctx, span = tr.Start(ctx, "quote")
+			defer span.End()
+		}
 		res, err := h.Quote(ctx, tenant, r)
 		if err != nil {
 			return err
@@ -166,24 +177,11 @@ func tracingRows(o options, log io.Writer) ([]row, error) {
 			return nil, err
 		}
 		defer h.Close()
-		tenant, _ := h.Authenticate(benchKey)
-		root := tp.Tracer("bench")
-		return timed(requests(o.samples), func(r *core.QuoteRequest) error {
-			ctx := context.Background()
-			if on {
-				var span trace.Span
-				ctx, span = root.Start(ctx, "quote")
-				defer span.End()
-			}
-			res, err := h.Quote(ctx, tenant, r)
-			if err != nil {
-				return err
-			}
-			if len(res.Quotes) != 1 {
-				return fmt.Errorf("no quote: %+v", res.Errors)
-			}
-			return nil
-		})
+		var root trace.Tracer
+		if on {
+			root = tp.Tracer("bench")
+		}
+		return viaHostIn(h, o.samples, root)
 	}
 	fmt.Fprintln(log, "bench: latency: tracing off and on, five rounds each")
 	var p50s, p99s [2][]time.Duration

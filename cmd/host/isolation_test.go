@@ -7,22 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/recyclegate/recyclegate/core"
-	"github.com/recyclegate/recyclegate/core/api"
 	"github.com/recyclegate/recyclegate/core/api/apitest"
-	"github.com/recyclegate/recyclegate/plugins/aihuishou"
-	aihuishousandbox "github.com/recyclegate/recyclegate/plugins/aihuishou/sandbox"
-	"github.com/recyclegate/recyclegate/plugins/alibaba1688"
-	alibaba1688sandbox "github.com/recyclegate/recyclegate/plugins/alibaba1688/sandbox"
-	"github.com/recyclegate/recyclegate/sdk"
-	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
 )
 
 // syncBuffer is the host's log, written from many goroutines.
@@ -54,37 +45,13 @@ const (
 // adapters on their sandboxes) with the matrix's tenants and a log kept.
 func newIsolationEnv(t *testing.T) (*ordersEnv, *syncBuffer) {
 	t.Helper()
-	clock := sandboxkit.NewManualClock(time.Date(2025, 3, 10, 10, 0, 0, 0, sdk.ChinaTime))
-	e := &ordersEnv{clock: clock, dir: t.TempDir()}
-	e.ahs = aihuishousandbox.New(aihuishousandbox.Options{Clock: clock, QPS: -1, Seed: 3})
-	ahsSrv, err := sandboxkit.Listen("127.0.0.1:0", e.ahs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ahsSrv.Close() })
-	e.ali = alibaba1688sandbox.New(alibaba1688sandbox.Options{Clock: clock, QPS: -1})
-	aliSrv, err := sandboxkit.Listen("127.0.0.1:0", e.ali)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = aliSrv.Close() })
-	ahs, ali := aihuishou.New(), alibaba1688.New()
-	ahs.Now, ali.Now = clock.Now, clock.Now
-	cfg := core.Config{DataDir: e.dir, Orders: core.OrdersConfig{PollInterval: -1},
-		Tenants: []core.TenantConfig{
-			{ID: "alpha", APIKeys: []string{alphaKey}},
-			{ID: "beta", APIKeys: []string{betaKey}, Providers: []string{"alibaba1688"}},
-			{ID: "ops", APIKeys: []string{"ops-key-0123456789ab"}, Admin: true},
-		}}
+	e := newSandboxedEnv(t)
 	logs := &syncBuffer{}
-	e.h, err = core.New(cfg, core.WithClock(clock.Now), core.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-		core.WithProvider(ahs, e.ahs.AdapterConfig(ahsSrv.URL)), core.WithProvider(ali, e.ali.AdapterConfig(aliSrv.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.h.Close)
-	e.api = httptest.NewServer(apitest.Handler(t, api.New(e.h)))
-	t.Cleanup(e.api.Close)
+	e.startHost(t, []core.TenantConfig{
+		{ID: "alpha", APIKeys: []string{alphaKey}},
+		{ID: "beta", APIKeys: []string{betaKey}, Providers: []string{"alibaba1688"}},
+		{ID: "ops", APIKeys: []string{"ops-key-0123456789ab"}, Admin: true},
+	}, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	return e, logs
 }
 

@@ -37,6 +37,8 @@ type ordersEnv struct {
 	api   *httptest.Server
 	hooks *webhookEndpoint
 	dir   string
+	// ahsURL and aliURL are the sandboxes' addresses.
+	ahsURL, aliURL string
 }
 
 // webhookEndpoint is tenant a's webhook URL: it checks each signature
@@ -89,6 +91,19 @@ func (w *webhookEndpoint) events() []core.WebhookEvent {
 
 func newOrdersEnv(t *testing.T) *ordersEnv {
 	t.Helper()
+	e := newSandboxedEnv(t)
+	e.hooks = newWebhookEndpoint(t, e.clock)
+	e.startHost(t, []core.TenantConfig{
+		{ID: "a", APIKeys: []string{"key-a-0123456789ab"}, WebhookURL: e.hooks.srv.URL, WebhookSecret: testWebhookSecret},
+		{ID: "b", APIKeys: []string{"key-b-0123456789ab"}},
+	}, slog.New(slog.DiscardHandler))
+	return e
+}
+
+// newSandboxedEnv starts the Aihuishou and 1688 sandboxes on loopback, on
+// one manual clock; startHost then serves a host on their adapters.
+func newSandboxedEnv(t *testing.T) *ordersEnv {
+	t.Helper()
 	clock := sandboxkit.NewManualClock(time.Date(2025, 3, 10, 10, 0, 0, 0, sdk.ChinaTime))
 	e := &ordersEnv{clock: clock, dir: t.TempDir()}
 	e.ahs = aihuishousandbox.New(aihuishousandbox.Options{Clock: clock, QPS: -1, Seed: 3})
@@ -103,26 +118,26 @@ func newOrdersEnv(t *testing.T) *ordersEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = aliSrv.Close() })
-	e.hooks = newWebhookEndpoint(t, clock)
+	e.ahsURL, e.aliURL = ahsSrv.URL, aliSrv.URL
+	return e
+}
 
-	ahs := aihuishou.New()
-	ahs.Now = clock.Now
-	ali := alibaba1688.New()
-	ali.Now = clock.Now
-	cfg := core.Config{DataDir: e.dir, Orders: core.OrdersConfig{PollInterval: -1},
-		Tenants: []core.TenantConfig{
-			{ID: "a", APIKeys: []string{"key-a-0123456789ab"}, WebhookURL: e.hooks.srv.URL, WebhookSecret: testWebhookSecret},
-			{ID: "b", APIKeys: []string{"key-b-0123456789ab"}},
-		}}
-	e.h, err = core.New(cfg, core.WithClock(clock.Now), core.WithLogger(slog.New(slog.DiscardHandler)),
-		core.WithProvider(ahs, e.ahs.AdapterConfig(ahsSrv.URL)), core.WithProvider(ali, e.ali.AdapterConfig(aliSrv.URL)))
+// startHost serves a host with tenants on the sandboxes' adapters (orders
+// on disk, polling off), through the API's contract check.
+func (e *ordersEnv) startHost(t *testing.T, tenants []core.TenantConfig, log *slog.Logger) {
+	t.Helper()
+	ahs, ali := aihuishou.New(), alibaba1688.New()
+	ahs.Now, ali.Now = e.clock.Now, e.clock.Now
+	cfg := core.Config{DataDir: e.dir, Orders: core.OrdersConfig{PollInterval: -1}, Tenants: tenants}
+	var err error
+	e.h, err = core.New(cfg, core.WithClock(e.clock.Now), core.WithLogger(log),
+		core.WithProvider(ahs, e.ahs.AdapterConfig(e.ahsURL)), core.WithProvider(ali, e.ali.AdapterConfig(e.aliURL)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.h.Close)
 	e.api = httptest.NewServer(apitest.Handler(t, api.New(e.h)))
 	t.Cleanup(e.api.Close)
-	return e
 }
 
 type answer struct {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,24 +12,9 @@ import (
 	"github.com/recyclegate/recyclegate/core/api"
 	"github.com/recyclegate/recyclegate/core/api/apitest"
 	"github.com/recyclegate/recyclegate/core/internal/faketest"
+
+	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // secureServer is the API for tenant acme over cfg (tenants filled in).
 func secureServer(t *testing.T, cfg core.Config, opts ...any) (*httptest.Server, *core.Host) {
@@ -61,7 +45,7 @@ func secureServer(t *testing.T, cfg core.Config, opts ...any) (*httptest.Server,
 // failures a minute an address is answered 429 with Retry-After, while a
 // valid key from the same address still gets in.
 func TestWrongKeysAreSlowedPerAddressNeverAValidOne(t *testing.T) {
-	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
+	c := sandboxkit.NewManualClock(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
 	srv, _ := secureServer(t, core.Config{}, api.WithClock(c.Now))
 	for i := range 20 {
 		if resp, _ := do(t, srv, "GET", "/v1/providers", "wrong-key-0123456789", ""); resp.StatusCode != http.StatusUnauthorized {
@@ -75,7 +59,7 @@ func TestWrongKeysAreSlowedPerAddressNeverAValidOne(t *testing.T) {
 	if resp, _ := do(t, srv, "GET", "/v1/providers", "acme-key-0123456789", ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("a valid key while the address is slowed: %d", resp.StatusCode)
 	}
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 	if resp, _ := do(t, srv, "GET", "/v1/providers", "wrong-key-0123456789", ""); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a minute later: %d, want 401", resp.StatusCode)
 	}

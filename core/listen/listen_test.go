@@ -16,27 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/recyclegate/recyclegate/sdk/sandboxkit"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // writePair makes a self-signed certificate for 127.0.0.1 named cn and
 // writes it and its key as PEM files.
@@ -94,7 +78,7 @@ func TestTLSServesTheCertificateAndReloadsIt(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
+	c := sandboxkit.NewManualClock(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
 	certs, err := NewCertificates(cfg, CertOptions{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +103,7 @@ func TestTLSServesTheCertificateAndReloadsIt(t *testing.T) {
 	if cn, _ := served(t, srv, first, 0); cn != "first" {
 		t.Fatalf("before the next look: %q", cn)
 	}
-	c.Add(DefaultCheckEvery)
+	c.Advance(DefaultCheckEvery)
 	if cn, err := served(t, srv, second, 0); err != nil || cn != "second" {
 		t.Fatalf("after the change: %q %v", cn, err)
 	}
@@ -131,7 +115,7 @@ func TestTLSServesTheCertificateAndReloadsIt(t *testing.T) {
 	if ok, err := certs.Reload(); ok || err == nil {
 		t.Fatalf("a broken pair: %v %v", ok, err)
 	}
-	c.Add(DefaultCheckEvery)
+	c.Advance(DefaultCheckEvery)
 	if cn, err := served(t, srv, second, 0); err != nil || cn != "second" {
 		t.Fatalf("with a broken pair on disk: %q %v", cn, err)
 	}
@@ -155,21 +139,21 @@ func TestTLSConfigErrorsSayWhat(t *testing.T) {
 // Failures past the limit wait until the window ends; each address has
 // its own window.
 func TestFailuresAreCountedPerAddressAndMinute(t *testing.T) {
-	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
+	c := sandboxkit.NewManualClock(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
 	f := NewFailures(3, c.Now)
 	for i := range 3 {
 		if w := f.Fail("10.0.0.1"); w != 0 {
 			t.Fatalf("failure %d: wait %v", i+1, w)
 		}
 	}
-	c.Add(20 * time.Second)
+	c.Advance(20 * time.Second)
 	if w := f.Fail("10.0.0.1"); w != 40*time.Second {
 		t.Fatalf("the 4th: wait %v, want 40s", w)
 	}
 	if w := f.Fail("10.0.0.2"); w != 0 {
 		t.Fatalf("another address: wait %v", w)
 	}
-	c.Add(40 * time.Second)
+	c.Advance(40 * time.Second)
 	if w := f.Fail("10.0.0.1"); w != 0 {
 		t.Fatalf("the next minute: wait %v", w)
 	}
